@@ -1,0 +1,111 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no root is vulnerable and every candidate file was judged
+  1  at least one root is vulnerable (wins over errors)
+  2  usage error, a root or folder could not be scanned, or a candidate could not be judged
+     (and nothing is vulnerable)
+
+Messages go to standard error; the report goes to standard output or to -o FILE.";
+
+/// Offline, read-only check of Windows file trees for missing security updates.
+///
+/// kbscan reads mounted disk images and restored backups, finds the files a security update
+/// replaces, reads their version resources and says, per file and per system, whether the
+/// update is missing. Built in: MS04-008 / KB832359 (Windows Media Services 4.1).
+#[derive(Debug, Parser)]
+#[command(name = "kbscan", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan one or more roots (each the top of one Windows system) and judge them.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Print the version information of any PE file (an offline sigcheck).
+    #[command(after_help = "Exit codes: 0 every file read, 2 a file could not be read.")]
+    Version(VersionArgs),
+    /// List the loaded rules (advisories).
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people (fits 100 columns).
+    Table,
+    /// One row per finding, header row first.
+    Csv,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line, each carrying its root.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output (never inside a scanned root).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Add the rules in FILE (TOML, see docs/rules.md); may be repeated.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Folders to scan: each is judged as one system (e.g. a mounted C: drive).
+    #[arg(required = true, value_name = "ROOT")]
+    pub roots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Follow symbolic links whose target stays inside the root (absolute links never).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Do not read candidate files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
+    pub max_size: u64,
+    /// No progress line and no per-path messages on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn kbscan_default_max() -> u64 {
+    crate::inspect::DEFAULT_MAX_SIZE
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// PE files to describe.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Do not read files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
+    pub max_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}

@@ -1,0 +1,74 @@
+//! Typed errors. The library never prints; `main.rs` alone turns these into messages and
+//! exit codes.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::rules::RuleError;
+
+/// Why one candidate file could not be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    #[error("too short to be a PE ({0} bytes)")]
+    TooShort(u64),
+    #[error("too large to be the target ({size} bytes, limit {limit}); not read")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("not a PE file: {0}")]
+    NotPe(String),
+    #[error("malformed PE: {0}")]
+    MalformedPe(String),
+    #[error("no version resource")]
+    NoVersionResource,
+    #[error("corrupt version resource: {0}")]
+    CorruptVersion(String),
+    #[error("corrupt version resource: the PE parser failed on this file")]
+    ParserPanic,
+    #[error("changed while being read (was {expected} bytes, read {got})")]
+    Changed { expected: u64, got: u64 },
+}
+
+impl InspectError {
+    /// A stable identifier for reports and scripts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InspectError::Io(_) => "io",
+            InspectError::TooShort(_) => "too_short",
+            InspectError::TooLarge { .. } => "too_large",
+            InspectError::NotPe(_) => "not_pe",
+            InspectError::MalformedPe(_) => "malformed_pe",
+            InspectError::NoVersionResource => "no_version_resource",
+            InspectError::CorruptVersion(_) | InspectError::ParserPanic => {
+                "corrupt_version_resource"
+            }
+            InspectError::Changed { .. } => "changed",
+        }
+    }
+
+    /// Whether the file is a PE whose version could not be established (status
+    /// `unknown_version`) rather than a file that could not be read as a PE at all (`error`).
+    pub fn is_version_problem(&self) -> bool {
+        matches!(
+            self,
+            InspectError::NoVersionResource
+                | InspectError::CorruptVersion(_)
+                | InspectError::ParserPanic
+        )
+    }
+}
+
+/// Errors that stop a command (as opposed to per-file errors, which go into the report).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error("cannot scan {}: {source}", path.display())]
+    Root { path: PathBuf, source: io::Error },
+    #[error("cannot write the report to {}: {source}", path.display())]
+    Output { path: PathBuf, source: io::Error },
+    #[error("cannot write the report: {0}")]
+    Write(#[from] io::Error),
+    #[error("cannot encode the report: {0}")]
+    Encode(String),
+}

@@ -1,0 +1,467 @@
+//! The judgement: which version a file has, what that means for the rule, and what the
+//! copies found under one root mean for that system. Pure functions, table-tested; no I/O.
+
+use serde::Serialize;
+
+use crate::version::FileVersion;
+
+/// What one candidate file means for one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Version below the fixed version.
+    Vulnerable,
+    /// Version at or above the fixed version.
+    Patched,
+    /// A PE whose version could not be determined.
+    UnknownVersion,
+    /// Could not be read as a PE at all (I/O, not a PE, too large…).
+    Error,
+    /// Named like a target but not a regular file (directory, FIFO, link…): never opened.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Vulnerable => "vulnerable",
+            Status::Patched => "patched",
+            Status::UnknownVersion => "unknown_version",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+        }
+    }
+    /// A candidate that was opened but not judged.
+    pub fn is_unjudged(self) -> bool {
+        matches!(self, Status::UnknownVersion | Status::Error)
+    }
+}
+
+/// What the copies under one root mean for the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Vulnerable,
+    Inconclusive,
+    Patched,
+    NotInstalled,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Vulnerable => "vulnerable",
+            Verdict::Patched => "patched",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotInstalled => "not_installed",
+        }
+    }
+}
+
+/// Where the version used for the judgement came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSource {
+    /// `VS_FIXEDFILEINFO.dwFileVersion`: the authority.
+    Fixed,
+    /// The string table's `FileVersion`, used only when there is no fixed info.
+    String,
+}
+
+/// The version a file is judged by, with the notes explaining the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveVersion {
+    pub version: Option<FileVersion>,
+    pub source: Option<VersionSource>,
+    pub notes: Vec<String>,
+}
+
+/// Picks the version to judge by: the numeric fixed version when present, else the first
+/// `FileVersion` string that parses. A string that disagrees with the fixed version is a note.
+pub fn effective_version(fixed: Option<FileVersion>, strings: &[&str]) -> EffectiveVersion {
+    let mut notes = Vec::new();
+    let parsed: Vec<(&str, Result<FileVersion, _>)> = strings
+        .iter()
+        .map(|s| (*s, FileVersion::parse_lenient(s)))
+        .collect();
+    if let Some(fixed) = fixed {
+        for (text, p) in &parsed {
+            match p {
+                Ok(v) if *v != fixed => notes.push(format!(
+                    "string FileVersion {text:?} disagrees with the numeric file version {fixed}; the numeric version is authoritative"
+                )),
+                Ok(_) => {}
+                Err(_) => notes.push(format!(
+                    "string FileVersion {text:?} is not a version number; the numeric version {fixed} is used"
+                )),
+            }
+        }
+        return EffectiveVersion {
+            version: Some(fixed),
+            source: Some(VersionSource::Fixed),
+            notes,
+        };
+    }
+    match parsed
+        .iter()
+        .find_map(|(t, p)| p.as_ref().ok().map(|v| (*t, *v)))
+    {
+        Some((text, v)) => {
+            notes.push(format!(
+                "no numeric VS_FIXEDFILEINFO; version {v} taken from the string FileVersion {text:?}"
+            ));
+            for (other, p) in &parsed {
+                if let Ok(o) = p {
+                    if *o != v {
+                        notes.push(format!(
+                            "string tables disagree: {other:?} differs from {text:?}"
+                        ));
+                    }
+                }
+            }
+            EffectiveVersion {
+                version: Some(v),
+                source: Some(VersionSource::String),
+                notes,
+            }
+        }
+        None => {
+            if parsed.is_empty() {
+                notes.push("no numeric VS_FIXEDFILEINFO and no FileVersion string".to_owned());
+            } else {
+                for (text, _) in &parsed {
+                    notes.push(format!(
+                        "no numeric VS_FIXEDFILEINFO, and FileVersion {text:?} is not a version number"
+                    ));
+                }
+            }
+            EffectiveVersion {
+                version: None,
+                source: None,
+                notes,
+            }
+        }
+    }
+}
+
+/// The status of a file of known (or unknown) version against the fixed version.
+pub fn status_for(version: Option<FileVersion>, fixed: FileVersion) -> Status {
+    match version {
+        Some(v) if v < fixed => Status::Vulnerable,
+        Some(_) => Status::Patched,
+        None => Status::UnknownVersion,
+    }
+}
+
+/// A note when a patched copy's size differs from the size the bulletin published for the
+/// English build: other languages and later builds differ legitimately, so it never changes
+/// the status.
+pub fn size_note(status: Status, size: u64, published: Option<u64>) -> Option<String> {
+    match published {
+        Some(p) if status == Status::Patched && size != p => Some(format!(
+            "size {size} bytes differs from the {p} bytes published for the English build (other languages and later builds differ)"
+        )),
+        _ => None,
+    }
+}
+
+/// One reason behind a verdict, as data: a stable code, a sentence, and the path it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Reason {
+    fn new(code: &'static str, message: String, path: Option<&str>) -> Self {
+        Self {
+            code,
+            message,
+            path: path.map(str::to_owned),
+        }
+    }
+}
+
+/// The facts about one finding that the verdict looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateFacts<'a> {
+    pub path: &'a str,
+    pub status: Status,
+    pub live: bool,
+    pub version: Option<FileVersion>,
+    pub required: FileVersion,
+    pub error: Option<&'a str>,
+}
+
+/// The verdict for one rule under one root.
+///
+/// `vulnerable` if any live copy is vulnerable; else `patched` if a live copy is patched; else
+/// `inconclusive` if a live candidate could not be judged or part of the tree could not be
+/// read; else `not_installed`. Backup copies and skipped entries are explained, never counted.
+pub fn rule_verdict(
+    files: &str,
+    candidates: &[CandidateFacts<'_>],
+    unreadable: usize,
+) -> (Verdict, Vec<Reason>) {
+    let live = || candidates.iter().filter(|c| c.live);
+    let mut reasons = Vec::new();
+    let vulnerable: Vec<_> = live().filter(|c| c.status == Status::Vulnerable).collect();
+    let patched: Vec<_> = live().filter(|c| c.status == Status::Patched).collect();
+    let unjudged: Vec<_> = live().filter(|c| c.status.is_unjudged()).collect();
+
+    for c in &vulnerable {
+        reasons.push(Reason::new(
+            "live_vulnerable",
+            format!(
+                "live copy {} is {}, below the fixed version {}",
+                c.path,
+                c.version.map(|v| v.to_string()).unwrap_or_default(),
+                c.required
+            ),
+            Some(c.path),
+        ));
+    }
+    for c in &patched {
+        reasons.push(Reason::new(
+            "live_patched",
+            format!(
+                "live copy {} is {}, at or above the fixed version {}",
+                c.path,
+                c.version.map(|v| v.to_string()).unwrap_or_default(),
+                c.required
+            ),
+            Some(c.path),
+        ));
+    }
+    for c in &unjudged {
+        reasons.push(Reason::new(
+            "live_unjudged",
+            format!(
+                "live copy {} could not be judged: {}",
+                c.path,
+                c.error.unwrap_or("version unknown")
+            ),
+            Some(c.path),
+        ));
+    }
+    let backups = candidates
+        .iter()
+        .filter(|c| !c.live && c.status != Status::Skipped)
+        .count();
+    if backups > 0 {
+        reasons.push(Reason::new(
+            "backup_ignored",
+            format!("{backups} copy/copies in backup or cache folders reported but not counted: they are not the running service"),
+            None,
+        ));
+    }
+    let skipped = candidates
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .count();
+    if skipped > 0 {
+        reasons.push(Reason::new(
+            "skipped",
+            format!("{skipped} entry/entries named like a target are not regular files and were not opened"),
+            None,
+        ));
+    }
+    if unreadable > 0 {
+        reasons.push(Reason::new(
+            "tree_incomplete",
+            format!(
+                "{unreadable} folder(s) or file(s) could not be read; a copy may be hidden there"
+            ),
+            None,
+        ));
+    }
+
+    let verdict = if !vulnerable.is_empty() {
+        Verdict::Vulnerable
+    } else if !patched.is_empty() {
+        Verdict::Patched
+    } else if !unjudged.is_empty() || unreadable > 0 {
+        Verdict::Inconclusive
+    } else {
+        reasons.push(Reason::new(
+            "not_found",
+            format!("no live copy of {files} found"),
+            None,
+        ));
+        Verdict::NotInstalled
+    };
+    (verdict, reasons)
+}
+
+/// Combines the verdicts of several rules for one root: the most urgent wins
+/// (`vulnerable` > `inconclusive` > `patched` > `not_installed`).
+pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+    verdicts.into_iter().min().unwrap_or(Verdict::NotInstalled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXED: FileVersion = FileVersion::new(4, 1, 0, 3934);
+    const OLD: FileVersion = FileVersion::new(4, 1, 0, 3917);
+    const NEWER: FileVersion = FileVersion::new(4, 1, 0, 3936);
+
+    fn c(status: Status, live: bool, version: Option<FileVersion>) -> CandidateFacts<'static> {
+        CandidateFacts {
+            path: "WINNT/system32/Windows Media/Server/Nscm.exe",
+            status,
+            live,
+            version,
+            required: FIXED,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn status_against_the_fixed_version() {
+        assert_eq!(status_for(Some(OLD), FIXED), Status::Vulnerable);
+        assert_eq!(
+            status_for(Some(FileVersion::new(4, 1, 0, 3933)), FIXED),
+            Status::Vulnerable
+        );
+        assert_eq!(status_for(Some(FIXED), FIXED), Status::Patched);
+        assert_eq!(status_for(Some(NEWER), FIXED), Status::Patched);
+        assert_eq!(
+            status_for(Some(FileVersion::new(9, 0, 0, 0)), FIXED),
+            Status::Patched
+        );
+        assert_eq!(
+            status_for(Some(FileVersion::new(3, 9, 9999, 9999)), FIXED),
+            Status::Vulnerable
+        );
+        assert_eq!(status_for(None, FIXED), Status::UnknownVersion);
+    }
+
+    #[test]
+    fn the_numeric_version_is_the_authority() {
+        let e = effective_version(Some(OLD), &["4.1.0.3934"]);
+        assert_eq!(e.version, Some(OLD));
+        assert_eq!(e.source, Some(VersionSource::Fixed));
+        assert!(e.notes[0].contains("disagrees"), "{:?}", e.notes);
+
+        let e = effective_version(Some(FIXED), &["4, 1, 0, 3934", "4.1.0.3934 (srv.0401)"]);
+        assert_eq!(e.version, Some(FIXED));
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+
+        let e = effective_version(Some(FIXED), &["build 12"]);
+        assert!(e.notes[0].contains("not a version number"));
+    }
+
+    #[test]
+    fn the_string_is_only_a_fallback() {
+        let e = effective_version(None, &["4.1.00.3934 (srv_wms.040115-1200)"]);
+        assert_eq!(e.version, Some(FIXED));
+        assert_eq!(e.source, Some(VersionSource::String));
+        assert!(e.notes[0].contains("no numeric"));
+
+        let e = effective_version(None, &["junk", "4.1.0.3917"]);
+        assert_eq!(e.version, Some(OLD));
+
+        let e = effective_version(None, &["4.1.0.3934", "4.1.0.3917"]);
+        assert_eq!(e.version, Some(FIXED));
+        assert!(e.notes.iter().any(|n| n.contains("disagree")));
+
+        let e = effective_version(None, &[]);
+        assert_eq!(e.version, None);
+        assert_eq!(e.source, None);
+        let e = effective_version(None, &["n/a"]);
+        assert_eq!(e.version, None);
+    }
+
+    #[test]
+    fn size_is_a_note_never_a_verdict() {
+        assert!(size_note(Status::Patched, 222_384, Some(222_384)).is_none());
+        assert!(size_note(Status::Patched, 1000, Some(222_384))
+            .unwrap()
+            .contains("222384"));
+        assert!(size_note(Status::Vulnerable, 1000, Some(222_384)).is_none());
+        assert!(size_note(Status::Patched, 1000, None).is_none());
+    }
+
+    #[test]
+    fn verdict_table() {
+        use Status::*;
+        use Verdict as V;
+        let cases: Vec<(Vec<CandidateFacts>, usize, Verdict)> = vec![
+            (vec![], 0, V::NotInstalled),
+            (vec![c(Vulnerable, true, Some(OLD))], 0, V::Vulnerable),
+            (vec![c(Patched, true, Some(FIXED))], 0, V::Patched),
+            // A vulnerable live copy wins over a patched one.
+            (
+                vec![
+                    c(Patched, true, Some(FIXED)),
+                    c(Vulnerable, true, Some(OLD)),
+                ],
+                0,
+                V::Vulnerable,
+            ),
+            // Backup copies never decide: old files in $NTUninstall$ beside a patched live copy.
+            (
+                vec![
+                    c(Patched, true, Some(FIXED)),
+                    c(Vulnerable, false, Some(OLD)),
+                ],
+                0,
+                V::Patched,
+            ),
+            (vec![c(Vulnerable, false, Some(OLD))], 0, V::NotInstalled),
+            (vec![c(Error, false, None)], 0, V::NotInstalled),
+            // Unjudged live candidates.
+            (vec![c(Error, true, None)], 0, V::Inconclusive),
+            (vec![c(UnknownVersion, true, None)], 0, V::Inconclusive),
+            (
+                vec![c(Patched, true, Some(FIXED)), c(Error, true, None)],
+                0,
+                V::Patched,
+            ),
+            (
+                vec![c(Vulnerable, true, Some(OLD)), c(Error, true, None)],
+                0,
+                V::Vulnerable,
+            ),
+            // Skipped entries are explained, never counted.
+            (vec![c(Skipped, true, None)], 0, V::NotInstalled),
+            // Part of the tree unreadable: not_installed would be a lie.
+            (vec![], 1, V::Inconclusive),
+            (vec![c(Patched, true, Some(FIXED))], 3, V::Patched),
+            (vec![c(Vulnerable, true, Some(OLD))], 3, V::Vulnerable),
+        ];
+        for (i, (cands, unreadable, want)) in cases.into_iter().enumerate() {
+            let (got, reasons) = rule_verdict("Nscm.exe, Nspmon.exe", &cands, unreadable);
+            assert_eq!(got, want, "case {i}");
+            assert!(!reasons.is_empty(), "case {i} has no reason");
+        }
+    }
+
+    #[test]
+    fn reasons_name_the_evidence() {
+        let cands = [
+            c(Status::Vulnerable, true, Some(OLD)),
+            c(Status::Vulnerable, false, Some(OLD)),
+        ];
+        let (_, reasons) = rule_verdict("Nscm.exe", &cands, 0);
+        assert_eq!(reasons[0].code, "live_vulnerable");
+        assert!(reasons[0].message.contains("4.1.0.3917"));
+        assert!(reasons[0].message.contains("4.1.0.3934"));
+        assert_eq!(reasons[0].path.as_deref(), Some(cands[0].path));
+        assert!(reasons.iter().any(|r| r.code == "backup_ignored"));
+    }
+
+    #[test]
+    fn combining_rules_keeps_the_most_urgent() {
+        use Verdict::*;
+        assert_eq!(combine([Patched, Vulnerable, NotInstalled]), Vulnerable);
+        assert_eq!(combine([Patched, Inconclusive]), Inconclusive);
+        assert_eq!(combine([NotInstalled, Patched]), Patched);
+        assert_eq!(combine([NotInstalled]), NotInstalled);
+        assert_eq!(combine([]), NotInstalled);
+    }
+}

@@ -1,0 +1,251 @@
+//! Where a copy lives: the live install, or one of the places Windows keeps inactive copies.
+//!
+//! Windows keeps old or spare copies of system files in well-known folders: the uninstall
+//! folder of every hotfix, service pack backups, the hotfix migration store, the file
+//! protection cache and installation sources. A copy there is not the running service, so it
+//! is reported but never decides whether the system is vulnerable. This module is pure: it
+//! looks only at the path, never at the disk.
+
+use serde::Serialize;
+
+/// The two location classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationClass {
+    Live,
+    Backup,
+}
+
+/// A location class with the backup rule that matched and the folder that matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub class: LocationClass,
+    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups.
+    pub rule: Option<&'static str>,
+    /// The folder name, as found, that matched the rule.
+    pub folder: Option<String>,
+}
+
+impl Location {
+    pub fn live() -> Self {
+        Self {
+            class: LocationClass::Live,
+            rule: None,
+            folder: None,
+        }
+    }
+    pub fn is_live(&self) -> bool {
+        self.class == LocationClass::Live
+    }
+    /// Short label for tables and CSV: `live` or `backup:<rule>`.
+    pub fn label(&self) -> String {
+        match self.rule {
+            Some(rule) => format!("backup:{rule}"),
+            None => "live".to_owned(),
+        }
+    }
+}
+
+/// How a folder name is matched (ASCII case-insensitively, as Windows does).
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    Exact(&'static str),
+    /// `prefix…suffix`, e.g. `$NTUninstall…$`.
+    Around(&'static str, &'static str),
+}
+
+/// One backup location rule.
+#[derive(Debug, Clone, Copy)]
+pub struct BackupRule {
+    pub id: &'static str,
+    pattern: Pattern,
+    pub description: &'static str,
+}
+
+/// The inactive-copy folders of Windows 2000 and later, checked in this order.
+pub const BACKUP_RULES: &[BackupRule] = &[
+    BackupRule {
+        id: "ntservicepackuninstall",
+        pattern: Pattern::Exact("$ntservicepackuninstall$"),
+        description: "service pack uninstall backup ($NTServicePackUninstall$)",
+    },
+    BackupRule {
+        id: "ntuninstall",
+        pattern: Pattern::Around("$ntuninstall", "$"),
+        description: "hotfix uninstall backup ($NTUninstall…$)",
+    },
+    BackupRule {
+        id: "hf_mig",
+        pattern: Pattern::Exact("$hf_mig$"),
+        description: "hotfix migration store ($hf_mig$)",
+    },
+    BackupRule {
+        id: "dllcache",
+        pattern: Pattern::Exact("dllcache"),
+        description: "Windows File Protection cache (system32\\dllcache)",
+    },
+    BackupRule {
+        id: "servicepackfiles",
+        pattern: Pattern::Exact("servicepackfiles"),
+        description: "service pack source files (ServicePackFiles)",
+    },
+    BackupRule {
+        id: "i386",
+        pattern: Pattern::Exact("i386"),
+        description: "installation source (I386)",
+    },
+    BackupRule {
+        id: "softwaredistribution",
+        pattern: Pattern::Exact("softwaredistribution"),
+        description: "Windows Update download cache (SoftwareDistribution)",
+    },
+];
+
+fn matches(pattern: Pattern, name: &[u8]) -> bool {
+    match pattern {
+        Pattern::Exact(p) => name.eq_ignore_ascii_case(p.as_bytes()),
+        Pattern::Around(pre, suf) => {
+            name.len() >= pre.len() + suf.len()
+                && name[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
+                && name[name.len() - suf.len()..].eq_ignore_ascii_case(suf.as_bytes())
+        }
+    }
+}
+
+/// Classifies a file by the folders on its path relative to the scanned root (the file name
+/// itself is not part of `folders`). The first folder, from the root down, that matches a
+/// backup rule wins.
+pub fn classify<'a, I>(folders: I) -> Location
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    for folder in folders {
+        if let Some(rule) = BACKUP_RULES.iter().find(|r| matches(r.pattern, folder)) {
+            return Location {
+                class: LocationClass::Backup,
+                rule: Some(rule.id),
+                folder: Some(String::from_utf8_lossy(folder).into_owned()),
+            };
+        }
+    }
+    Location::live()
+}
+
+/// The description of a backup rule id, for reports.
+pub fn describe(rule: &str) -> Option<&'static str> {
+    BACKUP_RULES
+        .iter()
+        .find(|r| r.id == rule)
+        .map(|r| r.description)
+}
+
+/// True when the folders end with `expected` (compared case-insensitively, `/`-separated),
+/// e.g. `WINNT/system32/Windows Media/Server` ends with `system32/Windows Media/Server`.
+pub fn ends_with_dir<'a, I>(folders: I, expected: &str) -> bool
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: DoubleEndedIterator,
+{
+    let mut have = folders.into_iter().rev();
+    for want in expected.rsplit('/').filter(|s| !s.is_empty()) {
+        match have.next() {
+            Some(f) if f.eq_ignore_ascii_case(want.as_bytes()) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class_of(path: &str) -> Location {
+        let parts: Vec<&[u8]> = path.split('/').map(str::as_bytes).collect();
+        classify(parts[..parts.len() - 1].iter().copied())
+    }
+
+    #[test]
+    fn live_install_folders_are_live() {
+        for p in [
+            "WINNT/system32/Windows Media/Server/Nscm.exe",
+            "Windows/System32/windows media/server/nspmon.exe",
+            "nscm.exe",
+            "Program Files/Windows Media/nscm.exe",
+            "WINNT/$NTUninstall/nscm.exe", // no closing $: not the uninstall pattern
+            "WINNT/dllcache2/nscm.exe",
+        ] {
+            assert_eq!(class_of(p), Location::live(), "{p}");
+        }
+    }
+
+    #[test]
+    fn every_backup_rule_is_recognised_case_insensitively() {
+        let cases = [
+            (
+                "WINNT/$NTUninstallKB832359$/nscm.exe",
+                "ntuninstall",
+                "$NTUninstallKB832359$",
+            ),
+            (
+                "winnt/$ntuninstallq123456$/x/nscm.exe",
+                "ntuninstall",
+                "$ntuninstallq123456$",
+            ),
+            (
+                "WINNT/$NtServicePackUninstall$/nscm.exe",
+                "ntservicepackuninstall",
+                "$NtServicePackUninstall$",
+            ),
+            (
+                "WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe",
+                "hf_mig",
+                "$hf_mig$",
+            ),
+            ("WINNT/system32/DLLCACHE/nscm.exe", "dllcache", "DLLCACHE"),
+            (
+                "WINNT/ServicePackFiles/i386/nspmon.exe",
+                "servicepackfiles",
+                "ServicePackFiles",
+            ),
+            ("I386/nscm.exe", "i386", "I386"),
+            (
+                "WINDOWS/SoftwareDistribution/Download/x/nscm.exe",
+                "softwaredistribution",
+                "SoftwareDistribution",
+            ),
+        ];
+        for (p, rule, folder) in cases {
+            let loc = class_of(p);
+            assert_eq!(loc.class, LocationClass::Backup, "{p}");
+            assert_eq!(loc.rule, Some(rule), "{p}");
+            assert_eq!(loc.folder.as_deref(), Some(folder), "{p}");
+            assert!(describe(rule).is_some());
+            assert_eq!(loc.label(), format!("backup:{rule}"));
+        }
+    }
+
+    #[test]
+    fn the_file_name_itself_never_makes_a_backup() {
+        // A file *named* like a backup folder is still classified by its folders only.
+        assert!(class_of("WINNT/system32/dllcache").is_live());
+    }
+
+    #[test]
+    fn expected_folder_suffix() {
+        let f = |p: &'static str| p.split('/').map(str::as_bytes).collect::<Vec<_>>();
+        let want = "system32/Windows Media/Server";
+        assert!(ends_with_dir(
+            f("WINNT/system32/Windows Media/Server"),
+            want
+        ));
+        assert!(ends_with_dir(
+            f("WINDOWS/SYSTEM32/WINDOWS MEDIA/SERVER"),
+            want
+        ));
+        assert!(!ends_with_dir(f("WINNT/system32/Windows Media"), want));
+        assert!(!ends_with_dir(f("Server"), want));
+        assert!(!ends_with_dir(f("temp/Server"), want));
+        assert!(ends_with_dir(f("anything"), ""));
+    }
+}

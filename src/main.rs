@@ -1,0 +1,18 @@
+//! The one place where errors become messages and exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kbscan::cli::Cli;
+use kbscan::report::exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match kbscan::app::run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("kbscan: error: {e}");
+            ExitCode::from(exit::INCOMPLETE as u8)
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! CSV for spreadsheets: a header row, one row per finding, a stable column order.
+//!
+//! Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+//! carriage return, which hostile file names can) are prefixed with `'`, the usual defence.
+
+use std::io::Write;
+
+use super::{opt, string_tables_text};
+use crate::describe::VersionReport;
+use crate::error::Error;
+use crate::report::Report;
+use crate::rules::RuleSet;
+
+/// The scan columns, in order. Part of the interface: add at the end only.
+pub const SCAN_COLUMNS: &[&str] = &[
+    "root",
+    "root_verdict",
+    "path",
+    "name",
+    "rule",
+    "kb",
+    "target",
+    "status",
+    "location",
+    "location_rule",
+    "version",
+    "version_source",
+    "file_version",
+    "file_version_string",
+    "product_version",
+    "product_version_string",
+    "required_version",
+    "size",
+    "published_size",
+    "sha256",
+    "md5",
+    "modified",
+    "accessed",
+    "created",
+    "changed",
+    "pe_format",
+    "machine",
+    "link_time",
+    "link_target",
+    "string_tables",
+    "notes",
+    "error",
+    "error_kind",
+    "abs_path",
+];
+
+fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new().from_writer(w)
+}
+
+fn row(out: &mut csv::Writer<&mut dyn Write>, cells: &[String]) -> Result<(), Error> {
+    out.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+        .map_err(csv_err)
+}
+
+fn csv_err(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Write(io),
+        other => Error::Encode(format!("{other:?}")),
+    }
+}
+
+/// Roots without findings get one row with the finding columns empty, so every root's
+/// verdict is in the file.
+pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
+    let mut out = writer(w);
+    out.write_record(SCAN_COLUMNS).map_err(csv_err)?;
+    for root in &report.roots {
+        if root.findings.is_empty() {
+            let mut cells = vec![String::new(); SCAN_COLUMNS.len()];
+            cells[0].clone_from(&root.root);
+            cells[1] = root.verdict.as_str().to_owned();
+            row(&mut out, &cells)?;
+        }
+        for f in &root.findings {
+            let cells = vec![
+                root.root.clone(),
+                root.verdict.as_str().to_owned(),
+                f.path.clone(),
+                f.name.clone(),
+                f.rule.clone(),
+                f.kb.clone(),
+                f.target.clone(),
+                f.status.as_str().to_owned(),
+                match f.location {
+                    crate::location::LocationClass::Live => "live".to_owned(),
+                    crate::location::LocationClass::Backup => "backup".to_owned(),
+                },
+                f.location_rule.unwrap_or_default().to_owned(),
+                opt(&f.version),
+                f.version_source
+                    .map(|s| match s {
+                        crate::judge::VersionSource::Fixed => "fixed",
+                        crate::judge::VersionSource::String => "string",
+                    })
+                    .unwrap_or_default()
+                    .to_owned(),
+                opt(&f.file_version),
+                opt(&f.file_version_string),
+                opt(&f.product_version),
+                opt(&f.product_version_string),
+                f.required_version.to_string(),
+                opt(&f.size),
+                opt(&f.published_size),
+                opt(&f.sha256),
+                opt(&f.md5),
+                opt(&f.modified),
+                opt(&f.accessed),
+                opt(&f.created),
+                opt(&f.changed),
+                f.pe.as_ref()
+                    .map(|p| p.format.to_owned())
+                    .unwrap_or_default(),
+                f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
+                f.pe.as_ref()
+                    .map(|p| p.link_time.clone())
+                    .unwrap_or_default(),
+                opt(&f.link_target),
+                string_tables_text(&f.string_tables),
+                f.notes.join(" | "),
+                opt(&f.error),
+                f.error_kind.unwrap_or_default().to_owned(),
+                f.abs_path.clone(),
+            ];
+            row(&mut out, &cells)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// One row per string of each string table (a file with none gets one row), so a
+/// spreadsheet can filter by language and name.
+pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> {
+    let mut out = writer(w);
+    let header = [
+        "path",
+        "size",
+        "sha256",
+        "md5",
+        "modified",
+        "pe_format",
+        "machine",
+        "link_time",
+        "resource",
+        "resource_lang",
+        "file_version",
+        "product_version",
+        "flags",
+        "os",
+        "file_type",
+        "table",
+        "lang",
+        "codepage",
+        "name",
+        "value",
+        "error",
+    ];
+    out.write_record(header).map_err(csv_err)?;
+    for f in &report.files {
+        let base = [
+            f.path.clone(),
+            opt(&f.size),
+            opt(&f.sha256),
+            opt(&f.md5),
+            opt(&f.modified),
+            f.pe.as_ref()
+                .map(|p| p.format.to_owned())
+                .unwrap_or_default(),
+            f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
+            f.pe.as_ref()
+                .map(|p| p.link_time.clone())
+                .unwrap_or_default(),
+        ];
+        let mut wrote = false;
+        for r in &f.resources {
+            let fixed = [
+                r.name.clone(),
+                r.lang.clone(),
+                r.fixed
+                    .as_ref()
+                    .map(|x| x.file_version.to_string())
+                    .unwrap_or_default(),
+                r.fixed
+                    .as_ref()
+                    .map(|x| x.product_version.to_string())
+                    .unwrap_or_default(),
+                r.fixed
+                    .as_ref()
+                    .map(|x| x.flags.join("|"))
+                    .unwrap_or_default(),
+                r.fixed.as_ref().map(|x| x.os.clone()).unwrap_or_default(),
+                r.fixed
+                    .as_ref()
+                    .map(|x| x.file_type.clone())
+                    .unwrap_or_default(),
+            ];
+            let mut pairs: Vec<[String; 5]> = Vec::new();
+            for t in &r.string_tables {
+                for (k, v) in &t.strings {
+                    pairs.push([
+                        t.key.clone(),
+                        opt(&t.lang),
+                        opt(&t.codepage),
+                        k.clone(),
+                        v.clone(),
+                    ]);
+                }
+            }
+            if pairs.is_empty() {
+                pairs.push(Default::default());
+            }
+            for p in pairs {
+                let mut cells: Vec<String> = base.to_vec();
+                cells.extend(fixed.iter().cloned());
+                cells.extend(p);
+                cells.push(opt(&r.error));
+                row(&mut out, &cells)?;
+                wrote = true;
+            }
+        }
+        if !wrote {
+            let mut cells: Vec<String> = base.to_vec();
+            cells.resize(header.len() - 1, String::new());
+            cells.push(opt(&f.error));
+            row(&mut out, &cells)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {
+    let mut out = writer(w);
+    out.write_record([
+        "rule",
+        "kb",
+        "cves",
+        "title",
+        "file",
+        "fixed_version",
+        "size",
+        "install_dir",
+        "source",
+    ])
+    .map_err(csv_err)?;
+    for r in &rules.rules {
+        for f in &r.files {
+            row(
+                &mut out,
+                &[
+                    r.id.clone(),
+                    r.kb.clone(),
+                    r.cves.join(" "),
+                    r.title.clone(),
+                    f.name.clone(),
+                    f.fixed_version.to_string(),
+                    opt(&f.size),
+                    opt(&f.install_dir),
+                    r.source.clone(),
+                ],
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

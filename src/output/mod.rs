@@ -1,0 +1,61 @@
+//! Printers. Each renders a model (`Report`, `VersionReport`, `RuleSet`) and knows nothing of
+//! how it was produced.
+
+mod csv_out;
+mod json;
+mod table;
+
+use std::io::Write;
+
+use crate::cli::Format;
+use crate::describe::VersionReport;
+use crate::error::Error;
+use crate::report::Report;
+use crate::rules::RuleSet;
+
+pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<(), Error> {
+    match format {
+        Format::Table => table::scan(report, w),
+        Format::Csv => csv_out::scan(report, w),
+        Format::Json => json::document(report, w),
+        Format::Jsonl => json::scan_lines(report, w),
+    }
+}
+
+pub fn write_versions(
+    report: &VersionReport,
+    format: Format,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
+    match format {
+        Format::Table => table::versions(report, w),
+        Format::Csv => csv_out::versions(report, w),
+        Format::Json => json::document(report, w),
+        Format::Jsonl => json::version_lines(report, w),
+    }
+}
+
+pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result<(), Error> {
+    match format {
+        Format::Table => table::rules(rules, w),
+        Format::Csv => csv_out::rules(rules, w),
+        Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
+        Format::Jsonl => json::lines(rules.rules.iter(), w),
+    }
+}
+
+/// `a=b; c=d` rendering of string tables, for one-line formats.
+pub(crate) fn string_tables_text(tables: &[crate::versioninfo::StringTable]) -> String {
+    tables
+        .iter()
+        .map(|t| {
+            let pairs: Vec<String> = t.strings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("[{}] {}", t.key, pairs.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}

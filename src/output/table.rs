@@ -1,0 +1,336 @@
+//! Text for people: a verdict line and reasons per root, a table of findings that fits 100
+//! columns, then the evidence behind each finding. Text from evidence is escaped so it cannot
+//! drive the terminal.
+
+use std::io::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Style, Width};
+
+use super::opt;
+use crate::describe::VersionReport;
+use crate::error::Error;
+use crate::escape::escape_str;
+use crate::report::{Finding, Report, RootReport};
+use crate::rules::RuleSet;
+use crate::versioninfo::StringTable;
+
+/// The width a table is kept within.
+pub const WIDTH: usize = 100;
+
+fn render(builder: Builder) -> String {
+    let mut t = builder.build();
+    t.with(Style::psql());
+    t.with(
+        Width::wrap(WIDTH)
+            .priority(Priority::max(true))
+            .keep_words(true),
+    );
+    t.to_string()
+}
+
+fn findings_table(root: &RootReport) -> String {
+    let mut b = Builder::default();
+    b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
+    for (i, f) in root.findings.iter().enumerate() {
+        b.push_record([
+            (i + 1).to_string(),
+            f.path.clone(),
+            f.rule.clone(),
+            f.status.as_str().to_owned(),
+            match f.location_rule {
+                Some(r) => format!("backup:{r}"),
+                None => "live".to_owned(),
+            },
+            match (f.version, f.version_source) {
+                (Some(v), Some(crate::judge::VersionSource::String)) => format!("{v} (string)"),
+                (Some(v), _) => v.to_string(),
+                (None, _) => "-".to_owned(),
+            },
+            opt(&f.size),
+        ]);
+    }
+    render(b)
+}
+
+fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> std::io::Result<()> {
+    for t in tables {
+        writeln!(out, "{indent}strings [{}]", escape_str(&t.key))?;
+        for (k, v) in &t.strings {
+            writeln!(out, "{indent}  {:<18} {}", escape_str(k), escape_str(v))?;
+        }
+    }
+    Ok(())
+}
+
+fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
+    let pad = "      ";
+    writeln!(out, "  [{}] {}", i + 1, f.path)?;
+    writeln!(
+        out,
+        "{pad}{:<12}{} {} ({}), fixed in {}",
+        "rule", f.rule, f.kb, f.target, f.required_version
+    )?;
+    let loc = match (&f.location_rule, &f.location_folder) {
+        (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_str(folder)),
+        _ => "live".to_owned(),
+    };
+    writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
+    if f.file_version.is_some() || f.file_version_string.is_some() {
+        writeln!(
+            out,
+            "{pad}{:<12}{} (numeric), {} (string)",
+            "file ver",
+            opt(&f.file_version),
+            f.file_version_string
+                .as_deref()
+                .map(escape_str)
+                .unwrap_or_else(|| "-".into())
+        )?;
+        writeln!(
+            out,
+            "{pad}{:<12}{} (numeric), {} (string)",
+            "product ver",
+            opt(&f.product_version),
+            f.product_version_string
+                .as_deref()
+                .map(escape_str)
+                .unwrap_or_else(|| "-".into())
+        )?;
+    }
+    let fields = [
+        ("size", f.size.map(|s| format!("{s} bytes"))),
+        ("sha256", f.sha256.clone()),
+        ("md5", f.md5.clone()),
+        ("modified", f.modified.clone()),
+        ("accessed", f.accessed.clone()),
+        ("created", f.created.clone()),
+        ("changed", f.changed.clone()),
+        (
+            "pe",
+            f.pe.as_ref()
+                .map(|p| format!("{} {}, linked {}", p.format, p.machine, p.link_time)),
+        ),
+        ("link", f.link_target.clone()),
+        ("path", Some(f.abs_path.clone())),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            writeln!(out, "{pad}{k:<12}{v}")?;
+        }
+    }
+    tables_lines(out, pad, &f.string_tables)?;
+    for n in &f.notes {
+        writeln!(out, "{pad}{:<12}{}", "note", escape_str(n))?;
+    }
+    if let Some(e) = &f.error {
+        writeln!(
+            out,
+            "{pad}{:<12}{} [{}]",
+            "error",
+            escape_str(e),
+            f.error_kind.unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
+    let rules: Vec<String> = report
+        .rules
+        .iter()
+        .map(|r| format!("{} ({})", r.id, r.kb))
+        .collect();
+    writeln!(
+        out,
+        "kbscan {} - rules: {}",
+        report.tool.version,
+        rules.join(", ")
+    )?;
+    for root in &report.roots {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "== {}: {}",
+            root.root,
+            root.verdict.as_str().to_uppercase()
+        )?;
+        for r in &root.reasons {
+            writeln!(out, "   - {}", escape_str(&r.message))?;
+        }
+        if root.rule_verdicts.len() > 1 {
+            for rv in &root.rule_verdicts {
+                writeln!(
+                    out,
+                    "   rule {} ({}): {}",
+                    rv.rule,
+                    rv.kb,
+                    rv.verdict.as_str()
+                )?;
+            }
+        }
+        if !root.findings.is_empty() {
+            writeln!(out, "{}", findings_table(root))?;
+            writeln!(out, "  Evidence:")?;
+            for (i, f) in root.findings.iter().enumerate() {
+                evidence(out, i, f)?;
+            }
+        }
+        for e in &root.errors {
+            writeln!(out, "  error: {}: {}", e.path, escape_str(&e.message))?;
+        }
+        for n in &root.notices {
+            writeln!(out, "  notice: {}: {}", n.path, escape_str(&n.message))?;
+        }
+        writeln!(
+            out,
+            "  ({} entries walked, {} candidates)",
+            root.stats.entries, root.stats.candidates
+        )?;
+    }
+    let s = &report.summary;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Summary: {} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed; \
+         findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
+         {} path error(s); exit code {}",
+        s.roots,
+        s.verdicts.vulnerable,
+        s.verdicts.patched,
+        s.verdicts.inconclusive,
+        s.verdicts.not_installed,
+        s.findings.vulnerable,
+        s.findings.patched,
+        s.findings.unknown_version,
+        s.findings.error,
+        s.findings.skipped,
+        s.errors,
+        s.exit_code
+    )?;
+    Ok(())
+}
+
+pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error> {
+    for (i, f) in report.files.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", f.path)?;
+        let pad = "  ";
+        let fields = [
+            ("size", f.size.map(|s| format!("{s} bytes"))),
+            ("sha256", f.sha256.clone()),
+            ("md5", f.md5.clone()),
+            ("modified", f.modified.clone()),
+            (
+                "pe",
+                f.pe.as_ref()
+                    .map(|p| format!("{} {}, linked {}", p.format, p.machine, p.link_time)),
+            ),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                writeln!(out, "{pad}{k:<16}{v}")?;
+            }
+        }
+        for r in &f.resources {
+            writeln!(
+                out,
+                "{pad}version resource {} (language {})",
+                escape_str(&r.name),
+                r.lang
+            )?;
+            let pad2 = "    ";
+            if let Some(x) = &r.fixed {
+                writeln!(out, "{pad2}{:<16}{}", "file version", x.file_version)?;
+                writeln!(out, "{pad2}{:<16}{}", "product version", x.product_version)?;
+                let flags = if x.flags.is_empty() {
+                    "none".to_owned()
+                } else {
+                    x.flags.join(", ")
+                };
+                writeln!(
+                    out,
+                    "{pad2}{:<16}{flags} ({:#x}, mask {:#x})",
+                    "flags", x.flags_raw, x.flags_mask
+                )?;
+                writeln!(out, "{pad2}{:<16}{} ({:#x})", "os", x.os, x.os_raw)?;
+                writeln!(
+                    out,
+                    "{pad2}{:<16}{} ({:#x}), subtype {:#x}",
+                    "type", x.file_type, x.file_type_raw, x.file_subtype
+                )?;
+                writeln!(out, "{pad2}{:<16}{:#x}", "file date", x.file_date)?;
+            } else {
+                writeln!(out, "{pad2}{:<16}none", "fixed info")?;
+            }
+            tables_lines(out, pad2, &r.string_tables)?;
+            if !r.translations.is_empty() {
+                let t: Vec<String> = r
+                    .translations
+                    .iter()
+                    .map(|t| format!("{:04x}/{:04x}", t.lang, t.codepage))
+                    .collect();
+                writeln!(out, "{pad2}{:<16}{}", "translations", t.join(", "))?;
+            }
+            for w in &r.warnings {
+                writeln!(out, "{pad2}{:<16}{}", "warning", escape_str(w))?;
+            }
+            if let Some(e) = &r.error {
+                writeln!(out, "{pad2}{:<16}{}", "error", escape_str(e))?;
+            }
+        }
+        if let Some(e) = &f.error {
+            writeln!(
+                out,
+                "{pad}{:<16}{} [{}]",
+                "error",
+                escape_str(e),
+                f.error_kind.unwrap_or("")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
+    let mut b = Builder::default();
+    b.push_record([
+        "rule",
+        "kb",
+        "file",
+        "fixed version",
+        "size",
+        "install folder",
+        "source",
+    ]);
+    for r in &rules.rules {
+        for f in &r.files {
+            b.push_record([
+                r.id.clone(),
+                r.kb.clone(),
+                f.name.clone(),
+                f.fixed_version.to_string(),
+                opt(&f.size),
+                opt(&f.install_dir),
+                r.source.clone(),
+            ]);
+        }
+    }
+    writeln!(out, "{}", render(b))?;
+    for r in &rules.rules {
+        writeln!(out, "{} ({}): {}", r.id, r.kb, r.title)?;
+        if !r.cves.is_empty() {
+            writeln!(out, "  CVE: {}", r.cves.join(", "))?;
+        }
+        for a in &r.affected {
+            writeln!(out, "  affected: {a}")?;
+        }
+        for a in &r.not_affected {
+            writeln!(out, "  not affected: {a}")?;
+        }
+    }
+    Ok(())
+}

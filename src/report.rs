@@ -1,0 +1,193 @@
+//! The report model: what a scan found, independent of how it is printed. Printers in
+//! `output/` render it; the JSON shape is a public interface documented in `docs/json.md`.
+
+use serde::Serialize;
+
+use crate::judge::{Reason, Status, Verdict, VersionSource};
+use crate::location::LocationClass;
+use crate::rules::Rule;
+use crate::version::FileVersion;
+use crate::versioninfo::StringTable;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl ToolInfo {
+    pub fn this() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// A whole scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: ToolInfo,
+    pub rules: Vec<Rule>,
+    pub roots: Vec<RootReport>,
+    pub summary: Summary,
+}
+
+/// One scanned root (one system).
+#[derive(Debug, Clone, Serialize)]
+pub struct RootReport {
+    /// The root as given on the command line.
+    pub root: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    /// The verdict of each rule, when several rules are loaded.
+    pub rule_verdicts: Vec<RuleVerdict>,
+    pub findings: Vec<Finding>,
+    /// Paths that could not be read; the walk went on without them.
+    pub errors: Vec<PathMessage>,
+    /// Things worth knowing that are not errors (links not followed…).
+    pub notices: Vec<PathMessage>,
+    pub stats: crate::walk::WalkStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleVerdict {
+    pub rule: String,
+    pub kb: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PathMessage {
+    /// Relative to the root, `/`-separated, escaped (empty for the root itself).
+    pub path: String,
+    pub message: String,
+}
+
+/// PE header facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeFacts {
+    /// `PE32` or `PE32+`.
+    pub format: &'static str,
+    pub machine: String,
+    /// Link time from the COFF header, RFC 3339 UTC.
+    pub link_time: String,
+}
+
+/// One candidate file judged against one rule file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Relative to the root, `/`-separated, escaped losslessly.
+    pub path: String,
+    /// The root as given joined with `path`.
+    pub abs_path: String,
+    /// File name as found on disk.
+    pub name: String,
+    pub rule: String,
+    pub kb: String,
+    /// The rule's spelling of the file name (`Nscm.exe`).
+    pub target: String,
+    pub status: Status,
+    pub location: LocationClass,
+    /// The backup rule that matched (`ntuninstall`, `dllcache`, …), for backups.
+    pub location_rule: Option<&'static str>,
+    /// The folder that matched it, as found.
+    pub location_folder: Option<String>,
+    /// The version judged by: numeric file version, or the string as a fallback.
+    pub version: Option<FileVersion>,
+    pub version_source: Option<VersionSource>,
+    /// `VS_FIXEDFILEINFO` file version.
+    pub file_version: Option<FileVersion>,
+    /// String-table `FileVersion` of the first table that has one.
+    pub file_version_string: Option<String>,
+    pub product_version: Option<FileVersion>,
+    pub product_version_string: Option<String>,
+    pub string_tables: Vec<StringTable>,
+    pub required_version: FileVersion,
+    pub published_size: Option<u64>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
+    pub modified: Option<String>,
+    pub accessed: Option<String>,
+    pub created: Option<String>,
+    pub changed: Option<String>,
+    pub pe: Option<PeFacts>,
+    /// For a symbolic link: what it points to.
+    pub link_target: Option<String>,
+    pub notes: Vec<String>,
+    pub error: Option<String>,
+    pub error_kind: Option<&'static str>,
+}
+
+/// Counts over the whole scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub roots: usize,
+    pub verdicts: VerdictCounts,
+    pub findings: StatusCounts,
+    pub errors: usize,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerdictCounts {
+    pub vulnerable: usize,
+    pub patched: usize,
+    pub inconclusive: usize,
+    pub not_installed: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusCounts {
+    pub vulnerable: usize,
+    pub patched: usize,
+    pub unknown_version: usize,
+    pub error: usize,
+    pub skipped: usize,
+}
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    /// No root vulnerable and every candidate judged.
+    pub const CLEAN: i32 = 0;
+    /// At least one root vulnerable (wins over errors).
+    pub const VULNERABLE: i32 = 1;
+    /// Usage error, a root that could not be scanned, or a candidate not judged.
+    pub const INCOMPLETE: i32 = 2;
+}
+
+impl Summary {
+    pub fn of(roots: &[RootReport]) -> Self {
+        let mut s = Summary {
+            roots: roots.len(),
+            ..Default::default()
+        };
+        for r in roots {
+            match r.verdict {
+                Verdict::Vulnerable => s.verdicts.vulnerable += 1,
+                Verdict::Patched => s.verdicts.patched += 1,
+                Verdict::Inconclusive => s.verdicts.inconclusive += 1,
+                Verdict::NotInstalled => s.verdicts.not_installed += 1,
+            }
+            s.errors += r.errors.len();
+            for f in &r.findings {
+                match f.status {
+                    Status::Vulnerable => s.findings.vulnerable += 1,
+                    Status::Patched => s.findings.patched += 1,
+                    Status::UnknownVersion => s.findings.unknown_version += 1,
+                    Status::Error => s.findings.error += 1,
+                    Status::Skipped => s.findings.skipped += 1,
+                }
+            }
+        }
+        s.exit_code = if s.verdicts.vulnerable > 0 {
+            exit::VULNERABLE
+        } else if s.errors > 0 || s.findings.unknown_version > 0 || s.findings.error > 0 {
+            exit::INCOMPLETE
+        } else {
+            exit::CLEAN
+        };
+        s
+    }
+}

@@ -1,0 +1,347 @@
+//! One root from walk to verdict: walk → candidate → inspect → judge → `RootReport`.
+
+use std::path::Path;
+
+use crate::error::InspectError;
+use crate::escape::escape_bytes;
+use crate::filter::NameMatcher;
+use crate::inspect::{self, FileEvidence};
+use crate::judge::{self, CandidateFacts, Reason, Status, Verdict};
+use crate::location::{self, Location};
+use crate::pe::PeVersionData;
+use crate::report::{Finding, PathMessage, PeFacts, RootReport, RuleVerdict};
+use crate::rules::RuleSet;
+use crate::walk::{self, Candidate, Event, WalkOptions, WalkStats};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    pub walk: WalkOptions,
+    pub max_size: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            walk: WalkOptions::default(),
+            max_size: inspect::DEFAULT_MAX_SIZE,
+        }
+    }
+}
+
+/// `/`-separated, escaped text of a relative path.
+pub fn rel_text(rel: &Path) -> String {
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| escape_bytes(c.as_os_str().as_encoded_bytes()))
+        .collect();
+    parts.join("/")
+}
+
+fn folders(rel: &Path) -> Vec<&[u8]> {
+    let mut parts: Vec<&[u8]> = rel
+        .components()
+        .map(|c| c.as_os_str().as_encoded_bytes())
+        .collect();
+    parts.pop();
+    parts
+}
+
+/// Scans one root. Never fails: a root that cannot be walked gives an `inconclusive` report
+/// carrying the error, so one bad root does not stop a scan of many.
+pub fn scan_root(
+    root: &Path,
+    rules: &RuleSet,
+    matcher: &NameMatcher,
+    opts: ScanOptions,
+    progress: &mut dyn FnMut(u64),
+) -> RootReport {
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let mut notices = Vec::new();
+    let result = walk::walk_root(root, matcher, opts.walk, &mut |event| match event {
+        Event::Candidate(c) => findings.extend(judge_candidate(root, rules, &c, opts)),
+        Event::Error { rel, message } => errors.push(PathMessage {
+            path: rel_text(&rel),
+            message,
+        }),
+        Event::Notice { rel, message } => notices.push(PathMessage {
+            path: rel_text(&rel),
+            message,
+        }),
+        Event::Progress { entries } => progress(entries),
+    });
+    let stats = match result {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(PathMessage {
+                path: String::new(),
+                message: format!("cannot scan this root: {e}"),
+            });
+            WalkStats {
+                errors: 1,
+                ..Default::default()
+            }
+        }
+    };
+    // Deterministic order whatever the directory order was.
+    findings.sort_by(|a, b| (&a.path, &a.rule, &a.target).cmp(&(&b.path, &b.rule, &b.target)));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    notices.sort_by(|a, b| a.path.cmp(&b.path));
+    let root_failed = result_failed(&stats, &errors);
+    let (verdict, reasons, rule_verdicts) =
+        verdict_for(rules, &findings, errors.len(), root_failed);
+    RootReport {
+        root: escape_bytes(root.as_os_str().as_encoded_bytes()),
+        verdict,
+        reasons,
+        rule_verdicts,
+        findings,
+        errors,
+        notices,
+        stats,
+    }
+}
+
+fn result_failed(stats: &WalkStats, errors: &[PathMessage]) -> bool {
+    stats.entries == 0 && errors.iter().any(|e| e.path.is_empty())
+}
+
+fn verdict_for(
+    rules: &RuleSet,
+    findings: &[Finding],
+    unreadable: usize,
+    root_failed: bool,
+) -> (Verdict, Vec<Reason>, Vec<RuleVerdict>) {
+    if root_failed {
+        let reason = Reason {
+            code: "root_unreadable",
+            message: "the root could not be scanned".to_owned(),
+            path: None,
+        };
+        let rv = rules
+            .rules
+            .iter()
+            .map(|r| RuleVerdict {
+                rule: r.id.clone(),
+                kb: r.kb.clone(),
+                verdict: Verdict::Inconclusive,
+            })
+            .collect();
+        return (Verdict::Inconclusive, vec![reason], rv);
+    }
+    let mut all_reasons = Vec::new();
+    let mut rule_verdicts = Vec::new();
+    for rule in &rules.rules {
+        let facts: Vec<CandidateFacts<'_>> = findings
+            .iter()
+            .filter(|f| f.rule == rule.id)
+            .map(|f| CandidateFacts {
+                path: &f.path,
+                status: f.status,
+                live: f.location == location::LocationClass::Live,
+                version: f.version,
+                required: f.required_version,
+                error: f.error.as_deref(),
+            })
+            .collect();
+        let (v, reasons) = judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        all_reasons.extend(reasons);
+        rule_verdicts.push(RuleVerdict {
+            rule: rule.id.clone(),
+            kb: rule.kb.clone(),
+            verdict: v,
+        });
+    }
+    let verdict = judge::combine(rule_verdicts.iter().map(|r| r.verdict));
+    (verdict, all_reasons, rule_verdicts)
+}
+
+/// Inspects a candidate once and judges it against every rule file its name matches.
+fn judge_candidate(
+    root: &Path,
+    rules: &RuleSet,
+    c: &Candidate<'_>,
+    opts: ScanOptions,
+) -> Vec<Finding> {
+    let evidence: Option<FileEvidence> = match (&c.skip, &c.metadata) {
+        (None, Ok(meta)) => Some(inspect::inspect_file(&c.open_path, meta, opts.max_size)),
+        _ => None,
+    };
+    let loc = location::classify(folders(&c.rel));
+    c.targets
+        .iter()
+        .map(|t| {
+            let rule = &rules.rules[t.rule];
+            let file = &rule.files[t.file];
+            let mut f = Finding {
+                path: rel_text(&c.rel),
+                abs_path: escape_bytes(root.join(&c.rel).as_os_str().as_encoded_bytes()),
+                name: escape_bytes(c.rel.file_name().map_or(&[][..], |n| n.as_encoded_bytes())),
+                rule: rule.id.clone(),
+                kb: rule.kb.clone(),
+                target: file.name.clone(),
+                status: Status::Skipped,
+                location: loc.class,
+                location_rule: loc.rule,
+                location_folder: loc.folder.clone(),
+                version: None,
+                version_source: None,
+                file_version: None,
+                file_version_string: None,
+                product_version: None,
+                product_version_string: None,
+                string_tables: Vec::new(),
+                required_version: file.fixed_version,
+                published_size: file.size,
+                size: None,
+                sha256: None,
+                md5: None,
+                modified: None,
+                accessed: None,
+                created: None,
+                changed: None,
+                pe: None,
+                link_target: c.link.as_ref().map(|l| {
+                    let text = escape_bytes(l.target_text.as_os_str().as_encoded_bytes());
+                    match &l.resolved_rel {
+                        Some(r) => format!("{text} (resolves to {} in the root)", rel_text(r)),
+                        None => text,
+                    }
+                }),
+                notes: Vec::new(),
+                error: None,
+                error_kind: None,
+            };
+            if let Ok(meta) = &c.metadata {
+                let times = inspect::times_of(meta);
+                f.modified = times.modified;
+                f.accessed = times.accessed;
+                f.created = times.created;
+                f.changed = times.changed;
+                if meta.is_file() {
+                    f.size = Some(meta.len());
+                }
+            }
+            match (&c.skip, &c.metadata, &evidence) {
+                (Some(why), _, _) => f.notes.push(format!("not opened: {why}")),
+                (None, Err(e), _) => {
+                    f.status = Status::Error;
+                    f.error = Some(format!("cannot read file metadata: {e}"));
+                    f.error_kind = Some("io");
+                }
+                (None, Ok(_), Some(ev)) => apply_evidence(&mut f, ev, file.size),
+                (None, Ok(_), None) => {}
+            }
+            add_location_notes(&mut f, &loc, file.install_dir.as_deref(), &c.rel);
+            f
+        })
+        .collect()
+}
+
+fn apply_evidence(f: &mut Finding, ev: &FileEvidence, published: Option<u64>) {
+    f.size = ev.size;
+    f.sha256.clone_from(&ev.sha256);
+    f.md5.clone_from(&ev.md5);
+    match &ev.pe {
+        Ok(pe) => apply_pe(f, pe, published),
+        Err(e) => {
+            f.status = if e.is_version_problem() {
+                Status::UnknownVersion
+            } else {
+                Status::Error
+            };
+            f.error = Some(e.to_string());
+            f.error_kind = Some(e.kind());
+        }
+    }
+}
+
+fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
+    f.pe = Some(PeFacts {
+        format: pe.header.format.as_str(),
+        machine: pe.header.machine_name().to_owned(),
+        link_time: inspect::unix_rfc3339(i64::from(pe.header.timestamp)),
+    });
+    let mut fixed = None;
+    let mut corrupt = Vec::new();
+    for res in &pe.resources {
+        match &res.info {
+            Ok(info) => {
+                if let Some(fx) = &info.fixed {
+                    match fixed {
+                        None => {
+                            fixed = Some(fx.file_version);
+                            f.product_version = Some(fx.product_version);
+                        }
+                        Some(first) if first != fx.file_version => f.notes.push(format!(
+                            "version resource {} (language {:04x}) says {}, the first one says {first}",
+                            res.name, res.lang, fx.file_version
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for w in &info.warnings {
+                    f.notes.push(format!("version resource {}: {w}", res.name));
+                }
+                f.string_tables.extend(info.string_tables.iter().cloned());
+            }
+            Err(e) => corrupt.push(format!(
+                "version resource {} (language {:04x}): {e}",
+                res.name, res.lang
+            )),
+        }
+    }
+    f.file_version = fixed;
+    f.file_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("FileVersion"))
+        .map(str::to_owned);
+    f.product_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("ProductVersion"))
+        .map(str::to_owned);
+    let strings: Vec<&str> = f
+        .string_tables
+        .iter()
+        .filter_map(|t| t.get("FileVersion"))
+        .collect();
+    let eff = judge::effective_version(fixed, &strings);
+    f.version = eff.version;
+    f.version_source = eff.source;
+    f.notes.extend(eff.notes);
+    f.status = judge::status_for(eff.version, f.required_version);
+    if f.status == Status::UnknownVersion {
+        let err = if corrupt.is_empty() {
+            InspectError::CorruptVersion("no usable version in the version resource".to_owned())
+        } else {
+            InspectError::CorruptVersion(corrupt.join("; "))
+        };
+        f.error_kind = Some(err.kind());
+        f.error = Some(err.to_string());
+    } else {
+        f.notes.extend(corrupt);
+    }
+    if let Some(n) = f
+        .size
+        .and_then(|s| judge::size_note(f.status, s, published))
+    {
+        f.notes.push(n);
+    }
+}
+
+fn add_location_notes(f: &mut Finding, loc: &Location, install_dir: Option<&str>, rel: &Path) {
+    if let Some(rule) = loc.rule {
+        let what = location::describe(rule).unwrap_or(rule);
+        f.notes.push(format!(
+            "inactive copy in a {what}: reported, never counted in the verdict"
+        ));
+    } else if let Some(dir) = install_dir {
+        if f.status != Status::Skipped && !location::ends_with_dir(folders(rel), dir) {
+            f.notes.push(format!(
+                "not in the expected install folder {dir}; judged as a live copy"
+            ));
+        }
+    }
+}
