@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: run the real binary, parse its output.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+pub fn kbscan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kbscan"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn samples() -> PathBuf {
+    repo().join("sample_binaries")
+}
+
+pub fn system(name: &str) -> PathBuf {
+    samples().join("systems").join(name)
+}
+
+/// A sample binary by its path below `sample_binaries/systems/`.
+pub fn sample_file(rel: &str) -> PathBuf {
+    samples().join("systems").join(rel)
+}
+
+pub fn run(args: &[&str]) -> Output {
+    kbscan().args(args).output().expect("run kbscan")
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+pub fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// Scans `roots` as JSON and returns (exit code, document).
+pub fn scan_json(roots: &[&Path], extra: &[&str]) -> (i32, Value) {
+    let mut cmd = kbscan();
+    cmd.arg("scan").arg("--format").arg("json").args(extra);
+    for r in roots {
+        cmd.arg(r);
+    }
+    let o = cmd.output().expect("run kbscan");
+    (code(&o), json(&o))
+}
+
+/// `sha256sum`/`md5sum` manifest of the samples, keyed by path below `sample_binaries/`.
+pub fn manifest(name: &str) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(samples().join(name)).expect("manifest");
+    text.lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(h, p)| (p.trim_start_matches("./").to_owned(), h.to_owned()))
+        .collect()
+}
+
+pub fn findings(root: &Value) -> &Vec<Value> {
+    root["findings"].as_array().expect("findings array")
+}
+
+/// The finding whose path ends with `suffix` (case-sensitively).
+pub fn finding<'a>(root: &'a Value, suffix: &str) -> &'a Value {
+    findings(root)
+        .iter()
+        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
+        .unwrap_or_else(|| panic!("no finding ending with {suffix}: {root:#}"))
+}

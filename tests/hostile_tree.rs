@@ -1,0 +1,231 @@
+//! A tree built to trip a naive scanner: FIFO, link loops, links out of the root, empty and
+//! text files and a directory named like the targets. The scan must finish, give each entry
+//! the right status, and read nothing outside the root.
+#![cfg(unix)]
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const SERVER: &str = "WINNT/system32/Windows Media/Server";
+const VULN_NSPMON: &str = "w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nspmon.exe";
+const PATCHED_NSCM: &str = "w2k-sp4-patched/WINNT/system32/Windows Media/Server/Nscm.exe";
+
+fn mkfifo(p: &Path) {
+    let st = std::process::Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success());
+}
+
+/// Builds the hostile tree; returns (temp dir holding root and outside, root, outside file).
+fn hostile() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    // A real vulnerable PE outside the root: if kbscan ever read it, the verdict would say so.
+    let secret = outside.join("nspmon.exe");
+    fs::copy(sample_file(VULN_NSPMON), &secret).unwrap();
+
+    let server = root.join(SERVER);
+    fs::create_dir_all(&server).unwrap();
+    mkfifo(&server.join("nscm.exe"));
+    symlink(&secret, server.join("nspmon.exe")).unwrap(); // absolute, pointing out of the root
+    fs::create_dir_all(root.join("loop")).unwrap();
+    symlink("b", root.join("loop/a")).unwrap();
+    symlink("a", root.join("loop/b")).unwrap();
+    symlink(".", root.join("loop/self")).unwrap();
+    symlink("..", root.join("loop/up")).unwrap();
+    symlink("NSCM.EXE", root.join("loop/NSCM.EXE")).unwrap(); // a link to itself, named like a target
+    fs::create_dir_all(root.join("empty")).unwrap();
+    fs::write(root.join("empty/nscm.exe"), b"").unwrap();
+    fs::create_dir_all(root.join("text")).unwrap();
+    fs::write(root.join("text/Nspmon.exe"), b"This is not a program.\n").unwrap();
+    fs::create_dir_all(root.join("dir/Nscm.exe/inner")).unwrap();
+    // A relative link that climbs out of the root to the same outside file.
+    fs::create_dir_all(root.join("escape")).unwrap();
+    symlink("../../outside/nspmon.exe", root.join("escape/Nspmon.exe")).unwrap();
+    (dir, root, secret)
+}
+
+fn status_of<'a>(root: &'a Value, path: &str) -> &'a Value {
+    let f = finding(root, path);
+    assert_eq!(f["path"], path);
+    f
+}
+
+fn check_common(root: &Value) {
+    let fifo = status_of(root, &format!("{SERVER}/nscm.exe"));
+    assert_eq!(fifo["status"], "skipped");
+    assert!(fifo["notes"].to_string().contains("FIFO"), "{fifo:#}");
+    assert!(fifo["sha256"].is_null());
+
+    let abs = status_of(root, &format!("{SERVER}/nspmon.exe"));
+    assert_eq!(abs["status"], "skipped");
+    assert!(abs["sha256"].is_null());
+    assert!(abs["link_target"].as_str().unwrap().contains("outside"));
+
+    let empty = status_of(root, "empty/nscm.exe");
+    assert_eq!(empty["status"], "error");
+    assert_eq!(empty["error_kind"], "too_short");
+    assert_eq!(empty["size"], 0);
+    assert_eq!(
+        empty["sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+
+    let text = status_of(root, "text/Nspmon.exe");
+    assert_eq!(text["status"], "error");
+    assert_eq!(text["error_kind"], "not_pe");
+
+    let dir = status_of(root, "dir/Nscm.exe");
+    assert_eq!(dir["status"], "skipped");
+    assert!(dir["notes"].to_string().contains("directory"));
+
+    let self_link = status_of(root, "loop/NSCM.EXE");
+    assert_eq!(self_link["status"], "skipped");
+
+    let escape = status_of(root, "escape/Nspmon.exe");
+    assert_eq!(escape["status"], "skipped");
+    assert!(escape["sha256"].is_null());
+
+    // Nothing outside the root was judged: no finding is vulnerable, no path leaves the root.
+    for f in findings(root) {
+        assert_ne!(f["status"], "vulnerable", "{f:#}");
+        assert!(!f["path"].as_str().unwrap().contains(".."), "{f:#}");
+    }
+    assert_eq!(root["verdict"], "inconclusive");
+}
+
+#[test]
+fn hostile_tree_without_following_links() {
+    let (_dir, root, _secret) = hostile();
+    let start = Instant::now();
+    let (code, doc) = scan_json(&[&root], &[]);
+    assert!(start.elapsed() < Duration::from_secs(30), "the scan must not block");
+    assert_eq!(code, 2, "unjudged live candidates and nothing vulnerable");
+    let r = &doc["roots"][0];
+    check_common(r);
+    assert!(finding(r, "loop/NSCM.EXE")["notes"].to_string().contains("not followed"));
+    assert_eq!(findings(r).len(), 7, "{r:#}");
+}
+
+#[test]
+fn hostile_tree_following_links_stays_inside() {
+    let (_dir, root, _secret) = hostile();
+    let (code, doc) = scan_json(&[&root], &["--follow-symlinks"]);
+    assert_eq!(code, 2);
+    let r = &doc["roots"][0];
+    check_common(r);
+    let abs = finding(r, &format!("{SERVER}/nspmon.exe"));
+    assert!(abs["notes"].to_string().contains("absolute path"), "{abs:#}");
+    let esc = finding(r, "escape/Nspmon.exe");
+    assert!(esc["notes"].to_string().contains("outside the root"), "{esc:#}");
+    let selfl = finding(r, "loop/NSCM.EXE");
+    assert!(selfl["notes"].to_string().contains("cannot be resolved"), "{selfl:#}");
+    // The loops are notices, not endless walks.
+    let notices = r["notices"].to_string();
+    assert!(notices.contains("loop/a") && notices.contains("loop/self"), "{notices}");
+}
+
+#[test]
+fn links_inside_the_root_are_followed_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    let server = root.join(SERVER);
+    fs::create_dir_all(&server).unwrap();
+    fs::create_dir_all(root.join("store")).unwrap();
+    fs::copy(sample_file(PATCHED_NSCM), root.join("store/real.bin")).unwrap();
+    symlink("../../../../store/real.bin", server.join("Nscm.exe")).unwrap();
+
+    let (code, doc) = scan_json(&[&root], &[]);
+    assert_eq!(code, 0);
+    let r = &doc["roots"][0];
+    assert_eq!(finding(r, "Server/Nscm.exe")["status"], "skipped");
+    assert_eq!(r["verdict"], "not_installed");
+
+    let (code, doc) = scan_json(&[&root], &["--follow-symlinks"]);
+    assert_eq!(code, 0);
+    let r = &doc["roots"][0];
+    let f = finding(r, "Server/Nscm.exe");
+    assert_eq!(f["status"], "patched");
+    assert!(f["link_target"].as_str().unwrap().contains("store/real.bin"), "{f:#}");
+    assert_eq!(r["verdict"], "patched");
+}
+
+#[test]
+fn non_utf8_names_are_escaped_not_dropped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let weird = root.join(OsStr::from_bytes(b"WINNT\xff\x1b[2J"));
+    fs::create_dir_all(&weird).unwrap();
+    fs::copy(sample_file(VULN_NSPMON), weird.join("nspmon.exe")).unwrap();
+    let (code, doc) = scan_json(&[root], &[]);
+    assert_eq!(code, 1);
+    let f = &doc["roots"][0]["findings"][0];
+    assert_eq!(f["path"], "WINNT\\xff\\x1b[2J/nspmon.exe");
+    assert_eq!(f["status"], "vulnerable");
+    // The table escapes the same way: no raw escape byte reaches the terminal.
+    let o = run(&["scan", root.to_str().unwrap()]);
+    assert!(!o.stdout.contains(&0x1b));
+    assert!(String::from_utf8(o.stdout).unwrap().contains("WINNT\\xff\\x1b[2J/nspmon.exe"));
+}
+
+#[test]
+fn a_missing_root_is_reported_and_the_others_are_scanned() {
+    let (code, doc) = scan_json(&[Path::new("/nonexistent/kbscan-root"), &system("w2k-sp4-patched")], &[]);
+    assert_eq!(code, 2);
+    let roots = doc["roots"].as_array().unwrap();
+    assert_eq!(roots[0]["verdict"], "inconclusive");
+    assert_eq!(roots[0]["reasons"][0]["code"], "root_unreadable");
+    assert!(roots[0]["errors"][0]["message"].as_str().unwrap().contains("cannot scan"));
+    assert_eq!(roots[1]["verdict"], "patched");
+}
+
+#[test]
+fn a_file_too_large_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dir.path().join(SERVER);
+    fs::create_dir_all(&server).unwrap();
+    let f = fs::File::create(server.join("nspmon.exe")).unwrap();
+    f.set_len(8 << 30).unwrap(); // 8 GiB, sparse: costs no disk
+    let start = Instant::now();
+    let (code, doc) = scan_json(&[dir.path()], &[]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(code, 2);
+    let f = &doc["roots"][0]["findings"][0];
+    assert_eq!(f["error_kind"], "too_large");
+    assert_eq!(f["size"], 8u64 << 30);
+    assert!(f["sha256"].is_null());
+}
+
+#[test]
+fn unreadable_folders_make_not_installed_inconclusive() {
+    // Tests run as root in CI, where permissions stop nothing. A folder whose path is longer
+    // than PATH_MAX cannot be opened by anyone, so it proves the error path for every user.
+    let dir = tempfile::tempdir().unwrap();
+    let name = "d".repeat(250);
+    let script = format!(
+        "cd \"$1\" && for i in $(seq 1 20); do mkdir {name} && cd {name} || exit 1; done && printf x > nscm.exe"
+    );
+    let st = std::process::Command::new("sh")
+        .args(["-c", &script, "sh"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (code, doc) = scan_json(&[dir.path()], &[]);
+    assert_eq!(code, 2);
+    let r = &doc["roots"][0];
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("too long"), "{r:#}");
+    assert!(r["reasons"].to_string().contains("tree_incomplete"));
+    assert!(findings(r).is_empty());
+}

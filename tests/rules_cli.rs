@@ -1,0 +1,78 @@
+//! User rule files: the scanner is generic, so a second advisory is just data.
+
+mod common;
+
+use common::*;
+
+const LATER: &str = r#"
+schema = 1
+id = "TEST-LATER"
+kb = "KB999999"
+title = "A hypothetical later update that raised Nscm.exe to 4.1.0.3936"
+
+[[files]]
+name = "NSCM.EXE"
+fixed_version = "4.1.0.3936"
+install_dir = "system32/Windows Media/Server"
+"#;
+
+#[test]
+fn a_second_rule_is_judged_separately_and_the_most_urgent_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("later.toml");
+    std::fs::write(&rule, LATER).unwrap();
+    let rule = rule.to_str().unwrap();
+
+    let (code, doc) = scan_json(&[&system("w2k-sp4-patched")], &["--rules", rule]);
+    assert_eq!(code, 1);
+    let root = &doc["roots"][0];
+    assert_eq!(root["verdict"], "vulnerable");
+    let rv = root["rule_verdicts"].as_array().unwrap();
+    assert_eq!(rv[0]["rule"], "MS04-008");
+    assert_eq!(rv[0]["verdict"], "patched");
+    assert_eq!(rv[1]["rule"], "TEST-LATER");
+    assert_eq!(rv[1]["verdict"], "vulnerable");
+    // One file, two findings: one per rule, same hash.
+    let nscm: Vec<_> = findings(root)
+        .iter()
+        .filter(|f| f["path"] == "WINNT/system32/Windows Media/Server/Nscm.exe")
+        .collect();
+    assert_eq!(nscm.len(), 2);
+    assert_eq!(nscm[0]["sha256"], nscm[1]["sha256"]);
+
+    let (code, doc) = scan_json(&[&system("w2k-later-update")], &["--rules", rule]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["roots"][0]["verdict"], "patched");
+
+    let o = run(&["rules", "--rules", rule, "-f", "csv"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8(o.stdout).unwrap().contains("TEST-LATER,KB999999"));
+}
+
+
+#[test]
+fn a_bad_rule_file_is_a_usage_error_naming_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("bad.toml");
+    std::fs::write(&rule, LATER.replace("4.1.0.3936", "4.1.x")).unwrap();
+    let o = run(&["scan", "--rules", rule.to_str().unwrap(), system("w2k-sp4-patched").to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("bad.toml") && err.contains("line 10") && err.contains("files.fixed_version"), "{err}");
+
+    let o = run(&["scan", "--rules", "/nonexistent.toml", "."]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    let o = run(&["scan"]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["scan", "--format", "xml", "."]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["scan", "--help"]);
+    assert_eq!(code(&o), 0);
+    let help = String::from_utf8(o.stdout).unwrap();
+    assert!(help.contains("Exit codes") && help.contains("at least one root is vulnerable"), "{help}");
+}
