@@ -194,12 +194,13 @@ pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
     d.changed = ev.times.changed;
     match &ev.pe {
         Ok(pe) => {
-            d.pe = Some(PeFacts {
-                format: pe.header.format.as_str(),
-                machine: pe.header.machine_name().to_owned(),
-                link_time: inspect::unix_rfc3339(i64::from(pe.header.timestamp)),
-            });
+            d.pe = Some(PeFacts::of(&pe.header));
             d.resources = describe_pe(pe);
+            if d.resources.is_empty() {
+                let e = crate::error::InspectError::NoVersionResource;
+                d.error = Some(e.to_string());
+                d.error_kind = Some(e.kind());
+            }
         }
         Err(e) => {
             d.error = Some(e.to_string());

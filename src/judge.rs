@@ -184,6 +184,14 @@ impl Reason {
     }
 }
 
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 /// The facts about one finding that the verdict looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateFacts<'a> {
@@ -253,7 +261,10 @@ pub fn rule_verdict(
     if backups > 0 {
         reasons.push(Reason::new(
             "backup_ignored",
-            format!("{backups} copy/copies in backup or cache folders reported but not counted: they are not the running service"),
+            format!(
+                "{backups} {} in backup or cache folders reported but not counted: not the running service",
+                plural(backups, "copy", "copies")
+            ),
             None,
         ));
     }
@@ -264,7 +275,10 @@ pub fn rule_verdict(
     if skipped > 0 {
         reasons.push(Reason::new(
             "skipped",
-            format!("{skipped} entry/entries named like a target are not regular files and were not opened"),
+            format!(
+                "{skipped} {} named like a target: not a regular file, not opened",
+                plural(skipped, "entry", "entries")
+            ),
             None,
         ));
     }

@@ -82,7 +82,7 @@ pub const BACKUP_RULES: &[BackupRule] = &[
     BackupRule {
         id: "dllcache",
         pattern: Pattern::Exact("dllcache"),
-        description: "Windows File Protection cache (system32\\dllcache)",
+        description: "Windows File Protection cache (dllcache)",
     },
     BackupRule {
         id: "servicepackfiles",

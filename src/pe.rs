@@ -73,7 +73,7 @@ pub struct VersionResource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeVersionData {
     pub header: PeHeader,
-    /// Every `RT_VERSION` resource in directory order; never empty.
+    /// Every `RT_VERSION` resource in directory order; empty when the file has none.
     pub resources: Vec<VersionResource>,
 }
 
@@ -146,18 +146,16 @@ fn read_pe(image: &[u8]) -> Result<PeVersionData, InspectError> {
         machine: fh.Machine,
         timestamp: fh.TimeDateStamp,
     };
-    let resources = match pe.resources() {
-        Ok(r) => r,
-        Err(pelite::Error::Null) => return Err(InspectError::NoVersionResource),
+    let entries = match pe.resources() {
+        // No resource section at all: a PE without a version resource.
+        Err(pelite::Error::Null) => Vec::new(),
         Err(e) => return Err(InspectError::MalformedPe(format!("resource section: {e}"))),
+        Ok(resources) => version_entries(
+            resources
+                .root()
+                .map_err(|e| InspectError::MalformedPe(format!("resource directory: {e}")))?,
+        )?,
     };
-    let root = resources
-        .root()
-        .map_err(|e| InspectError::MalformedPe(format!("resource directory: {e}")))?;
-    let entries = version_entries(root)?;
-    if entries.is_empty() {
-        return Err(InspectError::NoVersionResource);
-    }
     Ok(PeVersionData {
         header,
         resources: entries,
@@ -166,12 +164,15 @@ fn read_pe(image: &[u8]) -> Result<PeVersionData, InspectError> {
 
 /// Reads the PE headers and every version resource of `image` (the whole file, 4-byte aligned).
 pub fn inspect(image: &[u8]) -> Result<PeVersionData, InspectError> {
-    if (image.len() as u64) < MIN_PE_SIZE {
-        return Err(InspectError::TooShort(image.len() as u64));
+    let len = image.len() as u64;
+    if len < 2 {
+        return Err(InspectError::TooShort(len));
     }
     if !image.starts_with(b"MZ") {
         return Err(InspectError::NotPe("no MZ signature".to_owned()));
     }
-    catch_unwind(AssertUnwindSafe(|| read_pe(image)))
-        .unwrap_or(Err(InspectError::ParserPanic))
+    if len < MIN_PE_SIZE {
+        return Err(InspectError::TooShort(len));
+    }
+    catch_unwind(AssertUnwindSafe(|| read_pe(image))).unwrap_or(Err(InspectError::ParserPanic))
 }

@@ -70,8 +70,10 @@ pub struct PeFacts {
     /// `PE32` or `PE32+`.
     pub format: &'static str,
     pub machine: String,
-    /// Link time from the COFF header, RFC 3339 UTC.
-    pub link_time: String,
+    /// Link time from the COFF header, RFC 3339 UTC; null when the header holds 0 (not set).
+    pub link_time: Option<String>,
+    /// The raw COFF `TimeDateStamp` (some linkers write a hash there, not a time).
+    pub link_timestamp_raw: u32,
 }
 
 /// One candidate file judged against one rule file.
@@ -189,5 +191,17 @@ impl Summary {
             exit::CLEAN
         };
         s
+    }
+}
+
+impl PeFacts {
+    pub fn of(h: &crate::pe::PeHeader) -> Self {
+        Self {
+            format: h.format.as_str(),
+            machine: h.machine_name().to_owned(),
+            link_time: (h.timestamp != 0)
+                .then(|| crate::inspect::unix_rfc3339(i64::from(h.timestamp))),
+            link_timestamp_raw: h.timestamp,
+        }
     }
 }

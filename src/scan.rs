@@ -257,11 +257,7 @@ fn apply_evidence(f: &mut Finding, ev: &FileEvidence, published: Option<u64>) {
 }
 
 fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
-    f.pe = Some(PeFacts {
-        format: pe.header.format.as_str(),
-        machine: pe.header.machine_name().to_owned(),
-        link_time: inspect::unix_rfc3339(i64::from(pe.header.timestamp)),
-    });
+    f.pe = Some(PeFacts::of(&pe.header));
     let mut fixed = None;
     let mut corrupt = Vec::new();
     for res in &pe.resources {
@@ -313,7 +309,9 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
     f.notes.extend(eff.notes);
     f.status = judge::status_for(eff.version, f.required_version);
     if f.status == Status::UnknownVersion {
-        let err = if corrupt.is_empty() {
+        let err = if pe.resources.is_empty() {
+            InspectError::NoVersionResource
+        } else if corrupt.is_empty() {
             InspectError::CorruptVersion("no usable version in the version resource".to_owned())
         } else {
             InspectError::CorruptVersion(corrupt.join("; "))
@@ -335,7 +333,7 @@ fn add_location_notes(f: &mut Finding, loc: &Location, install_dir: Option<&str>
     if let Some(rule) = loc.rule {
         let what = location::describe(rule).unwrap_or(rule);
         f.notes.push(format!(
-            "inactive copy in a {what}: reported, never counted in the verdict"
+            "inactive copy ({what}): reported, never counted in the verdict"
         ));
     } else if let Some(dir) = install_dir {
         if f.status != Status::Skipped && !location::ends_with_dir(folders(rel), dir) {

@@ -18,7 +18,10 @@ const VULN_NSPMON: &str = "w2k-sp4-vulnerable/WINNT/system32/Windows Media/Serve
 const PATCHED_NSCM: &str = "w2k-sp4-patched/WINNT/system32/Windows Media/Server/Nscm.exe";
 
 fn mkfifo(p: &Path) {
-    let st = std::process::Command::new("mkfifo").arg(p).status().unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -107,11 +110,16 @@ fn hostile_tree_without_following_links() {
     let (_dir, root, _secret) = hostile();
     let start = Instant::now();
     let (code, doc) = scan_json(&[&root], &[]);
-    assert!(start.elapsed() < Duration::from_secs(30), "the scan must not block");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "the scan must not block"
+    );
     assert_eq!(code, 2, "unjudged live candidates and nothing vulnerable");
     let r = &doc["roots"][0];
     check_common(r);
-    assert!(finding(r, "loop/NSCM.EXE")["notes"].to_string().contains("not followed"));
+    assert!(finding(r, "loop/NSCM.EXE")["notes"]
+        .to_string()
+        .contains("not followed"));
     assert_eq!(findings(r).len(), 7, "{r:#}");
 }
 
@@ -123,14 +131,26 @@ fn hostile_tree_following_links_stays_inside() {
     let r = &doc["roots"][0];
     check_common(r);
     let abs = finding(r, &format!("{SERVER}/nspmon.exe"));
-    assert!(abs["notes"].to_string().contains("absolute path"), "{abs:#}");
+    assert!(
+        abs["notes"].to_string().contains("absolute path"),
+        "{abs:#}"
+    );
     let esc = finding(r, "escape/Nspmon.exe");
-    assert!(esc["notes"].to_string().contains("outside the root"), "{esc:#}");
+    assert!(
+        esc["notes"].to_string().contains("outside the root"),
+        "{esc:#}"
+    );
     let selfl = finding(r, "loop/NSCM.EXE");
-    assert!(selfl["notes"].to_string().contains("cannot be resolved"), "{selfl:#}");
+    assert!(
+        selfl["notes"].to_string().contains("cannot be resolved"),
+        "{selfl:#}"
+    );
     // The loops are notices, not endless walks.
     let notices = r["notices"].to_string();
-    assert!(notices.contains("loop/a") && notices.contains("loop/self"), "{notices}");
+    assert!(
+        notices.contains("loop/a") && notices.contains("loop/self"),
+        "{notices}"
+    );
 }
 
 #[test]
@@ -154,7 +174,13 @@ fn links_inside_the_root_are_followed_only_when_asked() {
     let r = &doc["roots"][0];
     let f = finding(r, "Server/Nscm.exe");
     assert_eq!(f["status"], "patched");
-    assert!(f["link_target"].as_str().unwrap().contains("store/real.bin"), "{f:#}");
+    assert!(
+        f["link_target"]
+            .as_str()
+            .unwrap()
+            .contains("store/real.bin"),
+        "{f:#}"
+    );
     assert_eq!(r["verdict"], "patched");
 }
 
@@ -175,17 +201,28 @@ fn non_utf8_names_are_escaped_not_dropped() {
     // The table escapes the same way: no raw escape byte reaches the terminal.
     let o = run(&["scan", root.to_str().unwrap()]);
     assert!(!o.stdout.contains(&0x1b));
-    assert!(String::from_utf8(o.stdout).unwrap().contains("WINNT\\xff\\x1b[2J/nspmon.exe"));
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("WINNT\\xff\\x1b[2J/nspmon.exe"));
 }
 
 #[test]
 fn a_missing_root_is_reported_and_the_others_are_scanned() {
-    let (code, doc) = scan_json(&[Path::new("/nonexistent/kbscan-root"), &system("w2k-sp4-patched")], &[]);
+    let (code, doc) = scan_json(
+        &[
+            Path::new("/nonexistent/kbscan-root"),
+            &system("w2k-sp4-patched"),
+        ],
+        &[],
+    );
     assert_eq!(code, 2);
     let roots = doc["roots"].as_array().unwrap();
     assert_eq!(roots[0]["verdict"], "inconclusive");
     assert_eq!(roots[0]["reasons"][0]["code"], "root_unreadable");
-    assert!(roots[0]["errors"][0]["message"].as_str().unwrap().contains("cannot scan"));
+    assert!(roots[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot scan"));
     assert_eq!(roots[1]["verdict"], "patched");
 }
 
@@ -209,13 +246,14 @@ fn a_file_too_large_is_not_read() {
 #[test]
 fn unreadable_folders_make_not_installed_inconclusive() {
     // Tests run as root in CI, where permissions stop nothing. A folder whose path is longer
+    // (built with bash: dash's cd refuses such paths)
     // than PATH_MAX cannot be opened by anyone, so it proves the error path for every user.
     let dir = tempfile::tempdir().unwrap();
     let name = "d".repeat(250);
     let script = format!(
         "cd \"$1\" && for i in $(seq 1 20); do mkdir {name} && cd {name} || exit 1; done && printf x > nscm.exe"
     );
-    let st = std::process::Command::new("sh")
+    let st = std::process::Command::new("bash")
         .args(["-c", &script, "sh"])
         .arg(dir.path())
         .status()
@@ -225,7 +263,13 @@ fn unreadable_folders_make_not_installed_inconclusive() {
     assert_eq!(code, 2);
     let r = &doc["roots"][0];
     assert_eq!(r["verdict"], "inconclusive", "{r:#}");
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("too long"), "{r:#}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too long"),
+        "{r:#}"
+    );
     assert!(r["reasons"].to_string().contains("tree_incomplete"));
     assert!(findings(r).is_empty());
 }

@@ -46,20 +46,29 @@ fn a_second_rule_is_judged_separately_and_the_most_urgent_wins() {
 
     let o = run(&["rules", "--rules", rule, "-f", "csv"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8(o.stdout).unwrap().contains("TEST-LATER,KB999999"));
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("TEST-LATER,KB999999"));
 }
-
 
 #[test]
 fn a_bad_rule_file_is_a_usage_error_naming_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let rule = dir.path().join("bad.toml");
     std::fs::write(&rule, LATER.replace("4.1.0.3936", "4.1.x")).unwrap();
-    let o = run(&["scan", "--rules", rule.to_str().unwrap(), system("w2k-sp4-patched").to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "--rules",
+        rule.to_str().unwrap(),
+        system("w2k-sp4-patched").to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 2);
     assert!(o.stdout.is_empty());
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("bad.toml") && err.contains("line 10") && err.contains("files.fixed_version"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("line 9") && err.contains("files.fixed_version"),
+        "{err}"
+    );
 
     let o = run(&["scan", "--rules", "/nonexistent.toml", "."]);
     assert_eq!(code(&o), 2);
@@ -74,5 +83,8 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
     let o = run(&["scan", "--help"]);
     assert_eq!(code(&o), 0);
     let help = String::from_utf8(o.stdout).unwrap();
-    assert!(help.contains("Exit codes") && help.contains("at least one root is vulnerable"), "{help}");
+    assert!(
+        help.contains("Exit codes") && help.contains("at least one root is vulnerable"),
+        "{help}"
+    );
 }

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-
 /// One expected finding: path relative to the system, status, location rule, numeric version.
 struct Want {
     path: &'static str,
@@ -22,7 +21,12 @@ struct System {
     findings: Vec<Want>,
 }
 
-fn w(path: &'static str, status: &'static str, rule: Option<&'static str>, v: Option<&'static str>) -> Want {
+fn w(
+    path: &'static str,
+    status: &'static str,
+    rule: Option<&'static str>,
+    v: Option<&'static str>,
+) -> Want {
     Want {
         path,
         status,
@@ -38,8 +42,18 @@ fn systems() -> Vec<System> {
             verdict: "vulnerable",
             exit: 1,
             findings: vec![
-                w("WINNT/system32/Windows Media/Server/Nscm.exe", "vulnerable", None, Some("4.1.0.3917")),
-                w("WINNT/system32/Windows Media/Server/Nspmon.exe", "vulnerable", None, Some("4.1.0.3917")),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nscm.exe",
+                    "vulnerable",
+                    None,
+                    Some("4.1.0.3917"),
+                ),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nspmon.exe",
+                    "vulnerable",
+                    None,
+                    Some("4.1.0.3917"),
+                ),
             ],
         },
         System {
@@ -47,10 +61,30 @@ fn systems() -> Vec<System> {
             verdict: "patched",
             exit: 0,
             findings: vec![
-                w("WINNT/$NTUninstallKB832359$/Nscm.exe", "vulnerable", Some("ntuninstall"), Some("4.1.0.3917")),
-                w("WINNT/$NTUninstallKB832359$/Nspmon.exe", "vulnerable", Some("ntuninstall"), Some("4.1.0.3917")),
-                w("WINNT/system32/Windows Media/Server/Nscm.exe", "patched", None, Some("4.1.0.3934")),
-                w("WINNT/system32/Windows Media/Server/Nspmon.exe", "patched", None, Some("4.1.0.3934")),
+                w(
+                    "WINNT/$NTUninstallKB832359$/Nscm.exe",
+                    "vulnerable",
+                    Some("ntuninstall"),
+                    Some("4.1.0.3917"),
+                ),
+                w(
+                    "WINNT/$NTUninstallKB832359$/Nspmon.exe",
+                    "vulnerable",
+                    Some("ntuninstall"),
+                    Some("4.1.0.3917"),
+                ),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nscm.exe",
+                    "patched",
+                    None,
+                    Some("4.1.0.3934"),
+                ),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nspmon.exe",
+                    "patched",
+                    None,
+                    Some("4.1.0.3934"),
+                ),
             ],
         },
         System {
@@ -58,42 +92,87 @@ fn systems() -> Vec<System> {
             verdict: "patched",
             exit: 0,
             findings: vec![
-                w("WINNT/system32/Windows Media/Server/Nscm.exe", "patched", None, Some("4.1.0.3936")),
-                w("WINNT/system32/Windows Media/Server/Nspmon.exe", "patched", None, Some("4.1.0.3934")),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nscm.exe",
+                    "patched",
+                    None,
+                    Some("4.1.0.3936"),
+                ),
+                w(
+                    "WINNT/system32/Windows Media/Server/Nspmon.exe",
+                    "patched",
+                    None,
+                    Some("4.1.0.3934"),
+                ),
             ],
         },
         System {
             name: "odd-version-mismatch",
             verdict: "vulnerable",
             exit: 1,
-            findings: vec![w("WINNT/system32/Windows Media/Server/Nscm.exe", "vulnerable", None, Some("4.1.0.3917"))],
+            findings: vec![w(
+                "WINNT/system32/Windows Media/Server/Nscm.exe",
+                "vulnerable",
+                None,
+                Some("4.1.0.3917"),
+            )],
         },
         System {
             name: "odd-two-languages",
             verdict: "patched",
             exit: 0,
-            findings: vec![w("WINNT/system32/Windows Media/Server/NSCM.EXE", "patched", None, Some("4.1.0.3934"))],
+            findings: vec![w(
+                "WINNT/system32/Windows Media/Server/NSCM.EXE",
+                "patched",
+                None,
+                Some("4.1.0.3934"),
+            )],
         },
         System {
             name: "odd-no-version",
             verdict: "inconclusive",
             exit: 2,
-            findings: vec![w("WINNT/system32/Windows Media/Server/nscm.exe", "unknown_version", None, None)],
+            findings: vec![w(
+                "WINNT/system32/Windows Media/Server/nscm.exe",
+                "unknown_version",
+                None,
+                None,
+            )],
         },
         System {
             name: "odd-string-only",
             verdict: "patched",
             exit: 0,
-            findings: vec![w("WINNT/system32/Windows Media/Server/Nspmon.exe", "patched", None, None)],
+            findings: vec![w(
+                "WINNT/system32/Windows Media/Server/Nspmon.exe",
+                "patched",
+                None,
+                None,
+            )],
         },
         System {
             name: "backup-copies-only",
             verdict: "not_installed",
             exit: 0,
             findings: vec![
-                w("WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe", "vulnerable", Some("hf_mig"), Some("4.1.0.3917")),
-                w("WINNT/ServicePackFiles/i386/nspmon.exe", "vulnerable", Some("servicepackfiles"), Some("4.1.0.3917")),
-                w("WINNT/system32/dllcache/nscm.exe", "vulnerable", Some("dllcache"), Some("4.1.0.3917")),
+                w(
+                    "WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe",
+                    "vulnerable",
+                    Some("hf_mig"),
+                    Some("4.1.0.3917"),
+                ),
+                w(
+                    "WINNT/ServicePackFiles/i386/nspmon.exe",
+                    "vulnerable",
+                    Some("servicepackfiles"),
+                    Some("4.1.0.3917"),
+                ),
+                w(
+                    "WINNT/system32/dllcache/nscm.exe",
+                    "vulnerable",
+                    Some("dllcache"),
+                    Some("4.1.0.3917"),
+                ),
             ],
         },
     ]
@@ -113,17 +192,38 @@ fn check_json_root(sys: &System, root: &Value) {
         assert_eq!(f["rule"], "MS04-008", "{ctx}");
         assert_eq!(f["kb"], "KB832359", "{ctx}");
         assert_eq!(f["required_version"], "4.1.0.3934", "{ctx}");
-        assert_eq!(f["location"], if want.location_rule.is_some() { "backup" } else { "live" }, "{ctx}");
+        assert_eq!(
+            f["location"],
+            if want.location_rule.is_some() {
+                "backup"
+            } else {
+                "live"
+            },
+            "{ctx}"
+        );
         assert_eq!(f["location_rule"].as_str(), want.location_rule, "{ctx}");
         assert_eq!(f["file_version"].as_str(), want.file_version, "{ctx}");
         let key = format!("systems/{}/{}", sys.name, want.path);
-        assert_eq!(f["sha256"].as_str(), sha.get(&key).map(String::as_str), "{ctx}");
-        assert_eq!(f["md5"].as_str(), md5.get(&key).map(String::as_str), "{ctx}");
-        let on_disk = std::fs::metadata(system(sys.name).join(want.path)).unwrap().len();
+        assert_eq!(
+            f["sha256"].as_str(),
+            sha.get(&key).map(String::as_str),
+            "{ctx}"
+        );
+        assert_eq!(
+            f["md5"].as_str(),
+            md5.get(&key).map(String::as_str),
+            "{ctx}"
+        );
+        let on_disk = std::fs::metadata(system(sys.name).join(want.path))
+            .unwrap()
+            .len();
         assert_eq!(f["size"].as_u64(), Some(on_disk), "{ctx}");
         assert!(f["modified"].as_str().unwrap().ends_with('Z'), "{ctx}");
         assert_eq!(f["name"], want.path.rsplit('/').next().unwrap(), "{ctx}");
-        assert!(f["abs_path"].as_str().unwrap().ends_with(want.path), "{ctx}");
+        assert!(
+            f["abs_path"].as_str().unwrap().ends_with(want.path),
+            "{ctx}"
+        );
     }
 }
 
@@ -178,7 +278,10 @@ fn the_odd_cases_carry_their_evidence() {
     assert_eq!(tables[0]["lang"], "0409");
     assert_eq!(tables[0]["codepage"], "04b0");
     assert_eq!(tables[1]["lang"], "0407");
-    assert!(tables[1]["strings"]["FileDescription"].as_str().unwrap().contains("für"));
+    assert!(tables[1]["strings"]["FileDescription"]
+        .as_str()
+        .unwrap()
+        .contains("für"));
     assert_eq!(tables[1]["strings"]["FileVersion"], "4, 1, 0, 3934");
     // Not the published English size: a note, never a different status.
     assert!(f["notes"].to_string().contains("222384"), "{f:#}");
@@ -196,7 +299,10 @@ fn the_odd_cases_carry_their_evidence() {
     assert!(f["file_version"].is_null());
     assert_eq!(f["version"], "4.1.0.3934");
     assert_eq!(f["version_source"], "string");
-    assert_eq!(f["file_version_string"], "4.1.00.3934 (srv_wms.040115-1200)");
+    assert_eq!(
+        f["file_version_string"],
+        "4.1.00.3934 (srv_wms.040115-1200)"
+    );
     assert!(f["notes"].to_string().contains("signature"), "{f:#}");
 
     // The patched English build has exactly the published sizes: no size note.
@@ -270,14 +376,23 @@ fn table_shows_verdicts_rows_and_evidence_within_100_columns() {
         let o = run(&["scan", system(sys.name).to_str().unwrap()]);
         assert_eq!(code(&o), sys.exit, "{}", sys.name);
         let text = String::from_utf8(o.stdout).unwrap();
-        assert!(text.contains(&format!(": {}", sys.verdict.to_uppercase())), "{text}");
+        assert!(
+            text.contains(&format!(": {}", sys.verdict.to_uppercase())),
+            "{text}"
+        );
         for want in &sys.findings {
             assert!(text.contains(want.status), "{text}");
             let key = format!("systems/{}/{}", sys.name, want.path);
-            assert!(text.contains(manifest("SHA256SUMS")[&key].as_str()), "{text}");
+            assert!(
+                text.contains(manifest("SHA256SUMS")[&key].as_str()),
+                "{text}"
+            );
         }
         // The findings table itself (lines drawn with '|' or '+') fits 100 columns.
-        for line in text.lines().filter(|l| l.contains(" | ") || l.starts_with("---")) {
+        for line in text
+            .lines()
+            .filter(|l| l.contains(" | ") || l.starts_with("---"))
+        {
             assert!(line.chars().count() <= 100, "too wide: {line}");
         }
         assert!(text.contains(&format!("exit code {}", sys.exit)));
@@ -306,7 +421,12 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
 fn refuses_to_write_the_report_into_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
-    let o = run(&["scan", "-o", out.to_str().unwrap(), dir.path().to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "-o",
+        out.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 2);
     assert!(!out.exists());
     assert!(String::from_utf8_lossy(&o.stderr).contains("never writes into evidence"));
@@ -330,15 +450,26 @@ fn version_command_describes_any_pe() {
     // Table and CSV carry the same facts.
     let o = run(&["version", f.to_str().unwrap()]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("4.1.0.3934") && text.contains("040704b0") && text.contains("für"), "{text}");
+    assert!(
+        text.contains("4.1.0.3934") && text.contains("040704b0") && text.contains("für"),
+        "{text}"
+    );
     let o = run(&["version", "-f", "csv", f.to_str().unwrap()]);
     let mut rdr = csv::Reader::from_reader(&o.stdout[..]);
     let rows: Vec<_> = rdr.records().map(Result::unwrap).collect();
-    assert!(rows.iter().any(|r| &r[16] == "0407" && &r[18] == "FileDescription"));
+    assert!(rows
+        .iter()
+        .any(|r| &r[16] == "0407" && &r[18] == "FileDescription"));
 
     // A file without a version resource and a missing file: exit 2, and the other still shown.
     let nov = sample_file("odd-no-version/WINNT/system32/Windows Media/Server/nscm.exe");
-    let o = run(&["version", "-f", "json", nov.to_str().unwrap(), "/nonexistent/x.exe"]);
+    let o = run(&[
+        "version",
+        "-f",
+        "json",
+        nov.to_str().unwrap(),
+        "/nonexistent/x.exe",
+    ]);
     assert_eq!(code(&o), 2);
     let doc = json(&o);
     assert_eq!(doc["files"][0]["error_kind"], "no_version_resource");
@@ -355,5 +486,8 @@ fn rules_command_lists_the_builtin_rule() {
     assert_eq!(doc["rules"][0]["files"][0]["fixed_version"], "4.1.0.3934");
     let o = run(&["rules"]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("Nspmon.exe") && text.contains("CAN-2003-0905"), "{text}");
+    assert!(
+        text.contains("Nspmon.exe") && text.contains("CAN-2003-0905"),
+        "{text}"
+    );
 }

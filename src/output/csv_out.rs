@@ -125,7 +125,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                     .unwrap_or_default(),
                 f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
                 f.pe.as_ref()
-                    .map(|p| p.link_time.clone())
+                    .and_then(|p| p.link_time.clone())
                     .unwrap_or_default(),
                 opt(&f.link_target),
                 string_tables_text(&f.string_tables),
@@ -181,7 +181,7 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 .unwrap_or_default(),
             f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
             f.pe.as_ref()
-                .map(|p| p.link_time.clone())
+                .and_then(|p| p.link_time.clone())
                 .unwrap_or_default(),
         ];
         let mut wrote = false;

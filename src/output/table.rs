@@ -30,6 +30,26 @@ fn render(builder: Builder) -> String {
     t.to_string()
 }
 
+/// Word-wraps `text` after `first` (already printed, `indent` wide) so lines stay within
+/// `WIDTH`; a word longer than a line (a hash, a path) is kept whole.
+fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::io::Result<()> {
+    let room = WIDTH.saturating_sub(indent).max(20);
+    let mut line = String::new();
+    let mut lead = first.to_owned();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            writeln!(out, "{lead}{line}")?;
+            lead = " ".repeat(indent);
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    writeln!(out, "{lead}{line}")
+}
+
 fn findings_table(root: &RootReport) -> String {
     let mut b = Builder::default();
     b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
@@ -82,7 +102,8 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             out,
             "{pad}{:<12}{} (numeric), {} (string)",
             "file ver",
-            opt(&f.file_version),
+            f.file_version
+                .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.file_version_string
                 .as_deref()
                 .map(escape_str)
@@ -92,7 +113,8 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             out,
             "{pad}{:<12}{} (numeric), {} (string)",
             "product ver",
-            opt(&f.product_version),
+            f.product_version
+                .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.product_version_string
                 .as_deref()
                 .map(escape_str)
@@ -109,8 +131,10 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         ("changed", f.changed.clone()),
         (
             "pe",
-            f.pe.as_ref()
-                .map(|p| format!("{} {}, linked {}", p.format, p.machine, p.link_time)),
+            f.pe.as_ref().map(|p| {
+                let time = p.link_time.as_deref().unwrap_or("(no link time)");
+                format!("{} {}, linked {time}", p.format, p.machine)
+            }),
         ),
         ("link", f.link_target.clone()),
         ("path", Some(f.abs_path.clone())),
@@ -122,16 +146,16 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     }
     tables_lines(out, pad, &f.string_tables)?;
     for n in &f.notes {
-        writeln!(out, "{pad}{:<12}{}", "note", escape_str(n))?;
+        wrapped(
+            out,
+            &format!("{pad}{:<12}", "note"),
+            pad.len() + 12,
+            &escape_str(n),
+        )?;
     }
     if let Some(e) = &f.error {
-        writeln!(
-            out,
-            "{pad}{:<12}{} [{}]",
-            "error",
-            escape_str(e),
-            f.error_kind.unwrap_or("")
-        )?;
+        let text = format!("{} [{}]", escape_str(e), f.error_kind.unwrap_or(""));
+        wrapped(out, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
     }
     Ok(())
 }
@@ -157,7 +181,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             root.verdict.as_str().to_uppercase()
         )?;
         for r in &root.reasons {
-            writeln!(out, "   - {}", escape_str(&r.message))?;
+            wrapped(out, "   - ", 5, &escape_str(&r.message))?;
         }
         if root.rule_verdicts.len() > 1 {
             for rv in &root.rule_verdicts {
@@ -191,8 +215,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     }
     let s = &report.summary;
     writeln!(out)?;
-    writeln!(
-        out,
+    let summary = format!(
         "Summary: {} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed; \
          findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
          {} path error(s); exit code {}",
@@ -208,7 +231,8 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         s.findings.skipped,
         s.errors,
         s.exit_code
-    )?;
+    );
+    wrapped(out, "", 0, &summary)?;
     Ok(())
 }
 
@@ -226,8 +250,10 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             ("modified", f.modified.clone()),
             (
                 "pe",
-                f.pe.as_ref()
-                    .map(|p| format!("{} {}, linked {}", p.format, p.machine, p.link_time)),
+                f.pe.as_ref().map(|p| {
+                    let time = p.link_time.as_deref().unwrap_or("(no link time)");
+                    format!("{} {}, linked {time}", p.format, p.machine)
+                }),
             ),
         ];
         for (k, v) in fields {

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Rebuilds kbscan's sample binaries and the example systems under systems/.
+#
+# These are tiny stand-ins built from src/prog.c and the VERSIONINFO scripts in src/*.rc;
+# they are NOT Microsoft's Nscm.exe / Nspmon.exe and contain no Microsoft code.
+#
+# Needs the Debian packages gcc-mingw-w64-i686, gcc-mingw-w64-x86-64 and binutils-mingw-w64,
+# plus python3 (standard library only) and coreutils. Runs from any directory:
+#
+#     bash sample_binaries/build.sh
+#
+# The output is deterministic: the same toolchain gives byte-identical files, so
+# SHA256SUMS and MD5SUMS only change when the sources or the toolchain change.
+# systems/ is deleted and recreated on every run.
+set -euo pipefail
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+SRC=$HERE/src
+SYSTEMS=$HERE/systems
+export LC_ALL=C TZ=UTC
+umask 022
+
+for tool in i686-w64-mingw32-gcc i686-w64-mingw32-windres \
+            x86_64-w64-mingw32-gcc x86_64-w64-mingw32-windres python3 sha256sum md5sum; do
+    command -v "$tool" >/dev/null || {
+        echo "build.sh: $tool not found (apt-get install gcc-mingw-w64-i686 gcc-mingw-w64-x86-64 binutils-mingw-w64 python3)" >&2
+        exit 1
+    }
+done
+
+# -Os -s                   small, no symbol table (so an appended overlay is the file's tail)
+# --no-insert-timestamp    ld writes 0 as the COFF TimeDateStamp instead of the build time
+# windres already writes 0 as the resource directory timestamp, and nothing else in the
+# image depends on the time or the build directory (postprocess.py verify checks both
+# timestamps for every file).
+CFLAGS=(-Os -s -Wl,--no-insert-timestamp)
+
+BUILD=$(mktemp -d "${TMPDIR:-/tmp}/kbscan-samples.XXXXXXXX")
+trap 'rm -rf -- "$BUILD"' EXIT
+
+pp() { python3 "$SRC/postprocess.py" "$@"; }
+
+# build ARCH RC|- OUT: link src/prog.c with the resource script RC (or none) for ARCH.
+build() {
+    local arch=$1 rc=$2 out=$BUILD/$3
+    local objs=()
+    if [[ $rc != - ]]; then
+        "$arch-w64-mingw32-windres" -O coff -i "$SRC/$rc" -o "$out.res.o"
+        objs=("$out.res.o")
+    fi
+    "$arch-w64-mingw32-gcc" "${CFLAGS[@]}" -o "$out" "$SRC/prog.c" "${objs[@]}"
+}
+
+build i686   nscm_4.1.0.3917.rc       nscm-4.1.0.3917-x86.exe
+build i686   nspmon_4.1.0.3917.rc     nspmon-4.1.0.3917-x86.exe
+build i686   nscm_4.1.0.3934.rc       nscm-4.1.0.3934-x86.exe
+build x86_64 nspmon_4.1.0.3934.rc     nspmon-4.1.0.3934-x64.exe
+build i686   nscm_4.1.0.3936.rc       nscm-4.1.0.3936-x86.exe
+build i686   nscm_version_mismatch.rc nscm-mismatch-x86.exe
+build x86_64 nscm_two_languages.rc    nscm-two-languages-x64.exe
+build i686   -                        nscm-no-version-x86.exe
+build i686   nspmon_string_only.rc    nspmon-string-only-x86.exe
+
+# Byte edits: pad the fixed builds to the sizes Microsoft published for KB832359
+# (zero-byte overlay after the PE image), and break the VS_FIXEDFILEINFO signature
+# of the string-only sample.
+pp pad "$BUILD/nscm-4.1.0.3934-x86.exe" 222384
+pp pad "$BUILD/nspmon-4.1.0.3934-x64.exe" 31808
+pp zero-fixedinfo "$BUILD/nspmon-string-only-x86.exe"
+
+# Check every built binary before it goes anywhere.
+E=040904b0
+G=040704b0
+pp verify "$BUILD/nscm-4.1.0.3917-x86.exe" --arch pe32 --fixed 4.1.0.3917 \
+    --string "$E:FileVersion=4.1.0.3917" --string "$E:ProductVersion=4.1.0.3917" \
+    --string "$E:OriginalFilename=Nscm.exe" --translation 0409:04b0
+pp verify "$BUILD/nspmon-4.1.0.3917-x86.exe" --arch pe32 --fixed 4.1.0.3917 \
+    --string "$E:FileVersion=4.1.0.3917" --string "$E:OriginalFilename=Nspmon.exe" --translation 0409:04b0
+pp verify "$BUILD/nscm-4.1.0.3934-x86.exe" --arch pe32 --fixed 4.1.0.3934 --size 222384 \
+    --string "$E:FileVersion=4.1.0.3934" --string "$E:OriginalFilename=Nscm.exe" --translation 0409:04b0
+pp verify "$BUILD/nspmon-4.1.0.3934-x64.exe" --arch pe32+ --fixed 4.1.0.3934 --size 31808 \
+    --string "$E:FileVersion=4.1.0.3934" --string "$E:OriginalFilename=Nspmon.exe" --translation 0409:04b0
+pp verify "$BUILD/nscm-4.1.0.3936-x86.exe" --arch pe32 --fixed 4.1.0.3936 \
+    --string "$E:FileVersion=4.1.0.3936" --translation 0409:04b0
+pp verify "$BUILD/nscm-mismatch-x86.exe" --arch pe32 --fixed 4.1.0.3917 \
+    --string "$E:FileVersion=4.1.0.3934" --translation 0409:04b0
+pp verify "$BUILD/nscm-two-languages-x64.exe" --arch pe32+ --fixed 4.1.0.3934 \
+    --string "$E:FileVersion=4.1.0.3934" --string "$G:FileVersion=4, 1, 0, 3934" \
+    --string "$G:FileDescription=Windows Media-Stationsdienst (Testdatei f\\u00fcr kbscan)" \
+    --translation 0409:04b0 --translation 0407:04b0
+pp verify "$BUILD/nscm-no-version-x86.exe" --arch pe32 --no-version
+pp verify "$BUILD/nspmon-string-only-x86.exe" --arch pe32 --bad-signature \
+    --string "$E:FileVersion=4.1.00.3934 (srv_wms.040115-1200)" --translation 0409:04b0
+# The umlaut must be stored as UTF-16LE U+00FC ("f\xfcr" = 66 00 FC 00 72 00), not as
+# the two UTF-8 bytes read as Windows-1252 ("fÃ¼r"); windres needs the code_page pragma.
+python3 - "$BUILD/nscm-two-languages-x64.exe" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+good = "Testdatei f\u00fcr kbscan".encode("utf-16-le")
+bad = "f\u00c3\u00bcr".encode("utf-16-le")
+assert data.count(good) == 2 and bad not in data, "umlaut not stored as UTF-16 U+00FC"
+PY
+
+# Lay out the example systems.
+rm -rf -- "$SYSTEMS"
+place() { # place BUILT-NAME DEST-PATH-BELOW-systems/
+    mkdir -p -- "$(dirname -- "$SYSTEMS/$2")"
+    cp -- "$BUILD/$1" "$SYSTEMS/$2"
+    chmod 0644 -- "$SYSTEMS/$2"
+}
+WMS='WINNT/system32/Windows Media/Server'
+
+place nscm-4.1.0.3917-x86.exe     "w2k-sp4-vulnerable/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-sp4-vulnerable/$WMS/Nspmon.exe"
+
+place nscm-4.1.0.3934-x86.exe     "w2k-sp4-patched/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-sp4-patched/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     'w2k-sp4-patched/WINNT/$NTUninstallKB832359$/Nscm.exe'
+place nspmon-4.1.0.3917-x86.exe   'w2k-sp4-patched/WINNT/$NTUninstallKB832359$/Nspmon.exe'
+
+place nscm-4.1.0.3936-x86.exe     "w2k-later-update/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-later-update/$WMS/Nspmon.exe"
+
+place nscm-mismatch-x86.exe       "odd-version-mismatch/$WMS/Nscm.exe"
+place nscm-two-languages-x64.exe  "odd-two-languages/$WMS/NSCM.EXE"
+place nscm-no-version-x86.exe     "odd-no-version/$WMS/nscm.exe"
+place nspmon-string-only-x86.exe  "odd-string-only/$WMS/Nspmon.exe"
+
+place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/system32/dllcache/nscm.exe'
+place nspmon-4.1.0.3917-x86.exe   'backup-copies-only/WINNT/ServicePackFiles/i386/nspmon.exe'
+place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe'
+
+# Manifests, paths relative to sample_binaries/, sorted bytewise.
+cd -- "$HERE"
+find systems -type f -print0 | sort -z | xargs -0 sha256sum >SHA256SUMS
+find systems -type f -print0 | sort -z | xargs -0 md5sum >MD5SUMS
+echo "build.sh: built $(wc -l <SHA256SUMS) files under $SYSTEMS" >&2
