@@ -130,6 +130,10 @@ place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/system32/dllcache/ns
 place nspmon-4.1.0.3917-x86.exe   'backup-copies-only/WINNT/ServicePackFiles/i386/nspmon.exe'
 place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe'
 
+# A fixed modification time (the KB832359 file date) for every file and folder, so the
+# tree looks the same after every run. (Git does not keep it; nothing depends on it.)
+find "$SYSTEMS" -exec touch -h -d '2004-01-15 00:00:00 UTC' {} +
+
 # Manifests, paths relative to sample_binaries/, sorted bytewise.
 cd -- "$HERE"
 find systems -type f -print0 | sort -z | xargs -0 sha256sum >SHA256SUMS

@@ -12,7 +12,7 @@ Commands:
       --fixed A.B.C.D           VS_FIXEDFILEINFO present, FILEVERSION == PRODUCTVERSION == A.B.C.D
       --bad-signature           the version resource exists but its signature is not 0xFEEF04BD
       --no-version              there is no RT_VERSION resource at all
-      --string BLOCK:KEY=VALUE  a StringFileInfo value (repeatable)
+      --string BLOCK:KEY=VALUE  a StringFileInfo value (repeatable; \\uXXXX escapes allowed)
       --translation LANG:CP     the exact VarFileInfo Translation list, in order (repeatable, hex)
       --size N                  the file is exactly N bytes
                                 (always: COFF and resource timestamps are 0, CheckSum is valid)
@@ -23,6 +23,7 @@ Only the Python standard library is used.
 
 import argparse
 import os
+import re
 import struct
 import sys
 
@@ -241,6 +242,7 @@ def cmd_verify(a):
     for spec in a.string:
         block, kv = spec.split(":", 1)
         k, v = kv.split("=", 1)
+        v = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), v)
         got = info["strings"].get(block, {}).get(k)
         if got != v:
             die(f"{where}: {block}/{k} is {got!r}, expected {v!r}")
