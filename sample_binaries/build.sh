@@ -130,6 +130,23 @@ place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/system32/dllcache/ns
 place nspmon-4.1.0.3917-x86.exe   'backup-copies-only/WINNT/ServicePackFiles/i386/nspmon.exe'
 place nscm-4.1.0.3917-x86.exe     'backup-copies-only/WINNT/$hf_mig$/KB832359/SP4QFE/Nscm.exe'
 
+# Systems that exist to exercise the registry evidence (hives from registry/*.reg below).
+place nscm-4.1.0.3917-x86.exe     "w2k-claims-update/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-claims-update/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "nt4-wms41/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "nt4-wms41/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k3-server/WINDOWS/system32/Windows Media/Server/nscm.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-pro-workstation/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-pro-workstation/$WMS/Nspmon.exe"
+place nscm-4.1.0.3934-x86.exe     "w2k-service-image/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-service-image/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-service-image/Program Files/WMS 4.1 copy/Nscm.exe"
+place nscm-4.1.0.3934-x86.exe     "w2k-unclean-hive/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-unclean-hive/$WMS/Nspmon.exe"
+
+# Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
+python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"
+
 # A fixed modification time (the KB832359 file date) for every file and folder, so the
 # tree looks the same after every run. (Git does not keep it; nothing depends on it.)
 find "$SYSTEMS" -exec touch -h -d '2004-01-15 00:00:00 UTC' {} +

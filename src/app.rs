@@ -86,13 +86,17 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
             follow_symlinks: a.follow_symlinks,
         },
         max_size: a.max_size,
+        hives: crate::registry::HiveArgs {
+            software: a.software_hive.clone(),
+            system: a.system_hive.clone(),
+        },
     };
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
     for root in &a.roots {
         let shown = root.display().to_string();
         progress.root(&shown);
-        let r = scan::scan_root(root, &rules, &matcher, opts, &mut |n| {
+        let r = scan::scan_root(root, &rules, &matcher, &opts, &mut |n| {
             progress.entries(&shown, n)
         });
         if !a.quiet {

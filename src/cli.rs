@@ -78,6 +78,13 @@ pub struct ScanArgs {
     /// Follow symbolic links whose target stays inside the root (absolute links never).
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Read the SOFTWARE hive from FILE instead of <windir>/system32/config/SOFTWARE under each
+    /// root (for hives exported separately; applies to every root).
+    #[arg(long, value_name = "FILE")]
+    pub software_hive: Option<PathBuf>,
+    /// Read the SYSTEM hive from FILE instead of the one found under each root.
+    #[arg(long, value_name = "FILE")]
+    pub system_hive: Option<PathBuf>,
     /// Do not read candidate files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
     pub max_size: u64,

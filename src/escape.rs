@@ -38,6 +38,28 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// Makes text safe for a terminal without the backslash doubling: for messages and registry
+/// strings shown to people (`C:\WINNT\…` stays readable). Not reversible; JSON and CSV carry
+/// the exact text.
+pub fn escape_display(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if needs_escape(c) {
+            if c.is_ascii() {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes text that is already valid Unicode (strings read from a version resource).
 pub fn escape_str(s: &str) -> String {
     if s.chars().any(|c| c == '\\' || needs_escape(c)) {
@@ -111,5 +133,7 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         assert_eq!(unescape(&escape_bytes(&all)), all);
         assert_eq!(escape_str("a\u{7}b"), "a\\x07b");
+        assert_eq!(escape_display("C:\\WINNT\u{1b}"), "C:\\WINNT\\x1b");
+        assert_eq!(escape_display(r"C:\WINNT"), r"C:\WINNT");
     }
 }

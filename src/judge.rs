@@ -45,6 +45,8 @@ pub enum Verdict {
     Inconclusive,
     Patched,
     NotInstalled,
+    /// The advisory does not cover this Windows (from the registry), whatever the files say.
+    NotApplicable,
 }
 
 impl Verdict {
@@ -54,6 +56,7 @@ impl Verdict {
             Verdict::Patched => "patched",
             Verdict::Inconclusive => "inconclusive",
             Verdict::NotInstalled => "not_installed",
+            Verdict::NotApplicable => "not_applicable",
         }
     }
 }
@@ -198,6 +201,8 @@ pub struct CandidateFacts<'a> {
     pub path: &'a str,
     pub status: Status,
     pub live: bool,
+    /// A live copy not counted because a service starts another copy of the same file.
+    pub superseded: bool,
     pub version: Option<FileVersion>,
     pub required: FileVersion,
     pub error: Option<&'a str>,
@@ -213,7 +218,7 @@ pub fn rule_verdict(
     candidates: &[CandidateFacts<'_>],
     unreadable: usize,
 ) -> (Verdict, Vec<Reason>) {
-    let live = || candidates.iter().filter(|c| c.live);
+    let live = || candidates.iter().filter(|c| c.live && !c.superseded);
     let mut reasons = Vec::new();
     let vulnerable: Vec<_> = live().filter(|c| c.status == Status::Vulnerable).collect();
     let patched: Vec<_> = live().filter(|c| c.status == Status::Patched).collect();
@@ -256,7 +261,7 @@ pub fn rule_verdict(
     }
     let backups = candidates
         .iter()
-        .filter(|c| !c.live && c.status != Status::Skipped)
+        .filter(|c| !c.live && !c.superseded && c.status != Status::Skipped)
         .count();
     if backups > 0 {
         reasons.push(Reason::new(
@@ -310,7 +315,7 @@ pub fn rule_verdict(
 }
 
 /// Combines the verdicts of several rules for one root: the most urgent wins
-/// (`vulnerable` > `inconclusive` > `patched` > `not_installed`).
+/// (`vulnerable` > `inconclusive` > `patched` > `not_installed` > `not_applicable`).
 pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
     verdicts.into_iter().min().unwrap_or(Verdict::NotInstalled)
 }
@@ -328,6 +333,7 @@ mod tests {
             path: "WINNT/system32/Windows Media/Server/Nscm.exe",
             status,
             live,
+            superseded: false,
             version,
             required: FIXED,
             error: None,
@@ -476,6 +482,8 @@ mod tests {
         assert_eq!(combine([Patched, Inconclusive]), Inconclusive);
         assert_eq!(combine([NotInstalled, Patched]), Patched);
         assert_eq!(combine([NotInstalled]), NotInstalled);
+        assert_eq!(combine([NotApplicable, NotInstalled]), NotInstalled);
+        assert_eq!(combine([NotApplicable]), NotApplicable);
         assert_eq!(combine([]), NotInstalled);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The pipeline, one module each: `cli` → `walk` (with `filter` testing names) → `inspect`
 //! (the only place that opens evidence) → `pe` + `versioninfo` (reading versions) →
-//! `location` + `judge` (pure judgement) → `report` (the model) → `output` (printers).
+//! `location` + `judge` (pure judgement) → `registry` (offline hives) + `reconcile` (pure:
+//! applicability and corroboration) → `report` (the model) → `output` (printers).
 //! Advisories are data (`rules`); nothing outside `rules/*.toml` knows about MS04-008.
 
 pub mod app;
@@ -18,6 +19,8 @@ pub mod location;
 pub mod output;
 pub mod pe;
 pub mod progress;
+pub mod reconcile;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod scan;

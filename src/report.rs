@@ -48,6 +48,8 @@ pub struct RootReport {
     /// Things worth knowing that are not errors (links not followed…).
     pub notices: Vec<PathMessage>,
     pub stats: crate::walk::WalkStats,
+    /// What the registry and the Windows folder say about this system.
+    pub system: crate::registry::SystemEvidence,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +119,8 @@ pub struct Finding {
     pub pe: Option<PeFacts>,
     /// For a symbolic link: what it points to.
     pub link_target: Option<String>,
+    /// The service whose `ImagePath` names this copy: the one Windows starts.
+    pub service_image: Option<String>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     pub error_kind: Option<&'static str>,
@@ -128,6 +132,8 @@ pub struct Summary {
     pub roots: usize,
     pub verdicts: VerdictCounts,
     pub findings: StatusCounts,
+    /// How often each reason code was given, over all roots.
+    pub reasons: std::collections::BTreeMap<&'static str, usize>,
     pub errors: usize,
     pub exit_code: i32,
 }
@@ -138,6 +144,7 @@ pub struct VerdictCounts {
     pub patched: usize,
     pub inconclusive: usize,
     pub not_installed: usize,
+    pub not_applicable: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -171,6 +178,10 @@ impl Summary {
                 Verdict::Patched => s.verdicts.patched += 1,
                 Verdict::Inconclusive => s.verdicts.inconclusive += 1,
                 Verdict::NotInstalled => s.verdicts.not_installed += 1,
+                Verdict::NotApplicable => s.verdicts.not_applicable += 1,
+            }
+            for reason in &r.reasons {
+                *s.reasons.entry(reason.code).or_default() += 1;
             }
             s.errors += r.errors.len();
             for f in &r.findings {

@@ -33,6 +33,8 @@ pub struct Rule {
     pub affected: Vec<String>,
     pub not_affected: Vec<String>,
     pub uninstall_dir: Option<String>,
+    /// Which Windows the advisory covers, when the registry can tell.
+    pub applies_to: Option<AppliesTo>,
     pub files: Vec<RuleFile>,
     /// Where the rule came from: `built-in:…` or the path given with `--rules`.
     pub source: String,
@@ -49,6 +51,23 @@ pub struct RuleFile {
     pub date: Option<String>,
     /// Folder the live copy is installed in, relative to `%SystemRoot%`, `/`-separated.
     pub install_dir: Option<String>,
+    /// Name of the service that runs this file (its key under `Services`).
+    pub service: Option<String>,
+}
+
+/// The Windows an advisory covers, compared with the offline registry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    /// `CurrentVersion` values (NT version) covered, e.g. `["5.0"]`; others are `not_applicable`.
+    #[serde(default)]
+    pub os_versions: Vec<String>,
+    /// `ProductType` values covered (`ServerNT`, `LanmanNT`); others get a note.
+    #[serde(default)]
+    pub product_types: Vec<String>,
+    /// `CSDVersion` values covered (`Service Pack 4`); others get a note.
+    #[serde(default)]
+    pub service_packs: Vec<String>,
 }
 
 impl Rule {
@@ -108,6 +127,7 @@ struct RawRule {
     #[serde(default)]
     not_affected: Vec<String>,
     uninstall_dir: Option<String>,
+    applies_to: Option<AppliesTo>,
     files: Spanned<Vec<RawFile>>,
 }
 
@@ -120,6 +140,7 @@ struct RawFile {
     size: Option<u64>,
     date: Option<String>,
     install_dir: Option<String>,
+    service: Option<String>,
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -233,6 +254,7 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             size: f.size,
             date: f.date,
             install_dir: f.install_dir.map(|d| d.replace('\\', "/")),
+            service: f.service,
         });
     }
     Ok(Rule {
@@ -246,6 +268,7 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
         affected: raw.affected,
         not_affected: raw.not_affected,
         uninstall_dir: raw.uninstall_dir,
+        applies_to: raw.applies_to,
         files,
         source: source_name.to_owned(),
     })

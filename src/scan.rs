@@ -9,14 +9,18 @@ use crate::inspect::{self, FileEvidence};
 use crate::judge::{self, CandidateFacts, Reason, Status, Verdict};
 use crate::location::{self, Location};
 use crate::pe::PeVersionData;
+use crate::reconcile::{self, RuleSystemFacts};
+use crate::registry::{self, HiveArgs, SystemEvidence};
 use crate::report::{Finding, PathMessage, PeFacts, RootReport, RuleVerdict};
 use crate::rules::RuleSet;
 use crate::walk::{self, Candidate, Event, WalkOptions, WalkStats};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub walk: WalkOptions,
     pub max_size: u64,
+    /// Hives given on the command line instead of found under the root.
+    pub hives: HiveArgs,
 }
 
 impl Default for ScanOptions {
@@ -24,6 +28,7 @@ impl Default for ScanOptions {
         Self {
             walk: WalkOptions::default(),
             max_size: inspect::DEFAULT_MAX_SIZE,
+            hives: HiveArgs::default(),
         }
     }
 }
@@ -52,7 +57,7 @@ pub fn scan_root(
     root: &Path,
     rules: &RuleSet,
     matcher: &NameMatcher,
-    opts: ScanOptions,
+    opts: &ScanOptions,
     progress: &mut dyn FnMut(u64),
 ) -> RootReport {
     let mut findings = Vec::new();
@@ -88,8 +93,15 @@ pub fn scan_root(
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     notices.sort_by(|a, b| a.path.cmp(&b.path));
     let root_failed = result_failed(&stats, &errors);
-    let (verdict, reasons, rule_verdicts) =
-        verdict_for(rules, &findings, errors.len(), root_failed);
+    let system = if root_failed {
+        SystemEvidence::default()
+    } else {
+        registry::gather(root, &rules.rules, &opts.hives)
+    };
+    let service_reasons = mark_service_images(&mut findings, &system);
+    let (verdict, mut reasons, rule_verdicts) =
+        verdict_for(rules, &findings, errors.len(), root_failed, &system);
+    reasons.extend(service_reasons);
     RootReport {
         root: escape_bytes(root.as_os_str().as_encoded_bytes()),
         verdict,
@@ -99,7 +111,83 @@ pub fn scan_root(
         errors,
         notices,
         stats,
+        system,
     }
+}
+
+/// Marks the live copy each service starts (its `ImagePath`). When a service names one of
+/// several live copies, that copy decides and the others are noted and not counted.
+fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for rr in &system.rules {
+        for svc in &rr.services {
+            let Some(want) = &svc.resolved_path else {
+                continue;
+            };
+            let same_target = |f: &Finding| f.rule == rr.rule && f.target == svc.file;
+            let hit = findings.iter().position(|f| {
+                same_target(f)
+                    && f.location == location::LocationClass::Live
+                    && f.path.to_ascii_lowercase() == *want
+            });
+            match hit {
+                Some(i) => {
+                    let image = findings[i].path.clone();
+                    findings[i].service_image = Some(svc.name.clone());
+                    findings[i].notes.push(format!(
+                        "the file service {} starts (ImagePath {})",
+                        svc.name,
+                        svc.image_path.as_deref().unwrap_or_default()
+                    ));
+                    let mut others = 0;
+                    for f in findings.iter_mut() {
+                        if same_target(f)
+                            && f.location == location::LocationClass::Live
+                            && f.service_image.is_none()
+                        {
+                            others += 1;
+                            f.notes.push(format!(
+                                "not the file service {} starts ({image}): not counted in the verdict",
+                                svc.name
+                            ));
+                        }
+                    }
+                    if others > 0 {
+                        reasons.push(Reason {
+                            code: "service_image_decides",
+                            message: format!(
+                                "service {} starts {image}; {others} other live {} of {} not counted",
+                                svc.name,
+                                if others == 1 { "copy" } else { "copies" },
+                                svc.file
+                            ),
+                            path: Some(image),
+                        });
+                    }
+                }
+                None => reasons.push(Reason {
+                    code: "service_image_missing",
+                    message: format!(
+                        "service {} is configured to start {}, which was not found under the root",
+                        svc.name,
+                        svc.image_path.as_deref().unwrap_or_default()
+                    ),
+                    path: None,
+                }),
+            }
+            if svc.start == Some(4) {
+                reasons.push(Reason {
+                    code: "service_disabled",
+                    message: format!(
+                        "service {} is disabled (Start = 4); the verdict stays with the files",
+                        svc.name
+                    ),
+                    path: None,
+                });
+            }
+        }
+    }
+    reasons
 }
 
 fn result_failed(stats: &WalkStats, errors: &[PathMessage]) -> bool {
@@ -111,6 +199,7 @@ fn verdict_for(
     findings: &[Finding],
     unreadable: usize,
     root_failed: bool,
+    system: &SystemEvidence,
 ) -> (Verdict, Vec<Reason>, Vec<RuleVerdict>) {
     if root_failed {
         let reason = Reason {
@@ -132,19 +221,39 @@ fn verdict_for(
     let mut all_reasons = Vec::new();
     let mut rule_verdicts = Vec::new();
     for rule in &rules.rules {
-        let facts: Vec<CandidateFacts<'_>> = findings
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule.id).collect();
+        // A live copy is not counted when a service names another copy of the same file.
+        let superseded = |f: &Finding| {
+            f.service_image.is_none()
+                && mine
+                    .iter()
+                    .any(|o| o.target == f.target && o.service_image.is_some())
+        };
+        let facts: Vec<CandidateFacts<'_>> = mine
             .iter()
-            .filter(|f| f.rule == rule.id)
             .map(|f| CandidateFacts {
                 path: &f.path,
                 status: f.status,
                 live: f.location == location::LocationClass::Live,
+                superseded: f.location == location::LocationClass::Live && superseded(f),
                 version: f.version,
                 required: f.required_version,
                 error: f.error.as_deref(),
             })
             .collect();
-        let (v, reasons) = judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        let (file_verdict, reasons) = judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        all_reasons.extend(reasons);
+        let rr = system.for_rule(&rule.id);
+        let keys: Vec<String> = rr
+            .map(|r| r.update_records.iter().map(|u| u.key.clone()).collect())
+            .unwrap_or_default();
+        let sys_facts = RuleSystemFacts {
+            software_read: system.software_read(),
+            os: &system.os,
+            update_keys: &keys,
+            uninstall_dir: rr.and_then(|r| r.uninstall_dir.as_deref()),
+        };
+        let (v, reasons) = reconcile::reconcile(rule, file_verdict, &sys_facts);
         all_reasons.extend(reasons);
         rule_verdicts.push(RuleVerdict {
             rule: rule.id.clone(),
@@ -161,7 +270,7 @@ fn judge_candidate(
     root: &Path,
     rules: &RuleSet,
     c: &Candidate<'_>,
-    opts: ScanOptions,
+    opts: &ScanOptions,
 ) -> Vec<Finding> {
     let evidence: Option<FileEvidence> = match (&c.skip, &c.metadata) {
         (None, Ok(meta)) => Some(inspect::inspect_file(&c.open_path, meta, opts.max_size)),
@@ -208,6 +317,7 @@ fn judge_candidate(
                         None => text,
                     }
                 }),
+                service_image: None,
                 notes: Vec::new(),
                 error: None,
                 error_kind: None,

@@ -74,7 +74,8 @@ pub struct Translation {
     pub codepage: u16,
 }
 
-fn serialize_pairs<S: serde::Serializer>(
+/// Serializes name/value pairs as a JSON object in their order (duplicates kept).
+pub(crate) fn serialize_pairs<S: serde::Serializer>(
     pairs: &[(String, String)],
     s: S,
 ) -> Result<S::Ok, S::Error> {

@@ -47,6 +47,13 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "error",
     "error_kind",
     "abs_path",
+    "service_image",
+    "os_product",
+    "os_version",
+    "os_service_pack",
+    "os_product_type",
+    "update_recorded",
+    "root_reasons",
 ];
 
 fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
@@ -72,6 +79,30 @@ fn csv_err(e: csv::Error) -> Error {
     }
 }
 
+/// The per-root system columns at the end of every row.
+fn root_cells(root: &crate::report::RootReport) -> Vec<String> {
+    let os = &root.system.os;
+    let recorded = if root.system.software_read() {
+        let any = root
+            .system
+            .rules
+            .iter()
+            .any(|r| !r.update_records.is_empty());
+        if any { "yes" } else { "no" }.to_owned()
+    } else {
+        String::new()
+    };
+    let codes: Vec<&str> = root.reasons.iter().map(|r| r.code).collect();
+    vec![
+        opt(&os.product_name),
+        opt(&os.current_version),
+        opt(&os.csd_version),
+        opt(&os.product_type),
+        recorded,
+        codes.join(" "),
+    ]
+}
+
 /// Roots without findings get one row with the finding columns empty, so every root's
 /// verdict is in the file.
 pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
@@ -82,6 +113,9 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             let mut cells = vec![String::new(); SCAN_COLUMNS.len()];
             cells[0].clone_from(&root.root);
             cells[1] = root.verdict.as_str().to_owned();
+            let tail = root_cells(root);
+            let start = SCAN_COLUMNS.len() - tail.len();
+            cells.splice(start.., tail);
             row(&mut out, &cells)?;
         }
         for f in &root.findings {
@@ -133,7 +167,10 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 opt(&f.error),
                 f.error_kind.unwrap_or_default().to_owned(),
                 f.abs_path.clone(),
+                opt(&f.service_image),
             ];
+            let mut cells = cells;
+            cells.extend(root_cells(root));
             row(&mut out, &cells)?;
         }
     }

@@ -70,6 +70,7 @@ pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             "errors": root.errors,
             "notices": root.notices,
             "stats": root.stats,
+            "system": root.system,
         }));
     }
     out.push(with_fields(

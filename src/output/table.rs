@@ -11,7 +11,7 @@ use tabled::settings::{Style, Width};
 use super::opt;
 use crate::describe::VersionReport;
 use crate::error::Error;
-use crate::escape::escape_str;
+use crate::escape::escape_display;
 use crate::report::{Finding, Report, RootReport};
 use crate::rules::RuleSet;
 use crate::versioninfo::StringTable;
@@ -50,6 +50,70 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
     writeln!(out, "{lead}{line}")
 }
 
+fn hive_text(h: &crate::registry::HiveInfo) -> String {
+    match &h.error {
+        Some(e) => format!("{}: {}", h.path, escape_display(e)),
+        None => format!(
+            "{} (regf {}, {})",
+            h.path,
+            h.format_version.as_deref().unwrap_or("?"),
+            if h.validated {
+                "validated"
+            } else {
+                "NOT validated: read as found"
+            }
+        ),
+    }
+}
+
+/// The registry evidence of a root, when there is any.
+fn system_lines(out: &mut dyn Write, sys: &crate::registry::SystemEvidence) -> std::io::Result<()> {
+    let os = &sys.os;
+    if os.current_version.is_some() || os.product_type.is_some() {
+        let text = format!(
+            "{} (NT {}, build {}, {}), product type {}",
+            os.product_name.as_deref().unwrap_or("Windows"),
+            os.current_version.as_deref().unwrap_or("?"),
+            os.build.as_deref().unwrap_or("?"),
+            os.csd_version.as_deref().unwrap_or("no service pack"),
+            os.product_type.as_deref().unwrap_or("?")
+        );
+        wrapped(out, "   os:       ", 13, &escape_display(&text))?;
+    }
+    for (name, hive) in [
+        ("SOFTWARE", &sys.software_hive),
+        ("SYSTEM", &sys.system_hive),
+    ] {
+        if let Some(h) = hive {
+            wrapped(out, &format!("   {name:<9} "), 13, &hive_text(h))?;
+        }
+    }
+    for rr in &sys.rules {
+        for u in &rr.update_records {
+            wrapped(
+                out,
+                "   record:   ",
+                13,
+                &format!("{} {}", rr.kb, escape_display(&u.key)),
+            )?;
+        }
+        for svc in &rr.services {
+            let text = format!(
+                "{} ({}): {} [{}]",
+                svc.name,
+                svc.file,
+                escape_display(svc.image_path.as_deref().unwrap_or("no ImagePath")),
+                svc.start_type.unwrap_or("?")
+            );
+            wrapped(out, "   service:  ", 13, &text)?;
+        }
+    }
+    for n in &sys.notes {
+        wrapped(out, "   registry: ", 13, &escape_display(n))?;
+    }
+    Ok(())
+}
+
 fn findings_table(root: &RootReport) -> String {
     let mut b = Builder::default();
     b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
@@ -76,9 +140,14 @@ fn findings_table(root: &RootReport) -> String {
 
 fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> std::io::Result<()> {
     for t in tables {
-        writeln!(out, "{indent}strings [{}]", escape_str(&t.key))?;
+        writeln!(out, "{indent}strings [{}]", escape_display(&t.key))?;
         for (k, v) in &t.strings {
-            writeln!(out, "{indent}  {:<18} {}", escape_str(k), escape_str(v))?;
+            writeln!(
+                out,
+                "{indent}  {:<18} {}",
+                escape_display(k),
+                escape_display(v)
+            )?;
         }
     }
     Ok(())
@@ -93,7 +162,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         "rule", f.rule, f.kb, f.target, f.required_version
     )?;
     let loc = match (&f.location_rule, &f.location_folder) {
-        (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_str(folder)),
+        (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_display(folder)),
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
@@ -106,7 +175,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
                 .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.file_version_string
                 .as_deref()
-                .map(escape_str)
+                .map(escape_display)
                 .unwrap_or_else(|| "-".into())
         )?;
         writeln!(
@@ -117,7 +186,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
                 .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.product_version_string
                 .as_deref()
-                .map(escape_str)
+                .map(escape_display)
                 .unwrap_or_else(|| "-".into())
         )?;
     }
@@ -137,6 +206,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             }),
         ),
         ("link", f.link_target.clone()),
+        ("service", f.service_image.clone()),
         ("path", Some(f.abs_path.clone())),
     ];
     for (k, v) in fields {
@@ -150,11 +220,11 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             out,
             &format!("{pad}{:<12}", "note"),
             pad.len() + 12,
-            &escape_str(n),
+            &escape_display(n),
         )?;
     }
     if let Some(e) = &f.error {
-        let text = format!("{} [{}]", escape_str(e), f.error_kind.unwrap_or(""));
+        let text = format!("{} [{}]", escape_display(e), f.error_kind.unwrap_or(""));
         wrapped(out, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
     }
     Ok(())
@@ -181,8 +251,9 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             root.verdict.as_str().to_uppercase()
         )?;
         for r in &root.reasons {
-            wrapped(out, "   - ", 5, &escape_str(&r.message))?;
+            wrapped(out, "   - ", 5, &escape_display(&r.message))?;
         }
+        system_lines(out, &root.system)?;
         if root.rule_verdicts.len() > 1 {
             for rv in &root.rule_verdicts {
                 writeln!(
@@ -202,10 +273,10 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             }
         }
         for e in &root.errors {
-            writeln!(out, "  error: {}: {}", e.path, escape_str(&e.message))?;
+            writeln!(out, "  error: {}: {}", e.path, escape_display(&e.message))?;
         }
         for n in &root.notices {
-            writeln!(out, "  notice: {}: {}", n.path, escape_str(&n.message))?;
+            writeln!(out, "  notice: {}: {}", n.path, escape_display(&n.message))?;
         }
         writeln!(
             out,
@@ -216,7 +287,8 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     let s = &report.summary;
     writeln!(out)?;
     let summary = format!(
-        "Summary: {} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed; \
+        "Summary: {} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
+         {} not applicable; \
          findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
          {} path error(s); exit code {}",
         s.roots,
@@ -224,6 +296,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         s.verdicts.patched,
         s.verdicts.inconclusive,
         s.verdicts.not_installed,
+        s.verdicts.not_applicable,
         s.findings.vulnerable,
         s.findings.patched,
         s.findings.unknown_version,
@@ -265,7 +338,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             writeln!(
                 out,
                 "{pad}version resource {} (language {})",
-                escape_str(&r.name),
+                escape_display(&r.name),
                 r.lang
             )?;
             let pad2 = "    ";
@@ -302,10 +375,10 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 writeln!(out, "{pad2}{:<16}{}", "translations", t.join(", "))?;
             }
             for w in &r.warnings {
-                writeln!(out, "{pad2}{:<16}{}", "warning", escape_str(w))?;
+                writeln!(out, "{pad2}{:<16}{}", "warning", escape_display(w))?;
             }
             if let Some(e) = &r.error {
-                writeln!(out, "{pad2}{:<16}{}", "error", escape_str(e))?;
+                writeln!(out, "{pad2}{:<16}{}", "error", escape_display(e))?;
             }
         }
         if let Some(e) = &f.error {
@@ -313,7 +386,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 out,
                 "{pad}{:<16}{} [{}]",
                 "error",
-                escape_str(e),
+                escape_display(e),
                 f.error_kind.unwrap_or("")
             )?;
         }
