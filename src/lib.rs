@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod contain;
 pub mod describe;
 pub mod error;
 pub mod escape;

@@ -7,6 +7,7 @@ use kbscan::cli::Cli;
 use kbscan::report::exit;
 
 fn main() -> ExitCode {
+    kbscan::contain::install_quiet_hook();
     let cli = Cli::parse();
     match kbscan::app::run(cli) {
         Ok(code) => ExitCode::from(code as u8),

@@ -2,10 +2,8 @@
 //!
 //! pelite walks the PE headers and the resource directory; every `RT_VERSION` entry (all
 //! names/ids and all languages, not only id 1) is handed to our own `VS_VERSIONINFO` reader.
-//! pelite runs behind `catch_unwind`: a panic inside it on hostile input becomes a typed error
+//! pelite runs inside `contain::contained`: a panic inside it on hostile input becomes a typed error
 //! for that one file instead of ending the scan.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pelite::resources::{Directory, Name};
 use pelite::{PeFile, Wrap};
@@ -174,5 +172,5 @@ pub fn inspect(image: &[u8]) -> Result<PeVersionData, InspectError> {
     if len < MIN_PE_SIZE {
         return Err(InspectError::TooShort(len));
     }
-    catch_unwind(AssertUnwindSafe(|| read_pe(image))).unwrap_or(Err(InspectError::ParserPanic))
+    crate::contain::contained(|| read_pe(image)).unwrap_or(Err(InspectError::ParserPanic))
 }

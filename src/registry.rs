@@ -3,12 +3,12 @@
 //! read as it is on disk, and a hive left unclean (sequence numbers differ, common on seized
 //! servers) is read without validation and said so.
 //!
-//! nt-hive asserts on some hostile offsets, so every read of hive data runs behind
-//! `catch_unwind`: a damaged hive becomes a note and the verdict falls back to file evidence.
+//! nt-hive panics on some hostile hives, so every read of hive data runs inside
+//! `contain::contained`: a damaged hive becomes a note and the verdict falls back to the
+//! file evidence.
 
 use std::fs;
 use std::io::Read;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use nt_hive::{Hive, KeyNode, KeyValueDataType, NtHiveError};
@@ -245,7 +245,7 @@ fn load(path: &Path, shown: String, origin: &'static str) -> (HiveInfo, Option<L
     };
     info.size = Some(bytes.len() as u64);
     info.sha256 = Some(format!("{:x}", Sha256::digest(&bytes)));
-    let opened = catch_unwind(AssertUnwindSafe(|| {
+    let opened = crate::contain::contained(|| {
         match Hive::new(&bytes[..]) {
             Ok(h) => Ok((
                 true,
@@ -268,19 +268,19 @@ fn load(path: &Path, shown: String, origin: &'static str) -> (HiveInfo, Option<L
                 }
             }
         }
-    }));
+    });
     match opened {
-        Ok(Ok((validated, version, why))) => {
+        Some(Ok((validated, version, why))) => {
             info.validated = validated;
             info.format_version = Some(version);
             info.validation_error = why;
             (info, Some(LoadedHive { bytes, validated }))
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             info.error = Some(format!("not a usable hive: {e}"));
             (info, None)
         }
-        Err(_) => {
+        None => {
             info.error = Some("not a usable hive: the hive reader failed on it".to_owned());
             (info, None)
         }
@@ -295,7 +295,7 @@ impl LoadedHive {
     ) -> Result<T, String> {
         let bytes = &self.bytes[..];
         let validated = self.validated;
-        catch_unwind(AssertUnwindSafe(|| {
+        crate::contain::contained(|| {
             let hive = if validated {
                 Hive::new(bytes)
             } else {
@@ -304,8 +304,8 @@ impl LoadedHive {
             .map_err(|e| e.to_string())?;
             let root = hive.root_key_node().map_err(|e| e.to_string())?;
             f(root).map_err(|e| e.to_string())
-        }))
-        .unwrap_or_else(|_| Err("the hive reader failed on this hive".to_owned()))
+        })
+        .unwrap_or_else(|| Err("the hive reader failed on this hive".to_owned()))
     }
 }
 
