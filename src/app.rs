@@ -84,6 +84,10 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     let opts = ScanOptions {
         walk: WalkOptions {
             follow_symlinks: a.follow_symlinks,
+            threads: a
+                .threads
+                .unwrap_or_else(crate::walk::default_threads)
+                .max(1),
         },
         max_size: a.max_size,
         hives: crate::registry::HiveArgs {

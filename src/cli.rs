@@ -88,6 +88,10 @@ pub struct ScanArgs {
     /// Do not read candidate files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
     pub max_size: u64,
+    /// Threads reading directories (default: one per core); 1 walks sequentially. The
+    /// report is sorted, so it is the same whatever the number.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
     /// No progress line and no per-path messages on standard error.
     #[arg(short, long)]
     pub quiet: bool,

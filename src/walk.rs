@@ -1,15 +1,22 @@
 //! Walking one root: every directory entry is tested by name, and only names that match a
-//! rule become candidates. Nothing here opens a file.
+//! rule become candidates. Nothing here opens a file. The file type comes from the directory
+//! listing (no `stat` per entry); only candidates are `lstat`ed. Directories are read by
+//! several threads (ignore's parallel walker, as fd and ripgrep use) unless `threads` is 1.
 //!
 //! Symbolic links are never followed unless asked, and then only when the link's real target
 //! stays inside the root: an absolute link in a mounted image names a path on the examiner's
 //! own machine. Directory links are never walked again, because a directory inside the root
 //! is already walked at its real path; so link loops cannot make the walk run forever.
 
+use std::ffi::OsStr;
 use std::fs::{self, FileType, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
+use ignore::{WalkBuilder, WalkState};
 use walkdir::WalkDir;
 
 use crate::filter::{NameMatcher, Target};
@@ -118,9 +125,25 @@ pub enum Event<'m> {
     },
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct WalkOptions {
     pub follow_symlinks: bool,
+    /// Directory-reading threads; 1 walks sequentially (walkdir), more in parallel (ignore).
+    pub threads: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        Self {
+            follow_symlinks: false,
+            threads: default_threads(),
+        }
+    }
+}
+
+/// One walking thread per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Counts for the report.
@@ -137,8 +160,56 @@ fn rel_of(path: &Path, root: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 
-/// Walks `root` and reports every candidate, error and notice to `sink`.
-/// Fails only when the root itself cannot be walked.
+/// What both walkers share: the root, the matcher, and the link policy. Deciding what one
+/// directory entry means is the same whichever walker listed it.
+struct Visitor<'a, 'm> {
+    root: &'a Path,
+    matcher: &'m NameMatcher,
+    /// Set when links are followed: the canonical root they must stay inside.
+    canon_root: Option<PathBuf>,
+}
+
+impl<'m> Visitor<'_, 'm> {
+    /// The event one directory entry produces, if any. `lstat` is called only for candidates.
+    fn entry(&self, path: &Path, name: &OsStr, ft: FileType) -> Option<Event<'m>> {
+        let targets = self.matcher.matches(name);
+        if ft.is_symlink() {
+            if let Some(canon_root) = &self.canon_root {
+                return follow_link(self.root, canon_root, path, targets);
+            }
+        }
+        let targets = targets?;
+        let kind = EntryKind::from_file_type(ft);
+        let link = if kind == EntryKind::Symlink {
+            fs::read_link(path).ok().map(|t| LinkInfo {
+                target_text: t,
+                resolved_rel: None,
+            })
+        } else {
+            None
+        };
+        Some(Event::Candidate(Box::new(Candidate {
+            path: path.to_path_buf(),
+            open_path: path.to_path_buf(),
+            rel: rel_of(path, self.root),
+            kind,
+            metadata: fs::symlink_metadata(path).map_err(|e| e.to_string()),
+            targets,
+            link,
+            skip: kind.skip_reason().map(str::to_owned),
+        })))
+    }
+
+    fn error(&self, path: Option<&Path>, message: String) -> Event<'m> {
+        Event::Error {
+            rel: path.map(|p| rel_of(p, self.root)).unwrap_or_default(),
+            message,
+        }
+    }
+}
+
+/// Walks `root` and reports every candidate, error and notice to `sink`, in no particular
+/// order (callers sort). Fails only when the root itself cannot be walked.
 pub fn walk_root(
     root: &Path,
     matcher: &NameMatcher,
@@ -152,68 +223,159 @@ pub fn walk_root(
             "not a directory",
         ));
     }
-    // Only needed to keep followed links inside the root.
-    let canon_root = if opts.follow_symlinks {
-        Some(fs::canonicalize(root)?)
-    } else {
-        None
-    };
-    let mut stats = WalkStats::default();
-    for item in WalkDir::new(root).follow_links(false).min_depth(1) {
-        let entry = match item {
-            Ok(e) => e,
-            Err(e) => {
-                stats.errors += 1;
-                let rel = e.path().map(|p| rel_of(p, root)).unwrap_or_default();
-                let message = match e.io_error() {
-                    Some(io) => io.to_string(),
-                    None => e.to_string(),
-                };
-                sink(Event::Error { rel, message });
-                continue;
-            }
-        };
-        stats.entries += 1;
-        if stats.entries % PROGRESS_EVERY == 0 {
-            sink(Event::Progress {
-                entries: stats.entries,
-            });
-        }
-        let ft = entry.file_type();
-        let targets = matcher.matches(entry.file_name());
-        if ft.is_symlink() {
-            if let Some(canon_root) = &canon_root {
-                if let Some(c) = follow_link(root, canon_root, entry.path(), targets, sink) {
-                    stats.candidates += 1;
-                    sink(Event::Candidate(Box::new(c)));
-                }
-                continue;
-            }
-        }
-        let Some(targets) = targets else { continue };
-        stats.candidates += 1;
-        let kind = EntryKind::from_file_type(ft);
-        let link = if kind == EntryKind::Symlink {
-            fs::read_link(entry.path()).ok().map(|t| LinkInfo {
-                target_text: t,
-                resolved_rel: None,
-            })
+    let visitor = Visitor {
+        root,
+        matcher,
+        canon_root: if opts.follow_symlinks {
+            Some(fs::canonicalize(root)?)
         } else {
             None
-        };
-        let rel = rel_of(entry.path(), root);
-        sink(Event::Candidate(Box::new(Candidate {
-            path: entry.path().to_path_buf(),
-            open_path: entry.path().to_path_buf(),
-            rel,
-            kind,
-            metadata: entry.metadata().map_err(|e| e.to_string()),
-            targets,
-            link,
-            skip: kind.skip_reason().map(str::to_owned),
-        })));
+        },
+    };
+    let mut stats = WalkStats::default();
+    let count = |e: &Event<'_>, stats: &mut WalkStats| match e {
+        Event::Candidate(_) => stats.candidates += 1,
+        Event::Error { .. } => stats.errors += 1,
+        _ => {}
+    };
+    if opts.threads <= 1 {
+        for item in WalkDir::new(root).follow_links(false).min_depth(1) {
+            let event = match item {
+                Ok(entry) => {
+                    stats.entries += 1;
+                    if stats.entries % PROGRESS_EVERY == 0 {
+                        sink(Event::Progress {
+                            entries: stats.entries,
+                        });
+                    }
+                    visitor.entry(entry.path(), entry.file_name(), entry.file_type())
+                }
+                Err(e) => {
+                    let message = match e.io_error() {
+                        Some(io) => io.to_string(),
+                        None => e.to_string(),
+                    };
+                    Some(visitor.error(e.path(), message))
+                }
+            };
+            if let Some(event) = event {
+                count(&event, &mut stats);
+                sink(event);
+            }
+        }
+        return Ok(stats);
     }
+    walk_parallel(&visitor, opts.threads, &mut stats, &mut |e, stats| {
+        count(&e, stats);
+        sink(e);
+    });
     Ok(stats)
+}
+
+/// A walking thread's entry count, added to the shared total in batches (and when the thread
+/// ends) so threads do not contend on one counter per entry.
+struct LocalCount<'a> {
+    n: u64,
+    total: &'a AtomicU64,
+}
+
+impl LocalCount<'_> {
+    fn add(&mut self) {
+        self.n += 1;
+        if self.n == 256 {
+            self.total.fetch_add(self.n, Ordering::Relaxed);
+            self.n = 0;
+        }
+    }
+}
+
+impl Drop for LocalCount<'_> {
+    fn drop(&mut self) {
+        self.total.fetch_add(self.n, Ordering::Relaxed);
+    }
+}
+
+/// The path an `ignore` error is about, wherever it is nested.
+fn ignore_error_path(e: &ignore::Error) -> Option<&Path> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            ignore_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::Partial(errs) => errs.iter().find_map(ignore_error_path),
+        _ => None,
+    }
+}
+
+/// The parallel walk: `threads` workers list directories (ignore's work-stealing walker, with
+/// every filter off so hidden and "ignored" files are seen); entries that mean something are
+/// sent to this thread, which hands them to `sink` while the walk goes on.
+fn walk_parallel<'m>(
+    visitor: &Visitor<'_, 'm>,
+    threads: usize,
+    stats: &mut WalkStats,
+    sink: &mut dyn FnMut(Event<'m>, &mut WalkStats),
+) {
+    let entries = AtomicU64::new(0);
+    let (tx, rx) = mpsc::channel::<Event<'m>>();
+    std::thread::scope(|scope| {
+        let entries = &entries;
+        scope.spawn(move || {
+            let walker = WalkBuilder::new(visitor.root)
+                .standard_filters(false)
+                .follow_links(false)
+                .threads(threads)
+                .build_parallel();
+            walker.run(|| {
+                let tx = tx.clone();
+                let mut counter = LocalCount {
+                    n: 0,
+                    total: entries,
+                };
+                Box::new(move |item| {
+                    let event = match item {
+                        Ok(entry) if entry.depth() == 0 => None,
+                        Ok(entry) => {
+                            counter.add();
+                            match entry.file_type() {
+                                Some(ft) => visitor.entry(entry.path(), entry.file_name(), ft),
+                                None => None,
+                            }
+                        }
+                        Err(e) => {
+                            let message = match e.io_error() {
+                                Some(io) => io.to_string(),
+                                None => e.to_string(),
+                            };
+                            Some(visitor.error(ignore_error_path(&e), message))
+                        }
+                    };
+                    if let Some(event) = event {
+                        if tx.send(event).is_err() {
+                            return WalkState::Quit;
+                        }
+                    }
+                    WalkState::Continue
+                })
+            });
+            drop(tx);
+        });
+        let mut last = 0u64;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(event) => sink(event, stats),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let now = entries.load(Ordering::Relaxed);
+            if now / PROGRESS_EVERY != last / PROGRESS_EVERY {
+                last = now;
+                sink(Event::Progress { entries: now }, stats);
+            }
+        }
+    });
+    stats.entries = entries.load(Ordering::Relaxed);
 }
 
 /// Decides what a symbolic link means when links are followed. Returns a candidate when the
@@ -223,17 +385,15 @@ fn follow_link<'m>(
     canon_root: &Path,
     path: &Path,
     targets: Option<&'m [Target]>,
-    sink: &mut dyn FnMut(Event<'_>),
-) -> Option<Candidate<'m>> {
+) -> Option<Event<'m>> {
     let rel = rel_of(path, root);
     let target_text = match fs::read_link(path) {
         Ok(t) => t,
         Err(e) => {
-            sink(Event::Error {
+            return Some(Event::Error {
                 rel,
                 message: format!("cannot read symbolic link: {e}"),
             });
-            return None;
         }
     };
     let mut link = LinkInfo {
@@ -261,7 +421,7 @@ fn follow_link<'m>(
     let lstat = || fs::symlink_metadata(path).map_err(|e| e.to_string());
     match resolved {
         Err(why) => match targets {
-            Some(targets) => Some(Candidate {
+            Some(targets) => Some(Event::Candidate(Box::new(Candidate {
                 path: path.to_path_buf(),
                 open_path: path.to_path_buf(),
                 rel,
@@ -270,28 +430,24 @@ fn follow_link<'m>(
                 targets,
                 link: Some(link),
                 skip: Some(why),
-            }),
-            None => {
-                sink(Event::Notice { rel, message: why });
-                None
-            }
+            }))),
+            None => Some(Event::Notice { rel, message: why }),
         },
         Ok((real, meta)) => {
             let real_rel = rel_of(&real, canon_root);
             link.resolved_rel = Some(real_rel.clone());
             if meta.is_dir() {
-                sink(Event::Notice {
+                return Some(Event::Notice {
                     rel,
                     message: format!(
                         "directory link to {} not walked again: that folder is scanned at its real path",
                         real_rel.display()
                     ),
                 });
-                return None;
             }
             let targets = targets?;
             let kind = EntryKind::from_file_type(meta.file_type());
-            Some(Candidate {
+            Some(Event::Candidate(Box::new(Candidate {
                 path: path.to_path_buf(),
                 open_path: real,
                 rel,
@@ -300,7 +456,7 @@ fn follow_link<'m>(
                 targets,
                 link: Some(link),
                 skip: kind.skip_reason().map(str::to_owned),
-            })
+            })))
         }
     }
 }

@@ -273,3 +273,26 @@ fn unreadable_folders_make_not_installed_inconclusive() {
     assert!(r["reasons"].to_string().contains("tree_incomplete"));
     assert!(findings(r).is_empty());
 }
+
+#[test]
+fn results_are_the_same_whatever_the_thread_count() {
+    let all = samples().join("systems");
+    let roots: Vec<_> = std::fs::read_dir(&all)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let refs: Vec<&Path> = roots.iter().map(|p| p.as_path()).collect();
+    let strip = |mut v: Value| {
+        // Access times may legitimately differ between two reads; nothing else may.
+        for root in v["roots"].as_array_mut().unwrap() {
+            for f in root["findings"].as_array_mut().unwrap() {
+                f["accessed"] = Value::Null;
+            }
+        }
+        v
+    };
+    let (c1, one) = scan_json(&refs, &["--threads", "1"]);
+    let (c4, four) = scan_json(&refs, &["--threads", "4"]);
+    assert_eq!(c1, c4);
+    assert_eq!(strip(one), strip(four));
+}
