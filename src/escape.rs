@@ -13,6 +13,17 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Pushes `c`, or its escape when it is a control or bidi character.
+fn push_safe(out: &mut String, c: char) {
+    if !needs_escape(c) {
+        out.push(c);
+    } else if c.is_ascii() {
+        let _ = write!(out, "\\x{:02x}", c as u32);
+    } else {
+        let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+    }
+}
+
 /// Escapes raw name bytes: `\\` for `\`, `\xNN` for a byte that is not UTF-8 or is an ASCII
 /// control, `\u{NNNN}` for other control and bidi characters.
 pub fn escape_bytes(bytes: &[u8]) -> String {
@@ -21,14 +32,8 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             if c == '\\' {
                 out.push_str("\\\\");
-            } else if needs_escape(c) {
-                if c.is_ascii() {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-                }
             } else {
-                out.push(c);
+                push_safe(&mut out, c);
             }
         }
         for b in chunk.invalid() {
@@ -47,15 +52,7 @@ pub fn escape_display(s: &str) -> String {
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if needs_escape(c) {
-            if c.is_ascii() {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            } else {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-        } else {
-            out.push(c);
-        }
+        push_safe(&mut out, c);
     }
     out
 }
