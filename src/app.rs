@@ -97,19 +97,35 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     };
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
+    let mut images = Vec::new();
     for root in &a.roots {
         let shown = root.display().to_string();
         progress.root(&shown);
-        let r = scan::scan_root(root, &rules, &matcher, &opts, &mut |n| {
-            progress.entries(&shown, n)
-        });
-        if !a.quiet {
-            for e in &r.errors {
-                let sep = if e.path.is_empty() { "" } else { "/" };
-                progress.message(&format!("kbscan: {}{sep}{}: {}", r.root, e.path, e.message));
+        let mut on_entries = |n| progress.entries(&shown, n);
+        // A file is read as a disk image (detected by content); a folder is walked.
+        let found = if crate::image::is_image(root) {
+            let (volumes, image) =
+                crate::image::scan_image(root, &rules, &matcher, &opts, &mut on_entries);
+            images.push(image);
+            volumes
+        } else {
+            vec![scan::scan_root(
+                root,
+                &rules,
+                &matcher,
+                &opts,
+                &mut on_entries,
+            )]
+        };
+        for r in found {
+            if !a.quiet {
+                for e in &r.errors {
+                    let sep = if e.path.is_empty() { "" } else { "/" };
+                    progress.message(&format!("kbscan: {}{sep}{}: {}", r.root, e.path, e.message));
+                }
             }
+            roots.push(r);
         }
-        roots.push(r);
     }
     progress.finish();
     let summary = Summary::of(&roots);
@@ -117,6 +133,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         rules: rules.rules,
         roots,
+        images,
         summary,
     };
     output::write_scan(&report, a.output.format, &mut w)?;
