@@ -12,6 +12,7 @@ pub mod table;
 
 use std::path::Path;
 
+use crate::error::InspectError;
 use crate::escape::escape_bytes;
 use crate::filter::NameMatcher;
 use crate::inspect::{self, FileEvidence, Times};
@@ -171,6 +172,9 @@ pub fn scan_image(
                     part.volume
                 );
                 image.notices.push(msg.clone());
+                if table.kind == "none" {
+                    image.error = Some(msg.clone());
+                }
                 roots.push(failed_root(name, rules, msg));
             } else {
                 image.notices.push(format!(
@@ -249,10 +253,24 @@ fn scan_vfs<F: Vfs>(
             let (meta, skip, evidence) = match (c.kind, &c.node) {
                 (EntryKind::File, Some(node)) => match fs.stat(node) {
                     Ok(st) => {
-                        let ev =
-                            inspect::evidence_from_bytes(st.size, st.times.clone(), max, || {
-                                fs.read(node, max).map_err(Into::into)
-                            });
+                        let ev = inspect::evidence_from_bytes(
+                            st.size,
+                            st.times.clone(),
+                            max,
+                            || {
+                                let v = fs.read(node, max)?;
+                                // An image cannot change while it is read: fewer bytes than
+                                // the file system promised means the image ends inside the file.
+                                if (v.len() as u64) < st.size.min(max) {
+                                    return Err(InspectError::Io(std::io::Error::other(format!(
+                                        "only {} of {} bytes could be read: the image ends inside this file (truncated image?)",
+                                        v.len(),
+                                        st.size
+                                    ))));
+                                }
+                                Ok(v)
+                            },
+                        );
                         (Ok((st.times, Some(st.size))), None, Some(ev))
                     }
                     Err(e) => (

@@ -1,9 +1,10 @@
-//! Partition tables and file-system signatures. MBR (with extended/logical partitions) is read
-//! by `mbrman`, inside `contain::contained`; GPT by the small reader below (header and entry
-//! array, CRC-checked, bounded). Sector size 512 (GPT also tried at 4096).
+//! Partition tables and file-system signatures, read by small bounded readers: MBR with the
+//! extended/logical chain (read as far as it goes: `mbrman` fails the whole table when one EBR
+//! is unreadable, which loses every partition of a truncated image) and GPT (header and entry
+//! array, CRC-checked; the `gpt` crate wants a writable device). Sector size 512 (GPT also
+//! tried at 4096).
 
 use super::reader::Disk;
-use crate::contain::contained;
 
 /// One partition (or the whole image as one volume).
 #[derive(Debug, Clone)]
@@ -233,31 +234,102 @@ fn read_gpt(disk: &mut Disk, ss: u64) -> Option<Table> {
     })
 }
 
-/// MBR partitions (primary 1–4, logical from 5) through mbrman.
-fn read_mbr(disk: &mut Disk) -> Result<Table, String> {
-    let len = disk.len();
-    let mut w = super::reader::Window::new(disk, 0, len);
-    let mbr = contained(|| mbrman::MBR::read_from(&mut w, 512))
-        .ok_or_else(|| "the MBR reader failed on it".to_owned())?
-        .map_err(|e| e.to_string())?;
+/// Logical partitions read at most (a longer EBR chain is damaged or hostile).
+const MAX_LOGICAL: usize = 128;
+
+fn mbr_entry(sector: &[u8], i: usize) -> (u8, u64, u64) {
+    let e = &sector[446 + 16 * i..446 + 16 * (i + 1)];
+    let le = |o: usize| u64::from(u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]));
+    (e[4], le(8), le(12))
+}
+
+fn is_extended(t: u8) -> bool {
+    matches!(t, 0x05 | 0x0F | 0x85)
+}
+
+/// MBR partitions: primary 1–4, then logical ones from 5 along the EBR chain. The chain must
+/// move forward (no loops) and is read as far as it can be: an EBR that cannot be read (a
+/// truncated image) ends it with a notice, and the partitions before it are kept.
+fn read_mbr(sector0: &[u8], disk: &mut Disk) -> Table {
     let mut parts = Vec::new();
-    let ext = |t: u8| matches!(t, 0x05 | 0x0F | 0x85);
-    for (i, p) in mbr.iter() {
-        if !p.is_used() || ext(p.sys) {
+    let mut notices = Vec::new();
+    let mut ext_base = None;
+    for i in 0..4 {
+        let (ty, lba, sectors) = mbr_entry(sector0, i);
+        if ty == 0 || sectors == 0 {
+            continue;
+        }
+        if is_extended(ty) {
+            if ext_base.is_none() {
+                ext_base = Some(lba);
+            } else {
+                notices.push(format!("p{}: a second extended partition, ignored", i + 1));
+            }
             continue;
         }
         parts.push(Part {
-            volume: format!("p{i}"),
-            offset: u64::from(p.starting_lba) * 512,
-            length: u64::from(p.sectors) * 512,
-            ptype: Some(format!("0x{:02x}", p.sys)),
+            volume: format!("p{}", i + 1),
+            offset: lba * 512,
+            length: sectors * 512,
+            ptype: Some(format!("0x{ty:02x}")),
         });
     }
-    Ok(Table {
+    if let Some(base) = ext_base {
+        let mut ebr = base;
+        let mut index = 5;
+        loop {
+            if index - 5 >= MAX_LOGICAL {
+                notices.push(format!(
+                    "more than {MAX_LOGICAL} logical partitions: the rest of the EBR chain is not read"
+                ));
+                break;
+            }
+            let s = match disk.read_exact_at(ebr * 512, 512) {
+                Ok(s) => s,
+                Err(e) => {
+                    notices.push(format!(
+                        "the extended boot record at sector {ebr} cannot be read ({e}): logical partitions from p{index} on are missing (truncated image?)"
+                    ));
+                    break;
+                }
+            };
+            if s[510] != 0x55 || s[511] != 0xAA {
+                if ebr != base {
+                    notices.push(format!(
+                        "no extended boot record signature at sector {ebr}: logical partitions from p{index} on are missing"
+                    ));
+                }
+                break;
+            }
+            let (ty, rel, sectors) = mbr_entry(&s, 0);
+            if ty != 0 && sectors != 0 {
+                parts.push(Part {
+                    volume: format!("p{index}"),
+                    offset: (ebr + rel) * 512,
+                    length: sectors * 512,
+                    ptype: Some(format!("0x{ty:02x}")),
+                });
+            }
+            index += 1;
+            let (nty, next, _) = mbr_entry(&s, 1);
+            if nty == 0 || next == 0 {
+                break;
+            }
+            let next_abs = base + next;
+            if next_abs <= ebr {
+                notices.push(format!(
+                    "the EBR chain points back (sector {next_abs} after {ebr}): not followed"
+                ));
+                break;
+            }
+            ebr = next_abs;
+        }
+    }
+    Table {
         kind: "mbr",
         parts,
-        notices: Vec::new(),
-    })
+        notices,
+    }
 }
 
 /// Reads the partition table: a volume boot sector at 0 means the image is one volume; GPT
@@ -284,15 +356,18 @@ pub fn read_table(disk: &mut Disk) -> Table {
     }
     let sector0 = disk.read_exact_at(0, 512).ok();
     match sector0 {
-        Some(s) if s[510] == 0x55 && s[511] == 0xAA => match read_mbr(disk) {
-            Ok(t) => t,
-            Err(e) => whole(
-                vec![format!(
-                    "the MBR partition table is damaged ({e}); the whole image is tried as one volume"
-                )],
-                disk,
-            ),
-        },
+        Some(s) if s[510] == 0x55 && s[511] == 0xAA => {
+            let t = read_mbr(&s, disk);
+            if t.parts.is_empty() {
+                let mut notices = t.notices;
+                notices.push(
+                    "the MBR lists no partition; the whole image is tried as one volume".to_owned(),
+                );
+                whole(notices, disk)
+            } else {
+                t
+            }
+        }
         _ => whole(
             vec!["no partition table and no known file system at the start of the image; the whole image is tried as one volume".to_owned()],
             disk,
@@ -303,6 +378,60 @@ pub fn read_table(disk: &mut Disk) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn disk_of(bytes: &[u8]) -> (tempfile::TempDir, Disk) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.img");
+        std::fs::write(&p, bytes).unwrap();
+        let disk = Disk::new(super::super::reader::Segments::open(&[p]).unwrap());
+        (dir, disk)
+    }
+
+    fn entry(s: &mut [u8], i: usize, ty: u8, lba: u32, sectors: u32) {
+        let e = &mut s[446 + 16 * i..446 + 16 * (i + 1)];
+        e[4] = ty;
+        e[8..12].copy_from_slice(&lba.to_le_bytes());
+        e[12..16].copy_from_slice(&sectors.to_le_bytes());
+    }
+
+    #[test]
+    fn an_ebr_chain_that_loops_or_ends_early_is_cut_with_a_notice() {
+        let mut img = vec![0u8; 512 * 64];
+        img[510] = 0x55;
+        img[511] = 0xAA;
+        entry(&mut img, 0, 0x07, 1, 8);
+        entry(&mut img, 1, 0x0F, 16, 40);
+        // EBR at 16: logical at 16+2, next EBR at 16+8 = 24.
+        let e1 = 16 * 512;
+        img[e1 + 510] = 0x55;
+        img[e1 + 511] = 0xAA;
+        entry(&mut img[e1..e1 + 512], 0, 0x0C, 2, 4);
+        entry(&mut img[e1..e1 + 512], 1, 0x05, 8, 8);
+        // EBR at 24: logical at 24+2, next EBR back at 16 + 0 → a loop.
+        let e2 = 24 * 512;
+        img[e2 + 510] = 0x55;
+        img[e2 + 511] = 0xAA;
+        entry(&mut img[e2..e2 + 512], 0, 0x07, 2, 4);
+        entry(&mut img[e2..e2 + 512], 1, 0x05, 0, 8);
+        let (_d, mut disk) = disk_of(&img);
+        let t = read_table(&mut disk);
+        assert_eq!(t.kind, "mbr");
+        let names: Vec<_> = t.parts.iter().map(|p| p.volume.as_str()).collect();
+        assert_eq!(names, ["p1", "p5", "p6"]);
+        assert_eq!(t.parts[1].offset, 18 * 512);
+        // next = 0 ends the chain: no notice. Now point it backwards.
+        entry(&mut img[e2..e2 + 512], 1, 0x05, 4, 8);
+        let (_d, mut disk) = disk_of(&img);
+        let t = read_table(&mut disk);
+        assert_eq!(t.parts.len(), 3);
+        assert!(t.notices[0].contains("points back"), "{:?}", t.notices);
+        // An EBR past the end of a truncated image.
+        img.truncate(20 * 512);
+        let (_d, mut disk) = disk_of(&img);
+        let t = read_table(&mut disk);
+        assert_eq!(t.parts.len(), 2);
+        assert!(t.notices[0].contains("cannot be read"), "{:?}", t.notices);
+    }
 
     #[test]
     fn crc32_matches_the_standard_check_value() {
