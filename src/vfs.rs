@@ -311,3 +311,110 @@ pub fn walk_vfs<F: Vfs>(
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    /// One node of [`Mock`]: name, short name, kind, id, children.
+    type MockNode = (String, Option<String>, EntryKind, Option<u64>, Vec<usize>);
+
+    /// A file system in memory.
+    struct Mock {
+        nodes: Vec<MockNode>,
+    }
+
+    impl Vfs for Mock {
+        type Node = usize;
+        fn root(&mut self) -> Result<(usize, Option<u64>), VfsError> {
+            Ok((0, self.nodes[0].3))
+        }
+        fn list(&mut self, dir: &usize) -> Result<Vec<VEntry<usize>>, VfsError> {
+            Ok(self.nodes[*dir]
+                .4
+                .iter()
+                .map(|&c| {
+                    let (name, short, kind, id, _) = &self.nodes[c];
+                    VEntry {
+                        name: name.clone(),
+                        short_name: short.clone(),
+                        kind: *kind,
+                        id: *id,
+                        node: c,
+                    }
+                })
+                .collect())
+        }
+        fn stat(&mut self, _: &usize) -> Result<VStat, VfsError> {
+            Ok(VStat::default())
+        }
+        fn read(&mut self, _: &usize, _: u64) -> Result<Vec<u8>, VfsError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn walk(fs: &mut Mock) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let rules = RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let m = NameMatcher::new(&rules);
+        let (mut cands, mut notices, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        walk_vfs(fs, &m, &mut |_, e| match e {
+            VEvent::Candidate(c) => cands.push(c.parts.join("/")),
+            VEvent::Notice { parts, .. } => notices.push(parts.join("/")),
+            VEvent::Error { parts, .. } => errors.push(parts.join("/")),
+            VEvent::Progress { .. } => {}
+        })
+        .unwrap();
+        (cands, notices, errors)
+    }
+
+    #[test]
+    fn short_names_match_and_directory_cycles_are_walked_once() {
+        let d = EntryKind::Dir;
+        let f = EntryKind::File;
+        let mut fs = Mock {
+            nodes: vec![
+                ("".into(), None, d, Some(5), vec![1]),
+                ("a".into(), None, d, Some(10), vec![2, 3, 4]),
+                // Long name does not match, the 8.3 alias does.
+                (
+                    "Station service.exe".into(),
+                    Some("NSCM.EXE".into()),
+                    f,
+                    None,
+                    vec![],
+                ),
+                // A folder pointing back at its parent (same node id): not entered again.
+                ("loop".into(), None, d, Some(10), vec![2, 3, 4]),
+                // A folder named like a target: reported and still walked.
+                ("Nspmon.exe".into(), None, d, Some(11), vec![5]),
+                ("nscm.exe".into(), None, f, None, vec![]),
+            ],
+        };
+        let (cands, notices, errors) = walk(&mut fs);
+        assert_eq!(
+            cands,
+            [
+                "a/Station service.exe",
+                "a/Nspmon.exe",
+                "a/Nspmon.exe/nscm.exe"
+            ]
+        );
+        assert_eq!(notices, ["a/loop"]);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn nesting_without_ids_stops_at_the_depth_limit() {
+        // One folder that contains itself, with no id (as on FAT): bounded by MAX_DEPTH.
+        let mut fs = Mock {
+            nodes: vec![
+                ("".into(), None, EntryKind::Dir, None, vec![1]),
+                ("d".into(), None, EntryKind::Dir, None, vec![1]),
+            ],
+        };
+        let (_, _, errors) = walk(&mut fs);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].split('/').count(), MAX_DEPTH + 1);
+    }
+}

@@ -7,6 +7,8 @@
  *   ntfsput VOLUME compress SRC_FILE DEST  write DEST NTFS-compressed (LZNT1)
  *   ntfsput VOLUME put SRC_FILE DEST       write one file
  *   ntfsput VOLUME rm DEST                 delete a file (its MFT record becomes free)
+ *   ntfsput VOLUME gen DIRS FILES          make DIRS folders /tree/dNNN/dMMM holding FILES
+ *                                          small files each (bench/images.sh)
  *
  * DEST is an absolute path inside the volume; its folders are created as needed.
  * Licence: GPL-3.0-or-later, as kbscan; libntfs-3g is GPL-2.0-or-later.
@@ -92,7 +94,8 @@ static void write_at(ntfs_inode *ni, s64 pos, const char *buf, s64 n, const char
 	if (!na) die("open data of", name);
 	s64 done = 0;
 	while (done < n) {
-		s64 w = ntfs_attr_pwrite(na, pos + done, n - done, buf + done);
+		s64 chunk = n - done < (1 << 20) ? n - done : (1 << 20);
+		s64 w = ntfs_attr_pwrite(na, pos + done, chunk, buf + done);
 		if (w <= 0) die("write", name);
 		done += w;
 	}
@@ -168,6 +171,27 @@ static void copy_tree(const char *src, const char *dest) {
 	closedir(d);
 }
 
+static void gen(int dirs, int files) {
+	char name[64], data[64];
+	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
+	ntfs_inode *tree = child(root, "tree", S_IFDIR, 0);
+	ntfs_inode_close_in_dir(tree, root);
+	ntfs_inode_close(root);
+	for (int d = 0; d < dirs; d++) {
+		snprintf(name, sizeof name, "/tree/d%03d/d%05d/x", d / 100, d);
+		const char *base;
+		ntfs_inode *dir = parent_of(name, &base);
+		for (int f = 0; f < files; f++) {
+			snprintf(name, sizeof name, "file%05d_%s.dll", f, (f % 7) ? "lib" : "Program Files");
+			ntfs_inode *ni = child(dir, name, S_IFREG, 0);
+			int n = snprintf(data, sizeof data, "kbscan bench %d/%d\n", d, f);
+			write_at(ni, 0, data, n, name);
+			ntfs_inode_close_in_dir(ni, dir);
+		}
+		ntfs_inode_close(dir);
+	}
+}
+
 int main(int argc, char **argv) {
 	if (argc < 4) {
 		fprintf(stderr, "usage: ntfsput VOLUME copy|frag|compress|put|rm ARGS\n");
@@ -179,6 +203,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "copy")) copy_tree(argv[3], "");
 	else if (!strcmp(cmd, "rm")) rm(argv[3]);
 	else if (argc < 5) { fprintf(stderr, "ntfsput: missing DEST\n"); return 2; }
+	else if (!strcmp(cmd, "gen")) gen(atoi(argv[3]), atoi(argv[4]));
 	else if (!strcmp(cmd, "frag")) frag(argv[3], argv[4]);
 	else if (!strcmp(cmd, "compress")) put(argv[3], argv[4], 1);
 	else if (!strcmp(cmd, "put")) put(argv[3], argv[4], 0);
