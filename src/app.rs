@@ -32,7 +32,29 @@ fn check_output_outside(output: &Path, roots: &[PathBuf]) -> Result<(), Error> {
     let Ok(out_dir) = fs::canonicalize(&parent) else {
         return Ok(()); // The create will fail with a clear message.
     };
+    let out_file = output
+        .file_name()
+        .map(|n| out_dir.join(n))
+        .unwrap_or_default();
     for root in roots {
+        // A disk image (or a segment of a split set) must not be the report file either.
+        if crate::image::is_image(root) {
+            for seg in crate::image::reader::segment_paths(root) {
+                if fs::canonicalize(&seg).is_ok_and(|s| s == out_file) {
+                    return Err(Error::Output {
+                        path: output.to_path_buf(),
+                        source: io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!(
+                                "it is the scanned image {}; kbscan never writes into evidence",
+                                seg.display()
+                            ),
+                        ),
+                    });
+                }
+            }
+            continue;
+        }
         if let Ok(r) = fs::canonicalize(root) {
             if out_dir.starts_with(&r) {
                 return Err(Error::Output {

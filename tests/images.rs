@@ -335,6 +335,23 @@ fn garbage_files_give_an_inconclusive_root_not_a_crash() {
 }
 
 #[test]
+fn the_report_is_never_written_over_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = unpack(tmp.path(), "ntfs-damaged");
+    let before = std::fs::read(&img).unwrap();
+    let o = run(&[
+        "scan",
+        "-q",
+        "-o",
+        img.to_str().unwrap(),
+        img.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("never writes into evidence"));
+    assert_eq!(std::fs::read(&img).unwrap(), before);
+}
+
+#[test]
 fn images_are_never_written() {
     let tmp = tempfile::tempdir().unwrap();
     let img = unpack(tmp.path(), "gpt");

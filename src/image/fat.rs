@@ -7,6 +7,7 @@ use std::io::Read;
 
 use fatfs::{DirEntry, FileSystem, FsOptions, ReadWriteSeek};
 
+use super::reader::{with_budget, LIST_BUDGET};
 use crate::contain::contained;
 use crate::inspect::Times;
 use crate::vfs::{VEntry, VStat, Vfs, VfsError, MAX_DIR_ENTRIES};
@@ -18,9 +19,11 @@ pub const FAT_TIME_NOTE: &str =
 
 /// Opens a FAT volume read-only (the access-date update is off, and writes would fail anyway).
 pub fn open<IO: ReadWriteSeek>(io: IO) -> Result<FileSystem<IO>, VfsError> {
-    contained(|| FileSystem::new(io, FsOptions::new().update_accessed_date(false)))
-        .ok_or_else(|| VfsError::parser_failed("FAT"))?
-        .map_err(|e| VfsError::corrupt(format!("not a readable FAT volume: {e}")))
+    with_budget(LIST_BUDGET, || {
+        contained(|| FileSystem::new(io, FsOptions::new().update_accessed_date(false)))
+    })
+    .ok_or_else(|| VfsError::parser_failed("FAT"))?
+    .map_err(|e| VfsError::corrupt(format!("not a readable FAT volume: {e}")))
 }
 
 pub struct FatVfs<'a, IO: ReadWriteSeek> {
@@ -32,8 +35,9 @@ pub enum FatNode<'a, IO: ReadWriteSeek> {
     Entry(DirEntry<'a, IO>),
 }
 
-fn flat<T>(r: Option<Result<T, VfsError>>) -> Result<T, VfsError> {
-    r.unwrap_or_else(|| Err(VfsError::parser_failed("FAT")))
+/// Runs `f` inside `contain::contained`, reading at most `budget` bytes of the image.
+fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, VfsError>) -> Result<T, VfsError> {
+    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(VfsError::parser_failed("FAT")))
 }
 
 fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<String> {
@@ -67,7 +71,7 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
 
     fn list(&mut self, dir: &Self::Node) -> Result<Vec<VEntry<Self::Node>>, VfsError> {
         let fs = self.fs;
-        flat(contained(|| {
+        guarded(LIST_BUDGET, || {
             let d = match dir {
                 FatNode::Root => fs.root_dir(),
                 FatNode::Entry(e) if e.is_dir() => e.to_dir(),
@@ -100,13 +104,13 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
                 });
             }
             Ok(out)
-        }))
+        })
     }
 
     fn stat(&mut self, node: &Self::Node) -> Result<VStat, VfsError> {
         match node {
             FatNode::Root => Ok(VStat::default()),
-            FatNode::Entry(e) => flat(contained(|| {
+            FatNode::Entry(e) => guarded(LIST_BUDGET, || {
                 let m = e.modified();
                 let c = e.created();
                 Ok(VStat {
@@ -118,7 +122,7 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
                         changed: None,
                     },
                 })
-            })),
+            }),
         }
     }
 
@@ -126,13 +130,13 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
         let FatNode::Entry(e) = node else {
             return Err(VfsError::corrupt("the root folder is not a file"));
         };
-        flat(contained(|| {
+        guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
             let f = e.to_file();
             let mut v = Vec::new();
             f.take(limit.saturating_add(1))
                 .read_to_end(&mut v)
                 .map_err(|e| VfsError::io(&e))?;
             Ok(v)
-        }))
+        })
     }
 }

@@ -9,6 +9,7 @@ use std::io::{Read, Seek};
 use ntfs::structured_values::{NtfsFileAttributeFlags, NtfsFileNamespace};
 use ntfs::{Ntfs, NtfsAttributeFlags, NtfsReadSeek, NtfsTime};
 
+use super::reader::{with_budget, LIST_BUDGET};
 use crate::contain::contained;
 use crate::inspect::{unix_nanos_rfc3339, Times};
 use crate::vfs::{VEntry, VStat, Vfs, VfsError, VfsErrorKind, MAX_DIR_ENTRIES};
@@ -29,8 +30,9 @@ fn err(e: ntfs::NtfsError) -> VfsError {
     }
 }
 
-fn flat<T>(r: Option<Result<T, VfsError>>) -> Result<T, VfsError> {
-    r.unwrap_or_else(|| Err(VfsError::parser_failed("NTFS")))
+/// Runs `f` inside `contain::contained`, reading at most `budget` bytes of the image.
+fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, VfsError>) -> Result<T, VfsError> {
+    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(VfsError::parser_failed("NTFS")))
 }
 
 /// NTFS times count 100 ns from 1601-01-01 UTC.
@@ -42,11 +44,11 @@ fn time(t: NtfsTime) -> Option<String> {
 
 impl<R: Read + Seek> NtfsVfs<R> {
     pub fn open(mut r: R) -> Result<Self, VfsError> {
-        let ntfs = flat(contained(|| {
+        let ntfs = guarded(LIST_BUDGET, || {
             let mut ntfs = Ntfs::new(&mut r).map_err(err)?;
             ntfs.read_upcase_table(&mut r).map_err(err)?;
             Ok(ntfs)
-        }))?;
+        })?;
         Ok(Self { ntfs, r })
     }
 }
@@ -62,7 +64,7 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
     fn list(&mut self, dir: &u64) -> Result<Vec<VEntry<u64>>, VfsError> {
         let (ntfs, r) = (&self.ntfs, &mut self.r);
         let dir = *dir;
-        flat(contained(|| {
+        guarded(LIST_BUDGET, || {
             let file = ntfs.file(r, dir).map_err(err)?;
             let index = file.directory_index(r).map_err(err)?;
             let mut entries = index.entries();
@@ -102,13 +104,13 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
                 });
             }
             Ok(out)
-        }))
+        })
     }
 
     fn stat(&mut self, node: &u64) -> Result<VStat, VfsError> {
         let (ntfs, r) = (&self.ntfs, &mut self.r);
         let node = *node;
-        flat(contained(|| {
+        guarded(LIST_BUDGET, || {
             let file = ntfs.file(r, node).map_err(err)?;
             let info = file.info().map_err(err)?;
             let times = Times {
@@ -126,13 +128,13 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
                 }
             };
             Ok(VStat { size, times })
-        }))
+        })
     }
 
     fn read(&mut self, node: &u64, limit: u64) -> Result<Vec<u8>, VfsError> {
         let (ntfs, r) = (&self.ntfs, &mut self.r);
         let node = *node;
-        flat(contained(|| {
+        guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
             let file = ntfs.file(r, node).map_err(err)?;
             let Some(item) = file.data(r, "") else {
                 return Ok(Vec::new());
@@ -165,6 +167,6 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
             }
             out.truncate(done);
             Ok(out)
-        }))
+        })
     }
 }

@@ -7,7 +7,28 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use std::cell::Cell;
+
 use crate::inspect::open_evidence;
+
+thread_local! {
+    /// Bytes a volume reader may still read for the current operation (see [`with_budget`]).
+    static BUDGET: Cell<u64> = const { Cell::new(u64::MAX) };
+}
+
+/// Runs one file-system operation (list a folder, read a file) with at most `bytes` read from
+/// the image: a damaged structure that makes a third-party reader go round in circles (a
+/// cyclic cluster chain full of deleted entries, a looping index) ends with an error instead
+/// of hanging the scan.
+pub fn with_budget<T>(bytes: u64, f: impl FnOnce() -> T) -> T {
+    let before = BUDGET.with(|b| b.replace(bytes));
+    let r = f();
+    BUDGET.with(|b| b.set(before));
+    r
+}
+
+/// The read budget of one directory listing or stat.
+pub const LIST_BUDGET: u64 = 512 * 1024 * 1024;
 
 /// The segments of an image, concatenated. Reads past the end return 0 bytes (end of file).
 #[derive(Debug)]
@@ -201,6 +222,13 @@ impl Read for Window<'_> {
             return Ok(0);
         }
         let want = ((self.len - self.pos) as usize).min(buf.len());
+        let left = BUDGET.with(Cell::get);
+        if left < want as u64 {
+            return Err(io::Error::other(
+                "read limit for one folder or file exceeded: damaged (looping) file-system structure?",
+            ));
+        }
+        BUDGET.with(|b| b.set(left - want as u64));
         let n = self
             .disk
             .read_at(self.start.saturating_add(self.pos), &mut buf[..want])?;
@@ -276,6 +304,7 @@ mod tests {
         assert_eq!(disk.len(), 24);
         assert_eq!(disk.read_exact_at(6, 6).unwrap(), b"01disk");
         assert!(disk.read_exact_at(20, 6).is_err());
+        assert!(with_budget(4, || Window::new(&mut disk, 0, 8).read(&mut [0u8; 8])).is_err());
         let mut w = ReadOnly(Window::new(&mut disk, 8, 8));
         assert!(w.write(b"x").is_err());
         let mut s = String::new();
