@@ -188,6 +188,13 @@ fn a_split_raw_set_reads_as_one_disk() {
         f.write_all(&bytes[w[0]..w[1]]).unwrap();
     }
     let first = split.join("disk.001");
+    // Given through a symbolic link to the first segment: the set is still found.
+    #[cfg(unix)]
+    let first = {
+        let link = tmp.path().join("evidence-link");
+        std::os::unix::fs::symlink(&first, &link).unwrap();
+        link
+    };
     let (code_one, one) = scan(&[&img]);
     let (code_split, parts) = scan(&[&first]);
     assert_eq!(code_one, code_split);

@@ -100,7 +100,10 @@ pub fn scan_image(
     progress: &mut dyn FnMut(u64),
 ) -> (Vec<RootReport>, ImageReport) {
     let shown = escape_bytes(path.as_os_str().as_encoded_bytes());
-    let segments = reader::segment_paths(path);
+    // The examiner named this file: a link to it is followed here (the segments themselves
+    // are then opened with O_NOFOLLOW), as `kbscan version` does for its files.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let segments = reader::segment_paths(&real);
     let mut image = ImageReport {
         path: shown.clone(),
         format: if segments.len() > 1 {
