@@ -9,6 +9,8 @@
 #                without mounting (ntfscp only copies a file into an existing folder)
 #   tables       sfdisk (fdisk): MBR with an extended partition holding logical ones, GPT
 #
+# Every NTFS volume also gives "Windows Media" and the live Nscm.exe a separate DOS 8.3 name.
+#
 # Images:
 #   mbr.img          MBR: p1 FAT16 = w2k-sp4-vulnerable; p2 extended holding
 #                    p5 FAT32 = w2k-sp4-patched and p6 NTFS = w2k-sp4-patched.
@@ -105,6 +107,11 @@ ntfs() {
         "$ntfsput" "$vol" rm "/WINNT/system32/Windows Media/Server/filler.bin"
     fi
     "$ntfsput" "$vol" copy "$systems/$sys"
+    # DOS 8.3 names as Windows gives them: the folder's and the file's index then hold a Win32
+    # and a separate DOS entry for the same record (the DOS one must be skipped, or the
+    # folder would be met twice).
+    "$ntfsput" "$vol" dosname "/WINNT/system32/Windows Media" WINDOW~1
+    "$ntfsput" "$vol" dosname "/WINNT/system32/Windows Media/Server/Nscm.exe" NSCM~1.EXE
 }
 
 # place DISK VOLUME START_SECTOR

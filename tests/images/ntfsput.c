@@ -7,6 +7,8 @@
  *   ntfsput VOLUME compress SRC_FILE DEST  write DEST NTFS-compressed (LZNT1)
  *   ntfsput VOLUME put SRC_FILE DEST       write one file
  *   ntfsput VOLUME rm DEST                 delete a file (its MFT record becomes free)
+ *   ntfsput VOLUME dosname DEST SHORT      give DEST a separate DOS 8.3 name, as Windows does
+ *                                          (the index then holds a Win32 and a DOS entry)
  *   ntfsput VOLUME gen DIRS FILES          make DIRS folders /tree/dNNN/dMMM holding FILES
  *                                          small files each (bench/images.sh)
  *
@@ -146,6 +148,14 @@ static void rm(const char *dest) {
 	free(u);
 }
 
+static void dosname(const char *dest, const char *shortname) {
+	const char *base;
+	ntfs_inode *dir = parent_of(dest, &base);
+	ntfs_inode *ni = child(dir, base, S_IFREG, 0);
+	/* Closes both inodes. */
+	if (ntfs_set_ntfs_dos_name(ni, dir, shortname, strlen(shortname), 0)) die("dos name", dest);
+}
+
 static void copy_tree(const char *src, const char *dest) {
 	DIR *d = opendir(src);
 	if (!d) die("opendir", src);
@@ -203,6 +213,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "copy")) copy_tree(argv[3], "");
 	else if (!strcmp(cmd, "rm")) rm(argv[3]);
 	else if (argc < 5) { fprintf(stderr, "ntfsput: missing DEST\n"); return 2; }
+	else if (!strcmp(cmd, "dosname")) dosname(argv[3], argv[4]);
 	else if (!strcmp(cmd, "gen")) gen(atoi(argv[3]), atoi(argv[4]));
 	else if (!strcmp(cmd, "frag")) frag(argv[3], argv[4]);
 	else if (!strcmp(cmd, "compress")) put(argv[3], argv[4], 1);
