@@ -32,7 +32,29 @@ fn check_output_outside(output: &Path, roots: &[PathBuf]) -> Result<(), Error> {
     let Ok(out_dir) = fs::canonicalize(&parent) else {
         return Ok(()); // The create will fail with a clear message.
     };
+    let out_file = output
+        .file_name()
+        .map(|n| out_dir.join(n))
+        .unwrap_or_default();
     for root in roots {
+        // A disk image (or a segment of a split set) must not be the report file either.
+        if crate::image::is_image(root) {
+            for seg in crate::image::reader::segment_paths(root) {
+                if fs::canonicalize(&seg).is_ok_and(|s| s == out_file) {
+                    return Err(Error::Output {
+                        path: output.to_path_buf(),
+                        source: io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!(
+                                "it is the scanned image {}; kbscan never writes into evidence",
+                                seg.display()
+                            ),
+                        ),
+                    });
+                }
+            }
+            continue;
+        }
         if let Ok(r) = fs::canonicalize(root) {
             if out_dir.starts_with(&r) {
                 return Err(Error::Output {
@@ -97,19 +119,35 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     };
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
+    let mut images = Vec::new();
     for root in &a.roots {
         let shown = root.display().to_string();
         progress.root(&shown);
-        let r = scan::scan_root(root, &rules, &matcher, &opts, &mut |n| {
-            progress.entries(&shown, n)
-        });
-        if !a.quiet {
-            for e in &r.errors {
-                let sep = if e.path.is_empty() { "" } else { "/" };
-                progress.message(&format!("kbscan: {}{sep}{}: {}", r.root, e.path, e.message));
+        let mut on_entries = |n| progress.entries(&shown, n);
+        // A file is read as a disk image (detected by content); a folder is walked.
+        let found = if crate::image::is_image(root) {
+            let (volumes, image) =
+                crate::image::scan_image(root, &rules, &matcher, &opts, &mut on_entries);
+            images.push(image);
+            volumes
+        } else {
+            vec![scan::scan_root(
+                root,
+                &rules,
+                &matcher,
+                &opts,
+                &mut on_entries,
+            )]
+        };
+        for r in found {
+            if !a.quiet {
+                for e in &r.errors {
+                    let sep = if e.path.is_empty() { "" } else { "/" };
+                    progress.message(&format!("kbscan: {}{sep}{}: {}", r.root, e.path, e.message));
+                }
             }
+            roots.push(r);
         }
-        roots.push(r);
     }
     progress.finish();
     let summary = Summary::of(&roots);
@@ -117,6 +155,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         rules: rules.rules,
         roots,
+        images,
         summary,
     };
     output::write_scan(&report, a.output.format, &mut w)?;

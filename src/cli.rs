@@ -68,7 +68,9 @@ pub struct RuleArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Folders to scan: each is judged as one system (e.g. a mounted C: drive).
+    /// Folders to scan, each judged as one system (e.g. a mounted C: drive), or raw disk
+    /// images (whole disk, one partition, or the first file of a split set `disk.001`): each
+    /// NTFS or FAT volume in an image is judged as one system, named IMAGE#pN.
     #[arg(required = true, value_name = "ROOT")]
     pub roots: Vec<PathBuf>,
     #[command(flatten)]

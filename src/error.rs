@@ -27,6 +27,14 @@ pub enum InspectError {
     ParserPanic,
     #[error("changed while being read (was {expected} bytes, read {got})")]
     Changed { expected: u64, got: u64 },
+    /// A file-system structure inside a disk image is damaged (bad MFT record, broken chain).
+    #[error("damaged file system: {0}")]
+    FileSystem(String),
+    /// NTFS-compressed data (LZNT1) is not decompressed; the bytes would be garbage.
+    #[error("compressed, not supported: {0}")]
+    Compressed(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 impl InspectError {
@@ -43,6 +51,9 @@ impl InspectError {
                 "corrupt_version_resource"
             }
             InspectError::Changed { .. } => "changed",
+            InspectError::FileSystem(_) => "filesystem",
+            InspectError::Compressed(_) => "compressed",
+            InspectError::Unsupported(_) => "unsupported",
         }
     }
 

@@ -47,7 +47,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     unix_nanos_rfc3339(secs)
 }
 
-fn unix_nanos_rfc3339(nanos: i128) -> String {
+pub fn unix_nanos_rfc3339(nanos: i128) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -149,11 +149,25 @@ fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Vec<u
 /// so the access time shown is the one the evidence had.
 pub fn inspect_file(path: &Path, meta: &Metadata, max_size: u64) -> FileEvidence {
     let size = meta.len();
+    evidence_from_bytes(size, times_of(meta), max_size, || {
+        open_and_read(path, size, max_size)
+    })
+}
+
+/// The one inspection every source shares (host files and files inside disk images): size
+/// check, bounded read through `read` (which returns at most `max_size + 1` bytes), hashes,
+/// PE and version reading. `size` and `times` are what the file system said before reading.
+pub fn evidence_from_bytes(
+    size: u64,
+    times: Times,
+    max_size: u64,
+    read: impl FnOnce() -> Result<Vec<u8>, InspectError>,
+) -> FileEvidence {
     let mut ev = FileEvidence {
         size: Some(size),
         sha256: None,
         md5: None,
-        times: times_of(meta),
+        times,
         pe: Err(InspectError::NoVersionResource),
     };
     if size > max_size {
@@ -163,8 +177,15 @@ pub fn inspect_file(path: &Path, meta: &Metadata, max_size: u64) -> FileEvidence
         });
         return ev;
     }
-    let bytes = match open_and_read(path, size, max_size) {
-        Ok(b) => b,
+    let bytes = match read() {
+        Ok(v) if v.len() as u64 > max_size => {
+            ev.pe = Err(InspectError::TooLarge {
+                size: v.len() as u64,
+                limit: max_size,
+            });
+            return ev;
+        }
+        Ok(v) => AlignedBytes::from_vec(v),
         Err(e) => {
             ev.pe = Err(e);
             return ev;
@@ -184,7 +205,7 @@ pub fn inspect_file(path: &Path, meta: &Metadata, max_size: u64) -> FileEvidence
     ev
 }
 
-fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<AlignedBytes, InspectError> {
+fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<Vec<u8>, InspectError> {
     let mut file = open_evidence(path)?;
     // The walk saw a regular file; make sure the opened handle still is one.
     let fmeta = file.metadata()?;
@@ -194,14 +215,7 @@ fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<AlignedBytes, 
             "no longer a regular file when opened",
         )));
     }
-    let v = read_bounded(&mut file, size, max_size)?;
-    if v.len() as u64 > max_size {
-        return Err(InspectError::TooLarge {
-            size: v.len() as u64,
-            limit: max_size,
-        });
-    }
-    Ok(AlignedBytes::from_vec(v))
+    Ok(read_bounded(&mut file, size, max_size)?)
 }
 
 /// Inspects a file named on the command line (`kbscan version`): follows links as the

@@ -15,9 +15,11 @@ use nt_hive::{Hive, KeyNode, KeyValueDataType, NtHiveError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::escape::escape_bytes;
+use crate::escape::{escape_bytes, escape_str};
 use crate::inspect::open_evidence;
 use crate::rules::Rule;
+use crate::vfs::{self, HostFs, Vfs};
+use crate::walk::EntryKind;
 
 /// Hives larger than this are not read (real SOFTWARE hives of the era are tens of MB).
 pub const MAX_HIVE_SIZE: u64 = 1 << 30;
@@ -139,67 +141,109 @@ pub struct HiveArgs {
     pub system: Option<PathBuf>,
 }
 
-/// The entry of `dir` whose name equals `name` ASCII-case-insensitively, without following
-/// links, of the wanted kind.
-fn child_ci(dir: &Path, name: &str, want_dir: bool) -> Option<PathBuf> {
-    let entries = fs::read_dir(dir).ok()?;
-    for e in entries.flatten() {
-        if e.file_name()
-            .as_encoded_bytes()
-            .eq_ignore_ascii_case(name.as_bytes())
-        {
-            let ft = e.file_type().ok()?;
-            if (want_dir && ft.is_dir()) || (!want_dir && ft.is_file()) {
-                return Some(e.path());
-            }
-        }
-    }
-    None
-}
-
-fn path_ci(base: &Path, rel: &[&str], last_is_dir: bool) -> Option<PathBuf> {
-    let mut p = base.to_path_buf();
+/// Follows `rel` from `base`, each step ASCII-case-insensitively; every step but the last is a
+/// directory, the last one too when `last_is_dir`.
+fn path_ci<F: Vfs>(
+    fs: &mut F,
+    base: &(F::Node, String),
+    rel: &[&str],
+    last_is_dir: bool,
+) -> Option<F::Node> {
+    let mut node: Option<F::Node> = None;
     for (i, part) in rel.iter().enumerate() {
         let is_last = i + 1 == rel.len();
-        p = child_ci(&p, part, !is_last || last_is_dir)?;
+        let dir = node.as_ref().unwrap_or(&base.0);
+        node = Some(vfs::child_ci(fs, dir, part, !is_last || last_is_dir)?);
     }
-    Some(p)
+    node
 }
 
-/// Finds Windows folders under `root`: the root itself or a folder directly below it holding
-/// `system32/config/SOFTWARE` (matched by structure, not by the name `WINNT` or `Windows`).
-pub fn find_windirs(root: &Path) -> Vec<PathBuf> {
-    let has_hive = |d: &Path| {
-        path_ci(d, &["system32", "config", "software"], false).is_some()
-            || path_ci(d, &["system32", "config", "system"], false).is_some()
-    };
-    let mut found = Vec::new();
-    if has_hive(root) {
-        found.push(root.to_path_buf());
+fn join_display(base: &str, rel: &[&str]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !base.is_empty() && base != "." {
+        parts.push(base.to_owned());
     }
-    if let Ok(entries) = fs::read_dir(root) {
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        found.extend(dirs.into_iter().filter(|d| has_hive(d)));
-    }
-    found
-}
-
-fn rel_display(path: &Path, root: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| escape_bytes(c.as_os_str().as_encoded_bytes()))
-        .collect();
+    parts.extend(rel.iter().map(|p| escape_str(p)));
     if parts.is_empty() {
         ".".to_owned()
     } else {
         parts.join("/")
     }
+}
+
+/// The display path of `rel` below `base` with each name as the file system spells it.
+fn shown_path<F: Vfs>(fs: &mut F, base: &(F::Node, String), rel: &[&str]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut node: Option<F::Node> = None;
+    for (i, part) in rel.iter().enumerate() {
+        let want_dir = i + 1 < rel.len();
+        let dir = node.as_ref().unwrap_or(&base.0);
+        let Ok(entries) = fs.list(dir) else {
+            return join_display(&base.1, rel);
+        };
+        let hit = entries.into_iter().find(|e| {
+            matches!(e.kind, EntryKind::Dir | EntryKind::File)
+                && (e.kind == EntryKind::Dir) == want_dir
+                && (e.name.eq_ignore_ascii_case(part)
+                    || e.short_name
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(part)))
+        });
+        match hit {
+            Some(e) => {
+                names.push(e.name);
+                node = Some(e.node);
+            }
+            None => return join_display(&base.1, rel),
+        }
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    join_display(&base.1, &refs)
+}
+
+/// Finds Windows folders under `root`: the root itself or a folder directly below it holding
+/// `system32/config/SOFTWARE` (matched by structure, not by the name `WINNT` or `Windows`).
+pub fn find_windirs(root: &Path) -> Vec<PathBuf> {
+    let mut fs = HostFs {
+        root: root.to_path_buf(),
+    };
+    find_windirs_in(&mut fs)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// [`find_windirs`] on any file system: (node, display path relative to the root).
+fn find_windirs_in<F: Vfs>(fs: &mut F) -> Vec<(F::Node, String)> {
+    let Ok((root, _)) = fs.root() else {
+        return Vec::new();
+    };
+    let has_hive = |fs: &mut F, d: &(F::Node, String)| {
+        path_ci(fs, d, &["system32", "config", "software"], false).is_some()
+            || path_ci(fs, d, &["system32", "config", "system"], false).is_some()
+    };
+    let mut dirs: Vec<(Vec<u8>, F::Node)> = fs
+        .list(&root)
+        .map(|v| {
+            v.into_iter()
+                .filter(|e| e.kind == EntryKind::Dir)
+                .map(|e| (e.name.into_bytes(), e.node))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let root = (root, ".".to_owned());
+    if has_hive(fs, &root) {
+        found.push(root);
+    }
+    dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, node) in dirs {
+        let d = (node, escape_bytes(&name));
+        if has_hive(fs, &d) {
+            found.push(d);
+        }
+    }
+    found
 }
 
 /// Reads a whole hive read-only, bounded.
@@ -225,7 +269,11 @@ struct LoadedHive {
     validated: bool,
 }
 
-fn load(path: &Path, shown: String, origin: &'static str) -> (HiveInfo, Option<LoadedHive>) {
+fn load(
+    bytes: Result<Vec<u8>, String>,
+    shown: String,
+    origin: &'static str,
+) -> (HiveInfo, Option<LoadedHive>) {
     let mut info = HiveInfo {
         path: shown,
         origin,
@@ -236,7 +284,13 @@ fn load(path: &Path, shown: String, origin: &'static str) -> (HiveInfo, Option<L
         validation_error: None,
         error: None,
     };
-    let bytes = match read_hive_bytes(path) {
+    let bytes = match bytes {
+        Ok(b) if b.len() as u64 > MAX_HIVE_SIZE => {
+            info.error = Some(format!(
+                "cannot read: too large (over {MAX_HIVE_SIZE} bytes)"
+            ));
+            return (info, None);
+        }
         Ok(b) => b,
         Err(e) => {
             info.error = Some(format!("cannot read: {e}"));
@@ -436,37 +490,51 @@ fn start_type(start: u32) -> Option<&'static str> {
     })
 }
 
-/// Reads the system evidence under `root` for every rule.
+/// Reads the system evidence under the host folder `root` for every rule.
 pub fn gather(root: &Path, rules: &[Rule], args: &HiveArgs) -> SystemEvidence {
+    let mut fs = HostFs {
+        root: root.to_path_buf(),
+    };
+    gather_in(&mut fs, rules, args)
+}
+
+/// Reads the system evidence of the file system `fs` (a host folder or a volume inside a disk
+/// image) for every rule: hives are found and their bytes read through the [`Vfs`], and read
+/// by the same code whatever the source.
+pub fn gather_in<F: Vfs>(fs: &mut F, rules: &[Rule], args: &HiveArgs) -> SystemEvidence {
     let mut ev = SystemEvidence::default();
-    let windirs = find_windirs(root);
+    let mut windirs = find_windirs_in(fs);
     if windirs.len() > 1 {
-        let names: Vec<String> = windirs.iter().map(|w| rel_display(w, root)).collect();
+        let names: Vec<&str> = windirs.iter().map(|w| w.1.as_str()).collect();
         ev.notes.push(format!(
             "several Windows folders hold hives ({}); the first is used",
             names.join(", ")
         ));
     }
-    let windir = windirs.first().cloned();
-    ev.windir = windir.as_ref().map(|w| rel_display(w, root));
+    windirs.truncate(1);
+    let windir = windirs.pop();
+    ev.windir = windir.as_ref().map(|w| w.1.clone());
 
-    let locate = |arg: &Option<PathBuf>, name: &str| -> Option<(PathBuf, String, &'static str)> {
-        match arg {
-            Some(p) => Some((
-                p.clone(),
-                escape_bytes(p.as_os_str().as_encoded_bytes()),
-                "argument",
-            )),
-            None => {
-                let w = windir.as_ref()?;
-                let p = path_ci(w, &["system32", "config", name], false)?;
-                let shown = rel_display(&p, root);
-                Some((p, shown, "found"))
+    let locate =
+        |fs: &mut F, arg: &Option<PathBuf>, name: &str| -> Option<(HiveInfo, Option<LoadedHive>)> {
+            match arg {
+                Some(p) => Some(load(
+                    read_hive_bytes(p),
+                    escape_bytes(p.as_os_str().as_encoded_bytes()),
+                    "argument",
+                )),
+                None => {
+                    let w = windir.as_ref()?;
+                    let rel = ["system32", "config", name];
+                    let node = path_ci(fs, w, &rel, false)?;
+                    let shown = shown_path(fs, w, &rel);
+                    let bytes = fs.read(&node, MAX_HIVE_SIZE).map_err(|e| e.to_string());
+                    Some(load(bytes, shown, "found"))
+                }
             }
-        }
-    };
-    let software = locate(&args.software, "software").map(|(p, s, o)| load(&p, s, o));
-    let system = locate(&args.system, "system").map(|(p, s, o)| load(&p, s, o));
+        };
+    let software = locate(fs, &args.software, "software");
+    let system = locate(fs, &args.system, "system");
 
     for (hive, what) in [(&software, "SOFTWARE"), (&system, "SYSTEM")] {
         match hive {
@@ -542,8 +610,8 @@ pub fn gather(root: &Path, rules: &[Rule], args: &HiveArgs) -> SystemEvidence {
             }
         }
         if let (Some(w), Some(dir)) = (&windir, &rule.uninstall_dir) {
-            if let Some(p) = path_ci(w, &[dir.as_str()], true) {
-                rr.uninstall_dir = Some(rel_display(&p, root));
+            if path_ci(fs, w, &[dir.as_str()], true).is_some() {
+                rr.uninstall_dir = Some(shown_path(fs, w, &[dir.as_str()]));
             }
         }
         ev.rules.push(rr);

@@ -30,7 +30,49 @@ pub struct Report {
     pub tool: ToolInfo,
     pub rules: Vec<Rule>,
     pub roots: Vec<RootReport>,
+    /// One per disk image given as a root: its volumes (each a root above) and its verdict.
+    pub images: Vec<ImageReport>,
     pub summary: Summary,
+}
+
+/// Where a root's files came from when it is a volume inside a disk image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSource {
+    /// The image as given on the command line (the first segment of a split set).
+    pub path: String,
+    /// `mbr`, `gpt`, or `none` (the image is one volume).
+    pub partition_table: &'static str,
+    /// `p1`, `p5`…: the partition index (MBR: 1–4 primary, 5 on logical; GPT: entry number),
+    /// or `whole` when the image is one volume.
+    pub volume: String,
+    /// Byte offset of the volume in the image.
+    pub offset: u64,
+    /// Length of the volume in bytes (as the partition table says).
+    pub length: u64,
+    /// `ntfs`, `fat12`, `fat16`, `fat32`.
+    pub filesystem: &'static str,
+    /// MBR partition type (`0x07`) or GPT type GUID.
+    pub partition_type: Option<String>,
+}
+
+/// A disk image: its format, partition table, volumes and the disk's verdict (the most
+/// urgent of its volumes' verdicts).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub path: String,
+    /// `raw`, `split_raw`, or the name of a recognised but unsupported container (`vmdk`…).
+    pub format: String,
+    /// Number of files (segments) the image is made of.
+    pub segments: usize,
+    pub size: Option<u64>,
+    pub partition_table: Option<&'static str>,
+    /// The `root` names of the volumes scanned (also in `roots[]`).
+    pub volumes: Vec<String>,
+    pub verdict: Verdict,
+    /// Partitions skipped, tables damaged, a truncated image…
+    pub notices: Vec<String>,
+    /// Why the image could not be scanned at all.
+    pub error: Option<String>,
 }
 
 /// One scanned root (one system).
@@ -50,6 +92,8 @@ pub struct RootReport {
     pub stats: crate::walk::WalkStats,
     /// What the registry and the Windows folder say about this system.
     pub system: crate::registry::SystemEvidence,
+    /// For a volume inside a disk image: where it is (null for a folder).
+    pub image: Option<ImageSource>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use crate::error::InspectError;
 use crate::escape::escape_bytes;
-use crate::filter::NameMatcher;
-use crate::inspect::{self, FileEvidence};
+use crate::filter::{NameMatcher, Target};
+use crate::inspect::{self, FileEvidence, Times};
 use crate::judge::{self, CandidateFacts, Reason, Status, Verdict};
 use crate::location::{self, Location};
 use crate::pe::PeVersionData;
@@ -40,15 +40,6 @@ pub fn rel_text(rel: &Path) -> String {
         .map(|c| escape_bytes(c.as_os_str().as_encoded_bytes()))
         .collect();
     parts.join("/")
-}
-
-fn folders(rel: &Path) -> Vec<&[u8]> {
-    let mut parts: Vec<&[u8]> = rel
-        .components()
-        .map(|c| c.as_os_str().as_encoded_bytes())
-        .collect();
-    parts.pop();
-    parts
 }
 
 /// Scans one root. Never fails: a root that cannot be walked gives an `inconclusive` report
@@ -88,22 +79,47 @@ pub fn scan_root(
             }
         }
     };
+    let root_name = escape_bytes(root.as_os_str().as_encoded_bytes());
+    finish_root(
+        root_name,
+        rules,
+        findings,
+        errors,
+        notices,
+        stats,
+        |failed| {
+            if failed {
+                SystemEvidence::default()
+            } else {
+                registry::gather(root, &rules.rules, &opts.hives)
+            }
+        },
+    )
+}
+
+/// Everything after the walk, shared by folders and disk-image volumes: sorting, registry
+/// evidence (`system` is told whether the root failed), service images, verdict.
+pub fn finish_root(
+    root: String,
+    rules: &RuleSet,
+    mut findings: Vec<Finding>,
+    mut errors: Vec<PathMessage>,
+    mut notices: Vec<PathMessage>,
+    stats: WalkStats,
+    system: impl FnOnce(bool) -> SystemEvidence,
+) -> RootReport {
     // Deterministic order whatever the directory order was.
     findings.sort_by(|a, b| (&a.path, &a.rule, &a.target).cmp(&(&b.path, &b.rule, &b.target)));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     notices.sort_by(|a, b| a.path.cmp(&b.path));
     let root_failed = result_failed(&stats, &errors);
-    let system = if root_failed {
-        SystemEvidence::default()
-    } else {
-        registry::gather(root, &rules.rules, &opts.hives)
-    };
+    let system = system(root_failed);
     let service_reasons = mark_service_images(&mut findings, &system);
     let (verdict, mut reasons, rule_verdicts) =
         verdict_for(rules, &findings, errors.len(), root_failed, &system);
     reasons.extend(service_reasons);
     RootReport {
-        root: escape_bytes(root.as_os_str().as_encoded_bytes()),
+        root,
         verdict,
         reasons,
         rule_verdicts,
@@ -112,6 +128,7 @@ pub fn scan_root(
         notices,
         stats,
         system,
+        image: None,
     }
 }
 
@@ -265,7 +282,31 @@ fn verdict_for(
     (verdict, all_reasons, rule_verdicts)
 }
 
-/// Inspects a candidate once and judges it against every rule file its name matches.
+/// What a source (a host folder or a disk-image volume) learnt about one candidate, before
+/// judgement: the judgement below does not know where the bytes came from.
+pub struct CandidateInput<'a> {
+    /// Path components from the root down; the last is the entry's own name.
+    pub parts: Vec<&'a [u8]>,
+    /// The root as shown joined with the path.
+    pub abs_path: String,
+    pub targets: &'a [Target],
+    pub link_target: Option<String>,
+    /// Times and, for a regular file, the size, from the directory or file system; or why
+    /// they could not be had.
+    pub meta: Result<(Times, Option<u64>), String>,
+    /// Set when the entry must not be opened, with the reason.
+    pub skip: Option<String>,
+    /// The inspection of the file's bytes, when it was read.
+    pub evidence: Option<FileEvidence>,
+}
+
+/// `/`-separated, escaped text of path components.
+pub fn parts_text(parts: &[&[u8]]) -> String {
+    let v: Vec<String> = parts.iter().map(|p| escape_bytes(p)).collect();
+    v.join("/")
+}
+
+/// Inspects a host candidate once and judges it against every rule file its name matches.
 fn judge_candidate(
     root: &Path,
     rules: &RuleSet,
@@ -276,16 +317,47 @@ fn judge_candidate(
         (None, Ok(meta)) => Some(inspect::inspect_file(&c.open_path, meta, opts.max_size)),
         _ => None,
     };
-    let loc = location::classify(folders(&c.rel));
+    let input = CandidateInput {
+        parts: c
+            .rel
+            .components()
+            .map(|p| p.as_os_str().as_encoded_bytes())
+            .collect(),
+        abs_path: escape_bytes(root.join(&c.rel).as_os_str().as_encoded_bytes()),
+        targets: c.targets,
+        link_target: c.link.as_ref().map(|l| {
+            let text = escape_bytes(l.target_text.as_os_str().as_encoded_bytes());
+            match &l.resolved_rel {
+                Some(r) => format!("{text} (resolves to {} in the root)", rel_text(r)),
+                None => text,
+            }
+        }),
+        meta: c
+            .metadata
+            .as_ref()
+            .map(|m| (inspect::times_of(m), m.is_file().then_some(m.len())))
+            .map_err(Clone::clone),
+        skip: c.skip.clone(),
+        evidence,
+    };
+    findings_from(rules, &input)
+}
+
+/// Judges one candidate against every rule file its name matches.
+pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
+    let folders: &[&[u8]] = c.parts.split_last().map_or(&[], |(_, f)| f);
+    let loc = location::classify(folders.iter().copied());
+    let path = parts_text(&c.parts);
+    let name = escape_bytes(c.parts.last().copied().unwrap_or_default());
     c.targets
         .iter()
         .map(|t| {
             let rule = &rules.rules[t.rule];
             let file = &rule.files[t.file];
             let mut f = Finding {
-                path: rel_text(&c.rel),
-                abs_path: escape_bytes(root.join(&c.rel).as_os_str().as_encoded_bytes()),
-                name: escape_bytes(c.rel.file_name().map_or(&[][..], |n| n.as_encoded_bytes())),
+                path: path.clone(),
+                abs_path: c.abs_path.clone(),
+                name: name.clone(),
                 rule: rule.id.clone(),
                 kb: rule.kb.clone(),
                 target: file.name.clone(),
@@ -310,29 +382,20 @@ fn judge_candidate(
                 created: None,
                 changed: None,
                 pe: None,
-                link_target: c.link.as_ref().map(|l| {
-                    let text = escape_bytes(l.target_text.as_os_str().as_encoded_bytes());
-                    match &l.resolved_rel {
-                        Some(r) => format!("{text} (resolves to {} in the root)", rel_text(r)),
-                        None => text,
-                    }
-                }),
+                link_target: c.link_target.clone(),
                 service_image: None,
                 notes: Vec::new(),
                 error: None,
                 error_kind: None,
             };
-            if let Ok(meta) = &c.metadata {
-                let times = inspect::times_of(meta);
-                f.modified = times.modified;
-                f.accessed = times.accessed;
-                f.created = times.created;
-                f.changed = times.changed;
-                if meta.is_file() {
-                    f.size = Some(meta.len());
-                }
+            if let Ok((times, size)) = &c.meta {
+                f.modified.clone_from(&times.modified);
+                f.accessed.clone_from(&times.accessed);
+                f.created.clone_from(&times.created);
+                f.changed.clone_from(&times.changed);
+                f.size = *size;
             }
-            match (&c.skip, &c.metadata, &evidence) {
+            match (&c.skip, &c.meta, &c.evidence) {
                 (Some(why), _, _) => f.notes.push(format!("not opened: {why}")),
                 (None, Err(e), _) => {
                     f.status = Status::Error;
@@ -342,7 +405,7 @@ fn judge_candidate(
                 (None, Ok(_), Some(ev)) => apply_evidence(&mut f, ev, file.size),
                 (None, Ok(_), None) => {}
             }
-            add_location_notes(&mut f, &loc, file.install_dir.as_deref(), &c.rel);
+            add_location_notes(&mut f, &loc, file.install_dir.as_deref(), folders);
             f
         })
         .collect()
@@ -439,14 +502,19 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
     }
 }
 
-fn add_location_notes(f: &mut Finding, loc: &Location, install_dir: Option<&str>, rel: &Path) {
+fn add_location_notes(
+    f: &mut Finding,
+    loc: &Location,
+    install_dir: Option<&str>,
+    folders: &[&[u8]],
+) {
     if let Some(rule) = loc.rule {
         let what = location::describe(rule).unwrap_or(rule);
         f.notes.push(format!(
             "inactive copy ({what}): reported, never counted in the verdict"
         ));
     } else if let Some(dir) = install_dir {
-        if f.status != Status::Skipped && !location::ends_with_dir(folders(rel), dir) {
+        if f.status != Status::Skipped && !location::ends_with_dir(folders.iter().copied(), dir) {
             f.notes.push(format!(
                 "not in the expected install folder {dir}; judged as a live copy"
             ));

@@ -71,7 +71,11 @@ pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             "notices": root.notices,
             "stats": root.stats,
             "system": root.system,
+            "image": root.image,
         }));
+    }
+    for image in &report.images {
+        out.push(with_fields(image, &[("record", json!("image"))])?);
     }
     out.push(with_fields(
         &report.summary,

@@ -284,6 +284,24 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             root.stats.entries, root.stats.candidates
         )?;
     }
+    for image in &report.images {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "== image {}: {} ({}, partition table {}, volumes: {})",
+            image.path,
+            image.verdict.as_str().to_uppercase(),
+            image.format,
+            image.partition_table.unwrap_or("-"),
+            image.volumes.join(", ")
+        )?;
+        if let Some(e) = &image.error {
+            wrapped(out, "   error: ", 10, &escape_display(e))?;
+        }
+        for n in &image.notices {
+            wrapped(out, "   notice: ", 11, &escape_display(n))?;
+        }
+    }
     let s = &report.summary;
     writeln!(out)?;
     let summary = format!(

@@ -1,0 +1,314 @@
+//! Read-only access to image bytes: a raw image or a split raw set read as one virtual disk,
+//! a block cache (the file-system crates make many small reads), and a window onto one
+//! volume. Nothing here can write: the segments are opened read-only, and [`ReadOnly`] gives
+//! fatfs (which asks for `Write`) a writer that always fails.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use std::cell::Cell;
+
+use crate::inspect::open_evidence;
+
+thread_local! {
+    /// Bytes a volume reader may still read for the current operation (see [`with_budget`]).
+    static BUDGET: Cell<u64> = const { Cell::new(u64::MAX) };
+}
+
+/// Runs one file-system operation (list a folder, read a file) with at most `bytes` read from
+/// the image: a damaged structure that makes a third-party reader go round in circles (a
+/// cyclic cluster chain full of deleted entries, a looping index) ends with an error instead
+/// of hanging the scan.
+pub fn with_budget<T>(bytes: u64, f: impl FnOnce() -> T) -> T {
+    let before = BUDGET.with(|b| b.replace(bytes));
+    let r = f();
+    BUDGET.with(|b| b.set(before));
+    r
+}
+
+/// The read budget of one directory listing or stat.
+pub const LIST_BUDGET: u64 = 512 * 1024 * 1024;
+
+/// The segments of an image, concatenated. Reads past the end return 0 bytes (end of file).
+#[derive(Debug)]
+pub struct Segments {
+    files: Vec<(File, u64, u64)>,
+    total: u64,
+}
+
+/// The files of a split raw set whose first segment is `first` (`disk.001` → `disk.002`…,
+/// same digit count, consecutive), or just `first`.
+pub fn segment_paths(first: &Path) -> Vec<PathBuf> {
+    let mut out = vec![first.to_path_buf()];
+    let Some(name) = first.file_name().and_then(|n| n.to_str()) else {
+        return out;
+    };
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let stem = &name[..name.len() - digits];
+    if digits < 2 || !stem.ends_with('.') {
+        return out;
+    }
+    let Ok(start) = name[name.len() - digits..].parse::<u64>() else {
+        return out;
+    };
+    if start > 1 {
+        return out;
+    }
+    for n in start + 1..start + 100_000 {
+        let next = first.with_file_name(format!("{stem}{n:0digits$}"));
+        if next.is_file() {
+            out.push(next);
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+impl Segments {
+    pub fn open(paths: &[PathBuf]) -> io::Result<Self> {
+        let mut files = Vec::with_capacity(paths.len());
+        let mut total = 0u64;
+        for p in paths {
+            let f = open_evidence(p)?;
+            let meta = f.metadata()?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a regular file", p.display()),
+                ));
+            }
+            files.push((f, total, meta.len()));
+            total = total.saturating_add(meta.len());
+        }
+        Ok(Self { files, total })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the image.
+    fn read_at(&mut self, mut pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() && pos < self.total {
+            let Some((file, start, len)) = self
+                .files
+                .iter_mut()
+                .find(|(_, s, l)| pos >= *s && pos < s + l)
+            else {
+                break;
+            };
+            let within = pos - *start;
+            let want = ((*len - within) as usize).min(buf.len() - done);
+            file.seek(SeekFrom::Start(within))?;
+            let n = file.read(&mut buf[done..done + want])?;
+            if n == 0 {
+                break; // The segment shrank while being read.
+            }
+            done += n;
+            pos += n as u64;
+        }
+        Ok(done)
+    }
+}
+
+const BLOCK: u64 = 64 * 1024;
+const CACHED_BLOCKS: usize = 256;
+
+/// A read-only disk with a small block cache, shared by the volumes read from it in turn.
+#[derive(Debug)]
+pub struct Disk {
+    src: Segments,
+    cache: Vec<(u64, Vec<u8>)>,
+    next_victim: usize,
+}
+
+impl Disk {
+    pub fn new(src: Segments) -> Self {
+        Self {
+            src,
+            cache: Vec::new(),
+            next_victim: 0,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.src.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.src.is_empty()
+    }
+
+    fn block(&mut self, index: u64) -> io::Result<&[u8]> {
+        if let Some(i) = self.cache.iter().position(|(b, _)| *b == index) {
+            return Ok(&self.cache[i].1);
+        }
+        let mut data = vec![0u8; BLOCK as usize];
+        let n = self.src.read_at(index * BLOCK, &mut data)?;
+        data.truncate(n);
+        let slot = if self.cache.len() < CACHED_BLOCKS {
+            self.cache.push((index, data));
+            self.cache.len() - 1
+        } else {
+            let v = self.next_victim;
+            self.next_victim = (v + 1) % CACHED_BLOCKS;
+            self.cache[v] = (index, data);
+            v
+        };
+        Ok(&self.cache[slot].1)
+    }
+
+    /// Reads at `pos`; fewer bytes at the end of the image.
+    pub fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let p = pos + done as u64;
+            let b = self.block(p / BLOCK)?;
+            let off = (p % BLOCK) as usize;
+            if off >= b.len() {
+                break;
+            }
+            let n = (b.len() - off).min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&b[off..off + n]);
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Reads exactly `len` bytes at `pos`, or fails (past the end of the image).
+    pub fn read_exact_at(&mut self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut v = vec![0u8; len];
+        let n = self.read_at(pos, &mut v)?;
+        if n < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the image ends before byte {}", pos + len as u64),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// A `Read + Seek` view of `len` bytes of a disk from `start` (one volume).
+#[derive(Debug)]
+pub struct Window<'d> {
+    disk: &'d mut Disk,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl<'d> Window<'d> {
+    pub fn new(disk: &'d mut Disk, start: u64, len: u64) -> Self {
+        Self {
+            disk,
+            start,
+            len,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Window<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            return Ok(0);
+        }
+        let want = ((self.len - self.pos) as usize).min(buf.len());
+        let left = BUDGET.with(Cell::get);
+        if left < want as u64 {
+            return Err(io::Error::other(
+                "read limit for one folder or file exceeded: damaged (looping) file-system structure?",
+            ));
+        }
+        BUDGET.with(|b| b.set(left - want as u64));
+        let n = self
+            .disk
+            .read_at(self.start.saturating_add(self.pos), &mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Window<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match new {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the volume",
+            )),
+        }
+    }
+}
+
+/// Gives a reader the `Write` that fatfs asks for; every write fails, so the evidence cannot
+/// be changed through it (the image is opened read-only anyway).
+#[derive(Debug)]
+pub struct ReadOnly<R>(pub R);
+
+impl<R: Read> Read for ReadOnly<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for ReadOnly<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.0.seek(to)
+    }
+}
+
+impl<R> Write for ReadOnly<R> {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "kbscan never writes to evidence",
+        ))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_sets_are_found_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["disk.001", "disk.002", "disk.003", "disk.005"] {
+            std::fs::write(dir.path().join(n), n.as_bytes()).unwrap();
+        }
+        let got = segment_paths(&dir.path().join("disk.001"));
+        let names: Vec<_> = got.iter().map(|p| p.file_name().unwrap()).collect();
+        assert_eq!(names, ["disk.001", "disk.002", "disk.003"]);
+        assert_eq!(segment_paths(&dir.path().join("disk.002")).len(), 1);
+        let mut disk = Disk::new(Segments::open(&got).unwrap());
+        assert_eq!(disk.len(), 24);
+        assert_eq!(disk.read_exact_at(6, 6).unwrap(), b"01disk");
+        assert!(disk.read_exact_at(20, 6).is_err());
+        assert!(with_budget(4, || Window::new(&mut disk, 0, 8).read(&mut [0u8; 8])).is_err());
+        let mut w = ReadOnly(Window::new(&mut disk, 8, 8));
+        assert!(w.write(b"x").is_err());
+        let mut s = String::new();
+        w.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "disk.002");
+    }
+}
