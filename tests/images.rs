@@ -311,6 +311,18 @@ fn containers_are_refused_with_the_conversion_to_use() {
             "VHD",
             "qemu-img convert -O raw",
         ),
+        (
+            "disk.img.gz",
+            &b"\x1f\x8b\x08\0"[..],
+            "gzip-compressed",
+            "gunzip -k",
+        ),
+        (
+            "disk.img.xz",
+            &b"\xfd7zXZ\0"[..],
+            "xz-compressed",
+            "unxz -k",
+        ),
     ] {
         let p = tmp.path().join(name);
         let mut data = magic.to_vec();

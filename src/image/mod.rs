@@ -34,6 +34,12 @@ pub fn is_image(path: &Path) -> bool {
 
 /// The advice given for a container kbscan does not read.
 fn unsupported(format: &str) -> String {
+    if format.ends_with("compressed") || format.ends_with("archive") {
+        return format!(
+            "format not supported: this is a {format} file, not a raw image; decompress or \
+             extract it first (e.g. `gunzip -k`, `unxz -k`, `unzstd`, `7z x`), then scan the raw image"
+        );
+    }
     format!(
         "format not supported: this is a {format} container, not a raw image; convert it to raw \
          first, e.g. `qemu-img convert -O raw IMAGE disk.raw` (Debian package qemu-utils; VMDK, \

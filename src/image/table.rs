@@ -91,6 +91,19 @@ pub fn container_format(disk: &mut Disk) -> Option<&'static str> {
     if starts(b"QFI\xfb") {
         return Some("qcow2");
     }
+    // Compressed copies of raw images, common in evidence lockers.
+    for (magic, name) in [
+        (&b"\x1f\x8b"[..], "gzip-compressed"),
+        (b"\xfd7zXZ\x00", "xz-compressed"),
+        (b"BZh", "bzip2-compressed"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+        (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+        (b"PK\x03\x04", "ZIP archive"),
+    ] {
+        if starts(magic) {
+            return Some(name);
+        }
+    }
     if head.len() >= 0x44 && head[0x40..0x44] == [0x7f, 0x10, 0xda, 0xbe] {
         return Some("VDI");
     }

@@ -273,7 +273,13 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             }
         }
         for e in &root.errors {
-            writeln!(out, "  error: {}: {}", e.path, escape_display(&e.message))?;
+            let at = if e.path.is_empty() { "(root)" } else { &e.path };
+            wrapped(
+                out,
+                &format!("  error: {at}: "),
+                4,
+                &escape_display(&e.message),
+            )?;
         }
         for n in &root.notices {
             writeln!(out, "  notice: {}: {}", n.path, escape_display(&n.message))?;
