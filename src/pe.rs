@@ -162,7 +162,56 @@ fn read_pe(image: &[u8]) -> Result<PeVersionData, InspectError> {
     })
 }
 
-/// Reads the PE headers and every version resource of `image` (the whole file, 4-byte aligned).
+/// Where `IMAGE_DOS_HEADER.e_lfanew` says the PE header is, when the file is long enough.
+fn e_lfanew(image: &[u8]) -> Option<usize> {
+    let b = image.get(0x3c..0x40)?;
+    usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+}
+
+/// A copy of an image placed so that pelite can read it in place.
+struct Realigned {
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Realigned {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
+/// The address offset (0 or 4 modulo 8) the image must start at so that pelite's in-place
+/// reads are aligned: the image on 4 bytes, and the PE header at `e_lfanew` on 8.
+///
+/// pelite checks only that the image and `e_lfanew` are 4-byte aligned, then makes a
+/// reference to an `IMAGE_NT_HEADERS64` (8-byte aligned: it holds `u64` fields) at
+/// `e_lfanew`, for PE32 files too (it tries PE32+ first). With the header on 4 modulo 8 that
+/// is undefined behaviour, and with debug assertions a non-unwinding panic that aborts the
+/// process: `catch_unwind` cannot contain it. A header offset that is not a multiple of 4 is
+/// refused by pelite (`Misaligned`) before any read, so only 0 and 4 matter.
+fn wanted_start_mod8(image: &[u8]) -> usize {
+    match e_lfanew(image) {
+        Some(off) if off % 8 == 4 => 4,
+        _ => 0,
+    }
+}
+
+/// `image` itself when its placement already suits pelite, otherwise an aligned copy.
+fn realign(image: &[u8]) -> Option<Realigned> {
+    let want = wanted_start_mod8(image);
+    if (image.as_ptr() as usize) % 8 == want {
+        return None;
+    }
+    let len = image.len();
+    let mut buf = vec![0u8; len + 7];
+    let start = (want + 8 - (buf.as_ptr() as usize) % 8) % 8;
+    buf[start..start + len].copy_from_slice(image);
+    Some(Realigned { buf, start, len })
+}
+
+/// Reads the PE headers and every version resource of `image` (the whole file). Any
+/// placement in memory is accepted: the bytes are copied when pelite needs another alignment.
 pub fn inspect(image: &[u8]) -> Result<PeVersionData, InspectError> {
     let len = image.len() as u64;
     if len < 2 {
@@ -174,5 +223,65 @@ pub fn inspect(image: &[u8]) -> Result<PeVersionData, InspectError> {
     if len < MIN_PE_SIZE {
         return Err(InspectError::TooShort(len));
     }
+    let copy = realign(image);
+    let image = copy.as_ref().map_or(image, Realigned::bytes);
     catch_unwind(AssertUnwindSafe(|| read_pe(image))).unwrap_or(Err(InspectError::ParserPanic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `image` placed at `mod8` modulo 8 in memory (the buffer is kept alive by the caller).
+    fn placed(image: &[u8], mod8: usize) -> (Vec<u8>, usize) {
+        let mut buf = vec![0u8; image.len() + 16];
+        let start = (mod8 + 8 - (buf.as_ptr() as usize) % 8) % 8;
+        buf[start..start + image.len()].copy_from_slice(image);
+        (buf, start)
+    }
+
+    /// A minimal PE32 (no sections, no resources) with its PE header at `lfanew`.
+    fn tiny_pe(lfanew: usize) -> Vec<u8> {
+        let mut v = vec![0u8; lfanew + 24 + 224];
+        v[..2].copy_from_slice(b"MZ");
+        v[0x3c..0x40].copy_from_slice(&(lfanew as u32).to_le_bytes());
+        v[lfanew..lfanew + 4].copy_from_slice(b"PE\0\0");
+        v[lfanew + 4..lfanew + 6].copy_from_slice(&0x014cu16.to_le_bytes());
+        v[lfanew + 20..lfanew + 22].copy_from_slice(&224u16.to_le_bytes());
+        let opt = lfanew + 24;
+        v[opt..opt + 2].copy_from_slice(&0x10bu16.to_le_bytes());
+        v[opt + 56..opt + 60].copy_from_slice(&0x1000u32.to_le_bytes()); // SizeOfImage
+        v[opt + 60..opt + 64].copy_from_slice(&((lfanew + 248) as u32).to_le_bytes()); // SizeOfHeaders
+        v[opt + 92..opt + 96].copy_from_slice(&16u32.to_le_bytes()); // NumberOfRvaAndSizes
+        v
+    }
+
+    #[test]
+    fn any_placement_and_header_offset_is_read_the_same() {
+        // Regression (found by fuzzing): a PE header at 4 modulo 8 made pelite build a
+        // misaligned `&IMAGE_NT_HEADERS64`, which aborts a debug build outright.
+        for lfanew in [0x40, 0x44, 0x80, 0x84] {
+            let pe = tiny_pe(lfanew);
+            let want = inspect(&pe);
+            assert!(want.is_ok(), "lfanew {lfanew:#x}: {want:?}");
+            for mod8 in 0..8 {
+                let (buf, start) = placed(&pe, mod8);
+                let got = inspect(&buf[start..start + pe.len()]);
+                assert_eq!(
+                    got.as_ref().map(|d| d.header.clone()).ok(),
+                    want.as_ref().map(|d| d.header.clone()).ok(),
+                    "lfanew {lfanew:#x}, placed at {mod8} mod 8"
+                );
+            }
+        }
+        // Garbage after a DOS header pointing at 4 modulo 8 is an error, not an abort.
+        let mut junk = vec![0x41u8; 600];
+        junk[..2].copy_from_slice(b"MZ");
+        junk[0x3c..0x40].copy_from_slice(&4u32.to_le_bytes());
+        for mod8 in [0, 4] {
+            let (buf, start) = placed(&junk, mod8);
+            let e = inspect(&buf[start..start + junk.len()]).unwrap_err();
+            assert_eq!(e.kind(), "not_pe", "{e}");
+        }
+    }
 }
