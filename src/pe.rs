@@ -130,7 +130,31 @@ fn version_entries(root: Directory<'_>) -> Result<Vec<VersionResource>, InspectE
     Ok(out)
 }
 
+/// Refuses a section table that is not 4-byte aligned, before pelite sees the file.
+///
+/// pelite 0.10 builds `&[IMAGE_SECTION_HEADER]` in place at `e_lfanew + 24 +
+/// SizeOfOptionalHeader` without checking that `SizeOfOptionalHeader` keeps it aligned: with
+/// a size such as 22 that is undefined behaviour, and an abort in debug builds. No linker
+/// writes such a size (it is 0xE0 or 0xF0), so the file is reported as malformed.
+fn check_section_table(image: &[u8]) -> Result<(), InspectError> {
+    let Some(nt) = e_lfanew(image) else {
+        return Ok(());
+    };
+    let signed = nt % 4 == 0 && nt.checked_add(4).and_then(|e| image.get(nt..e)) == Some(b"PE\0\0");
+    let opt_size = nt
+        .checked_add(20)
+        .and_then(|at| image.get(at..at.checked_add(2)?))
+        .map(|b| u16::from_le_bytes([b[0], b[1]]));
+    match opt_size {
+        Some(size) if signed && size % 4 != 0 => Err(InspectError::MalformedPe(format!(
+            "headers: SizeOfOptionalHeader {size} leaves the section table misaligned"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn read_pe(image: &[u8]) -> Result<PeVersionData, InspectError> {
+    check_section_table(image)?;
     let pe = PeFile::from_bytes(image).map_err(|e| match e {
         pelite::Error::BadMagic | pelite::Error::PeMagic => {
             InspectError::NotPe("no MZ/PE signature".to_owned())
@@ -274,6 +298,13 @@ mod tests {
                 );
             }
         }
+        // Regression (found by fuzzing): an optional header size that is not a multiple of 4
+        // made pelite build a misaligned section table slice.
+        let mut pe = tiny_pe(0x80);
+        pe[0x80 + 20..0x80 + 22].copy_from_slice(&222u16.to_le_bytes());
+        let e = inspect(&pe).unwrap_err();
+        assert_eq!(e.kind(), "malformed_pe", "{e}");
+        assert!(e.to_string().contains("SizeOfOptionalHeader 222"), "{e}");
         // Garbage after a DOS header pointing at 4 modulo 8 is an error, not an abort.
         let mut junk = vec![0x41u8; 600];
         junk[..2].copy_from_slice(b"MZ");

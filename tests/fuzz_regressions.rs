@@ -109,3 +109,18 @@ fn a_pe_header_at_4_mod_8_is_judged_not_aborted() {
     );
     assert_eq!(replay("pe_inspect", &data), "not_pe");
 }
+
+#[test]
+fn an_optional_header_size_off_by_two_is_malformed_not_aborted() {
+    // The second fuzz finding: a PE32+ header whose SizeOfOptionalHeader is 22. pelite 0.10
+    // built the section table slice at a 2-byte-aligned address (an abort in debug builds).
+    let data = fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz-regressions/pe_inspect-optional-header-size-22"),
+    )
+    .expect("regression input");
+    let nt = u32::from_le_bytes([data[60], data[61], data[62], data[63]]) as usize;
+    assert_eq!(&data[nt..nt + 4], b"PE\0\0");
+    assert_eq!(u16::from_le_bytes([data[nt + 20], data[nt + 21]]), 22);
+    assert_eq!(replay("pe_inspect", &data), "malformed_pe");
+}
