@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pelite::resources::{Directory, Name};
+use pelite::resources::{Directory, Name, Resources};
 use pelite::{PeFile, Wrap};
 use serde::Serialize;
 
@@ -15,6 +15,7 @@ use crate::error::InspectError;
 use crate::versioninfo::{self, CorruptVersion, VersionInfo};
 
 const RT_VERSION: u32 = 16;
+const IMAGE_DIRECTORY_ENTRY_RESOURCE: usize = 2;
 /// The smallest file that can hold a DOS header and a PE header.
 pub const MIN_PE_SIZE: u64 = 64 + 24;
 
@@ -174,11 +175,30 @@ fn read_pe(image: &[u8]) -> Result<PeVersionData, InspectError> {
         // No resource section at all: a PE without a version resource.
         Err(pelite::Error::Null) => Vec::new(),
         Err(e) => return Err(InspectError::MalformedPe(format!("resource section: {e}"))),
-        Ok(resources) => version_entries(
-            resources
-                .root()
-                .map_err(|e| InspectError::MalformedPe(format!("resource directory: {e}")))?,
-        )?,
+        Ok(_) => {
+            // The same bytes `pe.resources()` uses, but placed on 4 bytes: pelite checks
+            // resource offsets for alignment relative to the start of the resource data only,
+            // and reads `IMAGE_RESOURCE_DIRECTORY` in place, so a resource RVA or a section
+            // PointerToRawData that is not a multiple of 4 is undefined behaviour in pelite
+            // 0.10 (an abort in debug builds). Data entry offsets stay relative to `dir`.
+            let malformed =
+                |e: pelite::Error| InspectError::MalformedPe(format!("resource section: {e}"));
+            let dir = *pe
+                .data_directory()
+                .get(IMAGE_DIRECTORY_ENTRY_RESOURCE)
+                .ok_or(InspectError::MalformedPe(
+                    "resource section: no data directory".to_owned(),
+                ))?;
+            let bytes = pe.slice_bytes(dir.VirtualAddress).map_err(malformed)?;
+            let section = &bytes[..bytes.len().min(dir.Size as usize)];
+            let copy = (section.as_ptr() as usize % 4 != 0).then(|| placed(section, 0));
+            let section = copy.as_ref().map_or(section, Realigned::bytes);
+            version_entries(
+                Resources::new(section, &dir)
+                    .root()
+                    .map_err(|e| InspectError::MalformedPe(format!("resource directory: {e}")))?,
+            )?
+        }
     };
     Ok(PeVersionData {
         header,
@@ -227,11 +247,16 @@ fn realign(image: &[u8]) -> Option<Realigned> {
     if (image.as_ptr() as usize) % 8 == want {
         return None;
     }
-    let len = image.len();
+    Some(placed(image, want))
+}
+
+/// A copy of `bytes` starting at `mod8` modulo 8 in memory.
+fn placed(bytes: &[u8], mod8: usize) -> Realigned {
+    let len = bytes.len();
     let mut buf = vec![0u8; len + 7];
-    let start = (want + 8 - (buf.as_ptr() as usize) % 8) % 8;
-    buf[start..start + len].copy_from_slice(image);
-    Some(Realigned { buf, start, len })
+    let start = (mod8 + 8 - (buf.as_ptr() as usize) % 8) % 8;
+    buf[start..start + len].copy_from_slice(bytes);
+    Realigned { buf, start, len }
 }
 
 /// Reads the PE headers and every version resource of `image` (the whole file). Any

@@ -124,3 +124,20 @@ fn an_optional_header_size_off_by_two_is_malformed_not_aborted() {
     assert_eq!(u16::from_le_bytes([data[nt + 20], data[nt + 21]]), 22);
     assert_eq!(replay("pe_inspect", &data), "malformed_pe");
 }
+
+#[test]
+fn a_resource_directory_off_4_byte_alignment_is_read_not_aborted() {
+    // The third fuzz finding (also found by tests/mutation.rs): resource data at a file
+    // offset that is not a multiple of 4. pelite 0.10 read IMAGE_RESOURCE_DIRECTORY in place
+    // at that address (an abort in debug builds); kbscan now hands it an aligned copy.
+    let data = fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz-regressions/pe_inspect-resource-directory-at-2-mod-4"),
+    )
+    .expect("regression input");
+    let outcome = replay("pe_inspect", &data);
+    assert!(
+        outcome.starts_with("ok:") || outcome == "malformed_pe",
+        "{outcome}"
+    );
+}

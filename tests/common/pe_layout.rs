@@ -76,7 +76,7 @@ pub fn layout(b: &[u8]) -> Layout {
         .flat_map(|u| u.to_le_bytes())
         .collect();
     let mut from = 0;
-    while let Some(i) = b[from..].windows(key.len()).position(|w| w == key[..]) {
+    while let Some(i) = b[from..].windows(key.len()).position(|w| w == &key[..]) {
         let at = from + i - 6;
         l.version_blocks.push((at, u16_at(b, at)));
         from += i + 1;
