@@ -248,6 +248,13 @@ pub fn parse(data: &[u8]) -> Result<VersionInfo, CorruptVersion> {
     }
 
     let value_bytes = root.value_len.min(root.after_key.len());
+    if root.value_len > root.after_key.len() {
+        info.warnings.push(format!(
+            "VS_VERSION_INFO wValueLength {} is more than the {} bytes after its key; nothing after the value can be read",
+            root.value_len,
+            root.after_key.len()
+        ));
+    }
     if root.value_len > 0 {
         if root.value_len < FIXED_LEN || root.after_key.len() < FIXED_LEN {
             info.warnings.push(format!(
@@ -471,6 +478,29 @@ pub(crate) mod tests {
         let other = blk("NOT_VERSION", 0, &[], 0, &[]);
         let e = parse(&other).unwrap_err();
         assert!(e.0.contains("NOT_VERSION"));
+    }
+
+    #[test]
+    fn a_value_length_past_the_block_is_a_warning() {
+        // Found by the hostile tree tests: the string tables vanished without a word.
+        let mut data = sample(0x0004_0001, 3934, "4.1.0.3934");
+        data[2..4].copy_from_slice(&0xffffu16.to_le_bytes());
+        let info = parse(&data).unwrap();
+        assert_eq!(
+            info.fixed.unwrap().file_version,
+            FileVersion::new(4, 1, 0, 3934)
+        );
+        assert!(info.string_tables.is_empty());
+        assert!(
+            info.warnings
+                .iter()
+                .any(|w| w.contains("wValueLength 65535")),
+            "{:?}",
+            info.warnings
+        );
+        // An honest block gets no such warning.
+        let info = parse(&sample(0x0004_0001, 3934, "4.1.0.3934")).unwrap();
+        assert!(info.warnings.is_empty(), "{:?}", info.warnings);
     }
 
     #[test]

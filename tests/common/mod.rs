@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, parse its output.
 #![allow(dead_code)]
 
+pub mod pe_layout;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
