@@ -33,6 +33,25 @@ impl Default for ScanOptions {
     }
 }
 
+/// The walk's counts; or, when the root itself could not be read, a root-level error
+/// (empty path) saying `what`, which makes the root `root_unreadable`.
+pub(crate) fn stats_or_root_error<E: std::fmt::Display>(
+    result: Result<WalkStats, E>,
+    errors: &mut Vec<PathMessage>,
+    what: &str,
+) -> WalkStats {
+    result.unwrap_or_else(|e| {
+        errors.push(PathMessage {
+            path: String::new(),
+            message: format!("{what}: {e}"),
+        });
+        WalkStats {
+            errors: 1,
+            ..Default::default()
+        }
+    })
+}
+
 /// `/`-separated, escaped text of a relative path.
 pub fn rel_text(rel: &Path) -> String {
     let parts: Vec<String> = rel
@@ -66,19 +85,7 @@ pub fn scan_root(
         }),
         Event::Progress { entries } => progress(entries),
     });
-    let stats = match result {
-        Ok(s) => s,
-        Err(e) => {
-            errors.push(PathMessage {
-                path: String::new(),
-                message: format!("cannot scan this root: {e}"),
-            });
-            WalkStats {
-                errors: 1,
-                ..Default::default()
-            }
-        }
-    };
+    let stats = stats_or_root_error(result, &mut errors, "cannot scan this root");
     let root_name = escape_bytes(root.as_os_str().as_encoded_bytes());
     finish_root(
         root_name,

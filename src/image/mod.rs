@@ -334,19 +334,11 @@ fn scan_vfs<F: Vfs>(
         }),
         VEvent::Progress { entries } => progress(entries),
     });
-    let stats = match result {
-        Ok(s) => s,
-        Err(e) => {
-            errors.push(PathMessage {
-                path: String::new(),
-                message: format!("cannot read the root folder of this volume: {e}"),
-            });
-            WalkStats {
-                errors: 1,
-                ..Default::default()
-            }
-        }
-    };
+    let stats = scan::stats_or_root_error(
+        result,
+        &mut errors,
+        "cannot read the root folder of this volume",
+    );
     scan::finish_root(
         root_name.to_owned(),
         rules,
