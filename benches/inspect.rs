@@ -22,17 +22,6 @@ fn benches(c: &mut Criterion) {
     let path = sample(BIG_PE);
     let meta = std::fs::metadata(&path).expect("sample binary");
     let bytes = std::fs::read(&path).expect("sample binary");
-    // 4-byte aligned copy, as the inspector hands pelite.
-    let words: Vec<u32> = bytes
-        .chunks(4)
-        .map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(w)
-        })
-        .collect();
-    let aligned: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let aligned = &aligned[..bytes.len()];
 
     c.bench_function(
         "inspect_file 222 KB PE (open, read, SHA-256, MD5, parse)",
@@ -40,7 +29,7 @@ fn benches(c: &mut Criterion) {
     );
     c.bench_function(
         "pe::inspect 222 KB PE (headers, resources, VS_VERSIONINFO)",
-        |b| b.iter(|| kbscan::pe::inspect(black_box(aligned))),
+        |b| b.iter(|| kbscan::pe::inspect(black_box(&bytes))),
     );
     c.bench_function("FileVersion::parse_lenient", |b| {
         b.iter(|| FileVersion::parse_lenient(black_box("4.1.00.3934 (srv_wms.040115-1200)")))

@@ -111,33 +111,6 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
     }
 }
 
-/// A byte buffer whose start is 4-byte aligned, as pelite requires, without `unsafe`.
-struct AlignedBytes {
-    buf: Vec<u8>,
-    start: usize,
-    len: usize,
-}
-
-impl AlignedBytes {
-    fn from_vec(v: Vec<u8>) -> Self {
-        let len = v.len();
-        if (v.as_ptr() as usize) % 4 == 0 {
-            return Self {
-                buf: v,
-                start: 0,
-                len,
-            };
-        }
-        let mut buf = vec![0u8; len + 3];
-        let start = (4 - (buf.as_ptr() as usize) % 4) % 4;
-        buf[start..start + len].copy_from_slice(&v);
-        Self { buf, start, len }
-    }
-    fn bytes(&self) -> &[u8] {
-        &self.buf[self.start..self.start + self.len]
-    }
-}
-
 /// Reads at most `limit + 1` bytes, so a file that grew past the limit is noticed.
 fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Vec<u8>> {
     let mut v = Vec::with_capacity(size_hint.min(limit) as usize);
@@ -185,13 +158,14 @@ pub fn evidence_from_bytes(
             });
             return ev;
         }
-        Ok(v) => AlignedBytes::from_vec(v),
+        Ok(v) => v,
         Err(e) => {
             ev.pe = Err(e);
             return ev;
         }
     };
-    let data = bytes.bytes();
+    // pe::inspect copies the bytes itself when pelite needs another alignment.
+    let data = &bytes[..];
     ev.sha256 = Some(format!("{:x}", Sha256::digest(data)));
     ev.md5 = Some(format!("{:x}", Md5::digest(data)));
     ev.pe = if data.len() as u64 != size {
@@ -242,13 +216,5 @@ mod tests {
         assert_eq!(unix_rfc3339(1_074_124_800), "2004-01-15T00:00:00Z");
         assert_eq!(unix_rfc3339(-86_400), "1969-12-31T00:00:00Z");
         assert_eq!(unix_rfc3339(i64::MAX), format!("@{}", i64::MAX));
-    }
-
-    #[test]
-    fn aligned_bytes_keep_content() {
-        let v: Vec<u8> = (0..=255).collect();
-        let a = AlignedBytes::from_vec(v.clone());
-        assert_eq!(a.bytes(), &v[..]);
-        assert_eq!(a.bytes().as_ptr() as usize % 4, 0);
     }
 }

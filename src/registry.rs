@@ -201,19 +201,9 @@ fn shown_path<F: Vfs>(fs: &mut F, base: &(F::Node, String), rel: &[&str]) -> Str
     join_display(&base.1, &refs)
 }
 
-/// Finds Windows folders under `root`: the root itself or a folder directly below it holding
-/// `system32/config/SOFTWARE` (matched by structure, not by the name `WINNT` or `Windows`).
-pub fn find_windirs(root: &Path) -> Vec<PathBuf> {
-    let mut fs = HostFs {
-        root: root.to_path_buf(),
-    };
-    find_windirs_in(&mut fs)
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect()
-}
-
-/// [`find_windirs`] on any file system: (node, display path relative to the root).
+/// Finds Windows folders: the root itself or a folder directly below it holding
+/// `system32/config/SOFTWARE` or `SYSTEM` (matched by structure, not by the name `WINNT` or
+/// `Windows`), as (node, display path relative to the root).
 fn find_windirs_in<F: Vfs>(fs: &mut F) -> Vec<(F::Node, String)> {
     let Ok((root, _)) = fs.root() else {
         return Vec::new();

@@ -87,25 +87,14 @@ pub fn scan_root(
     });
     let stats = stats_or_root_error(result, &mut errors, "cannot scan this root");
     let root_name = escape_bytes(root.as_os_str().as_encoded_bytes());
-    finish_root(
-        root_name,
-        rules,
-        findings,
-        errors,
-        notices,
-        stats,
-        |failed| {
-            if failed {
-                SystemEvidence::default()
-            } else {
-                registry::gather(root, &rules.rules, &opts.hives)
-            }
-        },
-    )
+    finish_root(root_name, rules, findings, errors, notices, stats, || {
+        registry::gather(root, &rules.rules, &opts.hives)
+    })
 }
 
 /// Everything after the walk, shared by folders and disk-image volumes: sorting, registry
-/// evidence (`system` is told whether the root failed), service images, verdict.
+/// evidence (`system` reads it; not called when the root itself could not be read), service
+/// images, verdict.
 pub fn finish_root(
     root: String,
     rules: &RuleSet,
@@ -113,14 +102,18 @@ pub fn finish_root(
     mut errors: Vec<PathMessage>,
     mut notices: Vec<PathMessage>,
     stats: WalkStats,
-    system: impl FnOnce(bool) -> SystemEvidence,
+    system: impl FnOnce() -> SystemEvidence,
 ) -> RootReport {
     // Deterministic order whatever the directory order was.
     findings.sort_by(|a, b| (&a.path, &a.rule, &a.target).cmp(&(&b.path, &b.rule, &b.target)));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     notices.sort_by(|a, b| a.path.cmp(&b.path));
     let root_failed = result_failed(&stats, &errors);
-    let system = system(root_failed);
+    let system = if root_failed {
+        SystemEvidence::default()
+    } else {
+        system()
+    };
     let service_reasons = mark_service_images(&mut findings, &system);
     let (verdict, mut reasons, rule_verdicts) =
         verdict_for(rules, &findings, errors.len(), root_failed, &system);

@@ -63,7 +63,7 @@ fn failed_root(name: String, rules: &RuleSet, message: String) -> RootReport {
             errors: 1,
             ..Default::default()
         },
-        |_| SystemEvidence::default(),
+        SystemEvidence::default,
     )
 }
 
@@ -346,12 +346,6 @@ fn scan_vfs<F: Vfs>(
         errors,
         notices,
         stats,
-        |failed| {
-            if failed {
-                SystemEvidence::default()
-            } else {
-                registry::gather_in(fs, &rules.rules, &opts.hives)
-            }
-        },
+        || registry::gather_in(fs, &rules.rules, &opts.hives),
     )
 }
