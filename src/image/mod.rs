@@ -133,7 +133,7 @@ pub fn scan_image(
         Ok(s) => s,
         Err(e) => return fail(image, format!("cannot open the image: {e}")),
     };
-    let mut disk = Disk::new(src);
+    let mut disk = Disk::new(Box::new(src));
     image.size = Some(disk.len());
     if let Some(format) = table::container_format(&mut disk) {
         image.format = format.to_owned();

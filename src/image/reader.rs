@@ -30,6 +30,16 @@ pub fn with_budget<T>(bytes: u64, f: impl FnOnce() -> T) -> T {
 /// The read budget of one directory listing or stat.
 pub const LIST_BUDGET: u64 = 512 * 1024 * 1024;
 
+/// A read-only, random-access view of a disk's bytes: a raw image, a split raw set, or the
+/// virtual disk inside a container (E01, VHD…). The partition reader and the file systems see
+/// only this, so a new container is one more implementation. Nothing here can write.
+pub trait ByteSource: Send + std::fmt::Debug {
+    /// The size of the virtual disk in bytes.
+    fn len(&self) -> u64;
+    /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the disk.
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
 /// The segments of an image, concatenated. Reads past the end return 0 bytes (end of file).
 #[derive(Debug)]
 pub struct Segments {
@@ -85,15 +95,13 @@ impl Segments {
         Ok(Self { files, total })
     }
 
-    pub fn len(&self) -> u64 {
+}
+
+impl ByteSource for Segments {
+    fn len(&self) -> u64 {
         self.total
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
-
-    /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the image.
     fn read_at(&mut self, mut pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0;
         while done < buf.len() && pos < self.total {
@@ -124,13 +132,13 @@ const CACHED_BLOCKS: usize = 256;
 /// A read-only disk with a small block cache, shared by the volumes read from it in turn.
 #[derive(Debug)]
 pub struct Disk {
-    src: Segments,
+    src: Box<dyn ByteSource>,
     cache: Vec<(u64, Vec<u8>)>,
     next_victim: usize,
 }
 
 impl Disk {
-    pub fn new(src: Segments) -> Self {
+    pub fn new(src: Box<dyn ByteSource>) -> Self {
         Self {
             src,
             cache: Vec::new(),
@@ -143,7 +151,7 @@ impl Disk {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.src.is_empty()
+        self.src.len() == 0
     }
 
     fn block(&mut self, index: u64) -> io::Result<&[u8]> {
@@ -300,7 +308,7 @@ mod tests {
         let names: Vec<_> = got.iter().map(|p| p.file_name().unwrap()).collect();
         assert_eq!(names, ["disk.001", "disk.002", "disk.003"]);
         assert_eq!(segment_paths(&dir.path().join("disk.002")).len(), 1);
-        let mut disk = Disk::new(Segments::open(&got).unwrap());
+        let mut disk = Disk::new(Box::new(Segments::open(&got).unwrap()));
         assert_eq!(disk.len(), 24);
         assert_eq!(disk.read_exact_at(6, 6).unwrap(), b"01disk");
         assert!(disk.read_exact_at(20, 6).is_err());
