@@ -36,6 +36,9 @@ pub const LIST_BUDGET: u64 = 512 * 1024 * 1024;
 pub trait ByteSource: Send + std::fmt::Debug {
     /// The size of the virtual disk in bytes.
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the disk.
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize>;
 }
@@ -94,7 +97,6 @@ impl Segments {
         }
         Ok(Self { files, total })
     }
-
 }
 
 impl ByteSource for Segments {

@@ -396,7 +396,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.img");
         std::fs::write(&p, bytes).unwrap();
-        let disk = Disk::new(Box::new(super::super::reader::Segments::open(&[p]).unwrap()));
+        let disk = Disk::new(Box::new(
+            super::super::reader::Segments::open(&[p]).unwrap(),
+        ));
         (dir, disk)
     }
 
