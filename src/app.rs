@@ -5,15 +5,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, OutputArgs, RulesArgs, ScanArgs, VersionArgs};
-use crate::describe::{self, VersionReport};
+use crate::describe;
 use crate::error::Error;
-use crate::filter::NameMatcher;
+use crate::model::described::VersionReport;
+use crate::model::{exit, Report, Summary, ToolInfo};
 use crate::output;
 use crate::progress::Progress;
-use crate::report::{exit, Report, Summary, ToolInfo};
 use crate::rules::RuleSet;
-use crate::scan::{self, ScanOptions};
-use crate::walk::WalkOptions;
+use crate::scan::Scanner;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
@@ -102,21 +101,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         check_output_outside(out, &a.roots)?;
     }
     let mut w = open_output(&a.output)?;
-    let matcher = NameMatcher::new(&rules);
-    let opts = ScanOptions {
-        walk: WalkOptions {
-            follow_symlinks: a.follow_symlinks,
-            threads: a
-                .threads
-                .unwrap_or_else(crate::walk::default_threads)
-                .max(1),
-        },
-        max_size: a.max_size,
-        hives: crate::registry::HiveArgs {
-            software: a.software_hive.clone(),
-            system: a.system_hive.clone(),
-        },
-    };
+    let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
     let mut images = Vec::new();
@@ -126,18 +111,11 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         let mut on_entries = |n| progress.entries(&shown, n);
         // A file is read as a disk image (detected by content); a folder is walked.
         let found = if crate::image::is_image(root) {
-            let (volumes, image) =
-                crate::image::scan_image(root, &rules, &matcher, &opts, &mut on_entries);
+            let (volumes, image) = scanner.image(root, &mut on_entries);
             images.push(image);
             volumes
         } else {
-            vec![scan::scan_root(
-                root,
-                &rules,
-                &matcher,
-                &opts,
-                &mut on_entries,
-            )]
+            vec![scanner.folder(root, &mut on_entries)]
         };
         for r in found {
             if !a.quiet {
@@ -153,12 +131,12 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     let summary = Summary::of(&roots);
     let report = Report {
         tool: ToolInfo::this(),
-        rules: rules.rules,
+        rules: rules.rules.clone(),
         roots,
         images,
         summary,
     };
-    output::write_scan(&report, a.output.format, &mut w)?;
+    output::write_scan(&report, a.output.format.into(), &mut w)?;
     finish(w, &a.output)?;
     Ok(report.summary.exit_code)
 }
@@ -184,7 +162,7 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         files,
     };
-    output::write_versions(&report, a.output.format, &mut w)?;
+    output::write_versions(&report, a.output.format.into(), &mut w)?;
     finish(w, &a.output)?;
     Ok(code)
 }
@@ -192,7 +170,7 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
     let rules = RuleSet::load(&a.rules.rules)?;
     let mut w = open_output(&a.output)?;
-    output::write_rules(&rules, a.output.format, &mut w)?;
+    output::write_rules(&rules, a.output.format.into(), &mut w)?;
     finish(w, &a.output)?;
     Ok(exit::CLEAN)
 }

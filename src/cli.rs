@@ -1,4 +1,5 @@
-//! Command-line interface.
+//! Command-line interface: the flags, and their translation into the library's settings
+//! (`output::Format`, `scan::Settings`) before anything runs. Nothing below `app` sees a flag.
 
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// Aligned text for people (fits 100 columns).
     Table,
     /// One row per finding, header row first.
@@ -52,8 +53,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
     /// Write the report to FILE instead of standard output (never inside a scanned root).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -100,7 +101,37 @@ pub struct ScanArgs {
 }
 
 fn kbscan_default_max() -> u64 {
-    crate::inspect::DEFAULT_MAX_SIZE
+    crate::evidence::inspect::DEFAULT_MAX_SIZE
+}
+
+impl From<FormatArg> for crate::output::Format {
+    fn from(f: FormatArg) -> Self {
+        use crate::output::Format;
+        match f {
+            FormatArg::Table => Format::Table,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
+impl ScanArgs {
+    /// The scan settings these flags ask for.
+    pub fn settings(&self) -> crate::scan::Settings {
+        crate::scan::Settings {
+            max_size: self.max_size,
+            hives: crate::registry::HiveArgs {
+                software: self.software_hive.clone(),
+                system: self.system_hive.clone(),
+            },
+            follow_symlinks: self.follow_symlinks,
+            threads: self
+                .threads
+                .unwrap_or_else(crate::walk::default_threads)
+                .max(1),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

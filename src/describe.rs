@@ -1,67 +1,14 @@
-//! `kbscan version`: the version information of any PE file, decoded for people.
+//! `kbscan version`: the version information of any PE file, decoded for people (an offline
+//! sigcheck). Evidence in, `model::described` out.
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::escape::escape_bytes;
-use crate::inspect;
-use crate::pe::PeVersionData;
-use crate::report::{PeFacts, ToolInfo};
-use crate::version::FileVersion;
-use crate::versioninfo::{FixedFileInfo, StringTable, Translation};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VersionReport {
-    pub tool: ToolInfo,
-    pub files: Vec<DescribedFile>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DescribedFile {
-    pub path: String,
-    pub size: Option<u64>,
-    pub sha256: Option<String>,
-    pub md5: Option<String>,
-    pub modified: Option<String>,
-    pub accessed: Option<String>,
-    pub created: Option<String>,
-    pub changed: Option<String>,
-    pub pe: Option<PeFacts>,
-    pub resources: Vec<DescribedResource>,
-    pub error: Option<String>,
-    pub error_kind: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DescribedResource {
-    /// Resource name or id (`1`).
-    pub name: String,
-    /// Resource language id, 4 hex digits.
-    pub lang: String,
-    pub fixed: Option<DescribedFixed>,
-    pub string_tables: Vec<StringTable>,
-    pub translations: Vec<Translation>,
-    pub warnings: Vec<String>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DescribedFixed {
-    pub file_version: FileVersion,
-    pub product_version: FileVersion,
-    /// Flags set (masked by `dwFileFlagsMask`), by name.
-    pub flags: Vec<&'static str>,
-    pub flags_raw: u32,
-    pub flags_mask: u32,
-    pub os: String,
-    pub os_raw: u32,
-    pub file_type: String,
-    pub file_type_raw: u32,
-    pub file_subtype: u32,
-    pub file_date: u64,
-    pub struct_version: String,
-}
+use crate::evidence::inspect;
+use crate::evidence::pe::PeVersionData;
+use crate::evidence::versioninfo::FixedFileInfo;
+use crate::model::described::{DescribedFile, DescribedFixed, DescribedResource};
+use crate::model::{FileFacts, PeFacts};
 
 const FLAGS: &[(u32, &str)] = &[
     (0x01, "DEBUG"),
@@ -165,14 +112,7 @@ fn describe_pe(pe: &PeVersionData) -> Vec<DescribedResource> {
 pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
     let mut d = DescribedFile {
         path: escape_bytes(path.as_os_str().as_encoded_bytes()),
-        size: None,
-        sha256: None,
-        md5: None,
-        modified: None,
-        accessed: None,
-        created: None,
-        changed: None,
-        pe: None,
+        file: FileFacts::default(),
         resources: Vec::new(),
         error: None,
         error_kind: None,
@@ -185,16 +125,13 @@ pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
             return d;
         }
     };
-    d.size = ev.size;
-    d.sha256 = ev.sha256;
-    d.md5 = ev.md5;
-    d.modified = ev.times.modified;
-    d.accessed = ev.times.accessed;
-    d.created = ev.times.created;
-    d.changed = ev.times.changed;
+    d.file.size = ev.size;
+    d.file.sha256.clone_from(&ev.sha256);
+    d.file.md5.clone_from(&ev.md5);
+    d.file.set_times(&ev.times);
     match &ev.pe {
         Ok(pe) => {
-            d.pe = Some(PeFacts::of(&pe.header));
+            d.file.pe = Some(PeFacts::from(&pe.header));
             d.resources = describe_pe(pe);
             if d.resources.is_empty() {
                 let e = crate::error::InspectError::NoVersionResource;

@@ -1,9 +1,10 @@
-//! Typed errors. The library never prints; `main.rs` alone turns these into messages and
-//! exit codes.
+//! Typed errors. The library never prints; `app.rs` and `main.rs` alone turn these into
+//! messages and exit codes.
 
 use std::io;
 use std::path::PathBuf;
 
+use crate::model::ErrorKind;
 use crate::rules::RuleError;
 
 /// Why one candidate file could not be judged.
@@ -11,6 +12,9 @@ use crate::rules::RuleError;
 pub enum InspectError {
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// The file system could not say what the entry is (its `lstat` failed).
+    #[error("cannot read file metadata: {0}")]
+    Metadata(String),
     #[error("too short to be a PE ({0} bytes)")]
     TooShort(u64),
     #[error("too large to be the target ({size} bytes, limit {limit}); not read")]
@@ -39,21 +43,21 @@ pub enum InspectError {
 
 impl InspectError {
     /// A stable identifier for reports and scripts.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            InspectError::Io(_) => "io",
-            InspectError::TooShort(_) => "too_short",
-            InspectError::TooLarge { .. } => "too_large",
-            InspectError::NotPe(_) => "not_pe",
-            InspectError::MalformedPe(_) => "malformed_pe",
-            InspectError::NoVersionResource => "no_version_resource",
+            InspectError::Io(_) | InspectError::Metadata(_) => ErrorKind::Io,
+            InspectError::TooShort(_) => ErrorKind::TooShort,
+            InspectError::TooLarge { .. } => ErrorKind::TooLarge,
+            InspectError::NotPe(_) => ErrorKind::NotPe,
+            InspectError::MalformedPe(_) => ErrorKind::MalformedPe,
+            InspectError::NoVersionResource => ErrorKind::NoVersionResource,
             InspectError::CorruptVersion(_) | InspectError::ParserPanic => {
-                "corrupt_version_resource"
+                ErrorKind::CorruptVersionResource
             }
-            InspectError::Changed { .. } => "changed",
-            InspectError::FileSystem(_) => "filesystem",
-            InspectError::Compressed(_) => "compressed",
-            InspectError::Unsupported(_) => "unsupported",
+            InspectError::Changed { .. } => ErrorKind::Changed,
+            InspectError::FileSystem(_) => ErrorKind::Filesystem,
+            InspectError::Compressed(_) => ErrorKind::Compressed,
+            InspectError::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
 

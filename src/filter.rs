@@ -50,7 +50,12 @@ impl NameMatcher {
     /// The targets a directory entry's name matches, if any.
     #[inline]
     pub fn matches(&self, name: &OsStr) -> Option<&[Target]> {
-        let bytes = name.as_encoded_bytes();
+        self.matches_bytes(name.as_encoded_bytes())
+    }
+
+    /// The targets a name given as bytes matches, if any.
+    #[inline]
+    pub fn matches_bytes(&self, bytes: &[u8]) -> Option<&[Target]> {
         if bytes.len() < self.min_len || bytes.len() > self.max_len {
             return None;
         }

@@ -1,10 +1,12 @@
 //! kbscan: was this Windows system patched? Read offline, from a mounted image or a restored
 //! backup, without running or changing the evidence.
 //!
-//! The pipeline, one module each: `cli` → `walk` (with `filter` testing names) → `inspect`
-//! (the only place that opens evidence) → `pe` + `versioninfo` (reading versions) →
-//! `location` + `judge` (pure judgement) → `registry` (offline hives) + `reconcile` (pure:
-//! applicability and corroboration) → `report` (the model) → `output` (printers).
+//! Data flows one way (docs/architecture.md draws it):
+//! `source` (a host folder, or a volume `image` opened) → `walk` (names tested by `filter`)
+//! → candidates → `evidence` (bounded read, hashes, PE and version resources) and `registry`
+//! (offline hives) → `judge` (pure: findings, location, verdict, reconciliation) → `model`
+//! (the report) → `output` (printers). `scan` drives that pipeline for any source; `app` and
+//! `cli` turn a command line into settings and own standard error and exit codes.
 //! Advisories are data (`rules`); nothing outside `rules/*.toml` knows about MS04-008.
 
 pub mod app;
@@ -13,20 +15,15 @@ pub mod contain;
 pub mod describe;
 pub mod error;
 pub mod escape;
+pub mod evidence;
 pub mod filter;
 pub mod image;
-pub mod inspect;
 pub mod judge;
-pub mod location;
+pub mod model;
 pub mod output;
-pub mod pe;
 pub mod progress;
-pub mod reconcile;
 pub mod registry;
-pub mod report;
 pub mod rules;
 pub mod scan;
-pub mod version;
-pub mod versioninfo;
-pub mod vfs;
+pub mod source;
 pub mod walk;

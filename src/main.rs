@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kbscan::cli::Cli;
-use kbscan::report::exit;
+use kbscan::model::exit;
 
 fn main() -> ExitCode {
     kbscan::contain::install_quiet_hook();

@@ -1,122 +1,47 @@
-//! Walking one root: every directory entry is tested by name, and only names that match a
-//! rule become candidates. Nothing here opens a file. The file type comes from the directory
-//! listing (no `stat` per entry); only candidates are `lstat`ed. Directories are read by
-//! several threads (ignore's parallel walker, as fd and ripgrep use) unless `threads` is 1.
-//!
-//! Symbolic links are never followed unless asked, and then only when the link's real target
-//! stays inside the root: an absolute link in a mounted image names a path on the examiner's
-//! own machine. Directory links are never walked again, because a directory inside the root
-//! is already walked at its real path; so link loops cannot make the walk run forever.
+//! The one walk, over any [`Source`]: every directory entry is tested by name, and only
+//! names that match a rule become candidates; nothing else is stat'ed or opened. Directories
+//! are entered once (by node id where the source has one), never deeper than
+//! [`MAX_DEPTH`]; a directory that cannot be listed is an error event and the walk goes on.
+//! A source that can be shared between threads is walked by several (the report is sorted
+//! afterwards, so it does not depend on the order).
 
-use std::ffi::OsStr;
-use std::fs::{self, FileType, Metadata};
-use std::io;
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use ignore::{WalkBuilder, WalkState};
-use walkdir::WalkDir;
-
 use crate::filter::{NameMatcher, Target};
-
-/// What a directory entry is, from the directory listing (no `stat` needed on most file systems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Symlink,
-    Fifo,
-    Socket,
-    BlockDevice,
-    CharDevice,
-    Other,
-}
-
-impl EntryKind {
-    pub fn from_file_type(ft: FileType) -> Self {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileTypeExt;
-            if ft.is_fifo() {
-                return EntryKind::Fifo;
-            }
-            if ft.is_socket() {
-                return EntryKind::Socket;
-            }
-            if ft.is_block_device() {
-                return EntryKind::BlockDevice;
-            }
-            if ft.is_char_device() {
-                return EntryKind::CharDevice;
-            }
-        }
-        if ft.is_symlink() {
-            EntryKind::Symlink
-        } else if ft.is_dir() {
-            EntryKind::Dir
-        } else if ft.is_file() {
-            EntryKind::File
-        } else {
-            EntryKind::Other
-        }
-    }
-
-    /// Why an entry of this kind is never opened.
-    pub fn skip_reason(self) -> Option<&'static str> {
-        match self {
-            EntryKind::File => None,
-            EntryKind::Dir => Some("a directory, not a file"),
-            EntryKind::Symlink => Some("a symbolic link, not followed (see --follow-symlinks)"),
-            EntryKind::Fifo => Some("a FIFO (named pipe): never opened, it could block the scan"),
-            EntryKind::Socket => Some("a socket, not a file"),
-            EntryKind::BlockDevice => Some("a block device, not a file"),
-            EntryKind::CharDevice => Some("a character device, not a file"),
-            EntryKind::Other => Some("not a regular file"),
-        }
-    }
-}
+use crate::model::WalkStats;
+use crate::source::{Entry, EntryKind, Link, Source, SourceError, MAX_DEPTH};
 
 /// A directory entry whose name matches a rule.
 #[derive(Debug)]
-pub struct Candidate<'m> {
-    /// Path relative to the root, as reached (through the link, if one was followed).
-    pub rel: PathBuf,
-    /// Root as given joined with `rel`.
-    pub path: PathBuf,
-    /// The file to open: `path`, or the resolved target of a followed link.
-    pub open_path: PathBuf,
+pub struct Candidate<'m, N> {
+    /// Path components from the root down; the last is the entry's own name.
+    pub parts: Vec<Vec<u8>>,
     /// The entry's kind; for a followed link, the kind of its target.
     pub kind: EntryKind,
-    /// `lstat` of the entry (or `stat` of a followed link's target), taken before any open.
-    pub metadata: Result<Metadata, String>,
+    /// The node to stat and read (a followed link's target).
+    pub node: N,
     pub targets: &'m [Target],
-    /// For a symbolic link: the link text, and the target inside the root when it was followed.
-    pub link: Option<LinkInfo>,
+    /// For a link: what it points to, as shown.
+    pub link_text: Option<String>,
     /// Set when this candidate must not be opened, with the reason.
     pub skip: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct LinkInfo {
-    pub target_text: PathBuf,
-    /// The target relative to the root, when it resolved inside it.
-    pub resolved_rel: Option<PathBuf>,
-}
-
-/// Something the walk met besides candidates.
+/// Something the walk met.
 #[derive(Debug)]
-pub enum Event<'m> {
-    Candidate(Box<Candidate<'m>>),
+pub enum Event<'m, N> {
+    Candidate(Candidate<'m, N>),
     /// A folder or entry that could not be read; the walk went on without it.
     Error {
-        rel: PathBuf,
+        parts: Vec<Vec<u8>>,
         message: String,
     },
-    /// Something worth knowing that is not an error (a link not followed…).
+    /// Something worth knowing that is not an error (a link not followed, a cycle…).
     Notice {
-        rel: PathBuf,
+        parts: Vec<Vec<u8>>,
         message: String,
     },
     /// Sent every so often with the number of entries seen so far.
@@ -125,338 +50,350 @@ pub enum Event<'m> {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct WalkOptions {
-    pub follow_symlinks: bool,
-    /// Directory-reading threads; 1 walks sequentially (walkdir), more in parallel (ignore).
-    pub threads: usize,
-}
-
-impl Default for WalkOptions {
-    fn default() -> Self {
-        Self {
-            follow_symlinks: false,
-            threads: default_threads(),
-        }
-    }
-}
-
-/// One walking thread per core.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Counts for the report.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct WalkStats {
-    pub entries: u64,
-    pub candidates: u64,
-    pub errors: u64,
-}
-
 const PROGRESS_EVERY: u64 = 4096;
 
-fn rel_of(path: &Path, root: &Path) -> PathBuf {
-    path.strip_prefix(root).unwrap_or(path).to_path_buf()
+/// A directory's path as a chain of names up to the root, shared by its children, so no
+/// entry copies its parent's whole path.
+#[derive(Debug)]
+struct DirPath {
+    parent: Option<Arc<DirPath>>,
+    name: Box<[u8]>,
+    depth: usize,
 }
 
-/// What both walkers share: the root, the matcher, and the link policy. Deciding what one
-/// directory entry means is the same whichever walker listed it.
-struct Visitor<'a, 'm> {
-    root: &'a Path,
-    matcher: &'m NameMatcher,
-    /// Set when links are followed: the canonical root they must stay inside.
-    canon_root: Option<PathBuf>,
-}
+impl DirPath {
+    fn root() -> Arc<Self> {
+        Arc::new(Self {
+            parent: None,
+            name: Box::default(),
+            depth: 0,
+        })
+    }
 
-impl<'m> Visitor<'_, 'm> {
-    /// The event one directory entry produces, if any. `lstat` is called only for candidates.
-    fn entry(&self, path: &Path, name: &OsStr, ft: FileType) -> Option<Event<'m>> {
-        let targets = self.matcher.matches(name);
-        if ft.is_symlink() {
-            if let Some(canon_root) = &self.canon_root {
-                return follow_link(self.root, canon_root, path, targets);
+    /// The components from the root down, then `last` if given.
+    fn parts(&self, last: Option<&[u8]>) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.depth + 1);
+        let mut at = Some(self);
+        while let Some(d) = at {
+            if d.parent.is_some() {
+                out.push(d.name.to_vec());
             }
+            at = d.parent.as_deref();
         }
-        let targets = targets?;
-        let kind = EntryKind::from_file_type(ft);
-        let link = if kind == EntryKind::Symlink {
-            fs::read_link(path).ok().map(|t| LinkInfo {
-                target_text: t,
-                resolved_rel: None,
-            })
-        } else {
-            None
-        };
-        Some(Event::Candidate(Box::new(Candidate {
-            path: path.to_path_buf(),
-            open_path: path.to_path_buf(),
-            rel: rel_of(path, self.root),
-            kind,
-            metadata: fs::symlink_metadata(path).map_err(|e| e.to_string()),
-            targets,
-            link,
-            skip: kind.skip_reason().map(str::to_owned),
-        })))
+        out.reverse();
+        if let Some(l) = last {
+            out.push(l.to_vec());
+        }
+        out
     }
+}
 
-    fn error(&self, path: Option<&Path>, message: String) -> Event<'m> {
-        Event::Error {
-            rel: path.map(|p| rel_of(p, self.root)).unwrap_or_default(),
-            message,
+/// What one listed entry means: the events it gives (through `emit`) and, for a directory to
+/// enter, that directory.
+fn visit<'m, S: Source>(
+    src: &S,
+    matcher: &'m NameMatcher,
+    dir: &Arc<DirPath>,
+    e: Entry<S::Node>,
+    first_visit: &mut dyn FnMut(u64) -> bool,
+    emit: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Option<(S::Node, Arc<DirPath>)>
+where
+    S::Node: Clone,
+{
+    let targets = matcher.matches_bytes(&e.name).or_else(|| {
+        e.short_name
+            .as_deref()
+            .and_then(|s| matcher.matches_bytes(s))
+    });
+    let parts = || dir.parts(Some(&e.name));
+    match e.kind {
+        EntryKind::Symlink => {
+            if targets.is_none() && !src.follows_links() {
+                return None;
+            }
+            let candidate = |kind, node, link_text, skip| {
+                targets.map(|targets| {
+                    Event::Candidate(Candidate {
+                        parts: parts(),
+                        kind,
+                        node,
+                        targets,
+                        link_text,
+                        skip,
+                    })
+                })
+            };
+            let event = match src.link(&e.node) {
+                Link::Kept { text, why } => candidate(EntryKind::Symlink, e.node, text, Some(why)),
+                Link::Refused { text, why } => {
+                    if targets.is_some() {
+                        candidate(EntryKind::Symlink, e.node, text, Some(why))
+                    } else {
+                        Some(Event::Notice {
+                            parts: parts(),
+                            message: why,
+                        })
+                    }
+                }
+                Link::Dir { notice } => Some(Event::Notice {
+                    parts: parts(),
+                    message: notice,
+                }),
+                Link::Target { text, node, kind } => candidate(
+                    kind,
+                    node,
+                    Some(text),
+                    kind.skip_reason().map(str::to_owned),
+                ),
+                Link::Unreadable(message) => Some(Event::Error {
+                    parts: parts(),
+                    message,
+                }),
+            };
+            if let Some(event) = event {
+                emit(event);
+            }
+            None
+        }
+        EntryKind::Dir => {
+            // A folder named like a target is reported (skipped) and still walked.
+            if let Some(targets) = targets {
+                emit(Event::Candidate(Candidate {
+                    parts: parts(),
+                    kind: EntryKind::Dir,
+                    node: e.node.clone(),
+                    targets,
+                    link_text: None,
+                    skip: EntryKind::Dir.skip_reason().map(str::to_owned),
+                }));
+            }
+            if let Some(id) = e.id {
+                if !first_visit(id) {
+                    emit(Event::Notice {
+                        parts: parts(),
+                        message: format!(
+                            "folder already walked (node {id}): a directory cycle, not entered again"
+                        ),
+                    });
+                    return None;
+                }
+            }
+            if dir.depth + 1 > MAX_DEPTH {
+                emit(Event::Error {
+                    parts: parts(),
+                    message: format!(
+                        "folders nested deeper than {MAX_DEPTH}: not entered (damaged directory structure?)"
+                    ),
+                });
+                return None;
+            }
+            let child = Arc::new(DirPath {
+                parent: Some(Arc::clone(dir)),
+                name: e.name.into_boxed_slice(),
+                depth: dir.depth + 1,
+            });
+            Some((e.node, child))
+        }
+        kind => {
+            if let Some(targets) = targets {
+                emit(Event::Candidate(Candidate {
+                    parts: parts(),
+                    kind,
+                    node: e.node,
+                    targets,
+                    link_text: None,
+                    skip: kind.skip_reason().map(str::to_owned),
+                }));
+            }
+            None
         }
     }
 }
 
-/// Walks `root` and reports every candidate, error and notice to `sink`, in no particular
-/// order (callers sort). Fails only when the root itself cannot be walked.
-pub fn walk_root(
-    root: &Path,
-    matcher: &NameMatcher,
-    opts: WalkOptions,
-    sink: &mut dyn FnMut(Event<'_>),
-) -> io::Result<WalkStats> {
-    let meta = fs::metadata(root)?;
-    if !meta.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a directory",
-        ));
+fn list_error<'m, N>(dir: &DirPath, e: &SourceError) -> Event<'m, N> {
+    Event::Error {
+        parts: dir.parts(None),
+        message: format!("cannot list this folder: {e}"),
     }
-    let visitor = Visitor {
-        root,
-        matcher,
-        canon_root: if opts.follow_symlinks {
-            Some(fs::canonicalize(root)?)
-        } else {
-            None
-        },
-    };
-    let mut stats = WalkStats::default();
-    let count = |e: &Event<'_>, stats: &mut WalkStats| match e {
+}
+
+/// Counts an event into the stats.
+fn count<N>(stats: &mut WalkStats, e: &Event<'_, N>) {
+    match e {
         Event::Candidate(_) => stats.candidates += 1,
         Event::Error { .. } => stats.errors += 1,
         _ => {}
-    };
-    if opts.threads <= 1 {
-        for item in WalkDir::new(root).follow_links(false).min_depth(1) {
-            let event = match item {
-                Ok(entry) => {
-                    stats.entries += 1;
-                    if stats.entries % PROGRESS_EVERY == 0 {
-                        sink(Event::Progress {
-                            entries: stats.entries,
-                        });
-                    }
-                    visitor.entry(entry.path(), entry.file_name(), entry.file_type())
-                }
-                Err(e) => {
-                    let message = match e.io_error() {
-                        Some(io) => io.to_string(),
-                        None => e.to_string(),
-                    };
-                    Some(visitor.error(e.path(), message))
-                }
+    }
+}
+
+/// Walks depth-first on this thread. Fails only when the root cannot be listed.
+pub fn sequential<'m, S: Source>(
+    src: &S,
+    matcher: &'m NameMatcher,
+    sink: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Result<WalkStats, SourceError>
+where
+    S::Node: Clone,
+{
+    let (root, root_id) = src.root()?;
+    let mut stats = WalkStats::default();
+    let mut seen: HashSet<u64> = root_id.into_iter().collect();
+    let mut stack = vec![(root, DirPath::root())];
+    let mut first = true;
+    while let Some((dir, path)) = stack.pop() {
+        let entries = match src.list(&dir) {
+            Ok(e) => e,
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                let ev = list_error(&path, &e);
+                count(&mut stats, &ev);
+                sink(ev);
+                continue;
+            }
+        };
+        first = false;
+        for e in entries {
+            stats.entries += 1;
+            if stats.entries % PROGRESS_EVERY == 0 {
+                sink(Event::Progress {
+                    entries: stats.entries,
+                });
+            }
+            let mut emit = |ev: Event<'m, S::Node>| {
+                count(&mut stats, &ev);
+                sink(ev);
             };
-            if let Some(event) = event {
-                count(&event, &mut stats);
-                sink(event);
+            if let Some(next) = visit(src, matcher, &path, e, &mut |id| seen.insert(id), &mut emit)
+            {
+                stack.push(next);
             }
         }
-        return Ok(stats);
     }
-    walk_parallel(&visitor, opts.threads, &mut stats, &mut |e, stats| {
-        count(&e, stats);
-        sink(e);
-    });
     Ok(stats)
 }
 
-/// A walking thread's entry count, added to the shared total in batches (and when the thread
-/// ends) so threads do not contend on one counter per entry.
-struct LocalCount<'a> {
-    n: u64,
-    total: &'a AtomicU64,
+/// Directories waiting to be listed, and how many workers are listing one.
+struct Queue<N> {
+    jobs: Vec<(N, Arc<DirPath>)>,
+    busy: usize,
 }
 
-impl LocalCount<'_> {
-    fn add(&mut self) {
-        self.n += 1;
-        if self.n == 256 {
-            self.total.fetch_add(self.n, Ordering::Relaxed);
-            self.n = 0;
-        }
-    }
-}
-
-impl Drop for LocalCount<'_> {
-    fn drop(&mut self) {
-        self.total.fetch_add(self.n, Ordering::Relaxed);
-    }
-}
-
-/// The path an `ignore` error is about, wherever it is nested.
-fn ignore_error_path(e: &ignore::Error) -> Option<&Path> {
-    match e {
-        ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            ignore_error_path(err)
-        }
-        ignore::Error::Loop { child, .. } => Some(child),
-        ignore::Error::Partial(errs) => errs.iter().find_map(ignore_error_path),
-        _ => None,
-    }
-}
-
-/// The parallel walk: `threads` workers list directories (ignore's work-stealing walker, with
-/// every filter off so hidden and "ignored" files are seen); entries that mean something are
-/// sent to this thread, which hands them to `sink` while the walk goes on.
-fn walk_parallel<'m>(
-    visitor: &Visitor<'_, 'm>,
+/// Walks with `threads` workers sharing a stack of directories; the events come back to this
+/// thread, which hands them to `sink` while the walk goes on. The root is listed here first,
+/// so a root that cannot be read fails the walk as in [`sequential`].
+pub fn parallel<'m, S>(
+    src: &S,
     threads: usize,
-    stats: &mut WalkStats,
-    sink: &mut dyn FnMut(Event<'m>, &mut WalkStats),
-) {
-    let entries = AtomicU64::new(0);
-    let (tx, rx) = mpsc::channel::<Event<'m>>();
+    matcher: &'m NameMatcher,
+    sink: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Result<WalkStats, SourceError>
+where
+    S: Source + Sync,
+    S::Node: Clone + Send,
+{
+    let (root, root_id) = src.root()?;
+    let root_entries = src.list(&root)?;
+    let mut stats = WalkStats::default();
+    let seen: Mutex<HashSet<u64>> = Mutex::new(root_id.into_iter().collect());
+    let first_visit = |id: u64| seen.lock().map_or(true, |mut s| s.insert(id));
+    let root_path = DirPath::root();
+    let mut jobs = Vec::new();
+    let entries = AtomicU64::new(root_entries.len() as u64);
+    for e in root_entries {
+        let mut emit = |ev: Event<'m, S::Node>| {
+            count(&mut stats, &ev);
+            sink(ev);
+        };
+        if let Some(next) = visit(
+            src,
+            matcher,
+            &root_path,
+            e,
+            &mut |id| first_visit(id),
+            &mut emit,
+        ) {
+            jobs.push(next);
+        }
+    }
+    let queue = Mutex::new(Queue { jobs, busy: 0 });
+    let wake = Condvar::new();
+    let (tx, rx) = mpsc::channel::<Event<'m, S::Node>>();
     std::thread::scope(|scope| {
-        let entries = &entries;
-        scope.spawn(move || {
-            let walker = WalkBuilder::new(visitor.root)
-                .standard_filters(false)
-                .follow_links(false)
-                .threads(threads)
-                .build_parallel();
-            walker.run(|| {
-                let tx = tx.clone();
-                let mut counter = LocalCount {
-                    n: 0,
-                    total: entries,
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (queue, wake, entries, first_visit) = (&queue, &wake, &entries, &first_visit);
+            scope.spawn(move || loop {
+                let job = {
+                    let Ok(mut q) = queue.lock() else { return };
+                    loop {
+                        if let Some(job) = q.jobs.pop() {
+                            q.busy += 1;
+                            break job;
+                        }
+                        if q.busy == 0 {
+                            wake.notify_all();
+                            return;
+                        }
+                        q = match wake.wait(q) {
+                            Ok(q) => q,
+                            Err(_) => return,
+                        };
+                    }
                 };
-                Box::new(move |item| {
-                    let event = match item {
-                        Ok(entry) if entry.depth() == 0 => None,
-                        Ok(entry) => {
-                            counter.add();
-                            match entry.file_type() {
-                                Some(ft) => visitor.entry(entry.path(), entry.file_name(), ft),
-                                None => None,
+                let (dir, path) = job;
+                let mut found = Vec::new();
+                match src.list(&dir) {
+                    Ok(list) => {
+                        entries.fetch_add(list.len() as u64, Ordering::Relaxed);
+                        let mut emit = |ev| {
+                            let _ = tx.send(ev);
+                        };
+                        for e in list {
+                            if let Some(next) =
+                                visit(src, matcher, &path, e, &mut |id| first_visit(id), &mut emit)
+                            {
+                                found.push(next);
                             }
                         }
-                        Err(e) => {
-                            let message = match e.io_error() {
-                                Some(io) => io.to_string(),
-                                None => e.to_string(),
-                            };
-                            Some(visitor.error(ignore_error_path(&e), message))
-                        }
-                    };
-                    if let Some(event) = event {
-                        if tx.send(event).is_err() {
-                            return WalkState::Quit;
-                        }
                     }
-                    WalkState::Continue
-                })
+                    Err(e) => {
+                        let _ = tx.send(list_error(&path, &e));
+                    }
+                }
+                let Ok(mut q) = queue.lock() else { return };
+                q.busy -= 1;
+                let wake_all = !found.is_empty() || (q.busy == 0 && q.jobs.is_empty());
+                q.jobs.extend(found);
+                drop(q);
+                if wake_all {
+                    wake.notify_all();
+                }
             });
-            drop(tx);
-        });
+        }
+        drop(tx);
         let mut last = 0u64;
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(event) => sink(event, stats),
+                Ok(event) => {
+                    count(&mut stats, &event);
+                    sink(event);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             let now = entries.load(Ordering::Relaxed);
             if now / PROGRESS_EVERY != last / PROGRESS_EVERY {
                 last = now;
-                sink(Event::Progress { entries: now }, stats);
+                sink(Event::Progress { entries: now });
             }
         }
     });
     stats.entries = entries.load(Ordering::Relaxed);
+    Ok(stats)
 }
 
-/// Decides what a symbolic link means when links are followed. Returns a candidate when the
-/// link's own name matches a rule (followed, or skipped with the reason); notices otherwise.
-fn follow_link<'m>(
-    root: &Path,
-    canon_root: &Path,
-    path: &Path,
-    targets: Option<&'m [Target]>,
-) -> Option<Event<'m>> {
-    let rel = rel_of(path, root);
-    let target_text = match fs::read_link(path) {
-        Ok(t) => t,
-        Err(e) => {
-            return Some(Event::Error {
-                rel,
-                message: format!("cannot read symbolic link: {e}"),
-            });
-        }
-    };
-    let mut link = LinkInfo {
-        target_text: target_text.clone(),
-        resolved_rel: None,
-    };
-    let shown = target_text.display();
-    // Refuse before resolving: an absolute link names a path on this machine.
-    let resolved: Result<(PathBuf, Metadata), String> = if target_text.is_absolute() {
-        Err(format!(
-            "symbolic link to the absolute path {shown} not followed: in evidence it would resolve on the examiner's machine, outside the root"
-        ))
-    } else {
-        match fs::canonicalize(path) {
-            Err(e) => Err(format!("symbolic link to {shown} cannot be resolved: {e}")),
-            Ok(real) if !real.starts_with(canon_root) => Err(format!(
-                "symbolic link to {shown} not followed: its target is outside the root"
-            )),
-            Ok(real) => match fs::metadata(&real) {
-                Ok(m) => Ok((real, m)),
-                Err(e) => Err(format!("symbolic link target {shown}: {e}")),
-            },
-        }
-    };
-    let lstat = || fs::symlink_metadata(path).map_err(|e| e.to_string());
-    match resolved {
-        Err(why) => match targets {
-            Some(targets) => Some(Event::Candidate(Box::new(Candidate {
-                path: path.to_path_buf(),
-                open_path: path.to_path_buf(),
-                rel,
-                kind: EntryKind::Symlink,
-                metadata: lstat(),
-                targets,
-                link: Some(link),
-                skip: Some(why),
-            }))),
-            None => Some(Event::Notice { rel, message: why }),
-        },
-        Ok((real, meta)) => {
-            let real_rel = rel_of(&real, canon_root);
-            link.resolved_rel = Some(real_rel.clone());
-            if meta.is_dir() {
-                return Some(Event::Notice {
-                    rel,
-                    message: format!(
-                        "directory link to {} not walked again: that folder is scanned at its real path",
-                        real_rel.display()
-                    ),
-                });
-            }
-            let targets = targets?;
-            let kind = EntryKind::from_file_type(meta.file_type());
-            Some(Event::Candidate(Box::new(Candidate {
-                path: path.to_path_buf(),
-                open_path: real,
-                rel,
-                kind,
-                metadata: Ok(meta),
-                targets,
-                link: Some(link),
-                skip: kind.skip_reason().map(str::to_owned),
-            })))
-        }
-    }
+/// One walking thread per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

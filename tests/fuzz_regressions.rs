@@ -8,10 +8,10 @@
 use std::fs;
 use std::path::PathBuf;
 
-use kbscan::pe;
+use kbscan::evidence::pe;
+use kbscan::evidence::versioninfo;
+use kbscan::model::version::FileVersion;
 use kbscan::rules;
-use kbscan::version::FileVersion;
-use kbscan::versioninfo;
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
@@ -48,7 +48,7 @@ fn replay(target: &str, data: &[u8]) -> String {
                 let r = pe::inspect(&buf[start..start + data.len()]);
                 kinds.push(match &r {
                     Ok(d) => format!("ok:{}", d.resources.len()),
-                    Err(e) => e.kind().to_owned(),
+                    Err(e) => e.kind().as_str().to_owned(),
                 });
             }
             let _ = versioninfo::parse(data);

@@ -13,8 +13,8 @@ use std::time::Instant;
 use common::pe_layout::{self, put_u16, put_u32, resource_tables, Layout};
 use common::samples;
 use kbscan::error::InspectError;
-use kbscan::pe::{self, PeVersionData};
-use kbscan::version::FileVersion;
+use kbscan::evidence::pe::{self, PeVersionData};
+use kbscan::model::version::FileVersion;
 
 /// xorshift64*: tiny, deterministic, no dependency.
 struct Rng(u64);
@@ -77,7 +77,7 @@ fn check(image: &[u8], what: &dyn Fn() -> String) -> (String, Option<PeVersionDa
         Err(InspectError::ParserPanic) => panic!("pelite panicked on {}", what()),
         Err(e) => {
             assert!(!e.to_string().is_empty());
-            (e.kind().to_owned(), None)
+            (e.kind().as_str().to_owned(), None)
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use std::cmp::Ordering;
 
-use kbscan::judge::{self, CandidateFacts, Status, Verdict};
-use kbscan::version::FileVersion;
+use kbscan::judge::{self, CandidateFacts};
+use kbscan::model::version::FileVersion;
+use kbscan::model::{Status, Verdict};
 use proptest::prelude::*;
 
 fn any_version() -> impl Strategy<Value = FileVersion> {

@@ -3,41 +3,53 @@
 //! they are reported as if they were UTC (said in a note on each finding and in the docs).
 //! Every call into the crate runs inside `contain::contained`.
 
-use std::io::Read;
+use std::rc::Rc;
 
 use fatfs::{DirEntry, FileSystem, FsOptions, ReadWriteSeek};
 
-use super::reader::{with_budget, LIST_BUDGET};
+use super::reader::{complete_read, with_budget, LIST_BUDGET};
+use super::REPARSE_NOT_FOLLOWED;
 use crate::contain::contained;
-use crate::inspect::Times;
-use crate::vfs::{VEntry, VStat, Vfs, VfsError, MAX_DIR_ENTRIES};
-use crate::walk::EntryKind;
+use crate::model::time::Times;
+use crate::source::{Entry, EntryKind, Link, Source, SourceError, Stat, MAX_DIR_ENTRIES};
 
 /// A note added to findings read from FAT.
 pub const FAT_TIME_NOTE: &str =
     "FAT stores local times without a time zone: the times shown are those local times read as UTC";
 
 /// Opens a FAT volume read-only (the access-date update is off, and writes would fail anyway).
-pub fn open<IO: ReadWriteSeek>(io: IO) -> Result<FileSystem<IO>, VfsError> {
+pub fn open<IO: ReadWriteSeek>(io: IO) -> Result<FileSystem<IO>, SourceError> {
     with_budget(LIST_BUDGET, || {
         contained(|| FileSystem::new(io, FsOptions::new().update_accessed_date(false)))
     })
-    .ok_or_else(|| VfsError::parser_failed("FAT"))?
-    .map_err(|e| VfsError::corrupt(format!("not a readable FAT volume: {e}")))
+    .ok_or_else(|| SourceError::parser_failed("FAT"))?
+    .map_err(|e| SourceError::corrupt(format!("not a readable FAT volume: {e}")))
 }
 
-pub struct FatVfs<'a, IO: ReadWriteSeek> {
+/// One FAT volume as an evidence source, named `name` in the report.
+pub struct FatSource<'a, IO: ReadWriteSeek> {
     pub fs: &'a FileSystem<IO>,
+    pub name: String,
 }
 
+/// The root, or a directory entry (shared: fatfs's own `Clone` would ask `IO: Clone`).
 pub enum FatNode<'a, IO: ReadWriteSeek> {
     Root,
-    Entry(DirEntry<'a, IO>),
+    Entry(Rc<DirEntry<'a, IO>>),
+}
+
+impl<IO: ReadWriteSeek> Clone for FatNode<'_, IO> {
+    fn clone(&self) -> Self {
+        match self {
+            FatNode::Root => FatNode::Root,
+            FatNode::Entry(e) => FatNode::Entry(Rc::clone(e)),
+        }
+    }
 }
 
 /// Runs `f` inside `contain::contained`, reading at most `budget` bytes of the image.
-fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, VfsError>) -> Result<T, VfsError> {
-    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(VfsError::parser_failed("FAT")))
+fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, SourceError>) -> Result<T, SourceError> {
+    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(SourceError::parser_failed("FAT")))
 }
 
 fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<String> {
@@ -62,29 +74,29 @@ fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<String> {
         .ok()
 }
 
-impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
+impl<'a, IO: ReadWriteSeek> Source for FatSource<'a, IO> {
     type Node = FatNode<'a, IO>;
 
-    fn root(&mut self) -> Result<(Self::Node, Option<u64>), VfsError> {
+    fn root(&self) -> Result<(Self::Node, Option<u64>), SourceError> {
         Ok((FatNode::Root, None))
     }
 
-    fn list(&mut self, dir: &Self::Node) -> Result<Vec<VEntry<Self::Node>>, VfsError> {
+    fn list(&self, dir: &Self::Node) -> Result<Vec<Entry<Self::Node>>, SourceError> {
         let fs = self.fs;
         guarded(LIST_BUDGET, || {
             let d = match dir {
                 FatNode::Root => fs.root_dir(),
                 FatNode::Entry(e) if e.is_dir() => e.to_dir(),
-                FatNode::Entry(_) => return Err(VfsError::corrupt("not a directory")),
+                FatNode::Entry(_) => return Err(SourceError::corrupt("not a directory")),
             };
             let mut out = Vec::new();
             for (n, e) in d.iter().enumerate() {
                 if n >= MAX_DIR_ENTRIES {
-                    return Err(VfsError::corrupt(format!(
+                    return Err(SourceError::corrupt(format!(
                         "more than {MAX_DIR_ENTRIES} entries: damaged cluster chain?"
                     )));
                 }
-                let e = e.map_err(|e| VfsError::io(&e))?;
+                let e = e.map_err(|e| SourceError::io(&e))?;
                 let name = e.file_name();
                 if name == "." || name == ".." {
                     continue;
@@ -95,26 +107,29 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
                 } else {
                     EntryKind::File
                 };
-                out.push(VEntry {
-                    short_name: (!short.eq_ignore_ascii_case(&name)).then_some(short),
-                    name,
+                out.push(Entry {
+                    short_name: (!short.eq_ignore_ascii_case(&name)).then(|| short.into_bytes()),
+                    name: name.into_bytes(),
                     kind,
                     id: None,
-                    node: FatNode::Entry(e),
+                    node: FatNode::Entry(Rc::new(e)),
                 });
             }
             Ok(out)
         })
     }
 
-    fn stat(&mut self, node: &Self::Node) -> Result<VStat, VfsError> {
+    fn stat(&self, node: &Self::Node) -> Result<Stat, SourceError> {
         match node {
-            FatNode::Root => Ok(VStat::default()),
+            // Only files are stat'ed for the report; a folder named like a target is
+            // reported without times.
+            FatNode::Root => Ok(Stat::default()),
+            FatNode::Entry(e) if e.is_dir() => Ok(Stat::default()),
             FatNode::Entry(e) => guarded(LIST_BUDGET, || {
                 let m = e.modified();
                 let c = e.created();
-                Ok(VStat {
-                    size: e.len(),
+                Ok(Stat {
+                    size: Some(e.len()),
                     times: Times {
                         modified: date_text(m.date, Some(m.time)),
                         accessed: date_text(e.accessed(), None),
@@ -126,17 +141,33 @@ impl<'a, IO: ReadWriteSeek> Vfs for FatVfs<'a, IO> {
         }
     }
 
-    fn read(&mut self, node: &Self::Node, limit: u64) -> Result<Vec<u8>, VfsError> {
+    fn read(&self, node: &Self::Node, size: u64, limit: u64) -> Result<Vec<u8>, SourceError> {
         let FatNode::Entry(e) = node else {
-            return Err(VfsError::corrupt("the root folder is not a file"));
+            return Err(SourceError::corrupt("the root folder is not a file"));
         };
-        guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
-            let f = e.to_file();
-            let mut v = Vec::new();
-            f.take(limit.saturating_add(1))
-                .read_to_end(&mut v)
-                .map_err(|e| VfsError::io(&e))?;
-            Ok(v)
-        })
+        let v = guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
+            crate::source::read_bounded(e.to_file(), size, limit).map_err(|e| SourceError::io(&e))
+        })?;
+        complete_read(v, size, limit)
+    }
+
+    fn link(&self, _node: &Self::Node) -> Link<Self::Node> {
+        // FAT has no links; kept for the trait.
+        Link::Kept {
+            text: None,
+            why: REPARSE_NOT_FOLLOWED.to_owned(),
+        }
+    }
+
+    fn display_path(&self, rel: &str, _parts: &[Vec<u8>]) -> String {
+        format!("{}/{rel}", self.name)
+    }
+
+    fn finding_note(&self) -> Option<&'static str> {
+        Some(FAT_TIME_NOTE)
+    }
+
+    fn root_failure(&self) -> &'static str {
+        super::ROOT_FAILURE
     }
 }

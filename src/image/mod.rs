@@ -1,9 +1,9 @@
-//! Disk images scanned without mounting: raw (dd) images of a disk or of one partition, and
-//! split raw sets (`disk.001`, `disk.002`…). The partition table is read (MBR with logical
-//! partitions, GPT), each NTFS or FAT volume is scanned as its own root (`disk.img#p1`) with
-//! the same inspection and judgement as a folder, and the disk gets the most urgent of its
-//! volumes' verdicts. Virtual disk containers (E01, VMDK, VHD, qcow2…) are recognised and
-//! refused with the conversion to use.
+//! Disk images read without mounting: raw (dd) images of a disk or of one partition, and
+//! split raw sets (`disk.001`, `disk.002`…). This room only turns an image file into
+//! evidence sources: bytes ([`reader::ByteSource`]) → partition table (`table`) → volumes →
+//! file systems (`ntfs`, `fat`, each a [`crate::source::Source`]). It never calls back into
+//! the scan: the driver scans each volume as its own root (`disk.img#p1`). Virtual disk
+//! containers (E01, VMDK, VHD, qcow2…) are recognised and refused with the conversion to use.
 
 pub mod fat;
 pub mod ntfs;
@@ -12,20 +12,17 @@ pub mod table;
 
 use std::path::Path;
 
-use crate::error::InspectError;
 use crate::escape::escape_bytes;
-use crate::filter::NameMatcher;
-use crate::inspect::{self, FileEvidence, Times};
-use crate::judge::{self, Verdict};
-use crate::registry::{self, SystemEvidence};
-use crate::report::{ImageReport, ImageSource, PathMessage, RootReport};
-use crate::rules::RuleSet;
-use crate::scan::{self, CandidateInput, ScanOptions};
-use crate::vfs::{self, VEvent, Vfs};
-use crate::walk::{EntryKind, WalkStats};
+use crate::model::{ImageReport, ImageSource, PathMessage, Verdict};
+use crate::source::Source;
 
 use reader::{Disk, ReadOnly, Segments, Window};
 use table::FsKind;
+
+/// Why a reparse point inside an image is not walked.
+pub const REPARSE_NOT_FOLLOWED: &str = "a reparse point (junction or symbolic link), not followed";
+/// What is said when a volume's root folder cannot be read.
+pub const ROOT_FAILURE: &str = "cannot read the root folder of this volume";
 
 /// True when `path` should be read as a disk image: a regular file (after links).
 pub fn is_image(path: &Path) -> bool {
@@ -45,25 +42,6 @@ fn unsupported(format: &str) -> String {
          first, e.g. `qemu-img convert -O raw IMAGE disk.raw` (Debian package qemu-utils; VMDK, \
          VHD/VHDX, qcow2, VDI) or `ewfexport -t disk -f raw IMAGE.E01` (Debian package \
          ewf-tools; E01/Ex01), then scan disk.raw"
-    )
-}
-
-/// A root that could not be scanned at all: `inconclusive`, `root_unreadable`.
-fn failed_root(name: String, rules: &RuleSet, message: String) -> RootReport {
-    scan::finish_root(
-        name,
-        rules,
-        Vec::new(),
-        vec![PathMessage {
-            path: String::new(),
-            message,
-        }],
-        Vec::new(),
-        WalkStats {
-            errors: 1,
-            ..Default::default()
-        },
-        SystemEvidence::default,
     )
 }
 
@@ -97,52 +75,123 @@ fn claims_windows_fs(ptype: Option<&str>) -> bool {
     }
 }
 
-/// Scans one disk image: every volume a root, plus the disk's own report.
-pub fn scan_image(
-    path: &Path,
-    rules: &RuleSet,
-    matcher: &NameMatcher,
-    opts: &ScanOptions,
-    progress: &mut dyn FnMut(u64),
-) -> (Vec<RootReport>, ImageReport) {
+/// A volume found in an image, ready to be opened as a source.
+#[derive(Debug)]
+pub struct Volume {
+    /// The root name in the report: `IMAGE#p1`, or `IMAGE` when the image is one volume.
+    pub name: String,
+    /// Where it is in the image.
+    pub source: ImageSource,
+    /// Root-level notices (a volume running past the end of the image…).
+    pub notices: Vec<PathMessage>,
+    kind: FsKind,
+}
+
+/// One slot of an image, in partition order: a volume to scan, or a root that could not be
+/// read (named, with why).
+#[derive(Debug)]
+pub enum Slot {
+    Volume(Volume),
+    Unreadable { name: String, message: String },
+}
+
+/// Something that uses a source: the scan, given a volume's file system.
+pub trait WithSource<T> {
+    fn with<S: Source>(&mut self, src: &S) -> T;
+}
+
+/// An image opened for reading: the disk's report (its volumes and verdict are filled in by
+/// the caller after the scan), the disk, and its slots.
+#[derive(Debug)]
+pub struct OpenImage {
+    pub report: ImageReport,
+    disk: Option<Disk>,
+    pub slots: Vec<Slot>,
+}
+
+impl OpenImage {
+    /// Opens `v`'s file system and hands it to `user`; `Err` with the message when the file
+    /// system cannot be opened (a root that could not be read).
+    pub fn scan_volume<T>(
+        &mut self,
+        v: &Volume,
+        user: &mut impl WithSource<T>,
+    ) -> Result<T, String> {
+        let Some(disk) = self.disk.as_mut() else {
+            return Err("the image is not open".to_owned());
+        };
+        let window = Window::new(disk, v.source.offset, v.source.length);
+        match v.kind {
+            FsKind::Ntfs => match ntfs::NtfsSource::open(window, v.name.clone()) {
+                Ok(src) => Ok(user.with(&src)),
+                Err(e) => Err(format!("NTFS volume: {e}")),
+            },
+            FsKind::Fat(_) => match fat::open(ReadOnly(window)) {
+                Ok(f) => Ok(user.with(&fat::FatSource {
+                    fs: &f,
+                    name: v.name.clone(),
+                })),
+                Err(e) => Err(format!("FAT volume: {e}")),
+            },
+        }
+    }
+
+    /// Records the scanned roots' names and the disk's verdict.
+    pub fn finish(mut self, volumes: Vec<String>, verdict: Verdict) -> ImageReport {
+        self.report.volumes = volumes;
+        self.report.verdict = verdict;
+        self.report
+    }
+}
+
+/// Opens one disk image: its format, partition table and volumes. Never fails: an image that
+/// cannot be read at all gives one unreadable slot named after the image.
+pub fn open(path: &Path) -> OpenImage {
     let shown = escape_bytes(path.as_os_str().as_encoded_bytes());
     // The examiner named this file: a link to it is followed here (the segments themselves
     // are then opened with O_NOFOLLOW), as `kbscan version` does for its files.
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let segments = reader::segment_paths(&real);
-    let mut image = ImageReport {
-        path: shown.clone(),
-        format: if segments.len() > 1 {
-            "split_raw".to_owned()
-        } else {
-            "raw".to_owned()
+    let mut image = OpenImage {
+        report: ImageReport {
+            path: shown.clone(),
+            format: if segments.len() > 1 {
+                "split_raw".to_owned()
+            } else {
+                "raw".to_owned()
+            },
+            segments: segments.len(),
+            size: None,
+            partition_table: None,
+            volumes: Vec::new(),
+            verdict: Verdict::Inconclusive,
+            notices: Vec::new(),
+            error: None,
         },
-        segments: segments.len(),
-        size: None,
-        partition_table: None,
-        volumes: Vec::new(),
-        verdict: Verdict::Inconclusive,
-        notices: Vec::new(),
-        error: None,
+        disk: None,
+        slots: Vec::new(),
     };
-    let fail = |mut image: ImageReport, message: String| {
-        image.error = Some(message.clone());
-        (vec![failed_root(shown.clone(), rules, message)], image)
+    let fail = |mut image: OpenImage, message: String| {
+        image.report.error = Some(message.clone());
+        image.slots = vec![Slot::Unreadable {
+            name: shown.clone(),
+            message,
+        }];
+        image
     };
     let src = match Segments::open(&segments) {
         Ok(s) => s,
         Err(e) => return fail(image, format!("cannot open the image: {e}")),
     };
     let mut disk = Disk::new(Box::new(src));
-    image.size = Some(disk.len());
+    image.report.size = Some(disk.len());
     if let Some(format) = table::container_format(&mut disk) {
-        image.format = format.to_owned();
+        image.report.format = format.to_owned();
         return fail(image, unsupported(format));
     }
     let table = table::read_table(&mut disk);
-    image.partition_table = Some(table.kind);
-    image.notices.extend(table.notices.iter().cloned());
-    let mut roots = Vec::new();
+    image.report.partition_table = Some(table.kind);
+    image.report.notices.extend(table.notices.iter().cloned());
     for part in &table.parts {
         let name = if table.kind == "none" {
             shown.clone()
@@ -157,18 +206,18 @@ pub fn scan_image(
                 part.offset,
                 disk.len()
             );
-            image.notices.push(msg.clone());
-            roots.push(failed_root(name, rules, msg));
+            image.report.notices.push(msg.clone());
+            image.slots.push(Slot::Unreadable { name, message: msg });
             continue;
         }
-        let mut volume_notices = Vec::new();
+        let mut notices = Vec::new();
         if end > disk.len() {
             let msg = format!(
                 "the volume ends at byte {end}, after the end of the image ({} bytes): truncated image? What is there is read",
                 disk.len()
             );
-            image.notices.push(format!("{}: {msg}", part.volume));
-            volume_notices.push(PathMessage {
+            image.report.notices.push(format!("{}: {msg}", part.volume));
+            notices.push(PathMessage {
                 path: String::new(),
                 message: msg,
             });
@@ -180,172 +229,42 @@ pub fn scan_image(
                     "{} (type {what}): no NTFS or FAT file system recognised (damaged boot sector, or a file system kbscan does not read)",
                     part.volume
                 );
-                image.notices.push(msg.clone());
+                image.report.notices.push(msg.clone());
                 if table.kind == "none" {
-                    image.error = Some(msg.clone());
+                    image.report.error = Some(msg.clone());
                 }
-                roots.push(failed_root(name, rules, msg));
+                image.slots.push(Slot::Unreadable { name, message: msg });
             } else {
-                image.notices.push(format!(
+                image.report.notices.push(format!(
                     "{} (type {what}): not NTFS or FAT, not scanned",
                     part.volume
                 ));
             }
             continue;
         };
-        let source = ImageSource {
-            path: shown.clone(),
-            partition_table: table.kind,
-            volume: part.volume.clone(),
-            offset: part.offset,
-            length: part.length,
-            filesystem: kind.name(),
-            partition_type: part.ptype.clone(),
-        };
-        let window = Window::new(&mut disk, part.offset, part.length);
-        let mut root = match kind {
-            FsKind::Ntfs => match ntfs::NtfsVfs::open(window) {
-                Ok(mut fs) => scan_vfs(&mut fs, &name, rules, matcher, opts, progress, None),
-                Err(e) => failed_root(name.clone(), rules, format!("NTFS volume: {e}")),
+        image.slots.push(Slot::Volume(Volume {
+            source: ImageSource {
+                path: shown.clone(),
+                partition_table: table.kind,
+                volume: part.volume.clone(),
+                offset: part.offset,
+                length: part.length,
+                filesystem: kind.name(),
+                partition_type: part.ptype.clone(),
             },
-            FsKind::Fat(_) => match fat::open(ReadOnly(window)) {
-                Ok(f) => {
-                    let mut fs = fat::FatVfs { fs: &f };
-                    scan_vfs(
-                        &mut fs,
-                        &name,
-                        rules,
-                        matcher,
-                        opts,
-                        progress,
-                        Some(fat::FAT_TIME_NOTE),
-                    )
-                }
-                Err(e) => failed_root(name.clone(), rules, format!("FAT volume: {e}")),
-            },
-        };
-        root.notices.extend(volume_notices);
-        root.image = Some(source);
-        roots.push(root);
+            name,
+            notices,
+            kind,
+        }));
     }
-    if roots.is_empty() {
+    if image.slots.is_empty() {
         let msg = "no NTFS or FAT volume found in the image".to_owned();
-        image.error = Some(msg.clone());
-        roots.push(failed_root(shown.clone(), rules, msg));
+        image.report.error = Some(msg.clone());
+        image.slots.push(Slot::Unreadable {
+            name: shown,
+            message: msg,
+        });
     }
-    image.volumes = roots.iter().map(|r| r.root.clone()).collect();
-    image.verdict = judge::combine(roots.iter().map(|r| r.verdict));
-    (roots, image)
-}
-
-/// Walks one volume and judges it exactly as a folder is judged.
-fn scan_vfs<F: Vfs>(
-    fs: &mut F,
-    root_name: &str,
-    rules: &RuleSet,
-    matcher: &NameMatcher,
-    opts: &ScanOptions,
-    progress: &mut dyn FnMut(u64),
-    finding_note: Option<&str>,
-) -> RootReport {
-    let mut findings = Vec::new();
-    let mut errors = Vec::new();
-    let mut notices = Vec::new();
-    let text = |parts: &[String]| {
-        let b: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
-        scan::parts_text(&b)
-    };
-    let max = opts.max_size;
-    let result = vfs::walk_vfs(fs, matcher, &mut |fs, event| match event {
-        VEvent::Candidate(c) => {
-            let parts: Vec<&[u8]> = c.parts.iter().map(|p| p.as_bytes()).collect();
-            let (meta, skip, evidence) = match (c.kind, &c.node) {
-                (EntryKind::File, Some(node)) => match fs.stat(node) {
-                    Ok(st) => {
-                        let ev = inspect::evidence_from_bytes(
-                            st.size,
-                            st.times.clone(),
-                            max,
-                            || {
-                                let v = fs.read(node, max)?;
-                                // An image cannot change while it is read: fewer bytes than
-                                // the file system promised means the image ends inside the file.
-                                if (v.len() as u64) < st.size.min(max) {
-                                    return Err(InspectError::Io(std::io::Error::other(format!(
-                                        "only {} of {} bytes could be read: the image ends inside this file (truncated image?)",
-                                        v.len(),
-                                        st.size
-                                    ))));
-                                }
-                                Ok(v)
-                            },
-                        );
-                        (Ok((st.times, Some(st.size))), None, Some(ev))
-                    }
-                    Err(e) => (
-                        Ok((Times::default(), None)),
-                        None,
-                        Some(FileEvidence {
-                            size: None,
-                            sha256: None,
-                            md5: None,
-                            times: Times::default(),
-                            pe: Err(e.into()),
-                        }),
-                    ),
-                },
-                (EntryKind::Symlink, _) => (
-                    Ok((Times::default(), None)),
-                    Some("a reparse point (junction or symbolic link), not followed".to_owned()),
-                    None,
-                ),
-                (kind, _) => (
-                    Ok((Times::default(), None)),
-                    Some(kind.skip_reason().unwrap_or("not a file").to_owned()),
-                    None,
-                ),
-            };
-            let input = CandidateInput {
-                abs_path: format!("{root_name}/{}", scan::parts_text(&parts)),
-                parts,
-                targets: c.targets,
-                link_target: None,
-                meta,
-                skip,
-                evidence,
-            };
-            let mut found = scan::findings_from(rules, &input);
-            if let Some(note) = finding_note {
-                for f in &mut found {
-                    if f.status != crate::judge::Status::Skipped {
-                        f.notes.push(note.to_owned());
-                    }
-                }
-            }
-            findings.extend(found);
-        }
-        VEvent::Error { parts, message } => errors.push(PathMessage {
-            path: text(&parts),
-            message,
-        }),
-        VEvent::Notice { parts, message } => notices.push(PathMessage {
-            path: text(&parts),
-            message,
-        }),
-        VEvent::Progress { entries } => progress(entries),
-    });
-    let stats = scan::stats_or_root_error(
-        result,
-        &mut errors,
-        "cannot read the root folder of this volume",
-    );
-    scan::finish_root(
-        root_name.to_owned(),
-        rules,
-        findings,
-        errors,
-        notices,
-        stats,
-        || registry::gather_in(fs, &rules.rules, &opts.hives),
-    )
+    image.disk = Some(disk);
+    image
 }

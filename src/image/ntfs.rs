@@ -4,35 +4,40 @@
 //! refused with a typed error: the crate would hand back the raw, unreadable bytes. Every call
 //! into the crate runs inside `contain::contained`.
 
+use std::cell::RefCell;
 use std::io::{Read, Seek};
 
 use ntfs::structured_values::{NtfsFileAttributeFlags, NtfsFileNamespace};
 use ntfs::{Ntfs, NtfsAttributeFlags, NtfsReadSeek, NtfsTime};
 
-use super::reader::{with_budget, LIST_BUDGET};
+use super::reader::{complete_read, with_budget, LIST_BUDGET};
+use super::REPARSE_NOT_FOLLOWED;
 use crate::contain::contained;
-use crate::inspect::{unix_nanos_rfc3339, Times};
-use crate::vfs::{VEntry, VStat, Vfs, VfsError, VfsErrorKind, MAX_DIR_ENTRIES};
-use crate::walk::EntryKind;
+use crate::model::time::{unix_nanos_rfc3339, Times};
+use crate::source::{
+    Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat, MAX_DIR_ENTRIES,
+};
 
 /// The root directory's file record number.
 const ROOT_RECORD: u64 = 5;
 
-pub struct NtfsVfs<R> {
+/// One NTFS volume as an evidence source, named `name` in the report.
+pub struct NtfsSource<R> {
     ntfs: Ntfs,
-    r: R,
+    r: RefCell<R>,
+    name: String,
 }
 
-fn err(e: ntfs::NtfsError) -> VfsError {
+fn err(e: ntfs::NtfsError) -> SourceError {
     match e {
-        ntfs::NtfsError::Io(io) => VfsError::io(&io),
-        other => VfsError::corrupt(other.to_string()),
+        ntfs::NtfsError::Io(io) => SourceError::io(&io),
+        other => SourceError::corrupt(other.to_string()),
     }
 }
 
 /// Runs `f` inside `contain::contained`, reading at most `budget` bytes of the image.
-fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, VfsError>) -> Result<T, VfsError> {
-    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(VfsError::parser_failed("NTFS")))
+fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, SourceError>) -> Result<T, SourceError> {
+    with_budget(budget, || contained(f)).unwrap_or_else(|| Err(SourceError::parser_failed("NTFS")))
 }
 
 /// NTFS times count 100 ns from 1601-01-01 UTC.
@@ -42,27 +47,31 @@ fn time(t: NtfsTime) -> Option<String> {
     (ticks != 0).then(|| unix_nanos_rfc3339((ticks - EPOCH_DIFF) * 100))
 }
 
-impl<R: Read + Seek> NtfsVfs<R> {
-    pub fn open(mut r: R) -> Result<Self, VfsError> {
+impl<R: Read + Seek> NtfsSource<R> {
+    pub fn open(mut r: R, name: String) -> Result<Self, SourceError> {
         let ntfs = guarded(LIST_BUDGET, || {
             let mut ntfs = Ntfs::new(&mut r).map_err(err)?;
             ntfs.read_upcase_table(&mut r).map_err(err)?;
             Ok(ntfs)
         })?;
-        Ok(Self { ntfs, r })
+        Ok(Self {
+            ntfs,
+            r: RefCell::new(r),
+            name,
+        })
     }
 }
 
-impl<R: Read + Seek> Vfs for NtfsVfs<R> {
+impl<R: Read + Seek> Source for NtfsSource<R> {
     /// The file record number.
     type Node = u64;
 
-    fn root(&mut self) -> Result<(u64, Option<u64>), VfsError> {
+    fn root(&self) -> Result<(u64, Option<u64>), SourceError> {
         Ok((ROOT_RECORD, Some(ROOT_RECORD)))
     }
 
-    fn list(&mut self, dir: &u64) -> Result<Vec<VEntry<u64>>, VfsError> {
-        let (ntfs, r) = (&self.ntfs, &mut self.r);
+    fn list(&self, dir: &u64) -> Result<Vec<Entry<u64>>, SourceError> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
         let dir = *dir;
         guarded(LIST_BUDGET, || {
             let file = ntfs.file(r, dir).map_err(err)?;
@@ -73,7 +82,7 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
             while let Some(entry) = entries.next(r) {
                 seen += 1;
                 if seen > MAX_DIR_ENTRIES {
-                    return Err(VfsError::corrupt(format!(
+                    return Err(SourceError::corrupt(format!(
                         "more than {MAX_DIR_ENTRIES} index entries: damaged index?"
                     )));
                 }
@@ -95,8 +104,8 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
                 } else {
                     EntryKind::File
                 };
-                out.push(VEntry {
-                    name: key.name().to_string_lossy(),
+                out.push(Entry {
+                    name: key.name().to_string_lossy().into_bytes(),
                     short_name: None,
                     kind,
                     id: Some(record),
@@ -107,11 +116,16 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
         })
     }
 
-    fn stat(&mut self, node: &u64) -> Result<VStat, VfsError> {
-        let (ntfs, r) = (&self.ntfs, &mut self.r);
+    fn stat(&self, node: &u64) -> Result<Stat, SourceError> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
         let node = *node;
         guarded(LIST_BUDGET, || {
             let file = ntfs.file(r, node).map_err(err)?;
+            if file.is_directory() {
+                // Only files are stat'ed for the report; a folder named like a target is
+                // reported without times.
+                return Ok(Stat::default());
+            }
             let info = file.info().map_err(err)?;
             let times = Times {
                 modified: time(info.modification_time()),
@@ -127,14 +141,17 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
                     attr.value_length()
                 }
             };
-            Ok(VStat { size, times })
+            Ok(Stat {
+                size: Some(size),
+                times,
+            })
         })
     }
 
-    fn read(&mut self, node: &u64, limit: u64) -> Result<Vec<u8>, VfsError> {
-        let (ntfs, r) = (&self.ntfs, &mut self.r);
+    fn read(&self, node: &u64, size: u64, limit: u64) -> Result<Vec<u8>, SourceError> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
         let node = *node;
-        guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
+        let v = guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
             let file = ntfs.file(r, node).map_err(err)?;
             let Some(item) = file.data(r, "") else {
                 return Ok(Vec::new());
@@ -143,14 +160,14 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
             let attr = item.to_attribute().map_err(err)?;
             let flags = attr.flags();
             if flags.contains(NtfsAttributeFlags::COMPRESSED) {
-                return Err(VfsError::new(
-                    VfsErrorKind::Compressed,
+                return Err(SourceError::new(
+                    SourceErrorKind::Compressed,
                     "NTFS-compressed (LZNT1) data is not decompressed",
                 ));
             }
             if flags.contains(NtfsAttributeFlags::ENCRYPTED) {
-                return Err(VfsError::new(
-                    VfsErrorKind::Unsupported,
+                return Err(SourceError::new(
+                    SourceErrorKind::Unsupported,
                     "EFS-encrypted data cannot be read",
                 ));
             }
@@ -167,6 +184,22 @@ impl<R: Read + Seek> Vfs for NtfsVfs<R> {
             }
             out.truncate(done);
             Ok(out)
-        })
+        })?;
+        complete_read(v, size, limit)
+    }
+
+    fn link(&self, _node: &u64) -> Link<u64> {
+        Link::Kept {
+            text: None,
+            why: REPARSE_NOT_FOLLOWED.to_owned(),
+        }
+    }
+
+    fn display_path(&self, rel: &str, _parts: &[Vec<u8>]) -> String {
+        format!("{}/{rel}", self.name)
+    }
+
+    fn root_failure(&self) -> &'static str {
+        super::ROOT_FAILURE
     }
 }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use std::cell::Cell;
 
-use crate::inspect::open_evidence;
+use crate::evidence::inspect::open_evidence;
+use crate::source::{SourceError, SourceErrorKind};
 
 thread_local! {
     /// Bytes a volume reader may still read for the current operation (see [`with_budget`]).
@@ -41,6 +42,21 @@ pub trait ByteSource: Send + std::fmt::Debug {
     }
     /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the disk.
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+/// Checks that a file read from an image is whole: an image cannot change while it is read,
+/// so fewer bytes than the file system promised means the image ends inside the file.
+pub fn complete_read(v: Vec<u8>, size: u64, limit: u64) -> Result<Vec<u8>, SourceError> {
+    if (v.len() as u64) < size.min(limit) {
+        return Err(SourceError::new(
+            SourceErrorKind::Io,
+            format!(
+                "only {} of {size} bytes could be read: the image ends inside this file (truncated image?)",
+                v.len()
+            ),
+        ));
+    }
+    Ok(v)
 }
 
 /// The segments of an image, concatenated. Reads past the end return 0 bytes (end of file).

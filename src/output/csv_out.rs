@@ -6,9 +6,9 @@
 use std::io::Write;
 
 use super::{opt, string_tables_text};
-use crate::describe::VersionReport;
 use crate::error::Error;
-use crate::report::Report;
+use crate::model::described::VersionReport;
+use crate::model::{Report, RootReport};
 use crate::rules::RuleSet;
 
 /// The scan columns, in order. Part of the interface: add at the end only.
@@ -80,7 +80,7 @@ fn csv_err(e: csv::Error) -> Error {
 }
 
 /// The per-root system columns at the end of every row.
-fn root_cells(root: &crate::report::RootReport) -> Vec<String> {
+fn root_cells(root: &RootReport) -> Vec<String> {
     let os = &root.system.os;
     let recorded = if root.system.software_read() {
         let any = root
@@ -92,7 +92,7 @@ fn root_cells(root: &crate::report::RootReport) -> Vec<String> {
     } else {
         String::new()
     };
-    let codes: Vec<&str> = root.reasons.iter().map(|r| r.code).collect();
+    let codes: Vec<&str> = root.reasons.iter().map(|r| r.code.as_str()).collect();
     vec![
         opt(&os.product_name),
         opt(&os.current_version),
@@ -128,17 +128,11 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 f.kb.clone(),
                 f.target.clone(),
                 f.status.as_str().to_owned(),
-                match f.location {
-                    crate::location::LocationClass::Live => "live".to_owned(),
-                    crate::location::LocationClass::Backup => "backup".to_owned(),
-                },
-                f.location_rule.unwrap_or_default().to_owned(),
+                f.location.class_str().to_owned(),
+                f.location.rule.unwrap_or_default().to_owned(),
                 opt(&f.version),
                 f.version_source
-                    .map(|s| match s {
-                        crate::judge::VersionSource::Fixed => "fixed",
-                        crate::judge::VersionSource::String => "string",
-                    })
+                    .map(|s| s.as_str())
                     .unwrap_or_default()
                     .to_owned(),
                 opt(&f.file_version),
@@ -146,26 +140,37 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 opt(&f.product_version),
                 opt(&f.product_version_string),
                 f.required_version.to_string(),
-                opt(&f.size),
+                opt(&f.file.size),
                 opt(&f.published_size),
-                opt(&f.sha256),
-                opt(&f.md5),
-                opt(&f.modified),
-                opt(&f.accessed),
-                opt(&f.created),
-                opt(&f.changed),
-                f.pe.as_ref()
+                opt(&f.file.sha256),
+                opt(&f.file.md5),
+                opt(&f.file.modified),
+                opt(&f.file.accessed),
+                opt(&f.file.created),
+                opt(&f.file.changed),
+                f.file
+                    .pe
+                    .as_ref()
                     .map(|p| p.format.to_owned())
                     .unwrap_or_default(),
-                f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
-                f.pe.as_ref()
+                f.file
+                    .pe
+                    .as_ref()
+                    .map(|p| p.machine.clone())
+                    .unwrap_or_default(),
+                f.file
+                    .pe
+                    .as_ref()
                     .and_then(|p| p.link_time.clone())
                     .unwrap_or_default(),
                 opt(&f.link_target),
                 string_tables_text(&f.string_tables),
                 f.notes.join(" | "),
                 opt(&f.error),
-                f.error_kind.unwrap_or_default().to_owned(),
+                f.error_kind
+                    .map(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
                 f.abs_path.clone(),
                 opt(&f.service_image),
             ];
@@ -207,17 +212,23 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
     ];
     out.write_record(header).map_err(csv_err)?;
     for f in &report.files {
+        let file = &f.file;
         let base = [
             f.path.clone(),
-            opt(&f.size),
-            opt(&f.sha256),
-            opt(&f.md5),
-            opt(&f.modified),
-            f.pe.as_ref()
+            opt(&file.size),
+            opt(&file.sha256),
+            opt(&file.md5),
+            opt(&file.modified),
+            file.pe
+                .as_ref()
                 .map(|p| p.format.to_owned())
                 .unwrap_or_default(),
-            f.pe.as_ref().map(|p| p.machine.clone()).unwrap_or_default(),
-            f.pe.as_ref()
+            file.pe
+                .as_ref()
+                .map(|p| p.machine.clone())
+                .unwrap_or_default(),
+            file.pe
+                .as_ref()
                 .and_then(|p| p.link_time.clone())
                 .unwrap_or_default(),
         ];

@@ -5,9 +5,9 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::describe::VersionReport;
 use crate::error::Error;
-use crate::report::Report;
+use crate::model::described::VersionReport;
+use crate::model::Report;
 
 fn encode(e: serde_json::Error) -> Error {
     if e.is_io() {

@@ -1,5 +1,6 @@
 //! Printers. Each renders a model (`Report`, `VersionReport`, `RuleSet`) and knows nothing of
-//! how it was produced.
+//! how it was produced, nor of the command line: a new format is a new file here plus one
+//! arm in each `write_*`.
 
 mod csv_out;
 mod json;
@@ -7,11 +8,23 @@ mod table;
 
 use std::io::Write;
 
-use crate::cli::Format;
-use crate::describe::VersionReport;
 use crate::error::Error;
-use crate::report::Report;
+use crate::model::described::VersionReport;
+use crate::model::Report;
 use crate::rules::RuleSet;
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text for people (fits 100 columns).
+    Table,
+    /// One row per finding, header row first.
+    Csv,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line, each carrying its root.
+    Jsonl,
+}
 
 pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<(), Error> {
     match format {
@@ -45,7 +58,7 @@ pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result
 }
 
 /// `a=b; c=d` rendering of string tables, for one-line formats.
-pub(crate) fn string_tables_text(tables: &[crate::versioninfo::StringTable]) -> String {
+pub(crate) fn string_tables_text(tables: &[crate::model::StringTable]) -> String {
     tables
         .iter()
         .map(|t| {

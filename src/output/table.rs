@@ -9,12 +9,12 @@ use tabled::settings::peaker::Priority;
 use tabled::settings::{Style, Width};
 
 use super::opt;
-use crate::describe::VersionReport;
 use crate::error::Error;
 use crate::escape::escape_display;
-use crate::report::{Finding, Report, RootReport};
+use crate::model::described::VersionReport;
+use crate::model::system::{HiveInfo, SystemEvidence};
+use crate::model::{Finding, Report, RootReport, StringTable};
 use crate::rules::RuleSet;
-use crate::versioninfo::StringTable;
 
 /// The width a table is kept within.
 pub const WIDTH: usize = 100;
@@ -50,7 +50,7 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
     writeln!(out, "{lead}{line}")
 }
 
-fn hive_text(h: &crate::registry::HiveInfo) -> String {
+fn hive_text(h: &HiveInfo) -> String {
     match &h.error {
         Some(e) => format!("{}: {}", h.path, escape_display(e)),
         None => format!(
@@ -67,7 +67,7 @@ fn hive_text(h: &crate::registry::HiveInfo) -> String {
 }
 
 /// The registry evidence of a root, when there is any.
-fn system_lines(out: &mut dyn Write, sys: &crate::registry::SystemEvidence) -> std::io::Result<()> {
+fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()> {
     let os = &sys.os;
     if os.current_version.is_some() || os.product_type.is_some() {
         let text = format!(
@@ -123,16 +123,9 @@ fn findings_table(root: &RootReport) -> String {
             f.path.clone(),
             f.rule.clone(),
             f.status.as_str().to_owned(),
-            match f.location_rule {
-                Some(r) => format!("backup:{r}"),
-                None => "live".to_owned(),
-            },
-            match (f.version, f.version_source) {
-                (Some(v), Some(crate::judge::VersionSource::String)) => format!("{v} (string)"),
-                (Some(v), _) => v.to_string(),
-                (None, _) => "-".to_owned(),
-            },
-            opt(&f.size),
+            f.location.label(),
+            f.version_label(),
+            opt(&f.file.size),
         ]);
     }
     render(b)
@@ -161,7 +154,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         "{pad}{:<12}{} {} ({}), fixed in {}",
         "rule", f.rule, f.kb, f.target, f.required_version
     )?;
-    let loc = match (&f.location_rule, &f.location_folder) {
+    let loc = match (&f.location.rule, &f.location.folder) {
         (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_display(folder)),
         _ => "live".to_owned(),
     };
@@ -190,21 +183,16 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
                 .unwrap_or_else(|| "-".into())
         )?;
     }
+    let file = &f.file;
     let fields = [
-        ("size", f.size.map(|s| format!("{s} bytes"))),
-        ("sha256", f.sha256.clone()),
-        ("md5", f.md5.clone()),
-        ("modified", f.modified.clone()),
-        ("accessed", f.accessed.clone()),
-        ("created", f.created.clone()),
-        ("changed", f.changed.clone()),
-        (
-            "pe",
-            f.pe.as_ref().map(|p| {
-                let time = p.link_time.as_deref().unwrap_or("(no link time)");
-                format!("{} {}, linked {time}", p.format, p.machine)
-            }),
-        ),
+        ("size", file.size.map(|s| format!("{s} bytes"))),
+        ("sha256", file.sha256.clone()),
+        ("md5", file.md5.clone()),
+        ("modified", file.modified.clone()),
+        ("accessed", file.accessed.clone()),
+        ("created", file.created.clone()),
+        ("changed", file.changed.clone()),
+        ("pe", file.pe.as_ref().map(|p| p.summary())),
         ("link", f.link_target.clone()),
         ("service", f.service_image.clone()),
         ("path", Some(f.abs_path.clone())),
@@ -224,7 +212,8 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         )?;
     }
     if let Some(e) = &f.error {
-        let text = format!("{} [{}]", escape_display(e), f.error_kind.unwrap_or(""));
+        let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
+        let text = format!("{} [{kind}]", escape_display(e));
         wrapped(out, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
     }
     Ok(())
@@ -340,18 +329,13 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
         }
         writeln!(out, "{}", f.path)?;
         let pad = "  ";
+        let file = &f.file;
         let fields = [
-            ("size", f.size.map(|s| format!("{s} bytes"))),
-            ("sha256", f.sha256.clone()),
-            ("md5", f.md5.clone()),
-            ("modified", f.modified.clone()),
-            (
-                "pe",
-                f.pe.as_ref().map(|p| {
-                    let time = p.link_time.as_deref().unwrap_or("(no link time)");
-                    format!("{} {}, linked {time}", p.format, p.machine)
-                }),
-            ),
+            ("size", file.size.map(|s| format!("{s} bytes"))),
+            ("sha256", file.sha256.clone()),
+            ("md5", file.md5.clone()),
+            ("modified", file.modified.clone()),
+            ("pe", file.pe.as_ref().map(|p| p.summary())),
         ];
         for (k, v) in fields {
             if let Some(v) = v {
@@ -411,7 +395,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 "{pad}{:<16}{} [{}]",
                 "error",
                 escape_display(e),
-                f.error_kind.unwrap_or("")
+                f.error_kind.map(|k| k.as_str()).unwrap_or_default()
             )?;
         }
     }

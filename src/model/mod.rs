@@ -1,13 +1,24 @@
-//! The report model: what a scan found, independent of how it is printed. Printers in
-//! `output/` render it; the JSON shape is a public interface documented in `docs/json.md`.
+//! The model: what a scan found, independent of how it was read or how it is printed. The
+//! bottom layer of the house: no I/O, no command line. Printers in `output/` depend on this
+//! alone; the JSON shape is a public interface documented in `docs/output.md`.
+
+pub mod described;
+pub mod file;
+pub mod finding;
+pub mod rule;
+pub mod system;
+pub mod time;
+pub mod verdict;
+pub mod version;
 
 use serde::Serialize;
 
-use crate::judge::{Reason, Status, Verdict, VersionSource};
-use crate::location::LocationClass;
-use crate::rules::Rule;
-use crate::version::FileVersion;
-use crate::versioninfo::StringTable;
+pub use file::{FileFacts, PeFacts, StringTable};
+pub use finding::{Finding, Location, LocationClass};
+pub use rule::Rule;
+pub use system::SystemEvidence;
+pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};
+pub use version::FileVersion;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ToolInfo {
@@ -89,11 +100,19 @@ pub struct RootReport {
     pub errors: Vec<PathMessage>,
     /// Things worth knowing that are not errors (links not followed…).
     pub notices: Vec<PathMessage>,
-    pub stats: crate::walk::WalkStats,
+    pub stats: WalkStats,
     /// What the registry and the Windows folder say about this system.
-    pub system: crate::registry::SystemEvidence,
+    pub system: SystemEvidence,
     /// For a volume inside a disk image: where it is (null for a folder).
     pub image: Option<ImageSource>,
+}
+
+/// Counts of one walk, for the report.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct WalkStats {
+    pub entries: u64,
+    pub candidates: u64,
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,66 +127,6 @@ pub struct PathMessage {
     /// Relative to the root, `/`-separated, escaped (empty for the root itself).
     pub path: String,
     pub message: String,
-}
-
-/// PE header facts.
-#[derive(Debug, Clone, Serialize)]
-pub struct PeFacts {
-    /// `PE32` or `PE32+`.
-    pub format: &'static str,
-    pub machine: String,
-    /// Link time from the COFF header, RFC 3339 UTC; null when the header holds 0 (not set).
-    pub link_time: Option<String>,
-    /// The raw COFF `TimeDateStamp` (some linkers write a hash there, not a time).
-    pub link_timestamp_raw: u32,
-}
-
-/// One candidate file judged against one rule file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// Relative to the root, `/`-separated, escaped losslessly.
-    pub path: String,
-    /// The root as given joined with `path`.
-    pub abs_path: String,
-    /// File name as found on disk.
-    pub name: String,
-    pub rule: String,
-    pub kb: String,
-    /// The rule's spelling of the file name (`Nscm.exe`).
-    pub target: String,
-    pub status: Status,
-    pub location: LocationClass,
-    /// The backup rule that matched (`ntuninstall`, `dllcache`, …), for backups.
-    pub location_rule: Option<&'static str>,
-    /// The folder that matched it, as found.
-    pub location_folder: Option<String>,
-    /// The version judged by: numeric file version, or the string as a fallback.
-    pub version: Option<FileVersion>,
-    pub version_source: Option<VersionSource>,
-    /// `VS_FIXEDFILEINFO` file version.
-    pub file_version: Option<FileVersion>,
-    /// String-table `FileVersion` of the first table that has one.
-    pub file_version_string: Option<String>,
-    pub product_version: Option<FileVersion>,
-    pub product_version_string: Option<String>,
-    pub string_tables: Vec<StringTable>,
-    pub required_version: FileVersion,
-    pub published_size: Option<u64>,
-    pub size: Option<u64>,
-    pub sha256: Option<String>,
-    pub md5: Option<String>,
-    pub modified: Option<String>,
-    pub accessed: Option<String>,
-    pub created: Option<String>,
-    pub changed: Option<String>,
-    pub pe: Option<PeFacts>,
-    /// For a symbolic link: what it points to.
-    pub link_target: Option<String>,
-    /// The service whose `ImagePath` names this copy: the one Windows starts.
-    pub service_image: Option<String>,
-    pub notes: Vec<String>,
-    pub error: Option<String>,
-    pub error_kind: Option<&'static str>,
 }
 
 /// Counts over the whole scan.
@@ -225,7 +184,7 @@ impl Summary {
                 Verdict::NotApplicable => s.verdicts.not_applicable += 1,
             }
             for reason in &r.reasons {
-                *s.reasons.entry(reason.code).or_default() += 1;
+                *s.reasons.entry(reason.code.as_str()).or_default() += 1;
             }
             s.errors += r.errors.len();
             for f in &r.findings {
@@ -246,17 +205,5 @@ impl Summary {
             exit::CLEAN
         };
         s
-    }
-}
-
-impl PeFacts {
-    pub fn of(h: &crate::pe::PeHeader) -> Self {
-        Self {
-            format: h.format.as_str(),
-            machine: h.machine_name().to_owned(),
-            link_time: (h.timestamp != 0)
-                .then(|| crate::inspect::unix_rfc3339(i64::from(h.timestamp))),
-            link_timestamp_raw: h.timestamp,
-        }
     }
 }

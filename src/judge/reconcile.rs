@@ -2,9 +2,8 @@
 //! this Windows, and does what Windows recorded agree with what is on disk? Pure functions,
 //! table-tested; the registry is read in `registry.rs`.
 
-use crate::judge::{Reason, Verdict};
-use crate::registry::OsFacts;
-use crate::rules::Rule;
+use crate::model::system::OsFacts;
+use crate::model::{Reason, ReasonCode, Rule, Verdict};
 
 /// The registry facts one rule's reconciliation looks at.
 #[derive(Debug, Clone, Copy)]
@@ -18,27 +17,8 @@ pub struct RuleSystemFacts<'a> {
     pub uninstall_dir: Option<&'a str>,
 }
 
-fn reason(code: &'static str, message: String) -> Reason {
-    Reason {
-        code,
-        message,
-        path: None,
-    }
-}
-
-fn os_label(os: &OsFacts) -> String {
-    let mut s = os
-        .product_name
-        .clone()
-        .unwrap_or_else(|| "Windows".to_owned());
-    if let Some(v) = &os.current_version {
-        s.push_str(&format!(" (NT {v}"));
-        if let Some(sp) = &os.csd_version {
-            s.push_str(&format!(", {sp}"));
-        }
-        s.push(')');
-    }
-    s
+fn reason(code: ReasonCode, message: String) -> Reason {
+    Reason::new(code, message)
 }
 
 /// The rule's verdict for the system, from the file verdict and the registry facts, with the
@@ -58,10 +38,10 @@ pub fn reconcile(
             if !applies.os_versions.is_empty() && !applies.os_versions.iter().any(|a| a == v.trim())
             {
                 reasons.push(reason(
-                    "os_not_affected",
+                    ReasonCode::OsNotAffected,
                     format!(
                         "{} is not affected by {}: it covers {}; file evidence is kept for reference",
-                        os_label(f.os),
+                        f.os.label(),
                         rule.id,
                         if rule.affected.is_empty() {
                             format!("NT {}", applies.os_versions.join(", "))
@@ -85,7 +65,7 @@ pub fn reconcile(
                     _ => "",
                 };
                 reasons.push(reason(
-                    "product_type_not_listed",
+                    ReasonCode::ProductTypeNotListed,
                     format!(
                         "product type {pt}{kind} is not one the advisory covers ({}); the verdict stays with the files",
                         applies.product_types.join(", ")
@@ -101,7 +81,7 @@ pub fn reconcile(
                     .any(|a| a.eq_ignore_ascii_case(sp.trim()))
             {
                 reasons.push(reason(
-                    "service_pack_not_listed",
+                    ReasonCode::ServicePackNotListed,
                     format!(
                         "{sp} is not among the service packs the advisory lists ({}); the verdict stays with the files",
                         applies.service_packs.join(", ")
@@ -115,87 +95,44 @@ pub fn reconcile(
     if f.software_read {
         match (file_verdict, recorded) {
             (Verdict::Patched, true) => reasons.push(reason(
-                "registry_corroborates",
+                    ReasonCode::RegistryCorroborates,
                 format!("the registry records {kb} as installed ({keys}), and the live file agrees"),
             )),
             (Verdict::Vulnerable, true) => reasons.push(reason(
-                "registry_claims_update",
+                    ReasonCode::RegistryClaimsUpdate,
                 format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
             )),
             (Verdict::Patched, false) => reasons.push(reason(
-                "no_registry_record",
+                    ReasonCode::NoRegistryRecord,
                 format!("no registry record of {kb}: the file was updated by a later update or by hand"),
             )),
             (Verdict::Inconclusive, true) => reasons.push(reason(
-                "registry_claims_update_unverified",
+                    ReasonCode::RegistryClaimsUpdateUnverified,
                 format!("the registry records {kb} as installed ({keys}), but the live file could not be judged"),
             )),
             (Verdict::NotInstalled, true) => reasons.push(reason(
-                "registry_record_without_files",
+                    ReasonCode::RegistryRecordWithoutFiles,
                 format!("the registry records {kb} ({keys}), but no live copy of {} was found", rule.file_names()),
             )),
             (Verdict::Vulnerable, false) => reasons.push(reason(
-                "no_registry_record",
+                    ReasonCode::NoRegistryRecord,
                 format!("no registry record of {kb}, consistent with the old file"),
             )),
             _ => {}
         }
     } else {
         reasons.push(reason(
-            "registry_unavailable",
+            ReasonCode::RegistryUnavailable,
             "no readable SOFTWARE hive: the verdict rests on file evidence alone".to_owned(),
         ));
     }
     if let Some(dir) = f.uninstall_dir {
         reasons.push(reason(
-            "uninstall_folder_present",
+            ReasonCode::UninstallFolderPresent,
             format!("the update's uninstall folder {dir} exists: {kb} was installed at some time"),
         ));
     }
     (file_verdict, reasons)
-}
-
-/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated:
-/// `C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
-/// `System32\x.exe` and quoted paths with arguments. `None` when it names another drive
-/// letter form it cannot place or is empty.
-pub fn resolve_image_path(image_path: &str, windir: Option<&str>) -> Option<String> {
-    let s = image_path.trim();
-    // The program: a quoted path, or everything up to the end of the first `.exe`.
-    let prog = if let Some(rest) = s.strip_prefix('"') {
-        rest.split('"').next().unwrap_or(rest)
-    } else {
-        let lower = s.to_ascii_lowercase();
-        match lower.find(".exe") {
-            Some(i) => &s[..i + 4],
-            None => s.split(' ').next().unwrap_or(s),
-        }
-    };
-    let mut p = prog.replace('\\', "/");
-    if let Some(rest) = p.strip_prefix("/??/") {
-        p = rest.to_owned();
-    }
-    let lower = p.to_ascii_lowercase();
-    let windir = windir.unwrap_or("WINNT");
-    let rel = if lower.len() > 2
-        && lower.as_bytes()[1] == b':'
-        && lower.as_bytes()[0].is_ascii_alphabetic()
-    {
-        p[2..].trim_start_matches('/').to_owned()
-    } else if let Some(rest) = ["%systemroot%/", "%windir%/", "/systemroot/", "systemroot/"]
-        .iter()
-        .find_map(|pre| lower.strip_prefix(pre).map(|_| &p[pre.len()..]))
-    {
-        format!("{windir}/{rest}")
-    } else if lower.starts_with("system32/") {
-        format!("{windir}/{p}")
-    } else {
-        return None;
-    };
-    if rel.is_empty() {
-        return None;
-    }
-    Some(rel.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -241,7 +178,7 @@ mod tests {
             uninstall_dir: None,
         };
         let (v, r) = reconcile(&rule(), file, &f);
-        (v, r.iter().map(|r| r.code).collect())
+        (v, r.iter().map(|r| r.code.as_str()).collect())
     }
 
     #[test]
@@ -331,29 +268,5 @@ mod tests {
         let (v, codes) = run(Verdict::Vulnerable, &o, false, true);
         assert_eq!(v, Verdict::Vulnerable);
         assert_eq!(codes, ["no_registry_record"]);
-    }
-
-    #[test]
-    fn image_paths_resolve_to_root_relative_paths() {
-        let w = Some("WINNT");
-        let want = "winnt/system32/windows media/server/nscm.exe";
-        for p in [
-            r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
-            r#""C:\WINNT\System32\Windows Media\Server\nscm.exe" -service"#,
-            r"%SystemRoot%\System32\Windows Media\Server\nscm.exe",
-            r"%windir%\system32\windows media\server\NSCM.EXE",
-            r"\SystemRoot\System32\Windows Media\Server\nscm.exe",
-            r"System32\Windows Media\Server\nscm.exe",
-            r"\??\C:\WINNT\System32\Windows Media\Server\nscm.exe",
-            r"C:\WINNT\System32\Windows Media\Server\nscm.exe /run",
-        ] {
-            assert_eq!(resolve_image_path(p, w).as_deref(), Some(want), "{p}");
-        }
-        assert_eq!(resolve_image_path("", w), None);
-        assert_eq!(resolve_image_path("nscm.exe", w), None);
-        assert_eq!(
-            resolve_image_path(r"%SystemRoot%\x.exe", Some("Windows")).as_deref(),
-            Some("windows/x.exe")
-        );
     }
 }

@@ -1,75 +1,16 @@
 //! The judgement: which version a file has, what that means for the rule, and what the
-//! copies found under one root mean for that system. Pure functions, table-tested; no I/O.
+//! copies found under one root mean for that system. Pure functions of plain data,
+//! table-tested; no I/O. `findings` turns inspected evidence into findings, `location`
+//! classes a copy by its folders, `system` decides a root's verdict (services, superseded
+//! copies, registry), `reconcile` weighs the registry against the files.
 
-use serde::Serialize;
+pub mod findings;
+pub mod location;
+pub mod reconcile;
+pub mod system;
 
-use crate::version::FileVersion;
-
-/// What one candidate file means for one rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Version below the fixed version.
-    Vulnerable,
-    /// Version at or above the fixed version.
-    Patched,
-    /// A PE whose version could not be determined.
-    UnknownVersion,
-    /// Could not be read as a PE at all (I/O, not a PE, too large…).
-    Error,
-    /// Named like a target but not a regular file (directory, FIFO, link…): never opened.
-    Skipped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Vulnerable => "vulnerable",
-            Status::Patched => "patched",
-            Status::UnknownVersion => "unknown_version",
-            Status::Error => "error",
-            Status::Skipped => "skipped",
-        }
-    }
-    /// A candidate that was opened but not judged.
-    pub fn is_unjudged(self) -> bool {
-        matches!(self, Status::UnknownVersion | Status::Error)
-    }
-}
-
-/// What the copies under one root mean for the system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Vulnerable,
-    Inconclusive,
-    Patched,
-    NotInstalled,
-    /// The advisory does not cover this Windows (from the registry), whatever the files say.
-    NotApplicable,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Vulnerable => "vulnerable",
-            Verdict::Patched => "patched",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::NotInstalled => "not_installed",
-            Verdict::NotApplicable => "not_applicable",
-        }
-    }
-}
-
-/// Where the version used for the judgement came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VersionSource {
-    /// `VS_FIXEDFILEINFO.dwFileVersion`: the authority.
-    Fixed,
-    /// The string table's `FileVersion`, used only when there is no fixed info.
-    String,
-}
+pub use crate::model::combine;
+use crate::model::{FileVersion, Reason, ReasonCode, Status, Verdict, VersionSource};
 
 /// The version a file is judged by, with the notes explaining the choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,22 +109,11 @@ pub fn size_note(status: Status, size: u64, published: Option<u64>) -> Option<St
     }
 }
 
-/// One reason behind a verdict, as data: a stable code, a sentence, and the path it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Reason {
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-}
-
-impl Reason {
-    fn new(code: &'static str, message: String, path: Option<&str>) -> Self {
-        Self {
-            code,
-            message,
-            path: path.map(str::to_owned),
-        }
+fn reason(code: ReasonCode, message: String, path: Option<&str>) -> Reason {
+    Reason {
+        code,
+        message,
+        path: path.map(str::to_owned),
     }
 }
 
@@ -225,8 +155,8 @@ pub fn rule_verdict(
     let unjudged: Vec<_> = live().filter(|c| c.status.is_unjudged()).collect();
 
     for c in &vulnerable {
-        reasons.push(Reason::new(
-            "live_vulnerable",
+        reasons.push(reason(
+            ReasonCode::LiveVulnerable,
             format!(
                 "live copy {} is {}, below the fixed version {}",
                 c.path,
@@ -237,8 +167,8 @@ pub fn rule_verdict(
         ));
     }
     for c in &patched {
-        reasons.push(Reason::new(
-            "live_patched",
+        reasons.push(reason(
+            ReasonCode::LivePatched,
             format!(
                 "live copy {} is {}, at or above the fixed version {}",
                 c.path,
@@ -249,8 +179,8 @@ pub fn rule_verdict(
         ));
     }
     for c in &unjudged {
-        reasons.push(Reason::new(
-            "live_unjudged",
+        reasons.push(reason(
+            ReasonCode::LiveUnjudged,
             format!(
                 "live copy {} could not be judged: {}",
                 c.path,
@@ -264,8 +194,8 @@ pub fn rule_verdict(
         .filter(|c| !c.live && !c.superseded && c.status != Status::Skipped)
         .count();
     if backups > 0 {
-        reasons.push(Reason::new(
-            "backup_ignored",
+        reasons.push(reason(
+            ReasonCode::BackupIgnored,
             format!(
                 "{backups} {} in backup or cache folders reported but not counted: not the running service",
                 plural(backups, "copy", "copies")
@@ -278,8 +208,8 @@ pub fn rule_verdict(
         .filter(|c| c.status == Status::Skipped)
         .count();
     if skipped > 0 {
-        reasons.push(Reason::new(
-            "skipped",
+        reasons.push(reason(
+            ReasonCode::Skipped,
             format!(
                 "{skipped} {} named like a target: not a regular file, not opened",
                 plural(skipped, "entry", "entries")
@@ -288,8 +218,8 @@ pub fn rule_verdict(
         ));
     }
     if unreadable > 0 {
-        reasons.push(Reason::new(
-            "tree_incomplete",
+        reasons.push(reason(
+            ReasonCode::TreeIncomplete,
             format!(
                 "{unreadable} folder(s) or file(s) could not be read; a copy may be hidden there"
             ),
@@ -304,20 +234,14 @@ pub fn rule_verdict(
     } else if !unjudged.is_empty() || unreadable > 0 {
         Verdict::Inconclusive
     } else {
-        reasons.push(Reason::new(
-            "not_found",
+        reasons.push(reason(
+            ReasonCode::NotFound,
             format!("no live copy of {files} found"),
             None,
         ));
         Verdict::NotInstalled
     };
     (verdict, reasons)
-}
-
-/// Combines the verdicts of several rules for one root: the most urgent wins
-/// (`vulnerable` > `inconclusive` > `patched` > `not_installed` > `not_applicable`).
-pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
-    verdicts.into_iter().min().unwrap_or(Verdict::NotInstalled)
 }
 
 #[cfg(test)]
@@ -468,11 +392,11 @@ mod tests {
             c(Status::Vulnerable, false, Some(OLD)),
         ];
         let (_, reasons) = rule_verdict("Nscm.exe", &cands, 0);
-        assert_eq!(reasons[0].code, "live_vulnerable");
+        assert_eq!(reasons[0].code.as_str(), "live_vulnerable");
         assert!(reasons[0].message.contains("4.1.0.3917"));
         assert!(reasons[0].message.contains("4.1.0.3934"));
         assert_eq!(reasons[0].path.as_deref(), Some(cands[0].path));
-        assert!(reasons.iter().any(|r| r.code == "backup_ignored"));
+        assert!(reasons.iter().any(|r| r.code.as_str() == "backup_ignored"));
     }
 
     #[test]

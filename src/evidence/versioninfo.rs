@@ -11,7 +11,8 @@
 
 use serde::Serialize;
 
-use crate::version::FileVersion;
+pub use crate::model::file::{StringTable, Translation};
+use crate::model::version::FileVersion;
 
 /// The `VS_FIXEDFILEINFO` signature.
 pub const FIXED_SIGNATURE: u32 = 0xFEEF_04BD;
@@ -41,50 +42,6 @@ pub struct FixedFileInfo {
     pub file_subtype: u32,
     /// `dwFileDateMS:dwFileDateLS`, a FILETIME; almost always 0.
     pub file_date: u64,
-}
-
-/// One `StringFileInfo` table, kept with its own language and code page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StringTable {
-    /// The table's key as written, normally 8 hex digits such as `040904b0`.
-    pub key: String,
-    /// Language id as 4 hex digits (`0409`), when the key is well formed.
-    pub lang: Option<String>,
-    /// Code page as 4 hex digits (`04b0` = Unicode), when the key is well formed.
-    pub codepage: Option<String>,
-    /// Name/value pairs in file order (duplicates kept, as found).
-    #[serde(serialize_with = "serialize_pairs")]
-    pub strings: Vec<(String, String)>,
-}
-
-impl StringTable {
-    /// The first value stored under `name` (compared case-insensitively, as Windows does).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.strings
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One `Translation` entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Translation {
-    pub lang: u16,
-    pub codepage: u16,
-}
-
-/// Serializes name/value pairs as a JSON object in their order (duplicates kept).
-pub(crate) fn serialize_pairs<S: serde::Serializer>(
-    pairs: &[(String, String)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(pairs.len()))?;
-    for (k, v) in pairs {
-        map.serialize_entry(k, v)?;
-    }
-    map.end()
 }
 
 /// Why a version block could not be read at all.

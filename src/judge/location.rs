@@ -6,45 +6,7 @@
 //! is reported but never decides whether the system is vulnerable. This module is pure: it
 //! looks only at the path, never at the disk.
 
-use serde::Serialize;
-
-/// The two location classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationClass {
-    Live,
-    Backup,
-}
-
-/// A location class with the backup rule that matched and the folder that matched it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Location {
-    pub class: LocationClass,
-    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups.
-    pub rule: Option<&'static str>,
-    /// The folder name, as found, that matched the rule.
-    pub folder: Option<String>,
-}
-
-impl Location {
-    pub fn live() -> Self {
-        Self {
-            class: LocationClass::Live,
-            rule: None,
-            folder: None,
-        }
-    }
-    pub fn is_live(&self) -> bool {
-        self.class == LocationClass::Live
-    }
-    /// Short label for tables and CSV: `live` or `backup:<rule>`.
-    pub fn label(&self) -> String {
-        match self.rule {
-            Some(rule) => format!("backup:{rule}"),
-            None => "live".to_owned(),
-        }
-    }
-}
+pub use crate::model::{Location, LocationClass};
 
 /// How a folder name is matched (ASCII case-insensitively, as Windows does).
 #[derive(Debug, Clone, Copy)]

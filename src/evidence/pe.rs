@@ -9,8 +9,8 @@ use pelite::resources::{Directory, Name, Resources};
 use pelite::{PeFile, Wrap};
 use serde::Serialize;
 
+use super::versioninfo::{self, CorruptVersion, VersionInfo};
 use crate::error::InspectError;
-use crate::versioninfo::{self, CorruptVersion, VersionInfo};
 
 const RT_VERSION: u32 = 16;
 const IMAGE_DIRECTORY_ENTRY_RESOURCE: usize = 2;
@@ -326,7 +326,7 @@ mod tests {
         let mut pe = tiny_pe(0x80);
         pe[0x80 + 20..0x80 + 22].copy_from_slice(&222u16.to_le_bytes());
         let e = inspect(&pe).unwrap_err();
-        assert_eq!(e.kind(), "malformed_pe", "{e}");
+        assert_eq!(e.kind().as_str(), "malformed_pe", "{e}");
         assert!(e.to_string().contains("SizeOfOptionalHeader 222"), "{e}");
         // Garbage after a DOS header pointing at 4 modulo 8 is an error, not an abort.
         let mut junk = vec![0x41u8; 600];
@@ -335,7 +335,7 @@ mod tests {
         for mod8 in [0, 4] {
             let (buf, start) = placed(&junk, mod8);
             let e = inspect(&buf[start..start + junk.len()]).unwrap_err();
-            assert_eq!(e.kind(), "not_pe", "{e}");
+            assert_eq!(e.kind().as_str(), "not_pe", "{e}");
         }
     }
 }

@@ -2,30 +2,18 @@
 //! and hand the bytes to the PE reader. Evidence is never opened for writing.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
-use std::time::SystemTime;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
+use super::pe::{self, PeVersionData};
 use crate::error::InspectError;
-use crate::pe::{self, PeVersionData};
+use crate::model::time::{rfc3339, unix_nanos_rfc3339, Times};
 
 /// Files larger than this are not read (the real targets are a few hundred KB).
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
-
-/// File-system timestamps, UTC RFC 3339; `None` where the file system has none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Times {
-    pub modified: Option<String>,
-    pub accessed: Option<String>,
-    pub created: Option<String>,
-    /// Inode change time (Unix `ctime`).
-    pub changed: Option<String>,
-}
 
 /// What was learnt from one file's bytes.
 #[derive(Debug)]
@@ -35,28 +23,6 @@ pub struct FileEvidence {
     pub md5: Option<String>,
     pub times: Times,
     pub pe: Result<PeVersionData, InspectError>,
-}
-
-/// Formats a time as RFC 3339 UTC; times a file system cannot mean (before year 1 or after
-/// 9999) are shown as Unix seconds rather than failing.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs: i128 = match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    };
-    unix_nanos_rfc3339(secs)
-}
-
-pub fn unix_nanos_rfc3339(nanos: i128) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("@{}", nanos.div_euclid(1_000_000_000)))
-}
-
-/// Unix seconds as RFC 3339 UTC (PE link times).
-pub fn unix_rfc3339(secs: i64) -> String {
-    unix_nanos_rfc3339(i128::from(secs) * 1_000_000_000)
 }
 
 /// The timestamps of an `lstat`/`stat` result.
@@ -109,13 +75,6 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
     {
         OpenOptions::new().read(true).open(path)
     }
-}
-
-/// Reads at most `limit + 1` bytes, so a file that grew past the limit is noticed.
-fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Vec<u8>> {
-    let mut v = Vec::with_capacity(size_hint.min(limit) as usize);
-    file.take(limit + 1).read_to_end(&mut v)?;
-    Ok(v)
 }
 
 /// Inspects one regular file: the metadata was taken by the walk before the file was opened,
@@ -180,8 +139,8 @@ pub fn evidence_from_bytes(
 }
 
 fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<Vec<u8>, InspectError> {
-    let mut file = open_evidence(path)?;
-    // The walk saw a regular file; make sure the opened handle still is one.
+    let file = open_evidence(path)?;
+    // The caller saw a regular file; make sure the opened handle still is one.
     let fmeta = file.metadata()?;
     if !fmeta.is_file() {
         return Err(InspectError::Io(io::Error::new(
@@ -189,7 +148,7 @@ fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<Vec<u8>, Inspe
             "no longer a regular file when opened",
         )));
     }
-    Ok(read_bounded(&mut file, size, max_size)?)
+    Ok(crate::source::read_bounded(file, size, max_size)?)
 }
 
 /// Inspects a file named on the command line (`kbscan version`): follows links as the
@@ -204,17 +163,4 @@ pub fn inspect_path(path: &Path, max_size: u64) -> Result<FileEvidence, InspectE
     }
     let real = std::fs::canonicalize(path)?;
     Ok(inspect_file(&real, &meta, max_size))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_never_fail() {
-        assert_eq!(unix_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(unix_rfc3339(1_074_124_800), "2004-01-15T00:00:00Z");
-        assert_eq!(unix_rfc3339(-86_400), "1969-12-31T00:00:00Z");
-        assert_eq!(unix_rfc3339(i64::MAX), format!("@{}", i64::MAX));
-    }
 }

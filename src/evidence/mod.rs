@@ -1,0 +1,21 @@
+//! Evidence from one file's bytes: the bounded read and hashes (`inspect`), the PE headers
+//! and version resources (`pe`), and the `VS_VERSIONINFO` block (`versioninfo`). Turns
+//! bytes into facts; judges nothing.
+
+pub mod inspect;
+pub mod pe;
+pub mod versioninfo;
+
+use crate::model::time::unix_rfc3339;
+use crate::model::PeFacts;
+
+impl From<&pe::PeHeader> for PeFacts {
+    fn from(h: &pe::PeHeader) -> Self {
+        Self {
+            format: h.format.as_str(),
+            machine: h.machine_name().to_owned(),
+            link_time: (h.timestamp != 0).then(|| unix_rfc3339(i64::from(h.timestamp))),
+            link_timestamp_raw: h.timestamp,
+        }
+    }
+}

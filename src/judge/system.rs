@@ -1,0 +1,178 @@
+//! A root's verdict from its findings and its registry evidence: which live copy a service
+//! starts (it decides, other live copies are then not counted), each rule's file verdict,
+//! the reconciliation with the registry, and the root's verdict, the most urgent of its
+//! rules'. Pure functions of plain data.
+
+use crate::judge::reconcile::{self, RuleSystemFacts};
+use crate::judge::{self, CandidateFacts};
+use crate::model::{Finding, Reason, ReasonCode, RuleVerdict, SystemEvidence, Verdict};
+use crate::rules::RuleSet;
+
+/// How the walk of a root ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootOutcome {
+    /// Walked; `unreadable` folders or files could not be read on the way.
+    Scanned { unreadable: usize },
+    /// The root itself could not be read.
+    Unreadable,
+}
+
+/// A root's verdict, its reasons and each rule's verdict.
+#[derive(Debug, Clone)]
+pub struct RootJudgement {
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    pub rule_verdicts: Vec<RuleVerdict>,
+}
+
+/// Judges one root. Marks in `findings` the copies services start, and notes the copies
+/// they supersede.
+pub fn judge_root(
+    rules: &RuleSet,
+    findings: &mut [Finding],
+    outcome: &RootOutcome,
+    system: &SystemEvidence,
+) -> RootJudgement {
+    let unreadable = match outcome {
+        RootOutcome::Unreadable => return unreadable_root(rules),
+        RootOutcome::Scanned { unreadable } => *unreadable,
+    };
+    let service_reasons = mark_service_images(findings, system);
+    let mut reasons = Vec::new();
+    let mut rule_verdicts = Vec::new();
+    for rule in &rules.rules {
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule.id).collect();
+        // A live copy is not counted when a service names another copy of the same file.
+        let superseded = |f: &Finding| {
+            f.service_image.is_none()
+                && mine
+                    .iter()
+                    .any(|o| o.target == f.target && o.service_image.is_some())
+        };
+        let facts: Vec<CandidateFacts<'_>> = mine
+            .iter()
+            .map(|f| CandidateFacts {
+                path: &f.path,
+                status: f.status,
+                live: f.is_live(),
+                superseded: f.is_live() && superseded(f),
+                version: f.version,
+                required: f.required_version,
+                error: f.error.as_deref(),
+            })
+            .collect();
+        let (file_verdict, file_reasons) =
+            judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        reasons.extend(file_reasons);
+        let rr = system.for_rule(&rule.id);
+        let keys: Vec<String> = rr
+            .map(|r| r.update_records.iter().map(|u| u.key.clone()).collect())
+            .unwrap_or_default();
+        let sys_facts = RuleSystemFacts {
+            software_read: system.software_read(),
+            os: &system.os,
+            update_keys: &keys,
+            uninstall_dir: rr.and_then(|r| r.uninstall_dir.as_deref()),
+        };
+        let (v, rec_reasons) = reconcile::reconcile(rule, file_verdict, &sys_facts);
+        reasons.extend(rec_reasons);
+        rule_verdicts.push(RuleVerdict {
+            rule: rule.id.clone(),
+            kb: rule.kb.clone(),
+            verdict: v,
+        });
+    }
+    reasons.extend(service_reasons);
+    RootJudgement {
+        verdict: judge::combine(rule_verdicts.iter().map(|r| r.verdict)),
+        reasons,
+        rule_verdicts,
+    }
+}
+
+/// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
+fn unreadable_root(rules: &RuleSet) -> RootJudgement {
+    RootJudgement {
+        verdict: Verdict::Inconclusive,
+        reasons: vec![Reason::new(
+            ReasonCode::RootUnreadable,
+            "the root could not be scanned".to_owned(),
+        )],
+        rule_verdicts: rules
+            .rules
+            .iter()
+            .map(|r| RuleVerdict {
+                rule: r.id.clone(),
+                kb: r.kb.clone(),
+                verdict: Verdict::Inconclusive,
+            })
+            .collect(),
+    }
+}
+
+/// Marks the live copy each service starts (its `ImagePath`). When a service names one of
+/// several live copies, that copy decides and the others are noted and not counted.
+fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for rr in &system.rules {
+        for svc in &rr.services {
+            let Some(want) = &svc.resolved_path else {
+                continue;
+            };
+            let same_target = |f: &Finding| f.rule == rr.rule && f.target == svc.file;
+            let hit = findings.iter().position(|f| {
+                same_target(f) && f.is_live() && f.path.to_ascii_lowercase() == *want
+            });
+            let image_path = svc.image_path.as_deref().unwrap_or_default();
+            match hit {
+                Some(i) => {
+                    let image = findings[i].path.clone();
+                    findings[i].service_image = Some(svc.name.clone());
+                    findings[i].notes.push(format!(
+                        "the file service {} starts (ImagePath {image_path})",
+                        svc.name
+                    ));
+                    let mut others = 0;
+                    for f in findings.iter_mut() {
+                        if same_target(f) && f.is_live() && f.service_image.is_none() {
+                            others += 1;
+                            f.notes.push(format!(
+                                "not the file service {} starts ({image}): not counted in the verdict",
+                                svc.name
+                            ));
+                        }
+                    }
+                    if others > 0 {
+                        reasons.push(Reason::at(
+                            ReasonCode::ServiceImageDecides,
+                            format!(
+                                "service {} starts {image}; {others} other live {} of {} not counted",
+                                svc.name,
+                                if others == 1 { "copy" } else { "copies" },
+                                svc.file
+                            ),
+                            &image,
+                        ));
+                    }
+                }
+                None => reasons.push(Reason::new(
+                    ReasonCode::ServiceImageMissing,
+                    format!(
+                        "service {} is configured to start {image_path}, which was not found under the root",
+                        svc.name
+                    ),
+                )),
+            }
+            if svc.start == Some(4) {
+                reasons.push(Reason::new(
+                    ReasonCode::ServiceDisabled,
+                    format!(
+                        "service {} is disabled (Start = 4); the verdict stays with the files",
+                        svc.name
+                    ),
+                ));
+            }
+        }
+    }
+    reasons
+}

@@ -1,0 +1,110 @@
+//! One candidate file judged against one rule file, and where it lives.
+
+use serde::Serialize;
+
+use super::file::{FileFacts, StringTable};
+use super::verdict::{ErrorKind, Status, VersionSource};
+use super::version::FileVersion;
+
+/// The two location classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationClass {
+    Live,
+    Backup,
+}
+
+/// A location class with the backup rule that matched and the folder that matched it
+/// (flattened into a finding as `location`, `location_rule`, `location_folder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    #[serde(rename = "location")]
+    pub class: LocationClass,
+    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups.
+    #[serde(rename = "location_rule")]
+    pub rule: Option<&'static str>,
+    /// The folder name, as found, that matched the rule.
+    #[serde(rename = "location_folder")]
+    pub folder: Option<String>,
+}
+
+impl Location {
+    pub fn live() -> Self {
+        Self {
+            class: LocationClass::Live,
+            rule: None,
+            folder: None,
+        }
+    }
+    pub fn is_live(&self) -> bool {
+        self.class == LocationClass::Live
+    }
+    /// Short label for tables and CSV: `live` or `backup:<rule>`.
+    pub fn label(&self) -> String {
+        match self.rule {
+            Some(rule) => format!("backup:{rule}"),
+            None => "live".to_owned(),
+        }
+    }
+    /// The class alone: `live` or `backup`.
+    pub fn class_str(&self) -> &'static str {
+        match self.class {
+            LocationClass::Live => "live",
+            LocationClass::Backup => "backup",
+        }
+    }
+}
+
+/// One candidate file judged against one rule file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Relative to the root, `/`-separated, escaped losslessly.
+    pub path: String,
+    /// The root as given joined with `path`.
+    pub abs_path: String,
+    /// File name as found on disk.
+    pub name: String,
+    pub rule: String,
+    pub kb: String,
+    /// The rule's spelling of the file name (`Nscm.exe`).
+    pub target: String,
+    pub status: Status,
+    #[serde(flatten)]
+    pub location: Location,
+    /// The version judged by: numeric file version, or the string as a fallback.
+    pub version: Option<FileVersion>,
+    pub version_source: Option<VersionSource>,
+    /// `VS_FIXEDFILEINFO` file version.
+    pub file_version: Option<FileVersion>,
+    /// String-table `FileVersion` of the first table that has one.
+    pub file_version_string: Option<String>,
+    pub product_version: Option<FileVersion>,
+    pub product_version_string: Option<String>,
+    pub string_tables: Vec<StringTable>,
+    pub required_version: FileVersion,
+    pub published_size: Option<u64>,
+    #[serde(flatten)]
+    pub file: FileFacts,
+    /// For a symbolic link: what it points to.
+    pub link_target: Option<String>,
+    /// The service whose `ImagePath` names this copy: the one Windows starts.
+    pub service_image: Option<String>,
+    pub notes: Vec<String>,
+    pub error: Option<String>,
+    pub error_kind: Option<ErrorKind>,
+}
+
+impl Finding {
+    /// A live copy (not in a backup or cache folder).
+    pub fn is_live(&self) -> bool {
+        self.location.is_live()
+    }
+    /// `4.1.0.3917`, `4.1.0.3934 (string)` or `-`, for tables.
+    pub fn version_label(&self) -> String {
+        match (self.version, self.version_source) {
+            (Some(v), Some(VersionSource::String)) => format!("{v} (string)"),
+            (Some(v), _) => v.to_string(),
+            (None, _) => "-".to_owned(),
+        }
+    }
+}

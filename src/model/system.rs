@@ -1,0 +1,120 @@
+//! What the registry and the Windows folder say about one system, besides its files.
+
+use serde::Serialize;
+
+use super::file::Pairs;
+
+/// Where a hive came from and how it was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct HiveInfo {
+    /// Relative to the root (found) or as given (`--software-hive`).
+    pub path: String,
+    /// `found` under the root, or `argument`.
+    pub origin: &'static str,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    /// `regf` format version, e.g. `1.3`.
+    pub format_version: Option<String>,
+    /// False when the header failed validation (unclean shutdown) and the hive was read anyway.
+    pub validated: bool,
+    /// Why validation failed, when it did.
+    pub validation_error: Option<String>,
+    /// Why the hive could not be used, if so.
+    pub error: Option<String>,
+}
+
+/// What Windows this is.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OsFacts {
+    pub product_name: Option<String>,
+    /// NT version: `4.0` (NT 4), `5.0` (2000), `5.1` (XP), `5.2` (Server 2003)…
+    pub current_version: Option<String>,
+    pub build: Option<String>,
+    /// Service pack, e.g. `Service Pack 4`.
+    pub csd_version: Option<String>,
+    /// `WinNT` (workstation), `ServerNT` (server), `LanmanNT` (domain controller).
+    pub product_type: Option<String>,
+    /// The control set `Select\Current` names, e.g. `ControlSet001`.
+    pub control_set: Option<String>,
+}
+
+impl OsFacts {
+    /// `Microsoft Windows 2000 (NT 5.0, Service Pack 4)` for messages.
+    pub fn label(&self) -> String {
+        let mut s = self
+            .product_name
+            .clone()
+            .unwrap_or_else(|| "Windows".to_owned());
+        if let Some(v) = &self.current_version {
+            s.push_str(&format!(" (NT {v}"));
+            if let Some(sp) = &self.csd_version {
+                s.push_str(&format!(", {sp}"));
+            }
+            s.push(')');
+        }
+        s
+    }
+}
+
+/// A registry key recording an update as installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateRecord {
+    /// Key path inside the SOFTWARE hive (`Microsoft\Updates\…\KB832359`).
+    pub key: String,
+    /// The key's string and number values, as text.
+    pub values: Pairs,
+    /// Files the update listed (`FileList` subkeys), each as its values.
+    pub file_list: Vec<Pairs>,
+}
+
+/// A service a rule file names, as the SYSTEM hive configures it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceFacts {
+    pub name: String,
+    /// The rule file the service runs (`Nscm.exe`).
+    pub file: String,
+    pub image_path: Option<String>,
+    pub start: Option<u32>,
+    /// `boot`, `system`, `automatic`, `manual`, `disabled`.
+    pub start_type: Option<&'static str>,
+    /// `image_path` resolved to a path relative to the root, when it could be.
+    pub resolved_path: Option<String>,
+}
+
+/// Registry facts for one rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRegistry {
+    pub rule: String,
+    pub kb: String,
+    pub update_records: Vec<UpdateRecord>,
+    pub services: Vec<ServiceFacts>,
+    /// `%Windir%\<uninstall_dir>` relative to the root, when that folder exists.
+    pub uninstall_dir: Option<String>,
+}
+
+/// Everything known about the system under one root besides its files.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SystemEvidence {
+    /// The Windows folder found under the root (`WINNT`, `Windows`), relative to it.
+    pub windir: Option<String>,
+    pub software_hive: Option<HiveInfo>,
+    pub system_hive: Option<HiveInfo>,
+    pub os: OsFacts,
+    pub rules: Vec<RuleRegistry>,
+    pub notes: Vec<String>,
+}
+
+impl SystemEvidence {
+    /// True when the SOFTWARE hive was read, so an absent update record means something.
+    pub fn software_read(&self) -> bool {
+        self.software_hive
+            .as_ref()
+            .is_some_and(|h| h.error.is_none())
+    }
+    pub fn system_read(&self) -> bool {
+        self.system_hive.as_ref().is_some_and(|h| h.error.is_none())
+    }
+    pub fn for_rule(&self, id: &str) -> Option<&RuleRegistry> {
+        self.rules.iter().find(|r| r.rule == id)
+    }
+}

@@ -1,0 +1,216 @@
+//! The words of a judgement: a file's status, a system's verdict, the reasons behind it and
+//! the kinds of error. Each is an enum with one stable string form (the JSON and CSV names),
+//! so the list in docs/judgement.md has one source.
+
+use serde::Serialize;
+
+/// What one candidate file means for one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Version below the fixed version.
+    Vulnerable,
+    /// Version at or above the fixed version.
+    Patched,
+    /// A PE whose version could not be determined.
+    UnknownVersion,
+    /// Could not be read as a PE at all (I/O, not a PE, too large…).
+    Error,
+    /// Named like a target but not a regular file (directory, FIFO, link…): never opened.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Vulnerable => "vulnerable",
+            Status::Patched => "patched",
+            Status::UnknownVersion => "unknown_version",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+        }
+    }
+    /// A candidate that was opened but not judged.
+    pub fn is_unjudged(self) -> bool {
+        matches!(self, Status::UnknownVersion | Status::Error)
+    }
+}
+
+/// What the copies under one root mean for the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Vulnerable,
+    Inconclusive,
+    Patched,
+    NotInstalled,
+    /// The advisory does not cover this Windows (from the registry), whatever the files say.
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Vulnerable => "vulnerable",
+            Verdict::Patched => "patched",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotInstalled => "not_installed",
+            Verdict::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// Where the version used for the judgement came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSource {
+    /// `VS_FIXEDFILEINFO.dwFileVersion`: the authority.
+    Fixed,
+    /// The string table's `FileVersion`, used only when there is no fixed info.
+    String,
+}
+
+impl VersionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionSource::Fixed => "fixed",
+            VersionSource::String => "string",
+        }
+    }
+}
+
+/// Declares an enum whose variants each have one stable snake_case name, with `as_str`,
+/// `ALL` (for the documentation) and serde serialization as that name.
+macro_rules! coded {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $text:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($(#[$vm])* $var,)* }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var,)*];
+            /// The stable name used in JSON, CSV and the documentation.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $text,)* }
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+coded! {
+    /// Why a root or a rule got its verdict.
+    ReasonCode {
+        /// A live copy is below the fixed version.
+        LiveVulnerable = "live_vulnerable",
+        /// A live copy is at or above the fixed version.
+        LivePatched = "live_patched",
+        /// A live copy could not be judged.
+        LiveUnjudged = "live_unjudged",
+        /// Copies in backup or cache folders were reported, not counted.
+        BackupIgnored = "backup_ignored",
+        /// Entries named like a target that are not regular files.
+        Skipped = "skipped",
+        /// Part of the tree could not be read.
+        TreeIncomplete = "tree_incomplete",
+        /// No live copy was found.
+        NotFound = "not_found",
+        /// The root itself could not be scanned.
+        RootUnreadable = "root_unreadable",
+        /// A service starts one of several live copies; the others are not counted.
+        ServiceImageDecides = "service_image_decides",
+        /// A service's ImagePath names a file not found under the root.
+        ServiceImageMissing = "service_image_missing",
+        /// The service is disabled (Start = 4).
+        ServiceDisabled = "service_disabled",
+        /// The registry says this Windows is not one the advisory covers.
+        OsNotAffected = "os_not_affected",
+        /// The product type is not one the advisory lists (a note).
+        ProductTypeNotListed = "product_type_not_listed",
+        /// The service pack is not one the advisory lists (a note).
+        ServicePackNotListed = "service_pack_not_listed",
+        /// The registry records the update and the live file agrees.
+        RegistryCorroborates = "registry_corroborates",
+        /// The registry records the update but the live file is older.
+        RegistryClaimsUpdate = "registry_claims_update",
+        /// No registry record of the update.
+        NoRegistryRecord = "no_registry_record",
+        /// The registry records the update; the live file could not be judged.
+        RegistryClaimsUpdateUnverified = "registry_claims_update_unverified",
+        /// The registry records the update; no live copy was found.
+        RegistryRecordWithoutFiles = "registry_record_without_files",
+        /// No readable SOFTWARE hive.
+        RegistryUnavailable = "registry_unavailable",
+        /// The update's uninstall folder exists.
+        UninstallFolderPresent = "uninstall_folder_present",
+    }
+}
+
+coded! {
+    /// Why one candidate file could not be judged.
+    ErrorKind {
+        /// Reading failed (including metadata).
+        Io = "io",
+        /// Too short to be a PE.
+        TooShort = "too_short",
+        /// Larger than `--max-size`: not read.
+        TooLarge = "too_large",
+        /// Not a PE file.
+        NotPe = "not_pe",
+        /// A PE whose headers are damaged.
+        MalformedPe = "malformed_pe",
+        /// A PE without a version resource.
+        NoVersionResource = "no_version_resource",
+        /// A version resource that cannot be read.
+        CorruptVersionResource = "corrupt_version_resource",
+        /// The file changed while it was read.
+        Changed = "changed",
+        /// A damaged file-system structure inside a disk image.
+        Filesystem = "filesystem",
+        /// NTFS-compressed data that is not decompressed.
+        Compressed = "compressed",
+        /// A feature not supported (encrypted data…).
+        Unsupported = "unsupported",
+    }
+}
+
+/// One reason behind a verdict, as data: a stable code, a sentence, and the path it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Reason {
+    pub fn new(code: ReasonCode, message: String) -> Self {
+        Self {
+            code,
+            message,
+            path: None,
+        }
+    }
+    pub fn at(code: ReasonCode, message: String, path: &str) -> Self {
+        Self {
+            code,
+            message,
+            path: Some(path.to_owned()),
+        }
+    }
+}
+
+/// Combines verdicts (of several rules, or of a disk's volumes): the most urgent wins
+/// (`vulnerable` > `inconclusive` > `patched` > `not_installed` > `not_applicable`).
+pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+    verdicts.into_iter().min().unwrap_or(Verdict::NotInstalled)
+}

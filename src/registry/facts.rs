@@ -1,0 +1,237 @@
+//! The facts the rules need, read from an opened hive: the Windows version, the product
+//! type, the update records and the services, each bounded whatever the hive's lists claim.
+
+use nt_hive::{KeyNode, KeyValueDataType, NtHiveError};
+
+use crate::model::file::Pairs;
+use crate::model::system::{OsFacts, UpdateRecord};
+
+/// Bounds on what is enumerated in a hive, whatever its lists claim.
+const MAX_SUBKEYS: usize = 10_000;
+const MAX_VALUES: usize = 256;
+
+pub fn key<'h>(
+    node: &KeyNode<'h, &'h [u8]>,
+    path: &str,
+) -> Result<Option<KeyNode<'h, &'h [u8]>>, NtHiveError> {
+    node.subpath(path).transpose()
+}
+
+/// A value as text: strings as they are, numbers in decimal, anything else as its type.
+pub fn value_text(node: &KeyNode<'_, &[u8]>, name: &str) -> Result<Option<String>, NtHiveError> {
+    let Some(v) = node.value(name).transpose()? else {
+        return Ok(None);
+    };
+    value_to_text(&v).map(Some)
+}
+
+fn value_to_text(v: &nt_hive::KeyValue<'_, &[u8]>) -> Result<String, NtHiveError> {
+    Ok(match v.data_type()? {
+        KeyValueDataType::RegSZ | KeyValueDataType::RegExpandSZ => {
+            v.string_data()?.trim_end_matches('\0').to_owned()
+        }
+        KeyValueDataType::RegDWord | KeyValueDataType::RegDWordBigEndian => {
+            v.dword_data()?.to_string()
+        }
+        KeyValueDataType::RegQWord => v.qword_data()?.to_string(),
+        KeyValueDataType::RegMultiSZ => {
+            let parts: Result<Vec<String>, _> = v.multi_string_data()?.take(MAX_VALUES).collect();
+            parts?.join("; ")
+        }
+        other => format!("<{other:?}, {} bytes>", v.data_size()),
+    })
+}
+
+pub fn dword(node: &KeyNode<'_, &[u8]>, name: &str) -> Result<Option<u32>, NtHiveError> {
+    match node.value(name).transpose()? {
+        Some(v) => v.dword_data().map(Some),
+        None => Ok(None),
+    }
+}
+
+fn all_values(node: &KeyNode<'_, &[u8]>) -> Result<Pairs, NtHiveError> {
+    let mut out = Vec::new();
+    if let Some(values) = node.values().transpose()? {
+        for v in values.take(MAX_VALUES) {
+            let v = v?;
+            let name = v.name()?.to_string_lossy();
+            let text = value_to_text(&v).unwrap_or_else(|e| format!("<unreadable: {e}>"));
+            out.push((
+                if name.is_empty() {
+                    "(default)".to_owned()
+                } else {
+                    name
+                },
+                text,
+            ));
+        }
+    }
+    Ok(Pairs(out))
+}
+
+fn subkeys<'h>(node: &KeyNode<'h, &'h [u8]>) -> Result<Vec<KeyNode<'h, &'h [u8]>>, NtHiveError> {
+    let mut out = Vec::new();
+    if let Some(list) = node.subkeys().transpose()? {
+        for k in list.take(MAX_SUBKEYS) {
+            out.push(k?);
+        }
+    }
+    Ok(out)
+}
+
+fn update_record(node: &KeyNode<'_, &[u8]>, path: String) -> Result<UpdateRecord, NtHiveError> {
+    let mut file_list = Vec::new();
+    if let Some(list) = node.subkey("FileList").transpose()? {
+        for f in subkeys(&list)? {
+            file_list.push(all_values(&f)?);
+        }
+    }
+    Ok(UpdateRecord {
+        key: path,
+        values: all_values(node)?,
+        file_list,
+    })
+}
+
+/// Every place Windows records an installed hotfix: `Microsoft\Updates\<product>\<KB>`,
+/// `Microsoft\Updates\<product>\<SP>\<KB>`, and `Microsoft\Windows NT\CurrentVersion\HotFix\<KB>`.
+pub fn find_update_records(
+    root: KeyNode<&[u8]>,
+    kb: &str,
+) -> Result<Vec<UpdateRecord>, NtHiveError> {
+    let mut out = Vec::new();
+    if let Some(updates) = key(&root, "Microsoft\\Updates")? {
+        for product in subkeys(&updates)? {
+            let pname = product.name()?.to_string_lossy();
+            if let Some(k) = product.subkey(kb).transpose()? {
+                let kname = k.name()?.to_string_lossy();
+                out.push(update_record(
+                    &k,
+                    format!("Microsoft\\Updates\\{pname}\\{kname}"),
+                )?);
+            }
+            for level in subkeys(&product)? {
+                let lname = level.name()?.to_string_lossy();
+                if let Some(k) = level.subkey(kb).transpose()? {
+                    let kname = k.name()?.to_string_lossy();
+                    out.push(update_record(
+                        &k,
+                        format!("Microsoft\\Updates\\{pname}\\{lname}\\{kname}"),
+                    )?);
+                }
+            }
+        }
+    }
+    let hotfix = format!("Microsoft\\Windows NT\\CurrentVersion\\HotFix\\{kb}");
+    if let Some(k) = key(&root, &hotfix)? {
+        out.push(update_record(&k, hotfix)?);
+    }
+    Ok(out)
+}
+
+pub fn start_type(start: u32) -> Option<&'static str> {
+    Some(match start {
+        0 => "boot",
+        1 => "system",
+        2 => "automatic",
+        3 => "manual",
+        4 => "disabled",
+        _ => return None,
+    })
+}
+
+pub fn read_os(root: KeyNode<&[u8]>, os: &mut OsFacts) -> Result<(), NtHiveError> {
+    if let Some(cv) = key(&root, "Microsoft\\Windows NT\\CurrentVersion")? {
+        os.product_name = value_text(&cv, "ProductName")?;
+        os.current_version = value_text(&cv, "CurrentVersion")?;
+        os.build = value_text(&cv, "CurrentBuildNumber")?;
+        os.csd_version = value_text(&cv, "CSDVersion")?;
+    }
+    Ok(())
+}
+
+pub fn read_product(root: KeyNode<&[u8]>, os: &mut OsFacts) -> Result<(), NtHiveError> {
+    let current = match key(&root, "Select")? {
+        Some(sel) => dword(&sel, "Current")?,
+        None => None,
+    };
+    let Some(n) = current else { return Ok(()) };
+    let cs = format!("ControlSet{n:03}");
+    if let Some(po) = key(&root, &format!("{cs}\\Control\\ProductOptions"))? {
+        os.product_type = value_text(&po, "ProductType")?;
+    }
+    os.control_set = Some(cs);
+    Ok(())
+}
+
+/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated:
+/// `C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
+/// `System32\x.exe` and quoted paths with arguments. `None` when it names another drive
+/// letter form it cannot place or is empty.
+pub fn resolve_image_path(image_path: &str, windir: Option<&str>) -> Option<String> {
+    let s = image_path.trim();
+    // The program: a quoted path, or everything up to the end of the first `.exe`.
+    let prog = if let Some(rest) = s.strip_prefix('"') {
+        rest.split('"').next().unwrap_or(rest)
+    } else {
+        let lower = s.to_ascii_lowercase();
+        match lower.find(".exe") {
+            Some(i) => &s[..i + 4],
+            None => s.split(' ').next().unwrap_or(s),
+        }
+    };
+    let mut p = prog.replace('\\', "/");
+    if let Some(rest) = p.strip_prefix("/??/") {
+        p = rest.to_owned();
+    }
+    let lower = p.to_ascii_lowercase();
+    let windir = windir.unwrap_or("WINNT");
+    let rel = if lower.len() > 2
+        && lower.as_bytes()[1] == b':'
+        && lower.as_bytes()[0].is_ascii_alphabetic()
+    {
+        p[2..].trim_start_matches('/').to_owned()
+    } else if let Some(rest) = ["%systemroot%/", "%windir%/", "/systemroot/", "systemroot/"]
+        .iter()
+        .find_map(|pre| lower.strip_prefix(pre).map(|_| &p[pre.len()..]))
+    {
+        format!("{windir}/{rest}")
+    } else if lower.starts_with("system32/") {
+        format!("{windir}/{p}")
+    } else {
+        return None;
+    };
+    if rel.is_empty() {
+        return None;
+    }
+    Some(rel.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_paths_resolve_to_root_relative_paths() {
+        let w = Some("WINNT");
+        let want = "winnt/system32/windows media/server/nscm.exe";
+        for p in [
+            r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
+            r#""C:\WINNT\System32\Windows Media\Server\nscm.exe" -service"#,
+            r"%SystemRoot%\System32\Windows Media\Server\nscm.exe",
+            r"%windir%\system32\windows media\server\NSCM.EXE",
+            r"\SystemRoot\System32\Windows Media\Server\nscm.exe",
+            r"System32\Windows Media\Server\nscm.exe",
+            r"\??\C:\WINNT\System32\Windows Media\Server\nscm.exe",
+            r"C:\WINNT\System32\Windows Media\Server\nscm.exe /run",
+        ] {
+            assert_eq!(resolve_image_path(p, w).as_deref(), Some(want), "{p}");
+        }
+        assert_eq!(resolve_image_path("", w), None);
+        assert_eq!(resolve_image_path("nscm.exe", w), None);
+        assert_eq!(
+            resolve_image_path(r"%SystemRoot%\x.exe", Some("Windows")).as_deref(),
+            Some("windows/x.exe")
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Offline registry evidence: find the SOFTWARE and SYSTEM hives of the Windows under a root
+//! and read the facts the rules need, read-only. Loading a hive (bounded, contained,
+//! validated or not) is `hive`; the facts read from it are `facts`. `.LOG` files are never
+//! replayed: a hive left unclean (common on seized servers) is read without validation and
+//! said so. A damaged hive becomes a note and the verdict falls back to the file evidence.
+
+pub mod facts;
+pub mod hive;
+
+use std::path::PathBuf;
+
+use crate::escape::escape_bytes;
+use crate::model::system::{HiveInfo, RuleRegistry, ServiceFacts, SystemEvidence};
+use crate::model::Rule;
+use crate::source::{self, Entry, EntryKind, Source};
+use facts::{dword, find_update_records, key, read_os, read_product, start_type, value_text};
+use hive::{load, read_hive_bytes, LoadedHive, MAX_HIVE_SIZE};
+
+/// Hives named on the command line instead of found under the root.
+#[derive(Debug, Clone, Default)]
+pub struct HiveArgs {
+    pub software: Option<PathBuf>,
+    pub system: Option<PathBuf>,
+}
+
+/// The display path of entries found below `base` (a Windows folder as shown), each name as
+/// the file system spells it.
+fn shown_path<N>(base: &str, found: &[Entry<N>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !base.is_empty() && base != "." {
+        parts.push(base.to_owned());
+    }
+    parts.extend(found.iter().map(|e| escape_bytes(&e.name)));
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Finds Windows folders: the root itself or a folder directly below it holding
+/// `system32/config/SOFTWARE` or `SYSTEM` (matched by structure, not by the name `WINNT` or
+/// `Windows`), as (node, display path relative to the root), the root first, then by name.
+fn find_windirs<S: Source>(src: &S) -> Vec<(S::Node, String)> {
+    let Ok((root, _)) = src.root() else {
+        return Vec::new();
+    };
+    let has_hive = |d: &S::Node| {
+        source::path_ci(src, d, &["system32", "config", "software"], false).is_some()
+            || source::path_ci(src, d, &["system32", "config", "system"], false).is_some()
+    };
+    let mut dirs: Vec<(Vec<u8>, S::Node)> = src
+        .list(&root)
+        .map(|v| {
+            v.into_iter()
+                .filter(|e| e.kind == EntryKind::Dir)
+                .map(|e| (e.name, e.node))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    if has_hive(&root) {
+        found.push((root, ".".to_owned()));
+    }
+    dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, node) in dirs {
+        if has_hive(&node) {
+            found.push((node, escape_bytes(&name)));
+        }
+    }
+    found
+}
+
+/// Reads the system evidence of a source (a host folder or a volume inside a disk image) for
+/// every rule: hives are found and their bytes read through the [`Source`], and read by the
+/// same code whatever the source.
+pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvidence {
+    let mut ev = SystemEvidence::default();
+    let mut windirs = find_windirs(src);
+    if windirs.len() > 1 {
+        let names: Vec<&str> = windirs.iter().map(|w| w.1.as_str()).collect();
+        ev.notes.push(format!(
+            "several Windows folders hold hives ({}); the first is used",
+            names.join(", ")
+        ));
+    }
+    windirs.truncate(1);
+    let windir = windirs.pop();
+    ev.windir = windir.as_ref().map(|w| w.1.clone());
+
+    let locate = |arg: &Option<PathBuf>, name: &str| -> Option<(HiveInfo, Option<LoadedHive>)> {
+        match arg {
+            Some(p) => Some(load(
+                read_hive_bytes(p),
+                escape_bytes(p.as_os_str().as_encoded_bytes()),
+                "argument",
+            )),
+            None => {
+                let w = windir.as_ref()?;
+                let rel = ["system32", "config", name];
+                let found = source::path_ci(src, &w.0, &rel, false)?;
+                let shown = shown_path(&w.1, &found);
+                let node = &found.last()?.node;
+                let bytes = src
+                    .stat(node)
+                    .and_then(|st| src.read(node, st.size.unwrap_or(0), MAX_HIVE_SIZE))
+                    .map_err(|e| e.to_string());
+                Some(load(bytes, shown, "found"))
+            }
+        }
+    };
+    let software = locate(&args.software, "software");
+    let system = locate(&args.system, "system");
+
+    for (hive, what) in [(&software, "SOFTWARE"), (&system, "SYSTEM")] {
+        match hive {
+            None => ev.notes.push(format!("no {what} hive found")),
+            Some((info, _)) if !info.validated && info.error.is_none() => ev.notes.push(format!(
+                "{what} hive failed header validation ({}); read without validation, .LOG files not replayed",
+                info.validation_error.as_deref().unwrap_or("unknown reason")
+            )),
+            Some((info, _)) => {
+                if let Some(e) = &info.error {
+                    ev.notes.push(format!("{what} hive {}: {e}", info.path));
+                }
+            }
+        }
+    }
+
+    if let Some((_, Some(h))) = &software {
+        match h.with_root(|r| read_os(r, &mut ev.os)) {
+            Ok(()) => {}
+            Err(e) => ev.notes.push(format!(
+                "SOFTWARE hive: reading the Windows version failed: {e}"
+            )),
+        }
+    }
+    if let Some((_, Some(h))) = &system {
+        if let Err(e) = h.with_root(|r| read_product(r, &mut ev.os)) {
+            ev.notes
+                .push(format!("SYSTEM hive: reading the product type failed: {e}"));
+        }
+    }
+
+    for rule in rules {
+        let mut rr = RuleRegistry {
+            rule: rule.id.clone(),
+            kb: rule.kb.clone(),
+            update_records: Vec::new(),
+            services: Vec::new(),
+            uninstall_dir: None,
+        };
+        if let Some((_, Some(h))) = &software {
+            match h.with_root(|r| find_update_records(r, &rule.kb)) {
+                Ok(recs) => rr.update_records = recs,
+                Err(e) => ev.notes.push(format!(
+                    "SOFTWARE hive: looking for {} failed: {e}",
+                    rule.kb
+                )),
+            }
+        }
+        if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {
+            for file in &rule.files {
+                let Some(name) = &file.service else { continue };
+                let path = format!("{cs}\\Services\\{name}");
+                let read = h.with_root(|r| {
+                    Ok(match key(&r, &path)? {
+                        None => None,
+                        Some(k) => Some((value_text(&k, "ImagePath")?, dword(&k, "Start")?)),
+                    })
+                });
+                match read {
+                    Ok(Some((image_path, start))) => rr.services.push(ServiceFacts {
+                        name: name.clone(),
+                        file: file.name.clone(),
+                        resolved_path: image_path
+                            .as_deref()
+                            .and_then(|p| facts::resolve_image_path(p, ev.windir.as_deref())),
+                        image_path,
+                        start,
+                        start_type: start.and_then(start_type),
+                    }),
+                    Ok(None) => {}
+                    Err(e) => ev.notes.push(format!("SYSTEM hive: service {name}: {e}")),
+                }
+            }
+        }
+        if let (Some(w), Some(dir)) = (&windir, &rule.uninstall_dir) {
+            if let Some(found) = source::path_ci(src, &w.0, &[dir.as_str()], true) {
+                rr.uninstall_dir = Some(shown_path(&w.1, &found));
+            }
+        }
+        ev.rules.push(rr);
+    }
+    ev.software_hive = software.map(|(i, _)| i);
+    ev.system_hive = system.map(|(i, _)| i);
+    ev
+}
