@@ -397,3 +397,141 @@ where
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::source::Stat;
+
+    /// One node of [`Mock`]: name, short name, kind, id, children.
+    type MockNode = (
+        &'static str,
+        Option<&'static str>,
+        EntryKind,
+        Option<u64>,
+        Vec<usize>,
+    );
+
+    /// A file system in memory.
+    struct Mock {
+        nodes: Vec<MockNode>,
+    }
+
+    impl Source for Mock {
+        type Node = usize;
+        fn root(&self) -> Result<(usize, Option<u64>), SourceError> {
+            Ok((0, self.nodes[0].3))
+        }
+        fn list(&self, dir: &usize) -> Result<Vec<Entry<usize>>, SourceError> {
+            Ok(self.nodes[*dir]
+                .4
+                .iter()
+                .map(|&c| {
+                    let (name, short, kind, id, _) = &self.nodes[c];
+                    Entry {
+                        name: name.as_bytes().to_vec(),
+                        short_name: short.map(|s| s.as_bytes().to_vec()),
+                        kind: *kind,
+                        id: *id,
+                        node: c,
+                    }
+                })
+                .collect())
+        }
+        fn stat(&self, _: &usize) -> Result<Stat, SourceError> {
+            Ok(Stat::default())
+        }
+        fn read(&self, _: &usize, _: u64, _: u64) -> Result<Vec<u8>, SourceError> {
+            Ok(Vec::new())
+        }
+        fn link(&self, _: &usize) -> Link<usize> {
+            Link::Kept {
+                text: None,
+                why: "a link".to_owned(),
+            }
+        }
+        fn display_path(&self, rel: &str, _: &[Vec<u8>]) -> String {
+            rel.to_owned()
+        }
+        fn root_failure(&self) -> &'static str {
+            "cannot read the root"
+        }
+    }
+
+    fn text(parts: &[Vec<u8>]) -> String {
+        let v: Vec<String> = parts
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        v.join("/")
+    }
+
+    fn walk(fs: &Mock, threads: usize) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let rules = RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let m = NameMatcher::new(&rules);
+        let (mut cands, mut notices, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sink = |e: Event<'_, usize>| match e {
+            Event::Candidate(c) => cands.push(text(&c.parts)),
+            Event::Notice { parts, .. } => notices.push(text(&parts)),
+            Event::Error { parts, .. } => errors.push(text(&parts)),
+            Event::Progress { .. } => {}
+        };
+        if threads == 1 {
+            sequential(fs, &m, &mut sink).unwrap();
+        } else {
+            parallel(fs, threads, &m, &mut sink).unwrap();
+        }
+        cands.sort();
+        (cands, notices, errors)
+    }
+
+    #[test]
+    fn short_names_match_and_directory_cycles_are_walked_once() {
+        let d = EntryKind::Dir;
+        let f = EntryKind::File;
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(5), vec![1]),
+                ("a", None, d, Some(10), vec![2, 3, 4]),
+                // Long name does not match, the 8.3 alias does.
+                ("Station service.exe", Some("NSCM.EXE"), f, None, vec![]),
+                // A folder pointing back at its parent (same node id): not entered again.
+                ("loop", None, d, Some(10), vec![2, 3, 4]),
+                // A folder named like a target: reported and still walked.
+                ("Nspmon.exe", None, d, Some(11), vec![5]),
+                ("nscm.exe", None, f, None, vec![]),
+            ],
+        };
+        for threads in [1, 2, 4] {
+            let (cands, notices, errors) = walk(&fs, threads);
+            assert_eq!(
+                cands,
+                [
+                    "a/Nspmon.exe",
+                    "a/Nspmon.exe/nscm.exe",
+                    "a/Station service.exe",
+                ],
+                "{threads} thread(s)"
+            );
+            assert_eq!(notices, ["a/loop"]);
+            assert!(errors.is_empty());
+        }
+    }
+
+    #[test]
+    fn nesting_without_ids_stops_at_the_depth_limit() {
+        // One folder that contains itself, with no id (as on FAT): bounded by MAX_DEPTH.
+        let fs = Mock {
+            nodes: vec![
+                ("", None, EntryKind::Dir, None, vec![1]),
+                ("d", None, EntryKind::Dir, None, vec![1]),
+            ],
+        };
+        for threads in [1, 2] {
+            let (_, _, errors) = walk(&fs, threads);
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].split('/').count(), MAX_DEPTH + 1);
+        }
+    }
+}

@@ -176,3 +176,196 @@ fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec
     }
     reasons
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::system::{RuleRegistry, ServiceFacts};
+    use crate::model::{FileFacts, FileVersion, Location, LocationClass, Status};
+
+    const LIVE: &str = "WINNT/system32/Windows Media/Server/Nscm.exe";
+
+    fn rules() -> RuleSet {
+        RuleSet::load(&[] as &[&std::path::Path]).unwrap()
+    }
+
+    fn finding(path: &str, status: Status, live: bool, version: (u16, u16)) -> Finding {
+        Finding {
+            path: path.to_owned(),
+            abs_path: path.to_owned(),
+            name: "Nscm.exe".to_owned(),
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            target: "Nscm.exe".to_owned(),
+            status,
+            location: if live {
+                Location::live()
+            } else {
+                Location {
+                    class: LocationClass::Backup,
+                    rule: Some("ntuninstall"),
+                    folder: Some("$NTUninstallKB832359$".to_owned()),
+                }
+            },
+            version: Some(FileVersion::new(4, 1, version.0, version.1)),
+            version_source: None,
+            file_version: None,
+            file_version_string: None,
+            product_version: None,
+            product_version_string: None,
+            string_tables: Vec::new(),
+            required_version: FileVersion::new(4, 1, 0, 3934),
+            published_size: None,
+            file: FileFacts::default(),
+            link_target: None,
+            service_image: None,
+            notes: Vec::new(),
+            error: None,
+            error_kind: None,
+        }
+    }
+
+    fn with_service(resolved: &str, start: u32) -> SystemEvidence {
+        SystemEvidence {
+            rules: vec![RuleRegistry {
+                rule: "MS04-008".to_owned(),
+                kb: "KB832359".to_owned(),
+                update_records: Vec::new(),
+                services: vec![ServiceFacts {
+                    name: "nsstation".to_owned(),
+                    file: "Nscm.exe".to_owned(),
+                    image_path: Some(resolved.to_owned()),
+                    start: Some(start),
+                    start_type: None,
+                    resolved_path: Some(resolved.to_ascii_lowercase()),
+                }],
+                uninstall_dir: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn codes(j: &RootJudgement) -> Vec<&'static str> {
+        j.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+
+    #[test]
+    fn root_verdict_table() {
+        use Status::*;
+        let ok = RootOutcome::Scanned { unreadable: 0 };
+        let other = "Program Files/Old/Nscm.exe";
+        // (findings, outcome, system, verdict, a reason code that must be given)
+        let cases: Vec<(Vec<Finding>, RootOutcome, SystemEvidence, Verdict, &str)> = vec![
+            (
+                vec![],
+                RootOutcome::Unreadable,
+                SystemEvidence::default(),
+                Verdict::Inconclusive,
+                "root_unreadable",
+            ),
+            (
+                vec![],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::NotInstalled,
+                "not_found",
+            ),
+            (
+                vec![],
+                RootOutcome::Scanned { unreadable: 1 },
+                SystemEvidence::default(),
+                Verdict::Inconclusive,
+                "tree_incomplete",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::Patched,
+                "live_patched",
+            ),
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::Vulnerable,
+                "live_vulnerable",
+            ),
+            // The service starts the patched copy: the other live copy is not counted.
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                with_service(LIVE, 2),
+                Verdict::Patched,
+                "service_image_decides",
+            ),
+            // The service starts the old copy: vulnerable whatever else is there.
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                with_service(other, 2),
+                Verdict::Vulnerable,
+                "service_image_decides",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                with_service("WINNT/elsewhere/nscm.exe", 4),
+                Verdict::Patched,
+                "service_image_missing",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                with_service(LIVE, 4),
+                Verdict::Patched,
+                "service_disabled",
+            ),
+            // Backup copies never decide.
+            (
+                vec![finding(
+                    "WINNT/$NTUninstallKB832359$/Nscm.exe",
+                    Vulnerable,
+                    false,
+                    (0, 3917),
+                )],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::NotInstalled,
+                "backup_ignored",
+            ),
+        ];
+        for (i, (mut findings, outcome, system, want, code)) in cases.into_iter().enumerate() {
+            let j = judge_root(&rules(), &mut findings, &outcome, &system);
+            assert_eq!(j.verdict, want, "case {i}: {:?}", codes(&j));
+            assert!(codes(&j).contains(&code), "case {i}: {:?}", codes(&j));
+            assert_eq!(j.rule_verdicts.len(), 1);
+        }
+    }
+
+    #[test]
+    fn the_started_copy_is_marked_and_the_others_are_noted() {
+        let mut findings = vec![
+            finding(LIVE, Status::Patched, true, (0, 3934)),
+            finding("Temp/Nscm.exe", Status::Vulnerable, true, (0, 3917)),
+        ];
+        let j = judge_root(
+            &rules(),
+            &mut findings,
+            &RootOutcome::Scanned { unreadable: 0 },
+            &with_service(LIVE, 2),
+        );
+        assert_eq!(j.verdict, Verdict::Patched);
+        assert_eq!(findings[0].service_image.as_deref(), Some("nsstation"));
+        assert!(findings[1].notes[0].contains("not counted"));
+    }
+}
