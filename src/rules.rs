@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use crate::model::rule::{
-    AppliesTo, Cite, Citation, RegistryRecordSpec, Release, Rule, RuleFile, SourceDoc,
+    AppliesTo, Citation, Cite, RegistryRecordSpec, Release, Rule, RuleFile, SourceDoc,
 };
 use crate::model::version::FileVersion;
 
@@ -335,7 +335,10 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
                 return Err(invalid(
                     pl.span(),
                     "files.product_line",
-                    format!("{:?} must be numbers with an optional trailing `*`, e.g. \"4.1.*\"", pl.get_ref()),
+                    format!(
+                        "{:?} must be numbers with an optional trailing `*`, e.g. \"4.1.*\"",
+                        pl.get_ref()
+                    ),
                 ));
             }
         }
@@ -407,9 +410,7 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
         supersedes: raw.supersedes,
         superseded_by: raw.superseded_by,
         registry_records,
-        registry_same_as_withdrawn: raw
-            .registry_same_as_withdrawn
-            .is_some_and(|b| *b.get_ref()),
+        registry_same_as_withdrawn: raw.registry_same_as_withdrawn.is_some_and(|b| *b.get_ref()),
         releases: raw.releases,
         sources: raw.sources,
         citations: raw.citations,
@@ -459,12 +460,19 @@ impl RuleSet {
         let mut set = Self::load_all(user_files)?;
         if !select.is_empty() {
             for id in select {
-                if !set.rules.iter().any(|r| r.id.eq_ignore_ascii_case(id.as_ref())) {
+                if !set
+                    .rules
+                    .iter()
+                    .any(|r| r.id.eq_ignore_ascii_case(id.as_ref()))
+                {
                     return Err(RuleError::UnknownSelection(id.as_ref().to_owned()));
                 }
             }
-            set.rules
-                .retain(|r| select.iter().any(|id| r.id.eq_ignore_ascii_case(id.as_ref())));
+            set.rules.retain(|r| {
+                select
+                    .iter()
+                    .any(|id| r.id.eq_ignore_ascii_case(id.as_ref()))
+            });
         }
         Ok(set)
     }
@@ -520,7 +528,10 @@ fn resolve_references(rules: &mut [Rule]) -> Result<(), RuleError> {
             .chain(r.superseded_by.iter().map(|s| ("superseded_by", s)))
         {
             if !known(id, rules) || id.eq_ignore_ascii_case(&r.id) {
-                return Err(err(r, format!("`{field}` names {id:?}, which is not another loaded rule")));
+                return Err(err(
+                    r,
+                    format!("`{field}` names {id:?}, which is not another loaded rule"),
+                ));
             }
         }
         for j in 0..rules[i].files.len() {

@@ -96,12 +96,31 @@ pub fn reconcile(
         match (file_verdict, recorded) {
             (Verdict::Patched, true) => reasons.push(reason(
                     ReasonCode::RegistryCorroborates,
-                format!("the registry records {kb} as installed ({keys}), and the live file agrees"),
+                format!(
+                    "the registry records {kb} as installed ({keys}), and the live file agrees{}",
+                    if rule.registry_same_as_withdrawn {
+                        " (the keys alone cannot tell the re-release from the withdrawn release; the file version does)"
+                    } else {
+                        ""
+                    }
+                ),
             )),
-            (Verdict::Vulnerable, true) => reasons.push(reason(
+            (Verdict::Vulnerable, true) => {
+                reasons.push(reason(
                     ReasonCode::RegistryClaimsUpdate,
-                format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
-            )),
+                    format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
+                ));
+                if rule.registry_same_as_withdrawn {
+                    reasons.push(reason(
+                        ReasonCode::WithdrawnReleaseSuspected,
+                        format!(
+                            "{}'s bulletin says the re-released update writes the same registry keys as the withdrawn original release, which did not fix the flaw; with the live {} below the fixed version, the withdrawn release is the likely explanation",
+                            rule.id,
+                            rule.file_names()
+                        ),
+                    ));
+                }
+            }
             (Verdict::Patched, false) => reasons.push(reason(
                     ReasonCode::NoRegistryRecord,
                 format!("no registry record of {kb}: the file was updated by a later update or by hand"),
