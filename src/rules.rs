@@ -583,7 +583,13 @@ fixed_version = "5.0.2195.1"
     #[test]
     fn the_builtin_rule_carries_the_bulletin_facts() {
         let set = RuleSet::load(&[] as &[&Path]).unwrap();
-        let r = &set.rules[0];
+        let r = set.get("MS04-008").unwrap();
+        // Sourced: every bulletin language says 9 March 2004 (schema 1 said 2004-02-10).
+        assert_eq!(r.published.as_deref(), Some("2004-03-09"));
+        assert!(r
+            .citations
+            .iter()
+            .any(|c| c.field == "published" && !c.sources.is_empty()));
         assert_eq!(r.id, "MS04-008");
         assert_eq!(r.kb, "KB832359");
         assert_eq!(r.cves, ["CAN-2003-0905"]);
@@ -627,8 +633,10 @@ fixed_version = "5.0.2195.1"
         assert!(e.contains("line 8") && e.contains("bare file name"), "{e}");
         let e = err(&GOOD.replace("a.dll", "ä.dll"));
         assert!(e.contains("ASCII"), "{e}");
-        let e = err(&GOOD.replace("schema = 1", "schema = 2"));
+        let e = err(&GOOD.replace("schema = 1", "schema = 3"));
         assert!(e.contains("line 2") && e.contains("schema"), "{e}");
+        let e = err(&format!("{GOOD}product_line = \"4.1.*\"\n"));
+        assert!(e.contains("needs schema = 2"), "{e}");
         let e = err(&format!(
             "{GOOD}\n[[files]]\nname = \"A.DLL\"\nfixed_version = \"1.0.0.0\"\n"
         ));
@@ -652,5 +660,105 @@ fixed_version = "5.0.2195.1"
         let missing = dir.path().join("missing.toml");
         let e = RuleSet::load(&[&missing]).unwrap_err().to_string();
         assert!(e.contains("missing.toml"), "{e}");
+    }
+
+    const V2: &str = r#"
+schema = 2
+id = "MS99-002"
+kb = "KB123457"
+title = "Test 2"
+superseded_by = ["MS04-008"]
+registry_same_as_withdrawn = true
+
+[[files]]
+name = "nscm.exe"
+product_line = "4.1.*"
+judged_by = "MS04-008"
+sources = [{ ref = "x", line = 3, quote = "row" }]
+
+[[registry_records]]
+form = "HotFix"
+key = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\HotFix\KB123457_X'
+sources = [{ ref = "x", quote = "key" }]
+
+[[sources]]
+id = "x"
+bulletin = "MS99-002"
+repo = "o/r"
+path = "p.md"
+"#;
+
+    #[test]
+    fn schema_2_fields_parse_and_references_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v2.toml");
+        std::fs::write(&p, V2).unwrap();
+        let set = RuleSet::load(&[&p]).unwrap();
+        let r = set.get("ms99-002").unwrap();
+        assert!(r.registry_same_as_withdrawn);
+        assert_eq!(
+            r.registry_records[0].hive_path,
+            "Microsoft\\Windows NT\\CurrentVersion\\HotFix\\KB123457_X"
+        );
+        // judged_by copies the later rule's fixed version of the same file.
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3934));
+        assert!(r.files[0].in_product_line(FileVersion::new(4, 1, 9, 9)));
+        assert!(!r.files[0].in_product_line(FileVersion::new(9, 0, 0, 0)));
+        // Selection keeps the chosen rule alone, resolved.
+        let one = RuleSet::load_selected(&[&p], &["MS99-002"]).unwrap();
+        assert_eq!(one.rules.len(), 1);
+        assert_eq!(one.rules[0].files[0].fixed_version, FileVersion::new(4, 1, 0, 3934));
+        let e = RuleSet::load_selected(&[&p], &["MS00-000"]).unwrap_err().to_string();
+        assert!(e.contains("MS00-000"), "{e}");
+    }
+
+    #[test]
+    fn schema_2_mistakes_are_refused() {
+        let e = err(&V2.replace("ref = \"x\", line", "ref = \"y\", line"));
+        assert!(e.contains("\"y\""), "{e}");
+        let e = err(&V2.replace("HKLM\\SOFTWARE\\Microsoft\\Windows NT", "HKCU\\Microsoft"));
+        assert!(e.contains("registry_records.key"), "{e}");
+        let e = err(&V2.replace("form = \"HotFix\"", "form = \"Other\""));
+        assert!(e.contains("registry_records.form"), "{e}");
+        let e = err(&V2.replace("4.1.*", "4.*.1"));
+        assert!(e.contains("files.product_line"), "{e}");
+        let e = err(&V2.replace("superseded_by = [\"MS04-008\"]", ""));
+        assert!(e.contains("files.judged_by"), "{e}");
+        let e = err(&V2.replace("judged_by = \"MS04-008\"", ""));
+        assert!(e.contains("files.fixed_version"), "{e}");
+        // A reference to a rule that is not loaded.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v2.toml");
+        std::fs::write(&p, V2.replace("MS04-008", "MS00-001")).unwrap();
+        let e = RuleSet::load(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("MS00-001"), "{e}");
+    }
+
+    #[test]
+    fn every_builtin_rule_is_sourced() {
+        let set = RuleSet::load(&[] as &[&Path]).unwrap();
+        let ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]);
+        for r in &set.rules {
+            assert_eq!(r.schema, 2, "{}", r.id);
+            assert!(!r.sources.is_empty(), "{}", r.id);
+            for f in &r.files {
+                assert!(!f.sources.is_empty(), "{} {}", r.id, f.name);
+            }
+            for k in &r.registry_records {
+                assert!(!k.sources.is_empty(), "{} {}", r.id, k.key);
+            }
+        }
+        // MS03-019 has no fixed version of its own: MS03-022's decides.
+        let r = set.get("MS03-019").unwrap();
+        assert_eq!(r.superseded_by, ["MS03-022"]);
+        assert_eq!(r.files[0].judged_by.as_deref(), Some("MS03-022"));
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3932));
+        // MS08-076 does not claim to replace MS04-008 (its WMS 4.1 row says "none").
+        assert!(set.get("MS08-076").unwrap().supersedes.is_empty());
+        let r = set.get("MS10-025").unwrap();
+        assert!(r.registry_same_as_withdrawn);
+        assert_eq!(r.registry_records.len(), 3);
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3939));
     }
 }
