@@ -707,8 +707,13 @@ path = "p.md"
         // Selection keeps the chosen rule alone, resolved.
         let one = RuleSet::load_selected(&[&p], &["MS99-002"]).unwrap();
         assert_eq!(one.rules.len(), 1);
-        assert_eq!(one.rules[0].files[0].fixed_version, FileVersion::new(4, 1, 0, 3934));
-        let e = RuleSet::load_selected(&[&p], &["MS00-000"]).unwrap_err().to_string();
+        assert_eq!(
+            one.rules[0].files[0].fixed_version,
+            FileVersion::new(4, 1, 0, 3934)
+        );
+        let e = RuleSet::load_selected(&[&p], &["MS00-000"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("MS00-000"), "{e}");
     }
 
@@ -738,7 +743,10 @@ path = "p.md"
     fn every_builtin_rule_is_sourced() {
         let set = RuleSet::load(&[] as &[&Path]).unwrap();
         let ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]);
+        assert_eq!(
+            ids,
+            ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]
+        );
         for r in &set.rules {
             assert_eq!(r.schema, 2, "{}", r.id);
             assert!(!r.sources.is_empty(), "{}", r.id);

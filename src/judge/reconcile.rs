@@ -304,12 +304,19 @@ mod tests {
         let (v, r) = reconcile(ms10, Verdict::Vulnerable, &f);
         let codes: Vec<_> = r.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(v, Verdict::Vulnerable);
-        assert_eq!(codes, ["registry_claims_update", "withdrawn_release_suspected"]);
+        assert_eq!(
+            codes,
+            ["registry_claims_update", "withdrawn_release_suspected"]
+        );
         // Patched: corroborated, not suspected.
         let (_, r) = reconcile(ms10, Verdict::Patched, &f);
-        assert!(r.iter().all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
+        assert!(r
+            .iter()
+            .all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
         // A rule without the flag never says it.
         let (_, r) = reconcile(set.get("MS04-008").unwrap(), Verdict::Vulnerable, &f);
-        assert!(r.iter().all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
+        assert!(r
+            .iter()
+            .all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
     }
 }
