@@ -3,13 +3,65 @@
 //! candidates are stat'ed, before they are opened read-only with `O_NOFOLLOW`. Symbolic links
 //! are not followed unless asked, and then only to targets inside the root.
 
-use std::fs;
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{read_bounded, Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat};
 use crate::escape::escape_bytes;
-use crate::evidence::inspect::{open_evidence, times_of};
+use crate::model::time::{rfc3339, unix_nanos_rfc3339, Times};
+
+/// The timestamps of an `lstat`/`stat` result.
+pub fn times_of(meta: &Metadata) -> Times {
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        Some(unix_nanos_rfc3339(
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        ))
+    };
+    #[cfg(not(unix))]
+    let changed = None;
+    Times {
+        modified: meta.modified().ok().map(rfc3339),
+        accessed: meta.accessed().ok().map(rfc3339),
+        created: meta.created().ok().map(rfc3339),
+        changed,
+    }
+}
+
+/// Opens evidence read-only. On Unix: `O_NOFOLLOW` (a link swapped in after the walk is
+/// refused), `O_NONBLOCK` (a FIFO swapped in cannot block), and `O_NOATIME` where the kernel
+/// allows it (it needs file ownership), silently without it otherwise.
+pub fn open_evidence(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        match OpenOptions::new()
+            .read(true)
+            .custom_flags(base | libc::O_NOATIME)
+            .open(path)
+        {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                OpenOptions::new().read(true).custom_flags(base).open(path)
+            }
+            other => other,
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        OpenOptions::new().read(true).open(path)
+    }
+}
 
 /// A host folder, walked by `threads` threads (1: sequentially).
 #[derive(Debug, Clone)]
