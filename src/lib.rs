@@ -21,7 +21,6 @@ pub mod image;
 pub mod judge;
 pub mod model;
 pub mod output;
-pub mod progress;
 pub mod registry;
 pub mod rules;
 pub mod scan;
