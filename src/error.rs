@@ -1,4 +1,4 @@
-//! Typed errors. The library never prints; `app.rs` and `main.rs` alone turn these into
+//! Typed errors. The library never prints; `app/` and `main.rs` alone turn these into
 //! messages and exit codes.
 
 use std::io;

@@ -22,7 +22,6 @@ pub mod judge;
 pub mod lineage;
 pub mod model;
 pub mod output;
-pub mod progress;
 pub mod registry;
 pub mod rules;
 pub mod scan;

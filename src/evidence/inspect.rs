@@ -1,7 +1,8 @@
-//! The I/O edge for one candidate: open read-only, read a bounded number of bytes, hash,
-//! and hand the bytes to the PE reader. Evidence is never opened for writing.
+//! One candidate's bytes: size check, bounded read (through whatever source holds the file),
+//! hashes, and the PE reader. Also the direct reading of a file named on the command line
+//! (`kbscan version`). Evidence is never opened for writing.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::Metadata;
 use std::io;
 use std::path::Path;
 
@@ -10,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::pe::{self, PeVersionData};
 use crate::error::InspectError;
-use crate::model::time::{rfc3339, unix_nanos_rfc3339, Times};
+use crate::model::time::Times;
+use crate::source::host::{open_evidence, times_of};
 
 /// Files larger than this are not read (the real targets are a few hundred KB).
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -23,58 +25,6 @@ pub struct FileEvidence {
     pub md5: Option<String>,
     pub times: Times,
     pub pe: Result<PeVersionData, InspectError>,
-}
-
-/// The timestamps of an `lstat`/`stat` result.
-pub fn times_of(meta: &Metadata) -> Times {
-    #[cfg(unix)]
-    let changed = {
-        use std::os::unix::fs::MetadataExt;
-        Some(unix_nanos_rfc3339(
-            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-        ))
-    };
-    #[cfg(not(unix))]
-    let changed = None;
-    Times {
-        modified: meta.modified().ok().map(rfc3339),
-        accessed: meta.accessed().ok().map(rfc3339),
-        created: meta.created().ok().map(rfc3339),
-        changed,
-    }
-}
-
-/// Opens evidence read-only. On Unix: `O_NOFOLLOW` (a link swapped in after the walk is
-/// refused), `O_NONBLOCK` (a FIFO swapped in cannot block), and `O_NOATIME` where the kernel
-/// allows it (it needs file ownership), silently without it otherwise.
-pub fn open_evidence(path: &Path) -> io::Result<File> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-        match OpenOptions::new()
-            .read(true)
-            .custom_flags(base | libc::O_NOATIME)
-            .open(path)
-        {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                OpenOptions::new().read(true).custom_flags(base).open(path)
-            }
-            other => other,
-        }
-    }
-    #[cfg(all(unix, not(target_os = "linux")))]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-    }
-    #[cfg(not(unix))]
-    {
-        OpenOptions::new().read(true).open(path)
-    }
 }
 
 /// Inspects one regular file: the metadata was taken by the walk before the file was opened,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use std::cell::Cell;
 
-use crate::evidence::inspect::open_evidence;
+use crate::source::host::open_evidence;
 use crate::source::{SourceError, SourceErrorKind};
 
 thread_local! {

@@ -8,8 +8,8 @@ use std::path::Path;
 use nt_hive::{Hive, KeyNode, NtHiveError};
 use sha2::{Digest, Sha256};
 
-use crate::evidence::inspect::open_evidence;
 use crate::model::system::HiveInfo;
+use crate::source::host::open_evidence;
 
 /// Hives larger than this are not read (real SOFTWARE hives of the era are tens of MB).
 pub const MAX_HIVE_SIZE: u64 = 1 << 30;

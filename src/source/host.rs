@@ -3,16 +3,65 @@
 //! candidates are stat'ed, before they are opened read-only with `O_NOFOLLOW`. Symbolic links
 //! are not followed unless asked, and then only to targets inside the root.
 
-use std::fs;
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{read_bounded, Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat};
 use crate::escape::escape_bytes;
-use crate::evidence::inspect::{open_evidence, times_of};
-use crate::filter::NameMatcher;
-use crate::model::WalkStats;
-use crate::walk::{self, Event};
+use crate::model::time::{rfc3339, unix_nanos_rfc3339, Times};
+
+/// The timestamps of an `lstat`/`stat` result.
+pub fn times_of(meta: &Metadata) -> Times {
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        Some(unix_nanos_rfc3339(
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        ))
+    };
+    #[cfg(not(unix))]
+    let changed = None;
+    Times {
+        modified: meta.modified().ok().map(rfc3339),
+        accessed: meta.accessed().ok().map(rfc3339),
+        created: meta.created().ok().map(rfc3339),
+        changed,
+    }
+}
+
+/// Opens evidence read-only. On Unix: `O_NOFOLLOW` (a link swapped in after the walk is
+/// refused), `O_NONBLOCK` (a FIFO swapped in cannot block), and `O_NOATIME` where the kernel
+/// allows it (it needs file ownership), silently without it otherwise.
+pub fn open_evidence(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        match OpenOptions::new()
+            .read(true)
+            .custom_flags(base | libc::O_NOATIME)
+            .open(path)
+        {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                OpenOptions::new().read(true).custom_flags(base).open(path)
+            }
+            other => other,
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        OpenOptions::new().read(true).open(path)
+    }
+}
 
 /// A host folder, walked by `threads` threads (1: sequentially).
 #[derive(Debug, Clone)]
@@ -24,6 +73,11 @@ pub struct HostSource {
 }
 
 impl HostSource {
+    /// Threads to walk it with (it can be shared between threads).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// A source for `root`. With `follow_symlinks`, the root is made canonical now; when that
     /// fails the walk reports the root as unreadable.
     pub fn new(root: &Path, follow_symlinks: bool, threads: usize) -> Self {
@@ -192,18 +246,6 @@ impl Source for HostSource {
 
     fn root_failure(&self) -> &'static str {
         "cannot scan this root"
-    }
-
-    fn walk<'m>(
-        &self,
-        matcher: &'m NameMatcher,
-        sink: &mut dyn FnMut(Event<'m, PathBuf>),
-    ) -> Result<WalkStats, SourceError> {
-        if self.threads <= 1 {
-            walk::sequential(self, matcher, sink)
-        } else {
-            walk::parallel(self, self.threads, matcher, sink)
-        }
     }
 }
 

@@ -1,4 +1,7 @@
-//! Runs a parsed command line: loads rules, scans, renders. Returns the exit code.
+//! Runs a parsed command line: loads rules, scans, renders. Returns the exit code. With
+//! `main.rs`, the only code that writes to standard error (messages, the progress line).
+
+mod progress;
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -10,9 +13,9 @@ use crate::error::Error;
 use crate::model::described::VersionReport;
 use crate::model::{exit, Report, Summary, ToolInfo};
 use crate::output;
-use crate::progress::Progress;
 use crate::rules::RuleSet;
 use crate::scan::Scanner;
+use progress::Progress;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
