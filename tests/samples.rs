@@ -523,8 +523,8 @@ fn rules_command_lists_the_builtin_rule() {
     assert_eq!(code(&o), 2);
     for f in ["table", "csv", "json"] {
         let o = run(&["rules", "--lineage", "-f", f]);
-        let text = String::from_utf8(o.stdout).unwrap();
         assert_eq!(code(&o), 0);
+        let text = String::from_utf8(o.stdout).unwrap();
         assert!(
             text.contains("KB952068") && text.contains("4.1.0.3936"),
             "{f}: {text}"
