@@ -65,6 +65,9 @@ pub struct RuleArgs {
     /// Add the rules in FILE (TOML, see docs/rules.md); may be repeated.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated.
+    #[arg(long = "rule", value_name = "ID")]
+    pub select: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -152,4 +155,7 @@ pub struct RulesArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Print the build lineage table (which update shipped which build) instead of the rules.
+    #[arg(long)]
+    pub lineage: bool,
 }

@@ -99,7 +99,7 @@ fn finish(mut w: Box<dyn Write>, args: &OutputArgs) -> Result<(), Error> {
 }
 
 fn run_scan(a: ScanArgs) -> Result<i32, Error> {
-    let rules = RuleSet::load(&a.rules.rules)?;
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
     if let Some(out) = &a.output.output {
         check_output_outside(out, &a.roots)?;
     }
@@ -171,9 +171,13 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
 }
 
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
-    let rules = RuleSet::load(&a.rules.rules)?;
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
     let mut w = open_output(&a.output)?;
-    output::write_rules(&rules, a.output.format.into(), &mut w)?;
+    if a.lineage {
+        output::write_lineage(crate::lineage::builtin(), a.output.format.into(), &mut w)?;
+    } else {
+        output::write_rules(&rules, a.output.format.into(), &mut w)?;
+    }
     finish(w, &a.output)?;
     Ok(exit::CLEAN)
 }

@@ -89,6 +89,9 @@ pub struct Finding {
     pub link_target: Option<String>,
     /// The service whose `ImagePath` names this copy: the one Windows starts.
     pub service_image: Option<String>,
+    /// Which update shipped this build, from the lineage table (`rules/lineage.toml`), when
+    /// the table knows the file.
+    pub lineage: Option<crate::lineage::LineageMatch>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     pub error_kind: Option<ErrorKind>,

@@ -120,6 +120,8 @@ pub struct RuleVerdict {
     pub rule: String,
     pub kb: String,
     pub verdict: Verdict,
+    // issue 13 (rules branch): the reasons of this rule alone (the root's `reasons` hold all).
+    pub reasons: Vec<Reason>,
 }
 
 #[derive(Debug, Clone, Serialize)]
