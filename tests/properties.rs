@@ -123,6 +123,7 @@ proptest! {
                     version,
                     required,
                     error: None,
+                    readings: &[],
                 }
             })
             .collect();

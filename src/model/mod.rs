@@ -14,7 +14,7 @@ pub mod version;
 use serde::Serialize;
 
 pub use file::{FileFacts, PeFacts, StringTable};
-pub use finding::{Finding, Location, LocationClass};
+pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
 pub use system::SystemEvidence;
 pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};
