@@ -78,7 +78,11 @@ impl NameMatcher {
             self.near_ascii(name)?
         } else {
             let folded = fold_lookalikes(name)?;
-            match self.names.iter().position(|(n, _)| n.eq_ignore_ascii_case(&folded)) {
+            match self
+                .names
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(&folded))
+            {
                 Some(i) => (i, "look-alike or invisible characters".to_owned()),
                 None => {
                     let (i, why) = self.near_ascii(&folded)?;
@@ -144,9 +148,10 @@ impl NameMatcher {
 /// ASCII-case-insensitively as Windows compares names.
 fn ends_with_dir(folders: &[Vec<u8>], dir: &str) -> bool {
     let mut have = folders.iter().rev();
-    dir.rsplit('/')
-        .filter(|s| !s.is_empty())
-        .all(|want| have.next().is_some_and(|f| f.eq_ignore_ascii_case(want.as_bytes())))
+    dir.rsplit('/').filter(|s| !s.is_empty()).all(|want| {
+        have.next()
+            .is_some_and(|f| f.eq_ignore_ascii_case(want.as_bytes()))
+    })
 }
 
 /// A UTF-8 name with invisible characters dropped and look-alike letters (Cyrillic, Greek,
@@ -266,11 +271,19 @@ mod tests {
         ] {
             let msg = m.near_miss(name.as_bytes(), live);
             assert!(
-                msg.as_deref().is_some_and(|t| t.starts_with("similar name, not judged")),
+                msg.as_deref()
+                    .is_some_and(|t| t.starts_with("similar name, not judged")),
                 "{name:?}: {msg:?}"
             );
         }
-        for name in ["Nscm.dll", "nscmx.exe", "readme.txt", "N\u{00e9}cm.exe", "Н", ""] {
+        for name in [
+            "Nscm.dll",
+            "nscmx.exe",
+            "readme.txt",
+            "N\u{00e9}cm.exe",
+            "Н",
+            "",
+        ] {
             assert_eq!(m.near_miss(name.as_bytes(), live), None, "{name:?}");
         }
         // Elsewhere (an installation source holds `NSCM.EX_` by design): no notice.

@@ -58,7 +58,11 @@ fn check_fixture(name: &str, verdict: &str, code: i32, reason: Option<&str>) -> 
     assert_eq!(r["verdict"], verdict, "{name}: {r:#}");
     assert_eq!(got, code, "{name}");
     if let Some(reason) = reason {
-        assert!(codes(&r).iter().any(|c| c == reason), "{name}: {:?}", codes(&r));
+        assert!(
+            codes(&r).iter().any(|c| c == reason),
+            "{name}: {:?}",
+            codes(&r)
+        );
     } else {
         assert!(
             !codes(&r).iter().any(|c| c == "version_resources_disagree"),
@@ -92,7 +96,12 @@ fn a_named_resource_before_id_1_does_not_win() {
     assert_eq!(
         readings(&f),
         [
-            ("NSCMVERSION".into(), "0409".into(), "4.1.0.3934".into(), false),
+            (
+                "NSCMVERSION".into(),
+                "0409".into(),
+                "4.1.0.3934".into(),
+                false
+            ),
             ("1".into(), "0409".into(), "4.1.0.3917".into(), true),
         ]
     );
@@ -104,7 +113,10 @@ fn id_2_does_not_win_over_id_1() {
     assert_eq!(f["version"], "4.1.0.3917");
     assert_eq!(f["file_version"], "4.1.0.3917");
     let r = readings(&f);
-    assert_eq!(r[1], ("2".into(), "0409".into(), "4.1.0.3934".into(), false));
+    assert_eq!(
+        r[1],
+        ("2".into(), "0409".into(), "4.1.0.3934".into(), false)
+    );
 }
 
 #[test]
@@ -137,7 +149,10 @@ fn id_1_in_two_languages_that_disagree_is_inconclusive() {
             .as_str()
             .unwrap()
             .to_owned();
-        assert!(msg.contains("4.1.0.3917") && msg.contains("4.1.0.3934"), "{msg}");
+        assert!(
+            msg.contains("4.1.0.3917") && msg.contains("4.1.0.3934"),
+            "{msg}"
+        );
     }
 }
 
@@ -178,7 +193,10 @@ fn implausible_versions_are_not_judged() {
     ] {
         let (_, f) = check_fixture(name, "inconclusive", 2, None);
         assert_eq!(f["status"], "unknown_version", "{name}");
-        assert!(f["error"].as_str().unwrap().contains(needle), "{name}: {f:#}");
+        assert!(
+            f["error"].as_str().unwrap().contains(needle),
+            "{name}: {f:#}"
+        );
         if name.contains("ffff") {
             assert!(
                 f["notes"]
@@ -284,7 +302,12 @@ fn amplified(names: u16, langs: u16) -> Vec<u8> {
     put_u32(&mut b, last + 16, area.len() as u32); // SizeOfRawData
     let image_end = (va + area.len() + 0xfff) & !0xfff;
     put_u32(&mut b, l.optional_header + 56, image_end as u32); // SizeOfImage
-    let dirs = l.optional_header + if u16_at(&b, l.optional_header) == 0x10b { 96 } else { 112 };
+    let dirs = l.optional_header
+        + if u16_at(&b, l.optional_header) == 0x10b {
+            96
+        } else {
+            112
+        };
     put_u32(&mut b, dirs + 16, va as u32); // resource directory RVA
     put_u32(&mut b, dirs + 20, size as u32);
     put_u32(&mut b, dirs + 40, 0); // no base relocations (their section was reused)
@@ -303,8 +326,16 @@ fn resource_amplification_is_cut_at_the_cap() {
         let pe = amplified(names, langs);
         let t = Instant::now();
         let e = kbscan::evidence::pe::inspect(&pe).unwrap_err();
-        assert_eq!(e.kind().as_str(), "too_many_resources", "{names}×{langs}: {e}");
-        assert!(t.elapsed() < Duration::from_secs(2), "{names}×{langs}: {:?}", t.elapsed());
+        assert_eq!(
+            e.kind().as_str(),
+            "too_many_resources",
+            "{names}×{langs}: {e}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "{names}×{langs}: {:?}",
+            t.elapsed()
+        );
     }
     // Through the CLI: an error finding, the root inconclusive, a small report.
     let sys = system_with(&amplified(65535, 65535));

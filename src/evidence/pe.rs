@@ -151,9 +151,9 @@ fn version_entries(root: Directory<'_>) -> Result<Vec<VersionResource>, InspectE
                             Some(same) => same.info.clone(),
                             None => match entry.bytes() {
                                 Ok(bytes) => versioninfo::parse(bytes),
-                                Err(e) => Err(CorruptVersion(format!(
-                                    "resource data out of range: {e}"
-                                ))),
+                                Err(e) => {
+                                    Err(CorruptVersion(format!("resource data out of range: {e}")))
+                                }
                             },
                         };
                         (key, info)

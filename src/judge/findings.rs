@@ -159,7 +159,11 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
             .resources
             .iter()
             .map(|r| {
-                let j = if r.windows_reads() { judged.next() } else { None };
+                let j = if r.windows_reads() {
+                    judged.next()
+                } else {
+                    None
+                };
                 evidence_row(r, j)
             })
             .collect();
@@ -273,11 +277,7 @@ fn says(r: &VersionResource) -> String {
     match &r.info {
         Ok(info) => match &info.fixed {
             Some(fx) => format!("says {}", fx.file_version),
-            None => match info
-                .string_tables
-                .iter()
-                .find_map(|t| t.get("FileVersion"))
-            {
+            None => match info.string_tables.iter().find_map(|t| t.get("FileVersion")) {
                 Some(s) => format!("no fixed version, string FileVersion {s:?}"),
                 None => "no version".to_owned(),
             },
