@@ -34,26 +34,48 @@ pub(crate) fn stdout_closed() -> bool {
 }
 
 /// Notes whether standard output is closed, then fills any closed standard descriptor with
-/// `/dev/null` (read-only, so a write to it fails rather than vanish): otherwise the first
-/// file kbscan opens (an evidence file, the report) would get that number, and messages or
-/// the report would be written to it.
+/// `/dev/null`: otherwise the first file kbscan opens (an evidence file, the report) would get
+/// that number, and messages or the report would be written to it.
+///
+/// The Rust runtime already fills a closed 0, 1 or 2 with `/dev/null` opened read-write
+/// before `main` (on Linux and most Unixes), so a closed standard output shows up as
+/// `/dev/null` open for reading and writing, which a shell redirection (`>/dev/null`, write
+/// only) never gives; that is taken as closed (`1<>/dev/null` would be taken so too).
 fn guard_standard_fds() {
     #[cfg(unix)]
-    for fd in 0..=2 {
-        // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
-        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
-            && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
-        if !closed {
-            continue;
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        for fd in 0..=2 {
+            // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+            let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+                && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+            if !closed {
+                continue;
+            }
+            if fd == 1 {
+                STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            // SAFETY: a constant NUL-terminated path; the lowest free descriptor is `fd`.
+            let got =
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            if got >= 0 && got != fd {
+                // SAFETY: `got` was just opened here and is closed once.
+                unsafe { libc::close(got) };
+            }
         }
-        if fd == 1 {
+        // SAFETY: fcntl(F_GETFL) only queries the descriptor's flags.
+        let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+        let is_null = |m: &std::fs::Metadata| m.file_type().is_char_device();
+        use std::os::fd::FromRawFd;
+        // SAFETY: descriptor 1 is open (filled above); ManuallyDrop never closes it.
+        let stdout = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+        let stdout_is_null = stdout
+            .metadata()
+            .ok()
+            .zip(std::fs::metadata("/dev/null").ok())
+            .is_some_and(|(o, n)| is_null(&o) && is_null(&n) && o.rdev() == n.rdev());
+        if flags != -1 && flags & libc::O_ACCMODE == libc::O_RDWR && stdout_is_null {
             STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        // SAFETY: a constant NUL-terminated path; the lowest free descriptor is `fd` itself.
-        let got = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if got >= 0 && got != fd {
-            // SAFETY: `got` was just opened by us and is closed once.
-            unsafe { libc::close(got) };
         }
     }
 }

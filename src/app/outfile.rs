@@ -37,6 +37,22 @@ fn id_of(_: &Metadata) -> Option<Id> {
     None
 }
 
+/// How many names (hard links) a file has.
+#[cfg(unix)]
+fn nlink(m: &Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    if m.is_file() {
+        m.nlink()
+    } else {
+        1
+    }
+}
+
+#[cfg(not(unix))]
+fn nlink(_: &Metadata) -> u64 {
+    1
+}
+
 /// One input of the command, as the output is compared with it.
 struct Input {
     /// As given, for the message.
@@ -72,7 +88,7 @@ impl Inputs {
         self.items.push(Input {
             shown: path.to_path_buf(),
             what,
-            canonical: fs::canonicalize(path).ok(),
+            canonical: fs::canonicalize(path).ok().or_else(|| absolute_missing(path)),
             ids,
             tree: meta.as_ref().is_some_and(Metadata::is_dir),
             split: None,
@@ -118,6 +134,22 @@ impl Inputs {
                 }
             }
         }
+        // A file with other hard links on a folder root's file system may be a file of that
+        // root under another name; finding out would mean walking the root first.
+        if let Some(((dev, _), links)) = existing.and_then(|m| Some((id_of(m)?, nlink(m)))) {
+            let shared = self
+                .items
+                .iter()
+                .find(|i| i.tree && i.ids.iter().any(|(d, _)| *d == dev));
+            if let (true, Some(i)) = (links > 1, shared) {
+                return Some(format!(
+                    "it has {links} hard links on the file system of {} {}, so it may be a \
+                     file of it under another name",
+                    i.what,
+                    i.shown.display()
+                ));
+            }
+        }
         // A folder root reached by another path (a bind mount): compare each folder above
         // the target with each folder root by (device, inode).
         let roots: Vec<(&Input, Id)> = self
@@ -141,6 +173,16 @@ impl Inputs {
         }
         None
     }
+}
+
+/// Where a path that does not exist (yet) would be: its folder made canonical, its name kept.
+fn absolute_missing(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(fs::canonicalize(parent).ok()?.join(name))
 }
 
 /// The folder, stem and number width of a split set's first segment (`disk.001`).
