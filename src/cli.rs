@@ -108,7 +108,9 @@ pub const MAX_THREADS: usize = 256;
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if (1..=MAX_THREADS as u64).contains(&n) => Ok(n as usize),
-        _ => Err(format!("expected a number of threads from 1 to {MAX_THREADS}")),
+        _ => Err(format!(
+            "expected a number of threads from 1 to {MAX_THREADS}"
+        )),
     }
 }
 
@@ -131,7 +133,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     if digits.is_empty() {
-        return Err(format!("{s:?} is not a size: a number is needed (e.g. 64M)"));
+        return Err(format!(
+            "{s:?} is not a size: a number is needed (e.g. 64M)"
+        ));
     }
     digits
         .parse::<u64>()
@@ -207,7 +211,15 @@ mod tests {
         assert_eq!(parse_size("2G"), Ok(2 << 30));
         assert_eq!(parse_size("1T"), Ok(1 << 40));
         assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
-        for bad in ["", "M", "12X", "-1", "1.5G", "18446744073709551616", "16777216T"] {
+        for bad in [
+            "",
+            "M",
+            "12X",
+            "-1",
+            "1.5G",
+            "18446744073709551616",
+            "16777216T",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
     }

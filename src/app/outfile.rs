@@ -88,7 +88,9 @@ impl Inputs {
         self.items.push(Input {
             shown: path.to_path_buf(),
             what,
-            canonical: fs::canonicalize(path).ok().or_else(|| absolute_missing(path)),
+            canonical: fs::canonicalize(path)
+                .ok()
+                .or_else(|| absolute_missing(path)),
             ids,
             tree: meta.as_ref().is_some_and(Metadata::is_dir),
             split: None,
@@ -123,11 +125,13 @@ impl Inputs {
                 }
             }
             if target_id.is_some_and(|t| i.ids.contains(&t)) {
-                return Some(format!("it is {} {shown} (the same file by another name)", i.what));
+                return Some(format!(
+                    "it is {} {shown} (the same file by another name)",
+                    i.what
+                ));
             }
             if let Some((dir, stem, width)) = &i.split {
-                if target.parent() == Some(dir.as_path()) && is_segment_name(target, stem, *width)
-                {
+                if target.parent() == Some(dir.as_path()) && is_segment_name(target, stem, *width) {
                     return Some(format!(
                         "the name would join the split image set of {shown}"
                     ));
@@ -397,7 +401,10 @@ impl Pending {
 pub enum Sink {
     Stdout(BufWriter<io::StdoutLock<'static>>),
     File(Pending),
-    Stream { shown: PathBuf, file: BufWriter<File> },
+    Stream {
+        shown: PathBuf,
+        file: BufWriter<File>,
+    },
 }
 
 impl Sink {
@@ -473,10 +480,12 @@ impl Sink {
                     Err(e) => Err(e),
                 }
             }
-            Sink::Stream { shown, mut file } => match written.and_then(|()| file.flush().map_err(Error::Write)) {
-                Err(Error::Write(e)) => Err(output_error(&shown, e)),
-                other => other,
-            },
+            Sink::Stream { shown, mut file } => {
+                match written.and_then(|()| file.flush().map_err(Error::Write)) {
+                    Err(Error::Write(e)) => Err(output_error(&shown, e)),
+                    other => other,
+                }
+            }
         }
     }
 }
