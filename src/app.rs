@@ -116,6 +116,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
             software: a.software_hive.clone(),
             system: a.system_hive.clone(),
         },
+        verify_image: a.verify_image, // [containers hook]
     };
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());

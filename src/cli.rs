@@ -97,6 +97,11 @@ pub struct ScanArgs {
     /// No progress line and no per-path messages on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    // [containers hook] --verify-image
+    /// Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the
+    /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
+    #[arg(long)]
+    pub verify_image: bool,
 }
 
 fn kbscan_default_max() -> u64 {

@@ -73,6 +73,15 @@ pub struct ImageReport {
     pub notices: Vec<String>,
     /// Why the image could not be scanned at all.
     pub error: Option<String>,
+    // [containers hook] the container and what it records about itself.
+    /// `raw`, `split-raw`, `e01`, `smart`, `vhd`, `vhdx`, `vmdk`, `qcow2`, or `unknown` when
+    /// the file could not be opened as any of them.
+    pub container: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_metadata: Option<crate::image::container::ContainerMeta>,
+    /// The outcome of `--verify-image` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::image::container::Verification>,
 }
 
 /// One scanned root (one system).

@@ -21,6 +21,8 @@ pub struct ScanOptions {
     pub max_size: u64,
     /// Hives given on the command line instead of found under the root.
     pub hives: HiveArgs,
+    // [containers hook] check a container's stored hashes before scanning it.
+    pub verify_image: bool,
 }
 
 impl Default for ScanOptions {
@@ -29,6 +31,7 @@ impl Default for ScanOptions {
             walk: WalkOptions::default(),
             max_size: inspect::DEFAULT_MAX_SIZE,
             hives: HiveArgs::default(),
+            verify_image: false,
         }
     }
 }

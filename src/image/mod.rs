@@ -5,6 +5,7 @@
 //! volumes' verdicts. Virtual disk containers (E01, VMDK, VHD, qcow2…) are recognised and
 //! refused with the conversion to use.
 
+pub mod container; // [containers hook]
 pub mod fat;
 pub mod ntfs;
 pub mod reader;
@@ -124,16 +125,25 @@ pub fn scan_image(
         verdict: Verdict::Inconclusive,
         notices: Vec::new(),
         error: None,
+        container: "raw",
+        container_metadata: None,
+        verification: None,
     };
     let fail = |mut image: ImageReport, message: String| {
         image.error = Some(message.clone());
         (vec![failed_root(shown.clone(), rules, message)], image)
     };
-    let src = match Segments::open(&segments) {
-        Ok(s) => s,
-        Err(e) => return fail(image, format!("cannot open the image: {e}")),
-    };
-    let mut disk = Disk::new(Box::new(src));
+    // [containers hook] a container (E01, VHD, VMDK…) gives the virtual disk's bytes.
+    let src: Box<dyn reader::ByteSource> =
+        match container::open_for_scan(&real, &segments, opts, &mut image) {
+            Ok(Some(src)) => src,
+            Ok(None) => match Segments::open(&segments) {
+                Ok(s) => Box::new(s),
+                Err(e) => return fail(image, format!("cannot open the image: {e}")),
+            },
+            Err(message) => return fail(image, message),
+        };
+    let mut disk = Disk::new(src);
     image.size = Some(disk.len());
     if let Some(format) = table::container_format(&mut disk) {
         image.format = format.to_owned();
@@ -175,6 +185,16 @@ pub fn scan_image(
         }
         let Some(kind) = table::detect_fs(&mut disk, part.offset) else {
             let what = part.ptype.as_deref().unwrap_or("no partition table");
+            // [containers hook] BitLocker, exFAT, ReFS: refused by name.
+            if let Some(foreign) = container::foreign_volume(&mut disk, part.offset) {
+                let msg = format!("{} (type {what}): {foreign}", part.volume);
+                image.notices.push(msg.clone());
+                if table.kind == "none" {
+                    image.error = Some(msg.clone());
+                }
+                roots.push(failed_root(name, rules, msg));
+                continue;
+            }
             if claims_windows_fs(part.ptype.as_deref()) {
                 let msg = format!(
                     "{} (type {what}): no NTFS or FAT file system recognised (damaged boot sector, or a file system kbscan does not read)",
@@ -233,6 +253,7 @@ pub fn scan_image(
         image.error = Some(msg.clone());
         roots.push(failed_root(shown.clone(), rules, msg));
     }
+    container::apply_verification(&image, &mut roots); // [containers hook]
     image.volumes = roots.iter().map(|r| r.root.clone()).collect();
     image.verdict = judge::combine(roots.iter().map(|r| r.verdict));
     (roots, image)
