@@ -12,9 +12,7 @@ use std::sync::Arc;
 
 use ewf::{EwfReader, SegmentSource};
 
-use super::{
-    ewf_segment_paths, hex, pread, ContainerError, ContainerMeta, Opened, Verification,
-};
+use super::{ewf_segment_paths, hex, pread, ContainerError, ContainerMeta, Opened, Verification};
 use crate::contain::contained;
 use crate::image::reader::ByteSource;
 use crate::inspect::open_evidence;
@@ -152,18 +150,17 @@ fn verify(reader: &EwfReader) -> Verification {
     if stored.md5.is_none() && stored.sha1.is_none() {
         return Verification::none("the E01 records no MD5 or SHA-1 of the media".to_owned());
     }
-    let r = match contained(|| reader.verify()) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => {
-            return Verification::mismatch(format!("the media could not be read whole: {e}"))
-        }
-        None => {
-            return Verification::mismatch(
+    let r =
+        match contained(|| reader.verify()) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                return Verification::mismatch(format!("the media could not be read whole: {e}"))
+            }
+            None => return Verification::mismatch(
                 "the media could not be read whole: the EWF reader failed on a damaged structure"
                     .to_owned(),
-            )
-        }
-    };
+            ),
+        };
     let mut parts = Vec::new();
     let mut bad = false;
     if let (Some(m), Some(s)) = (r.md5_match, stored.md5) {
@@ -191,7 +188,10 @@ impl EwfSource {
         let start = idx * self.chunk_size;
         let data_len = self.chunk_size.min(self.len - start) as usize;
         let file = self.files.get_mut(segment).ok_or_else(|| {
-            io::Error::other(format!("EWF chunk {idx} names segment {} that is not there", segment + 1))
+            io::Error::other(format!(
+                "EWF chunk {idx} names segment {} that is not there",
+                segment + 1
+            ))
         })?;
         let mut raw = vec![0u8; data_len + 4];
         let n = pread(file, offset, &mut raw)?;
@@ -255,7 +255,9 @@ impl ByteSource for EwfSource {
                 let out = &mut buf[done..done + in_chunk];
                 let n = contained(|| reader.read_at(out, p))
                     .ok_or_else(|| io::Error::other(format!("EWF chunk {idx}: damaged")))?
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("EWF chunk {idx}: {e}")))?;
+                    .map_err(|e| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("EWF chunk {idx}: {e}"))
+                    })?;
                 if n < in_chunk {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,

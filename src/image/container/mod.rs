@@ -381,10 +381,22 @@ pub fn apply_verification(
     image: &crate::report::ImageReport,
     roots: &mut [crate::report::RootReport],
 ) {
-    let Some(v) = image.verification.as_ref().filter(|v| v.status == "mismatch") else {
+    let Some(v) = image
+        .verification
+        .as_ref()
+        .filter(|v| v.status == "mismatch")
+    else {
         return;
     };
     for root in roots {
+        // An error on the root too, so the exit code says the scan is not to be relied on.
+        root.errors.push(crate::report::PathMessage {
+            path: String::new(),
+            message: format!(
+                "--verify-image: the image does not match its stored hash ({})",
+                v.detail
+            ),
+        });
         root.verdict = crate::judge::Verdict::Inconclusive;
         for rv in &mut root.rule_verdicts {
             rv.verdict = crate::judge::Verdict::Inconclusive;

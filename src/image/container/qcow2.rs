@@ -6,7 +6,9 @@ use std::io::{Seek, SeekFrom};
 
 use qcow2_core::Qcow2Reader;
 
-use super::{pread_exact, qemu_convert, ContainerError, ContainerMeta, Opened, SeekSource, Verification};
+use super::{
+    pread_exact, qemu_convert, ContainerError, ContainerMeta, Opened, SeekSource, Verification,
+};
 use crate::contain::contained;
 
 fn damaged(e: impl std::fmt::Display) -> ContainerError {

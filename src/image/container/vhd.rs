@@ -8,7 +8,9 @@
 use std::fs::File;
 use std::io;
 
-use super::{pread, pread_exact, ContainerError, ContainerMeta, Opened, Verification, MAX_TABLE_BYTES};
+use super::{
+    pread, pread_exact, ContainerError, ContainerMeta, Opened, Verification, MAX_TABLE_BYTES,
+};
 use crate::image::reader::ByteSource;
 
 const FOOTER: u64 = 512;
@@ -38,7 +40,11 @@ fn checksum(b: &[u8], at: usize) -> u32 {
 #[derive(Debug)]
 enum Layout {
     Fixed,
-    Dynamic { bat: Vec<u32>, block: u64, bitmap: u64 },
+    Dynamic {
+        bat: Vec<u32>,
+        block: u64,
+        bitmap: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -103,7 +109,9 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             }
             let bytes = entries * 4;
             if bytes > MAX_TABLE_BYTES {
-                return Err(damaged(format!("implausible block table of {entries} entries")));
+                return Err(damaged(format!(
+                    "implausible block table of {entries} entries"
+                )));
             }
             if entries.saturating_mul(block) < current_size {
                 return Err(damaged(format!(
@@ -163,7 +171,9 @@ impl ByteSource for VhdSource {
         if pos >= self.len {
             return Ok(0);
         }
-        let want = usize::try_from(self.len - pos).unwrap_or(usize::MAX).min(buf.len());
+        let want = usize::try_from(self.len - pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         match &self.layout {
             Layout::Fixed => pread(&mut self.file, pos, &mut buf[..want]),
             Layout::Dynamic { bat, block, bitmap } => {
