@@ -7,6 +7,7 @@
 
 pub mod container; // [containers hook]
 pub mod fat;
+pub mod lznt; // [containers hook] NTFS compression
 pub mod ntfs;
 pub mod reader;
 pub mod table;
