@@ -1,7 +1,7 @@
 //! VHDX through `vhdx-core` (never the `vhdx` crate, which opens the file read-write and
 //! replays the log into it). `vhdx-core` is given our read-only handle (`Backing::File`); a
-//! dirty log is replayed into an in-memory overlay, never into the file. Its headers, region
-//! table and metadata carry CRC-32C checksums, checked when it is opened.
+//! dirty log is replayed into an in-memory overlay, never into the file. The crate checks the
+//! CRC-32C of the headers when it opens the file (not those of the region table or metadata).
 
 use std::fs::File;
 
@@ -36,7 +36,7 @@ pub fn open(file: File) -> Result<Opened, ContainerError> {
         }),
         verify: Box::new(|| {
             Verification::verified(
-                "header, region table and metadata CRC-32C checked when opened (VHDX stores no hash of the disk's data)"
+                "the active header's CRC-32C was checked when opened (the region table and metadata checksums are not checked; VHDX stores no hash of the disk's data)"
                     .to_owned(),
             )
         }),
