@@ -68,7 +68,11 @@ impl<'a> Scanner<'a> {
     pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> RootReport {
         let src = HostSource::new(root, self.settings.follow_symlinks, self.settings.threads);
         let name = escape_bytes(root.as_os_str().as_encoded_bytes());
-        self.source(&src, name, progress)
+        // A host folder can be shared between threads: it is walked by several.
+        self.collect(&src, name, progress, |sink| match src.threads() {
+            1 => walk::sequential(&src, &self.matcher, sink),
+            n => walk::parallel(&src, n, &self.matcher, sink),
+        })
     }
 
     /// Scans a disk image: every volume a root, plus the disk's own report.
@@ -109,19 +113,32 @@ impl<'a> Scanner<'a> {
         (roots, report)
     }
 
-    /// Scans one source as one root. Never fails: a source whose root cannot be read gives
-    /// an `inconclusive` report carrying the error, so one bad root does not stop a scan of
-    /// many.
+    /// Scans one source as one root, walking it on this thread.
     pub fn source<S: Source>(
         &self,
         src: &S,
         name: String,
         progress: &mut dyn FnMut(u64),
     ) -> RootReport {
+        self.collect(src, name, progress, |sink| {
+            walk::sequential(src, &self.matcher, sink)
+        })
+    }
+
+    /// Scans one source as one root with the given walk. Never fails: a source whose root
+    /// cannot be read gives an `inconclusive` report carrying the error, so one bad root does
+    /// not stop a scan of many.
+    fn collect<'s, S: Source>(
+        &'s self,
+        src: &S,
+        name: String,
+        progress: &mut dyn FnMut(u64),
+        walk: impl FnOnce(&mut dyn FnMut(Event<'s, S::Node>)) -> Result<WalkStats, SourceError>,
+    ) -> RootReport {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         let mut notices = Vec::new();
-        let result = src.walk(&self.matcher, &mut |event| match event {
+        let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
                 path: findings::parts_text(&parts),

@@ -8,6 +8,8 @@
 //!
 //! Layout (all little endian, every block 32-bit aligned from the start of the resource):
 //! `wLength, wValueLength, wType, szKey (UTF-16, NUL), pad, Value, pad, Children…`.
+//!
+//! Over 400 lines with its tests (the byte-level layout cases are about 200 of them).
 
 use serde::Serialize;
 

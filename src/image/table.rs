@@ -3,6 +3,8 @@
 //! is unreadable, which loses every partition of a truncated image) and GPT (header and entry
 //! array, CRC-checked; the `gpt` crate wants a writable device). Sector size 512 (GPT also
 //! tried at 4096).
+//!
+//! Over 400 lines with its tests: the MBR/EBR and GPT readers share the bounds and notices.
 
 use super::reader::Disk;
 

@@ -3,6 +3,8 @@
 //! table-tested; no I/O. `findings` turns inspected evidence into findings, `location`
 //! classes a copy by its folders, `system` decides a root's verdict (services, superseded
 //! copies, registry), `reconcile` weighs the registry against the files.
+//!
+//! Over 400 lines with its tests (the verdict and version tables are about half of it).
 
 pub mod findings;
 pub mod location;

@@ -10,9 +10,6 @@ use std::path::{Path, PathBuf};
 use super::{read_bounded, Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat};
 use crate::escape::escape_bytes;
 use crate::evidence::inspect::{open_evidence, times_of};
-use crate::filter::NameMatcher;
-use crate::model::WalkStats;
-use crate::walk::{self, Event};
 
 /// A host folder, walked by `threads` threads (1: sequentially).
 #[derive(Debug, Clone)]
@@ -24,6 +21,11 @@ pub struct HostSource {
 }
 
 impl HostSource {
+    /// Threads to walk it with (it can be shared between threads).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// A source for `root`. With `follow_symlinks`, the root is made canonical now; when that
     /// fails the walk reports the root as unreadable.
     pub fn new(root: &Path, follow_symlinks: bool, threads: usize) -> Self {
@@ -192,18 +194,6 @@ impl Source for HostSource {
 
     fn root_failure(&self) -> &'static str {
         "cannot scan this root"
-    }
-
-    fn walk<'m>(
-        &self,
-        matcher: &'m NameMatcher,
-        sink: &mut dyn FnMut(Event<'m, PathBuf>),
-    ) -> Result<WalkStats, SourceError> {
-        if self.threads <= 1 {
-            walk::sequential(self, matcher, sink)
-        } else {
-            walk::parallel(self, self.threads, matcher, sink)
-        }
     }
 }
 

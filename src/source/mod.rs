@@ -10,10 +10,7 @@ use std::fs::FileType;
 use std::io;
 
 use crate::error::InspectError;
-use crate::filter::NameMatcher;
 use crate::model::time::Times;
-use crate::model::WalkStats;
-use crate::walk::{self, Event};
 
 /// Directories nested deeper than this are not entered (Windows paths stay far below it; a
 /// deeper tree is a damaged or hostile directory structure, possibly a cycle).
@@ -219,18 +216,6 @@ pub trait Source {
     }
     /// What to say when the root cannot be read.
     fn root_failure(&self) -> &'static str;
-    /// Walks the source; the default is the sequential walk, a source that can be shared
-    /// between threads walks in parallel.
-    fn walk<'m>(
-        &self,
-        matcher: &'m NameMatcher,
-        sink: &mut dyn FnMut(Event<'m, Self::Node>),
-    ) -> Result<WalkStats, SourceError>
-    where
-        Self: Sized,
-    {
-        walk::sequential(self, matcher, sink)
-    }
 }
 
 /// The entry of `dir` named `name` (ASCII-case-insensitively, as Windows compares), of the
