@@ -2,6 +2,8 @@
 //! starts (it decides, other live copies are then not counted), each rule's file verdict,
 //! the reconciliation with the registry, and the root's verdict, the most urgent of its
 //! rules'. Pure functions of plain data.
+//!
+//! Over 400 lines with its tests (the root-verdict table is about 170 of them).
 
 use crate::judge::reconcile::{self, RuleSystemFacts};
 use crate::judge::{self, CandidateFacts};

@@ -3,6 +3,9 @@
 //! [`ByteSource`] giving the virtual disk's bytes; the partition reader and the file systems
 //! sit on top unchanged. What is not read (Ex01, differencing disks with their parent missing,
 //! encrypted containers) is refused with a message that says what it is and how to convert it.
+//!
+//! Over 400 lines: detection by content of every container and the refusals with what to do
+//! instead are kept in one place, so a container is registered here and nowhere else.
 
 pub mod ewf;
 pub mod qcow2;
