@@ -65,6 +65,9 @@ pub struct RuleArgs {
     /// Add the rules in FILE (TOML, see docs/rules.md); may be repeated.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated.
+    #[arg(long = "rule", value_name = "ID")]
+    pub select: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +102,10 @@ pub struct ScanArgs {
     /// No progress line and no per-path messages on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the
+    /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
+    #[arg(long)]
+    pub verify_image: bool,
 }
 
 /// The most walking threads `-j` accepts.
@@ -174,6 +181,7 @@ impl ScanArgs {
                 .threads
                 .unwrap_or_else(crate::walk::default_threads)
                 .clamp(1, MAX_THREADS),
+            verify_image: self.verify_image,
         }
     }
 }
@@ -196,6 +204,9 @@ pub struct RulesArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Print the build lineage table (which update shipped which build) instead of the rules.
+    #[arg(long)]
+    pub lineage: bool,
 }
 
 #[cfg(test)]

@@ -238,6 +238,25 @@ fn an_output_equal_to_an_image_or_any_of_its_segments_is_refused() {
         &[&split],
     );
     assert!(!next.exists());
+    // An EWF set: every segment file.
+    let ewf = d.join("ewf");
+    fs::create_dir(&ewf).unwrap();
+    let parts: Vec<PathBuf> = ["case.E01", "case.E02"]
+        .iter()
+        .map(|n| ewf.join(n))
+        .collect();
+    for p in &parts {
+        fs::write(p, b"EVF\x09\x0d\x0a\xff\x00").unwrap();
+    }
+    let protected: Vec<&Path> = parts.iter().map(PathBuf::as_path).collect();
+    for p in &parts {
+        assert_refused(
+            &["scan", "-q", "-o", s(p), s(&parts[0])],
+            d,
+            &protected,
+            &[&ewf],
+        );
+    }
 }
 
 #[test]

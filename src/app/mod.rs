@@ -102,7 +102,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     }
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
-    let rules = RuleSet::load(&a.rules.rules)?;
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
     let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
@@ -176,8 +176,16 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
     let inputs = inputs_with_rules(&a.rules.rules);
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
-    let rules = RuleSet::load(&a.rules.rules)?;
-    let written = output::write_rules(&rules, a.output.format.into(), sink.writer());
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
+    let written = if a.lineage {
+        output::write_lineage(
+            crate::lineage::builtin(),
+            a.output.format.into(),
+            sink.writer(),
+        )
+    } else {
+        output::write_rules(&rules, a.output.format.into(), sink.writer())
+    };
     sink.finish(written, &inputs)?;
     Ok(exit::CLEAN)
 }

@@ -103,7 +103,14 @@ impl Inputs {
             self.add(root, "the scanned root");
             return;
         }
-        for seg in crate::image::reader::segment_paths(root) {
+        // A split raw set (`disk.001`, `disk.002`, …) or an EWF set (`x.E01`, `x.E02`, …).
+        let mut segments = crate::image::reader::segment_paths(root);
+        for seg in crate::image::container::ewf_segment_paths(root) {
+            if !segments.contains(&seg) {
+                segments.push(seg);
+            }
+        }
+        for seg in segments {
             self.add(&seg, "a segment of the scanned image");
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {

@@ -161,6 +161,26 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
                     rule.kb
                 )),
             }
+            // The exact keys the rule says the update writes (issue 13), unless the generic
+            // search already found them or a key above them.
+            for spec in &rule.registry_records {
+                let want = spec.hive_path.to_ascii_lowercase();
+                let covered = rr.update_records.iter().any(|u| {
+                    let have = u.key.to_ascii_lowercase();
+                    want == have || want.starts_with(&format!("{have}\\"))
+                });
+                if covered {
+                    continue;
+                }
+                match h.with_root(|r| facts::declared_record(r, &spec.hive_path)) {
+                    Ok(Some(rec)) => rr.update_records.push(rec),
+                    Ok(None) => {}
+                    Err(e) => ev.notes.push(format!(
+                        "SOFTWARE hive: looking for {} failed: {e}",
+                        spec.key
+                    )),
+                }
+            }
         }
         if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {
             for file in &rule.files {
