@@ -12,6 +12,9 @@ Exit codes:
   2  usage error, a root or folder could not be scanned, or a candidate could not be judged
      (and nothing is vulnerable)
 
+A refused -o or a report that cannot be written (standard output closed, disk full) is exit 2
+whatever the verdict; a reader that goes away (| head) ends kbscan quietly.
+
 Messages go to standard error; the report goes to standard output or to -o FILE.";
 
 /// Offline, read-only check of Windows file trees for missing security updates.
@@ -55,14 +58,17 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write the report to FILE instead of standard output (never inside a scanned root).
+    /// Write the report to FILE instead of standard output. Refused when FILE is, links to or
+    /// lies inside any input (root, image segment, hive, rule file); written to a temporary
+    /// file beside it and moved into place only when the command succeeded.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// Add the rules in FILE (TOML, see docs/rules.md); may be repeated.
+    /// Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may
+    /// be repeated.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
     /// Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated.
