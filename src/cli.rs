@@ -101,6 +101,10 @@ pub struct ScanArgs {
     /// No progress line and no per-path messages on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the
+    /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
+    #[arg(long)]
+    pub verify_image: bool,
 }
 
 fn kbscan_default_max() -> u64 {
@@ -133,6 +137,7 @@ impl ScanArgs {
                 .threads
                 .unwrap_or_else(crate::walk::default_threads)
                 .max(1),
+            verify_image: self.verify_image,
         }
     }
 }
