@@ -303,10 +303,15 @@ fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading
         status: judged.map(|j| j.status),
         error: match judged {
             Some(j) => j.error.clone(),
-            None => Some(
-                "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO)"
-                    .to_owned(),
-            ),
+            None => Some(match &r.info {
+                Ok(_) => {
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO)"
+                        .to_owned()
+                }
+                Err(e) => format!(
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO); unreadable: {e}"
+                ),
+            }),
         },
     }
 }
