@@ -247,7 +247,12 @@ mod tests {
         ] {
             assert!(on_install_path(f(p), dir), "{p}");
         }
-        for p in ["WINNT/Server", "Windows Media", "WINNT/system32/Server", "x"] {
+        for p in [
+            "WINNT/Server",
+            "Windows Media",
+            "WINNT/system32/Server",
+            "x",
+        ] {
             assert!(!on_install_path(f(p), dir), "{p}");
         }
     }

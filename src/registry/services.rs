@@ -281,14 +281,23 @@ mod tests {
         for (p, want) in [
             (r"%SystemRoot%\System32\Windows Media\Server\nscm.exe", s),
             (r"%WINDIR%\system32\windows media\server\NSCM.EXE", s),
-            (r"%SystemDrive%\WINNT\system32\windows media\server\nscm.exe", s),
+            (
+                r"%SystemDrive%\WINNT\system32\windows media\server\nscm.exe",
+                s,
+            ),
             (r"\SystemRoot\System32\Windows Media\Server\nscm.exe", s),
             (r"\??\C:\WINNT\System32\Windows Media\Server\nscm.exe", s),
             (r"\\?\C:\WINNT\System32\Windows Media\Server\nscm.exe", s),
             (r"System32\Windows Media\Server\nscm.exe", s),
-            (r#""%ProgramFiles%\Windows Media\Server\nscm.exe" -service"#, pf),
+            (
+                r#""%ProgramFiles%\Windows Media\Server\nscm.exe" -service"#,
+                pf,
+            ),
             (r"%ProgramFiles%\Windows Media\Server\nscm.exe /run", pf),
-            (r"C:\PROGRA~1\WINDOW~1\Server\nscm.exe", "progra~1/window~1/server/nscm.exe"),
+            (
+                r"C:\PROGRA~1\WINDOW~1\Server\nscm.exe",
+                "progra~1/window~1/server/nscm.exe",
+            ),
             (r"C:\WINNT\.\System32\Windows Media\Server\nscm.exe", s),
         ] {
             assert_eq!(resolve(p, &e).as_deref(), Ok(want), "{p}");
