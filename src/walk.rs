@@ -534,6 +534,7 @@ mod tests {
             Event::Candidate(c) => cands.push(text(&c.parts)),
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
+            Event::Unfollowed { parts, .. } => notices.push(text(&parts)),
             Event::Progress { .. } => {}
         };
         if threads == 1 {
