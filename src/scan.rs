@@ -161,7 +161,7 @@ impl<'a> Scanner<'a> {
         match result {
             Ok(stats) => {
                 unfollowed.sort();
-                self.finish(name, findings, errors, notices, unfollowed, stats, || {
+                self.finish(name, findings, errors, notices, (stats, unfollowed), || {
                     registry::gather(src, &self.rules.rules, &self.settings.hives)
                 })
             }
@@ -215,8 +215,8 @@ impl<'a> Scanner<'a> {
         mut findings: Vec<Finding>,
         mut errors: Vec<PathMessage>,
         mut notices: Vec<PathMessage>,
-        unfollowed: Vec<String>,
-        stats: WalkStats,
+        // The walk's counts, and the links on an install path it did not enter (issue 10).
+        (stats, unfollowed): (WalkStats, Vec<String>),
         system: impl FnOnce() -> SystemEvidence,
     ) -> RootReport {
         // Deterministic order whatever the directory order was.

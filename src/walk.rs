@@ -246,7 +246,7 @@ fn install_path_link<'m, S: Source>(
         "a link below a followed link on a rule's install path: not followed again".to_owned()
     } else {
         match src.link(&e.node) {
-            Link::Dir { .. } if dir.depth + 1 <= MAX_DEPTH => {
+            Link::Dir { .. } if dir.depth < MAX_DEPTH => {
                 emit(Event::Notice {
                     parts,
                     message: "directory link on a rule's install path: walked at this path, as Windows reaches it".to_owned(),

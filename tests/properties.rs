@@ -317,7 +317,7 @@ mod readings {
                 prop_assert_ne!(j.verdict, Verdict::Patched, "{:?} {:?}", copies, service);
             }
             // Never not_installed while a live reading (or the install folder) was not read.
-            if readings.iter().any(|r| *r == Reading::Link) || hidden {
+            if readings.contains(&Reading::Link) || hidden {
                 prop_assert_ne!(j.verdict, Verdict::NotInstalled);
             }
             // Every reading vulnerable: vulnerable.

@@ -385,8 +385,7 @@ fn mark_one(
                 .enumerate()
                 .filter(|(_, f)| {
                     same_target(f)
-                        && (svc.on_disk.iter().any(|p| *p == f.path)
-                            || f.path.to_ascii_lowercase() == *want)
+                        && (svc.on_disk.contains(&f.path) || f.path.to_ascii_lowercase() == *want)
                 })
                 .map(|(i, _)| i)
                 .collect();

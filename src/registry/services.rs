@@ -166,7 +166,7 @@ pub fn resolve(image_path: &str, env: &ServiceEnv) -> Result<String, String> {
         ));
     };
     let parts: Vec<&str> = rel.split(['\\', '/']).filter(|s| !s.is_empty()).collect();
-    if parts.is_empty() || parts.iter().any(|c| *c == "..") {
+    if parts.is_empty() || parts.contains(&"..") {
         return Err(format!("{rel} does not name a file"));
     }
     let parts: Vec<&str> = parts.into_iter().filter(|c| *c != ".").collect();
