@@ -320,6 +320,7 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::system::WrongTypeValue;
     use crate::rules::RuleSet;
 
     fn rule() -> Rule {
@@ -422,9 +423,15 @@ mod tests {
 
     #[test]
     fn nt4_and_server_2003_are_not_applicable_whatever_the_file() {
-        for v in ["4.0", "5.2", "6.0"] {
+        for (v, build, name) in [
+            ("4.0", "1381", "Microsoft Windows NT"),
+            ("5.2", "3790", "Microsoft Windows Server 2003"),
+            ("6.0", "6002", "Windows Server (R) 2008 Standard"),
+        ] {
             for file in [Verdict::Vulnerable, Verdict::Patched, Verdict::NotInstalled] {
-                let o = os(v, "Service Pack 6a", "ServerNT");
+                let mut o = os(v, "Service Pack 6a", "ServerNT");
+                o.build = Some(build.into());
+                o.product_name = Some(name.into());
                 let (got, codes) = run(file, &o, false, true);
                 assert_eq!(got, Verdict::NotApplicable, "{v} {file:?}");
                 assert_eq!(codes, ["os_not_affected"]);
@@ -482,5 +489,75 @@ mod tests {
         assert!(r
             .iter()
             .all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
+    }
+
+    fn wrong(value: &str, expected: &'static str, found: &str, data: &str) -> WrongTypeValue {
+        WrongTypeValue {
+            value: value.into(),
+            expected,
+            found: found.into(),
+            data: data.into(),
+        }
+    }
+
+    /// Issue 10 case 5: a CurrentVersion of the wrong type is not used: applicability is
+    /// unknown and the files decide, never `not_applicable`.
+    #[test]
+    fn a_current_version_of_the_wrong_type_is_not_used() {
+        let cv = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\CurrentVersion";
+        for (found, data) in [("REG_BINARY", "<RegBinary, 8 bytes>"), ("REG_DWORD", "5")] {
+            for (build, name) in [("2195", "Microsoft Windows 2000"), ("3790", "Microsoft Windows Server 2003")] {
+                let mut o = os("5.0", "Service Pack 4", "ServerNT");
+                o.current_version = None;
+                o.build = Some(build.into());
+                o.product_name = Some(name.into());
+                o.wrong_type = vec![wrong(cv, "REG_SZ", found, data)];
+                for file in [Verdict::Vulnerable, Verdict::Patched, Verdict::NotInstalled] {
+                    let (v, codes) = run(file, &o, false, true);
+                    assert_eq!(v, file, "{found} {build}");
+                    assert!(codes.contains(&"registry_value_wrong_type"), "{codes:?}");
+                    assert!(!codes.contains(&"os_not_affected"), "{codes:?}");
+                }
+            }
+        }
+    }
+
+    /// Issue 10 case 5: a forged CurrentVersion "4.0" on a Windows 2000 (build 2195, name
+    /// Windows 2000) is a contradiction, not an NT 4.0.
+    #[test]
+    fn a_contradictory_identity_is_a_conflict_not_a_different_windows() {
+        let forged = [
+            ("4.0", "2195", "Microsoft Windows 2000", "ServerNT"),
+            ("5.2", "2195", "Microsoft Windows 2000", "ServerNT"),
+            ("4.0", "1381", "Microsoft Windows 2000", "ServerNT"),
+            ("5.2", "3790", "Microsoft Windows 2000", "ServerNT"),
+            ("5.0", "3790", "Microsoft Windows Server 2003", "ServerNT"),
+            ("5.2", "3790", "Microsoft Windows Server 2003", "WinNT"),
+        ];
+        for (cv, build, name, pt) in forged {
+            let mut o = os(cv, "Service Pack 4", pt);
+            o.build = Some(build.into());
+            o.product_name = Some(name.into());
+            assert!(os_identity(&o).conflict.is_some(), "{cv} {build} {name} {pt}");
+            let (v, codes) = run(Verdict::Vulnerable, &o, false, true);
+            assert_eq!(v, Verdict::Vulnerable, "{cv} {build} {name}");
+            assert!(codes.contains(&"os_identity_conflict"), "{codes:?}");
+            assert!(!codes.contains(&"os_not_affected"), "{codes:?}");
+        }
+        // Consistent identities are no conflict.
+        for (cv, build, name) in [
+            ("5.0", "2195", "Microsoft Windows 2000"),
+            ("4.0", "1381", "Microsoft Windows NT"),
+            ("5.2", "3790", "Microsoft Windows Server 2003"),
+            ("5.2", "3790", "Microsoft Windows XP"),
+            ("5.1", "2600", "Microsoft Windows XP"),
+            ("5.0", "2128", "Microsoft Windows 2000"), // a beta build: not in the table
+        ] {
+            let mut o = os(cv, "", "ServerNT");
+            o.build = Some(build.into());
+            o.product_name = Some(name.into());
+            o.product_type = None;
+            assert_eq!(os_identity(&o).conflict, None, "{cv} {build} {name}");
+        }
     }
 }
