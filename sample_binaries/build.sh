@@ -143,6 +143,11 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-service-image/$WMS/Nspmon.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-service-image/Program Files/WMS 4.1 copy/Nscm.exe"
 place nscm-4.1.0.3934-x86.exe     "w2k-unclean-hive/$WMS/Nscm.exe"
 place nspmon-4.1.0.3934-x64.exe   "w2k-unclean-hive/$WMS/Nspmon.exe"
+# Two Windows installations on one volume (issue 10 case 4): Windows 2000 SP4 in WINNT with
+# old WMS 4.1 files, Windows Server 2003 in WINDOWS with an old copy too.
+place nscm-4.1.0.3917-x86.exe     "two-windows/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "two-windows/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "two-windows/WINDOWS/system32/Windows Media/Server/nscm.exe"
 
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"
