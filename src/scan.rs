@@ -161,12 +161,7 @@ impl<'a> Scanner<'a> {
         if windirs.len() < 2 {
             // One Windows (or none): one root, exactly as it always was.
             return vec![self.finish(name, findings, errors, notices, stats, || {
-                registry::gather_at(
-                    src,
-                    &self.rules.rules,
-                    &self.settings.hives,
-                    windirs.pop(),
-                )
+                registry::gather_at(src, &self.rules.rules, &self.settings.hives, windirs.pop())
             })];
         }
         self.split(src, name, windirs, findings, errors, notices, stats)
@@ -270,10 +265,14 @@ impl<'a> Scanner<'a> {
                 root
             } else {
                 let w = windirs.next();
-                let mut root =
-                    self.finish(systems[i - 1].clone(), findings, errors, notices, sub_stats, || {
-                        registry::gather_at(src, &self.rules.rules, &self.settings.hives, w)
-                    });
+                let mut root = self.finish(
+                    systems[i - 1].clone(),
+                    findings,
+                    errors,
+                    notices,
+                    sub_stats,
+                    || registry::gather_at(src, &self.rules.rules, &self.settings.hives, w),
+                );
                 root.parent_root = Some(name.clone());
                 root
             };

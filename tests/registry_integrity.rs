@@ -55,7 +55,11 @@ fn have(tool: &str) -> bool {
 fn merge(hive: &Path, reg: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("patch.reg");
-    fs::write(&file, format!("Windows Registry Editor Version 5.00\n\n{reg}\n")).unwrap();
+    fs::write(
+        &file,
+        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
+    )
+    .unwrap();
     let mut perms = fs::metadata(hive).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
@@ -172,10 +176,7 @@ fn case5_system_values_of_the_wrong_type_are_noted_not_used() {
         return;
     }
     // Select\Current as REG_SZ, ProductType as REG_DWORD, Start as REG_SZ.
-    let (code, root) = scan_patched_hives(
-        "",
-        "[\\Select]\n\"Current\"=\"1\"\n",
-    );
+    let (code, root) = scan_patched_hives("", "[\\Select]\n\"Current\"=\"1\"\n");
     assert_eq!(code, 1);
     assert_eq!(root["verdict"], "vulnerable");
     assert!(codes(&root).contains(&"registry_value_wrong_type".into()));
@@ -192,7 +193,10 @@ fn case5_system_values_of_the_wrong_type_are_noted_not_used() {
     let os = &root["system"]["os"];
     assert!(os["product_type"].is_null());
     let wrong = os["wrong_type"].to_string();
-    assert!(wrong.contains("ProductType") && wrong.contains("Start"), "{wrong}");
+    assert!(
+        wrong.contains("ProductType") && wrong.contains("Start"),
+        "{wrong}"
+    );
     // The service is still read (its ImagePath decides), its Start is not used.
     let svc = &root["system"]["rules"][0]["services"][0];
     assert_eq!(svc["name"], "nsstation");
@@ -293,7 +297,10 @@ fn case4_two_windows_folders_are_two_systems_in_every_format() {
     // Table: one heading per system.
     let o = run(&["scan", &name]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains(&format!("== {name}#WINNT: VULNERABLE")), "{text}");
+    assert!(
+        text.contains(&format!("== {name}#WINNT: VULNERABLE")),
+        "{text}"
+    );
     assert!(text.contains(&format!("== {name}#WINDOWS: NOT_APPLICABLE")));
     assert!(text.contains(&format!("== {name}: NOT_INSTALLED")));
 }
@@ -355,7 +362,16 @@ fn case4_two_windows_inside_a_fat_image() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("two.img");
     let o = Proc::new("mkfs.fat")
-        .args(["--invariant", "-i", "4B53434E", "-n", "KBSCAN", "-F", "16", "-C"])
+        .args([
+            "--invariant",
+            "-i",
+            "4B53434E",
+            "-n",
+            "KBSCAN",
+            "-F",
+            "16",
+            "-C",
+        ])
         .arg(&img)
         .arg("16384")
         .output()

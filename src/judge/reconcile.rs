@@ -64,7 +64,10 @@ pub fn nt_version_of_name(name: &str) -> Option<&'static [&'static str]> {
         &["6.3"]
     } else if has("server 2012") || has("windows 8") {
         &["6.2"]
-    } else if has("windows 10") || has("windows 11") || has("server 2016") || has("server 2019")
+    } else if has("windows 10")
+        || has("windows 11")
+        || has("server 2016")
+        || has("server 2019")
         || has("server 2022")
     {
         &["6.3"]
@@ -160,12 +163,16 @@ pub fn reconcile(
 
     // Values of the wrong type were not used (issue 10 case 5): say which.
     if !f.os.wrong_type.is_empty() {
-        let list: Vec<String> = f
-            .os
-            .wrong_type
-            .iter()
-            .map(|w| format!("{} is {} ({}), not {}", w.value, w.found, w.data, w.expected))
-            .collect();
+        let list: Vec<String> =
+            f.os.wrong_type
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} is {} ({}), not {}",
+                        w.value, w.found, w.data, w.expected
+                    )
+                })
+                .collect();
         reasons.push(reason(
             ReasonCode::RegistryValueWrongType,
             format!(
@@ -173,7 +180,10 @@ pub fn reconcile(
                 if list.len() == 1 { "" } else { "s" },
                 list.join("; "),
                 if f.os.current_version.is_none()
-                    && f.os.wrong_type.iter().any(|w| w.value.ends_with("\\CurrentVersion"))
+                    && f.os
+                        .wrong_type
+                        .iter()
+                        .any(|w| w.value.ends_with("\\CurrentVersion"))
                 {
                     "; applicability unknown: the file evidence decides"
                 } else {
@@ -197,7 +207,12 @@ pub fn reconcile(
 
     // Applicability first: on a Windows the advisory does not cover, the files do not matter.
     if let Some(applies) = &rule.applies_to {
-        if let (Some(v), None) = (&f.os.current_version, &identity.conflict) {
+        // An empty CurrentVersion names no Windows: applicability unknown, the files decide.
+        let cv =
+            f.os.current_version
+                .as_ref()
+                .filter(|v| !v.trim().is_empty());
+        if let (Some(v), None) = (cv, &identity.conflict) {
             if !applies.os_versions.is_empty() && !applies.os_versions.iter().any(|a| a == v.trim())
             {
                 reasons.push(reason(
@@ -506,7 +521,10 @@ mod tests {
     fn a_current_version_of_the_wrong_type_is_not_used() {
         let cv = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\CurrentVersion";
         for (found, data) in [("REG_BINARY", "<RegBinary, 8 bytes>"), ("REG_DWORD", "5")] {
-            for (build, name) in [("2195", "Microsoft Windows 2000"), ("3790", "Microsoft Windows Server 2003")] {
+            for (build, name) in [
+                ("2195", "Microsoft Windows 2000"),
+                ("3790", "Microsoft Windows Server 2003"),
+            ] {
                 let mut o = os("5.0", "Service Pack 4", "ServerNT");
                 o.current_version = None;
                 o.build = Some(build.into());
@@ -538,7 +556,10 @@ mod tests {
             let mut o = os(cv, "Service Pack 4", pt);
             o.build = Some(build.into());
             o.product_name = Some(name.into());
-            assert!(os_identity(&o).conflict.is_some(), "{cv} {build} {name} {pt}");
+            assert!(
+                os_identity(&o).conflict.is_some(),
+                "{cv} {build} {name} {pt}"
+            );
             let (v, codes) = run(Verdict::Vulnerable, &o, false, true);
             assert_eq!(v, Verdict::Vulnerable, "{cv} {build} {name}");
             assert!(codes.contains(&"os_identity_conflict"), "{codes:?}");
