@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::finding::LineageMatch;
 use crate::model::rule::{Cite, SourceDoc};
 use crate::model::FileVersion;
 
@@ -38,16 +39,6 @@ pub struct Lineage {
     pub product_line: Option<String>,
     pub builds: Vec<Build>,
     pub sources: Vec<SourceDoc>,
-}
-
-/// What the lineage says about one finding's version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LineageMatch {
-    /// `4.1.0.3936 — installed by KB952068 (MS08-076)`.
-    pub text: String,
-    /// The update that shipped the build; none for a build no known update shipped.
-    pub kb: Option<String>,
-    pub bulletin: Option<String>,
 }
 
 impl Build {

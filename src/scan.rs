@@ -32,6 +32,8 @@ pub struct Settings {
     pub follow_symlinks: bool,
     /// Threads walking a folder.
     pub threads: usize,
+    /// Check a container's stored hashes or checksums before scanning it (`--verify-image`).
+    pub verify_image: bool,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             hives: HiveArgs::default(),
             follow_symlinks: false,
             threads: walk::default_threads(),
+            verify_image: false,
         }
     }
 }
@@ -80,7 +83,7 @@ impl<'a> Scanner<'a> {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> (Vec<RootReport>, ImageReport) {
-        let mut img = image::open(path);
+        let mut img = image::open(path, self.settings.verify_image);
         let slots = std::mem::take(&mut img.slots);
         let mut roots = Vec::with_capacity(slots.len());
         for slot in slots {
@@ -104,6 +107,11 @@ impl<'a> Scanner<'a> {
                 }
             };
             roots.extend(root);
+        }
+        if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
+            for root in &mut roots {
+                system::distrust_image(root, &v.detail);
+            }
         }
         // The disk's volumes: the volume entries, not the systems split from them.
         let names = roots

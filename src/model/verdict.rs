@@ -128,6 +128,9 @@ coded! {
         NotFound = "not_found",
         /// The root itself could not be scanned.
         RootUnreadable = "root_unreadable",
+        /// `--verify-image`: the image does not match the hash or checksum its container
+        /// stores, so nothing read from it is trusted.
+        ImageHashMismatch = "image_hash_mismatch",
         /// A service starts one of several live copies; the others are not counted.
         ServiceImageDecides = "service_image_decides",
         /// A service's ImagePath names a file not found under the root.
