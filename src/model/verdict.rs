@@ -177,6 +177,18 @@ coded! {
         /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
         /// (issue 10 case 9): the service does not decide.
         ServiceImageUnresolved = "service_image_unresolved",
+        /// A registry value kbscan reads has a type other than the documented one: it is not
+        /// used (issue 10 case 5).
+        RegistryValueWrongType = "registry_value_wrong_type",
+        /// CurrentVersion, CurrentBuildNumber, ProductName and ProductType name different
+        /// Windows: applicability is unknown and the file evidence decides.
+        OsIdentityConflict = "os_identity_conflict",
+        /// The volume holds several Windows folders with hives: each is judged as its own
+        /// system (`ROOT#WINNT`, `ROOT#WINDOWS`).
+        MultipleWindowsInstallations = "multiple_windows_installations",
+        /// Copies outside every Windows folder of a volume with several: judged on file
+        /// evidence alone, no installation's registry applies to them.
+        OutsideWindowsFolders = "outside_windows_folders",
     }
 }
 
