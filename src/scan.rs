@@ -138,6 +138,7 @@ impl<'a> Scanner<'a> {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         let mut notices = Vec::new();
+        let mut not_walked = Vec::new();
         let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
@@ -148,12 +149,30 @@ impl<'a> Scanner<'a> {
                 path: findings::parts_text(&parts),
                 message,
             }),
+            Event::NotWalked {
+                parts,
+                message,
+                candidate,
+            } => {
+                let nw = PathMessage {
+                    path: findings::parts_text(&parts),
+                    message,
+                };
+                if !candidate {
+                    notices.push(nw.clone());
+                }
+                not_walked.push(nw);
+            }
             Event::Progress { entries } => progress(entries),
         });
         match result {
-            Ok(stats) => self.finish(name, findings, errors, notices, stats, || {
-                registry::gather(src, &self.rules.rules, &self.settings.hives)
-            }),
+            Ok(stats) => {
+                let mut root = self.finish(name, findings, errors, notices, stats, || {
+                    registry::gather(src, &self.rules.rules, &self.settings.hives)
+                });
+                system::links_on_install_paths(&mut root, self.rules, &not_walked);
+                root
+            }
             Err(e) => self.root_error(name, src.root_failure(), &e),
         }
     }

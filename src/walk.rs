@@ -47,6 +47,14 @@ pub enum Event<'m, N> {
         parts: Vec<Vec<u8>>,
         message: String,
     },
+    /// A link or reparse point the source does not walk (`Link::NotWalked`): a notice,
+    /// unless it is a `candidate` (then reported as a skipped finding too); the driver checks
+    /// it against the rules' install paths.
+    NotWalked {
+        parts: Vec<Vec<u8>>,
+        message: String,
+        candidate: bool,
+    },
     /// Sent every so often with the number of entries seen so far.
     Progress {
         entries: u64,
@@ -110,55 +118,79 @@ where
             .and_then(|s| matcher.matches_bytes(s))
     });
     let parts = || dir.parts(Some(&e.name));
-    match e.kind {
-        EntryKind::Symlink => {
-            if targets.is_none() && !src.follows_links() {
-                return None;
-            }
-            let candidate = |kind, node, link_text, skip| {
-                targets.map(|targets| {
-                    Event::Candidate(Candidate {
-                        parts: parts(),
-                        kind,
-                        node,
-                        targets,
-                        link_text,
-                        skip,
-                    })
-                })
-            };
-            let event = match src.link(&e.node) {
-                Link::Kept { text, why } => candidate(EntryKind::Symlink, e.node, text, Some(why)),
-                Link::Refused { text, why } => {
-                    if targets.is_some() {
-                        candidate(EntryKind::Symlink, e.node, text, Some(why))
-                    } else {
-                        Some(Event::Notice {
-                            parts: parts(),
-                            message: why,
-                        })
-                    }
-                }
-                Link::Dir { notice } => Some(Event::Notice {
+    let mut kind = e.kind;
+    if kind == EntryKind::Symlink {
+        if targets.is_none() && !src.resolves_every_link() {
+            return None;
+        }
+        let candidate = |kind, node, link_text, skip| {
+            targets.map(|targets| {
+                Event::Candidate(Candidate {
                     parts: parts(),
-                    message: notice,
-                }),
-                Link::Target { text, node, kind } => candidate(
                     kind,
                     node,
-                    Some(text),
-                    kind.skip_reason().map(str::to_owned),
-                ),
-                Link::Unreadable(message) => Some(Event::Error {
-                    parts: parts(),
-                    message,
-                }),
-            };
-            if let Some(event) = event {
-                emit(event);
+                    targets,
+                    link_text,
+                    skip,
+                })
+            })
+        };
+        let event = match src.link(&e.node) {
+            // A reparse point that is no link (NTFS): walked as what it is, below.
+            Link::Walk { kind: k, notice } => {
+                if let Some(message) = notice {
+                    emit(Event::Notice {
+                        parts: parts(),
+                        message,
+                    });
+                }
+                kind = k;
+                None
             }
-            None
+            Link::Kept { text, why } => {
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::NotWalked { text, why } => {
+                emit(Event::NotWalked {
+                    parts: parts(),
+                    message: why.clone(),
+                    candidate: targets.is_some(),
+                });
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::Refused { text, why } => {
+                if targets.is_some() {
+                    candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+                } else {
+                    Some(Event::Notice {
+                        parts: parts(),
+                        message: why,
+                    })
+                }
+            }
+            Link::Dir { notice } => Some(Event::Notice {
+                parts: parts(),
+                message: notice,
+            }),
+            Link::Target { text, node, kind } => candidate(
+                kind,
+                node,
+                Some(text),
+                kind.skip_reason().map(str::to_owned),
+            ),
+            Link::Unreadable(message) => Some(Event::Error {
+                parts: parts(),
+                message,
+            }),
+        };
+        if let Some(event) = event {
+            emit(event);
         }
+        if kind == EntryKind::Symlink {
+            return None;
+        }
+    }
+    match kind {
         EntryKind::Dir => {
             // A folder named like a target is reported (skipped) and still walked.
             if let Some(targets) = targets {
@@ -478,7 +510,7 @@ mod tests {
             Event::Candidate(c) => cands.push(text(&c.parts)),
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
-            Event::Progress { .. } => {}
+            Event::NotWalked { .. } | Event::Progress { .. } => {}
         };
         if threads == 1 {
             sequential(fs, &m, &mut sink).unwrap();
