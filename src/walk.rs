@@ -480,11 +480,29 @@ mod tests {
         fn read(&self, _: &usize, _: u64, _: u64) -> Result<Vec<u8>, SourceError> {
             Ok(Vec::new())
         }
-        fn link(&self, _: &usize) -> Link<usize> {
-            Link::Kept {
-                text: None,
-                why: "a link".to_owned(),
+        /// By name: `walked…` a reparse point walked as a folder, `junction…` one not
+        /// walked, anything else a link kept.
+        fn link(&self, node: &usize) -> Link<usize> {
+            let name = self.nodes[*node].0;
+            if name.starts_with("walked") {
+                Link::Walk {
+                    kind: EntryKind::Dir,
+                    notice: Some("walked".to_owned()),
+                }
+            } else if name.starts_with("junction") {
+                Link::NotWalked {
+                    text: None,
+                    why: "a junction".to_owned(),
+                }
+            } else {
+                Link::Kept {
+                    text: None,
+                    why: "a link".to_owned(),
+                }
             }
+        }
+        fn resolves_every_link(&self) -> bool {
+            true
         }
         fn display_path(&self, rel: &str, _: &[Vec<u8>]) -> String {
             rel.to_owned()
@@ -510,7 +528,8 @@ mod tests {
             Event::Candidate(c) => cands.push(text(&c.parts)),
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
-            Event::NotWalked { .. } | Event::Progress { .. } => {}
+            Event::NotWalked { parts, .. } => notices.push(format!("not walked: {}", text(&parts))),
+            Event::Progress { .. } => {}
         };
         if threads == 1 {
             sequential(fs, &m, &mut sink).unwrap();
@@ -550,6 +569,38 @@ mod tests {
                 "{threads} thread(s)"
             );
             assert_eq!(notices, ["a/loop"]);
+            assert!(errors.is_empty());
+        }
+    }
+
+    #[test]
+    fn reparse_points_are_walked_or_reported_as_the_source_says() {
+        let (d, f, l) = (EntryKind::Dir, EntryKind::File, EntryKind::Symlink);
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(5), vec![1, 3, 5]),
+                // A reparse point that is a folder to walk (a cloud folder): entered.
+                ("walked-cloud", None, l, Some(10), vec![2]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction: not entered, reported.
+                ("junction", None, l, Some(11), vec![4]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction named like a candidate: skipped, and reported as not walked.
+                ("junction-x", Some("NSCM.EXE"), l, Some(12), vec![]),
+            ],
+        };
+        for threads in [1, 2] {
+            let (cands, mut notices, errors) = walk(&fs, threads);
+            notices.sort();
+            assert_eq!(cands, ["junction-x", "walked-cloud/Nscm.exe"], "{threads}");
+            assert_eq!(
+                notices,
+                [
+                    "not walked: junction",
+                    "not walked: junction-x",
+                    "walked-cloud"
+                ]
+            );
             assert!(errors.is_empty());
         }
     }
