@@ -150,6 +150,7 @@ impl<'a> Scanner<'a> {
         let mut errors = Vec::new();
         let mut notices = Vec::new();
         let mut unfollowed = Vec::new();
+        let mut not_walked = Vec::new();
         let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
@@ -167,6 +168,20 @@ impl<'a> Scanner<'a> {
                 unfollowed.push(path.clone());
                 notices.push(PathMessage { path, message });
             }
+            Event::NotWalked {
+                parts,
+                message,
+                candidate,
+            } => {
+                let nw = PathMessage {
+                    path: findings::parts_text(&parts),
+                    message,
+                };
+                if !candidate {
+                    notices.push(nw.clone());
+                }
+                not_walked.push(nw);
+            }
             Event::Progress { entries } => progress(entries),
         });
         let stats = match result {
@@ -175,23 +190,29 @@ impl<'a> Scanner<'a> {
         };
         unfollowed.sort();
         let mut windirs = registry::find_windirs(src);
-        if windirs.len() < 2 {
+        let mut roots = if windirs.len() < 2 {
             // One Windows (or none): one root, exactly as it always was.
-            return vec![
+            vec![
                 self.finish(name, findings, errors, notices, (stats, unfollowed), || {
                     registry::gather_at(src, &self.rules.rules, &self.settings.hives, windirs.pop())
                 }),
-            ];
+            ]
+        } else {
+            self.split(
+                src,
+                name,
+                windirs,
+                findings,
+                errors,
+                notices,
+                (stats, unfollowed),
+            )
+        };
+        // Reparse points the source did not walk, on a rule's install path (issue 12).
+        for root in &mut roots {
+            system::links_on_install_paths(root, self.rules, &not_walked);
         }
-        self.split(
-            src,
-            name,
-            windirs,
-            findings,
-            errors,
-            notices,
-            (stats, unfollowed),
-        )
+        roots
     }
 
     /// A volume with several Windows folders holding hives (issue 10 case 4): each Windows

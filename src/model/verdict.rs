@@ -131,6 +131,10 @@ coded! {
         /// `--verify-image`: the image does not match the hash or checksum its container
         /// stores, so nothing read from it is trusted.
         ImageHashMismatch = "image_hash_mismatch",
+        /// A link or reparse point on a rule's install path (a folder of `install_dir`, or a
+        /// candidate itself) was not walked (an NTFS junction or symbolic link): what it hides
+        /// was not seen.
+        ReparsePointNotWalked = "reparse_point_not_walked",
         /// A service starts one of several live copies; the others are not counted.
         ServiceImageDecides = "service_image_decides",
         /// A service's ImagePath names a file not found under the root.
