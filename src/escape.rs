@@ -14,9 +14,12 @@
 //!   controls U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, the line and paragraph
 //!   separators U+2028, U+2029, and an unpaired UTF-16 surrogate (U+D800–U+DFFF, from an NTFS
 //!   name, carried as its 3-byte generalized UTF-8 form `ED A0 80`…);
-//! - `\\`: a backslash, but only where the text after it would otherwise read as an escape
-//!   (another `\`, `x` and two hex digits, `u{`). Any other backslash is written as itself, so
-//!   Windows paths (`C:\WINNT\system32`) read as they are.
+//! - `\x5c`: a backslash, but only where the text after it would otherwise read as one of
+//!   these escapes (`x` and two hex digits, or `u{`). Any other backslash is written as itself,
+//!   so Windows paths (`C:\WINNT\system32`, `\\server\share`) read as they are.
+//!
+//! Reading it back: `\x` and two hex digits is that byte, `\u{…}` that code point, and every
+//! other backslash is itself.
 //!
 //! Where it is applied: names are escaped when they enter the model (`host.rs`, `ntfs.rs`
 //! entries → `judge::findings`, `scan.rs`, `registry/mod.rs`); every other text is escaped by
@@ -65,18 +68,20 @@ fn surrogate_at(b: &[u8]) -> Option<u32> {
     }
 }
 
-/// Whether a backslash written before `rest` (the escaped text after it) must be doubled.
+/// Whether a backslash written before `rest` (the escaped text after it) would read as the
+/// start of an escape, so must itself be written `\x5c`.
 fn reads_as_escape(rest: &str) -> bool {
     let b = rest.as_bytes();
-    rest.starts_with('\\')
-        || rest.starts_with("u{")
+    rest.starts_with("u{")
         || (b.len() >= 3 && b[0] == b'x' && b[1].is_ascii_hexdigit() && b[2].is_ascii_hexdigit())
 }
 
 /// Escapes raw bytes (a name, or text as UTF-8): the forms in the module documentation.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    // Where a raw backslash was written; doubled afterwards when what follows reads as an escape.
+    // Where a raw backslash was written; made `\x5c` afterwards when what follows reads as an
+    // escape. (What follows a backslash never starts with `x` or `u` because of a later fix-up,
+    // which only turns `\` into `\x5c`.)
     let mut slashes = Vec::new();
     let mut push_valid = |out: &mut String, s: &str| {
         for c in s.chars() {
@@ -109,17 +114,17 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     if slashes.is_empty() {
         return out;
     }
-    let mut doubled = String::with_capacity(out.len() + slashes.len());
+    let mut fixed = String::with_capacity(out.len() + 3 * slashes.len());
     let mut from = 0;
     for p in slashes {
-        doubled.push_str(&out[from..=p]);
+        fixed.push_str(&out[from..=p]);
         if reads_as_escape(&out[p + 1..]) {
-            doubled.push('\\');
+            fixed.push_str("x5c");
         }
         from = p + 1;
     }
-    doubled.push_str(&out[from..]);
-    doubled
+    fixed.push_str(&out[from..]);
+    fixed
 }
 
 /// Escapes text that is already valid Unicode (version strings, registry values, rule text,
@@ -145,10 +150,7 @@ pub fn unescape(s: &str) -> Option<Vec<u8>> {
             continue;
         }
         let rest = &s[i + 1..];
-        if rest.starts_with('\\') {
-            out.push(b'\\');
-            i += 2;
-        } else if reads_as_escape(rest) && rest.starts_with('x') {
+        if reads_as_escape(rest) && rest.starts_with('x') {
             out.push(u8::from_str_radix(&rest[1..3], 16).ok()?);
             i += 4;
         } else if rest.starts_with("u{") {
@@ -297,13 +299,14 @@ mod tests {
             (b"a\nb", "a\\x0ab"),
             (b"\x1b[31mred", "\\x1b[31mred"),
             (b"back\\slash", "back\\slash"),
-            (b"\\xff", "\\\\xff"),
+            (b"\\xff", "\\x5cxff"),
             (b"\\x4g", "\\x4g"),
-            (b"\\u{41}", "\\\\u{41}"),
-            (b"a\\\\b", "a\\\\\\b"),
+            (b"\\u{41}", "\\x5cu{41}"),
+            (b"a\\\\b", "a\\\\b"),
+            (b"\\\\x41", "\\\\x5cx41"),
             (b"end\\", "end\\"),
-            (b"\\\x1b", "\\\\\\x1b"),
-            (b"\\\xff", "\\\\\\xff"),
+            (b"\\\x1b", "\\\\x1b"),
+            (b"\\\xff", "\\\\xff"),
             ("evil\u{202e}exe.txt".as_bytes(), "evil\\u{202e}exe.txt"),
             (
                 "a\u{2028}b\u{2029}c\u{85}d\u{9f}".as_bytes(),
