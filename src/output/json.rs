@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{json, Map, Value};
 
 use crate::escape::{self, escape_str, Name};
@@ -26,13 +26,13 @@ fn encode(e: serde_json::Error) -> Error {
 
 /// A pretty formatter that escapes every string it writes, unless the string is an escaped
 /// name (flagged by `escape::Name` just before it).
-struct Escaping<'a> {
-    pretty: PrettyFormatter<'a>,
+struct Escaping<F> {
+    pretty: F,
     /// The string being written, raw, when it is to be escaped at its end.
     text: Option<String>,
 }
 
-impl Formatter for Escaping<'_> {
+impl<F: Formatter> Formatter for Escaping<F> {
     fn begin_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         if !escape::take_name_flag() {
             self.text = Some(String::new());
@@ -129,16 +129,25 @@ impl Formatter for Escaping<'_> {
     }
 }
 
-/// One pretty JSON document, every string escaped but the names.
-pub fn document<T: Serialize>(value: &T, w: &mut dyn Write) -> Result<(), Error> {
+/// Serializes `value` with `inner`'s layout, every string escaped but the names.
+fn write_escaped<T: Serialize, F: Formatter>(
+    value: &T,
+    inner: F,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
     let formatter = Escaping {
-        pretty: PrettyFormatter::new(),
+        pretty: inner,
         text: None,
     };
     let mut ser = serde_json::Serializer::with_formatter(&mut *w, formatter);
     escape::flagging(|| value.serialize(&mut ser)).map_err(encode)?;
     writeln!(w)?;
     Ok(())
+}
+
+/// One pretty JSON document, every string escaped but the names.
+pub fn document<T: Serialize>(value: &T, w: &mut dyn Write) -> Result<(), Error> {
+    write_escaped(value, PrettyFormatter::new(), w)
 }
 
 /// `build`'s value with every string and key escaped but the names: `build` runs twice, the
@@ -177,9 +186,7 @@ pub fn lines<'a, T: Serialize + 'a>(
     w: &mut dyn Write,
 ) -> Result<(), Error> {
     for item in items {
-        let v = escaped(|| serde_json::to_value(item).map_err(encode))?;
-        serde_json::to_writer(&mut *w, &v).map_err(encode)?;
-        writeln!(w)?;
+        write_escaped(item, CompactFormatter, w)?;
     }
     Ok(())
 }
