@@ -39,6 +39,9 @@ pub enum InspectError {
     Compressed(String),
     #[error("not supported: {0}")]
     Unsupported(String),
+    /// More version resource entries than kbscan reads in one file.
+    #[error("more than {limit} version resource entries (RT_VERSION); not read")]
+    TooManyResources { limit: usize },
 }
 
 impl InspectError {
@@ -58,6 +61,7 @@ impl InspectError {
             InspectError::FileSystem(_) => ErrorKind::Filesystem,
             InspectError::Compressed(_) => ErrorKind::Compressed,
             InspectError::Unsupported(_) => ErrorKind::Unsupported,
+            InspectError::TooManyResources { .. } => ErrorKind::TooManyResources,
         }
     }
 
@@ -82,8 +86,14 @@ pub enum Error {
     Root { path: PathBuf, source: io::Error },
     #[error("cannot write the report to {}: {source}", path.display())]
     Output { path: PathBuf, source: io::Error },
+    /// `-o` names an input (a root, an image segment, a hive, a rule file, a `version`
+    /// input) or a place inside a scanned folder; nothing was created or truncated.
+    #[error("refusing to write the report to {}: {reason}; kbscan never writes into evidence", path.display())]
+    OutputRefused { path: PathBuf, reason: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] io::Error),
+    #[error("cannot write the report: standard output is closed (give -o FILE, or redirect it)")]
+    StdoutClosed,
     #[error("cannot encode the report: {0}")]
     Encode(String),
 }

@@ -41,6 +41,82 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Rule files larger than this are refused before they are read (the built-in ones are about 10 KiB).
+pub const MAX_RULE_FILE: u64 = 1 << 20;
+
+/// What a non-regular file is, for a message.
+fn kind_of(ft: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads a rule file: opened without blocking (a FIFO cannot hang it), a regular file only,
+/// its size checked before reading and the read itself bounded.
+fn read_rule_file(path: &Path) -> Result<String, RuleError> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let io_err = |source| RuleError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut o = fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    let file = o.open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(RuleError::NotRegular {
+            path: shown,
+            what: kind_of(meta.file_type()),
+        });
+    }
+    if meta.len() > MAX_RULE_FILE {
+        return Err(RuleError::TooLarge {
+            path: shown,
+            size: meta.len(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_RULE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_RULE_FILE {
+        return Err(RuleError::TooLarge {
+            path: shown,
+            size: bytes.len() as u64,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        io_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })
+}
+
 /// The newest rule-file format this build reads; schema 1 files are still read.
 pub const SCHEMA: u32 = 2;
 
@@ -52,6 +128,10 @@ pub enum RuleError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot read rule file {path}: {what}, not a regular file")]
+    NotRegular { path: String, what: &'static str },
+    #[error("rule file {path} is too large ({size} bytes; the limit is {MAX_RULE_FILE})")]
+    TooLarge { path: String, size: u64 },
     #[error("rule file {source_name}: {message}")]
     Syntax {
         source_name: String,
@@ -493,10 +573,7 @@ impl RuleSet {
         for path in user_files {
             let path = path.as_ref();
             let shown = path.display().to_string();
-            let text = fs::read_to_string(path).map_err(|source| RuleError::Io {
-                path: shown.clone(),
-                source,
-            })?;
+            let text = read_rule_file(path)?;
             rules.push(parse_rule(&text, &shown)?);
         }
         for (i, r) in rules.iter().enumerate() {

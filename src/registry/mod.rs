@@ -101,10 +101,13 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
                 let found = source::path_ci(src, &w.0, &rel, false)?;
                 let shown = shown_path(&w.1, &found);
                 let node = &found.last()?.node;
-                let bytes = src
-                    .stat(node)
-                    .and_then(|st| src.read(node, st.size.unwrap_or(0), MAX_HIVE_SIZE))
-                    .map_err(|e| e.to_string());
+                let bytes = src.stat(node).map_err(|e| e.to_string()).and_then(|st| {
+                    match st.size.unwrap_or(0) {
+                        // Refused before a byte is read.
+                        n if n > MAX_HIVE_SIZE => Err(format!("too large ({n} bytes)")),
+                        n => src.read(node, n, MAX_HIVE_SIZE).map_err(|e| e.to_string()),
+                    }
+                });
                 Some(load(bytes, shown, "found"))
             }
         }
