@@ -35,7 +35,10 @@ fn hostile_system(dir: &Path) -> std::path::PathBuf {
     let src = common::system("w2k-sp4-vulnerable").join("WINNT/system32/Windows Media/Server");
     let mut pe = std::fs::read(src.join("Nscm.exe")).unwrap();
     let (from, to) = (utf16(COMPANY), utf16(&hostile_company()));
-    let at = pe.windows(from.len()).position(|w| w == from).expect("CompanyName");
+    let at = pe
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("CompanyName");
     pe[at..at + to.len()].copy_from_slice(&to);
     std::fs::write(server.join("Nscm.exe"), &pe).unwrap();
     for d in ["=a", "'=a"] {
@@ -51,12 +54,20 @@ fn scan(root: &Path, format: &str) -> String {
         .arg(root)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn assert_no_raw(text: &str, format: &str) {
-    let bad: Vec<char> = text.chars().filter(|&c| c != '\n' && needs_escape(c)).collect();
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| c != '\n' && needs_escape(c))
+        .collect();
     assert!(bad.is_empty(), "{format}: raw {bad:?}");
 }
 
@@ -80,7 +91,9 @@ fn hostile_version_strings_are_escaped_and_decode_back_in_every_format() {
     // JSON Lines: the same.
     let line = scan(&root, "jsonl");
     let first: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
-    let company = first["string_tables"][0]["strings"]["CompanyName"].as_str().unwrap();
+    let company = first["string_tables"][0]["strings"]["CompanyName"]
+        .as_str()
+        .unwrap();
     assert_eq!(unescape(company).unwrap(), want.as_bytes());
     // CSV: one line per row (no CR or newline left in a cell), the string_tables cell decodes.
     let csv = scan(&root, "csv");
