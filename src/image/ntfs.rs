@@ -112,8 +112,14 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                 } else {
                     EntryKind::File
                 };
+                // Issue 10 case 12: the UTF-16 name as generalized UTF-8, not
+                // `to_string_lossy()`: valid names are their UTF-8 bytes (the walker's
+                // matching is unchanged), an unpaired surrogate keeps its value (escape.rs
+                // writes `\u{d800}`), so two names differing only there stay distinct.
+                let mut name = Vec::with_capacity(key.name().len());
+                crate::escape::utf16_to_bytes(key.name().u16_iter(), &mut name);
                 out.push(Entry {
-                    name: key.name().to_string_lossy().into_bytes(),
+                    name,
                     short_name: None,
                     kind,
                     id: Some(record),

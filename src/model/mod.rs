@@ -52,6 +52,7 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSource {
     /// The image as given on the command line (the first segment of a split set).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `mbr`, `gpt`, or `none` (the image is one volume).
     pub partition_table: &'static str,
@@ -72,6 +73,7 @@ pub struct ImageSource {
 /// urgent of its volumes' verdicts).
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `raw`, `split_raw`, the container read (`e01`, `vhd`…), or a compressed copy recognised
     /// and refused (`gzip-compressed`…).
@@ -81,6 +83,7 @@ pub struct ImageReport {
     pub size: Option<u64>,
     pub partition_table: Option<&'static str>,
     /// The `root` names of the volumes scanned (also in `roots[]`).
+    #[serde(serialize_with = "crate::escape::names")]
     pub volumes: Vec<String>,
     pub verdict: Verdict,
     /// Partitions skipped, tables damaged, a truncated image…
@@ -102,6 +105,7 @@ pub struct ImageReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RootReport {
     /// The root as given on the command line.
+    #[serde(serialize_with = "crate::escape::name")]
     pub root: String,
     pub verdict: Verdict,
     pub reasons: Vec<Reason>,
@@ -143,6 +147,7 @@ pub struct RuleVerdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct PathMessage {
     /// Relative to the root, `/`-separated, escaped (empty for the root itself).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     pub message: String,
 }

@@ -8,6 +8,7 @@ use super::file::Pairs;
 #[derive(Debug, Clone, Serialize)]
 pub struct HiveInfo {
     /// Relative to the root (found) or as given (`--software-hive`).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `found` under the root, or `argument`.
     pub origin: &'static str,
@@ -121,6 +122,7 @@ pub struct RuleRegistry {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SystemEvidence {
     /// The Windows folder found under the root (`WINNT`, `Windows`), relative to it.
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub windir: Option<String>,
     pub software_hive: Option<HiveInfo>,
     pub system_hive: Option<HiveInfo>,

@@ -234,6 +234,7 @@ pub struct Reason {
     pub code: ReasonCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub path: Option<String>,
 }
 
