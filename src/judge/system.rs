@@ -310,6 +310,7 @@ mod tests {
                     resolved_path: Some(resolved.to_ascii_lowercase()),
                 }],
                 uninstall_dir: None,
+                installed: None,
             }],
             ..Default::default()
         }
