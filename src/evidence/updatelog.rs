@@ -285,13 +285,16 @@ pub fn parse(bytes: &[u8]) -> UpdateLog {
         } else {
             None
         };
+        let mut decided = false;
         if let Some(o) = decisive {
             if run.outcome != RunOutcome::Failed {
                 run.outcome = o;
                 run.outcome_line = Some(number);
+                decided = true;
             }
         }
-        if run.lines.len() < MAX_KEPT_LINES || decisive.is_some() {
+        // The line that decided the outcome is kept past the bound (at most two per run).
+        if run.lines.len() < MAX_KEPT_LINES || (decided && run.lines.len() < MAX_KEPT_LINES + 2) {
             run.lines.push(keep(number, elapsed, raw));
         }
     }

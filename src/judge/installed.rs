@@ -697,6 +697,87 @@ mod tests {
     }
 
     #[test]
+    fn back_dated_si_times_give_the_note_and_are_not_used() {
+        use crate::model::time::Times;
+        use crate::model::{FileFacts, FileVersion, Location, Status};
+        let mut f = Finding {
+            path: "WINNT/system32/Windows Media/Server/Nscm.exe".to_owned(),
+            abs_path: String::new(),
+            name: "Nscm.exe".to_owned(),
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            target: "Nscm.exe".to_owned(),
+            status: Status::Patched,
+            location: Location::live(),
+            version: None,
+            version_source: None,
+            file_version: None,
+            file_version_string: None,
+            product_version: None,
+            product_version_string: None,
+            string_tables: Vec::new(),
+            required_version: FileVersion::new(4, 1, 0, 3934),
+            published_size: None,
+            file: FileFacts {
+                created: Some("2003-01-01T00:00:00Z".to_owned()),
+                modified: Some("2003-01-01T00:00:00Z".to_owned()),
+                name_times: Some(Times {
+                    created: Some(LOG.to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            link_target: None,
+            service_image: None,
+            lineage: None,
+            notes: Vec::new(),
+            error: None,
+            error_kind: None,
+        };
+        assert!(timestamps_inconsistent(&f).is_some());
+        let ev = finding_evidence(&f, false);
+        let si = ev.iter().find(|e| e.field == "si_created").unwrap();
+        assert_eq!(si.bound, Bound::Context, "never silently used");
+        assert!(si
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("timestamps_inconsistent"));
+        let fname = ev.iter().find(|e| e.field == "fn_created").unwrap();
+        assert_eq!(fname.bound, Bound::Approximate);
+        let mut system = SystemEvidence {
+            rules: vec![crate::model::system::RuleRegistry {
+                rule: "MS04-008".to_owned(),
+                kb: "KB832359".to_owned(),
+                update_records: Vec::new(),
+                services: Vec::new(),
+                uninstall_dir: None,
+                installed: None,
+            }],
+            ..Default::default()
+        };
+        let mut rvs = vec![RuleVerdict {
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            verdict: Verdict::Patched,
+            reasons: Vec::new(),
+        }];
+        let mut reasons = Vec::new();
+        attach(
+            &mut system,
+            std::slice::from_mut(&mut f),
+            &mut rvs,
+            &mut reasons,
+        );
+        assert!(f.notes[0].starts_with("timestamps_inconsistent:"));
+        assert_eq!(reasons[0].code, ReasonCode::TimestampsInconsistent);
+        assert_eq!(rvs[0].reasons[0].code, ReasonCode::TimestampsInconsistent);
+        // Consistent times: no note.
+        f.file.created = Some(LOG.to_owned());
+        assert!(timestamps_inconsistent(&f).is_none());
+    }
+
+    #[test]
     fn approximate_times_alone_never_decide() {
         let mut i = Installed {
             evidence: vec![e(TimeSource::LiveFile, LOG, Bound::Approximate, None, None)],

@@ -134,6 +134,17 @@ pub enum AsOfState {
     NotAffectedAtDate,
 }
 
+impl AsOfState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsOfState::VulnerableAtDate => "vulnerable_at_date",
+            AsOfState::UnknownAtDate => "unknown_at_date",
+            AsOfState::PatchedAtDate => "patched_at_date",
+            AsOfState::NotAffectedAtDate => "not_affected_at_date",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleAsOf {
     pub rule: String,
