@@ -733,6 +733,7 @@ mod tests {
             notes: Vec::new(),
             error: None,
             error_kind: None,
+            version_resources: Vec::new(),
         };
         assert!(timestamps_inconsistent(&f).is_some());
         let ev = finding_evidence(&f, false);

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use container::{ContainerMeta, Verification};
 pub use file::{FileFacts, PeFacts, StringTable};
-pub use finding::{Finding, Location, LocationClass};
+pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
 pub use system::SystemEvidence;
 pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};
@@ -118,6 +118,10 @@ pub struct RootReport {
     pub system: SystemEvidence,
     /// For a volume inside a disk image: where it is (null for a folder).
     pub image: Option<ImageSource>,
+    /// For one of several Windows installations on a volume (`ROOT#WINNT`): the root entry
+    /// of the volume it is on (`ROOT`). Absent for every other root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_root: Option<String>,
     /// issue 14: the state at `--as-of DATE` (absent without the flag).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<installed::AsOf>,
@@ -231,7 +235,13 @@ impl Summary {
             exit::CLEAN
         } else if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
-        } else if s.errors > 0 || s.findings.unknown_version > 0 || s.findings.error > 0 {
+        } else if s.errors > 0
+            || s.findings.unknown_version > 0
+            || s.findings.error > 0
+            // An inconclusive root (issue 10: readings kbscan cannot choose between, a live
+            // copy not read) never exits 0: 0 means every candidate file was judged.
+            || s.verdicts.inconclusive > 0
+        {
             exit::INCOMPLETE
         } else {
             exit::CLEAN
