@@ -90,6 +90,7 @@ impl Events {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn file_times(
         &mut self,
         root: &str,
