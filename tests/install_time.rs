@@ -66,7 +66,8 @@ fn every_source_is_read_from_real_format_bytes() {
     assert!(header["note"].as_str().unwrap().contains("daylight saving"));
     let line = find("update_log", "log_line");
     assert!(
-        line["line"].as_str().unwrap().contains("c:\\\\9f3c"),
+        // The lossless escaper keeps a backslash unless it would read as an escape.
+        line["line"].as_str().unwrap().contains("c:\\9f3c"),
         "{line}"
     );
     // The key's last-write time, read from the key node's bytes.

@@ -254,7 +254,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         for rr in &root.system.rules {
             if let Some(i) = &rr.installed {
                 let text = format!("{}: {}", rr.rule, i.summary);
-                wrapped(out, "   installed: ", 16, &escape_display(&text))?;
+                wrapped(out, "   installed: ", 16, &esc(&text))?;
             }
         }
         if let Some(a) = &root.as_of {
@@ -267,9 +267,9 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
                 })
                 .collect();
             let head = format!("as of {}: {}", a.date, a.state.as_str());
-            wrapped(out, "   ", 5, &escape_display(&head))?;
+            wrapped(out, "   ", 5, &esc(&head))?;
             for r in rules {
-                wrapped(out, "     - ", 7, &escape_display(&r))?;
+                wrapped(out, "     - ", 7, &esc(&r))?;
             }
         }
         if !root.findings.is_empty() {

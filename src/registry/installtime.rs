@@ -323,7 +323,7 @@ pub fn gather<S: Source>(
                     .0
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case("InstalledBy"))
-                    .map(|(_, v)| format!("; InstalledBy = {}", crate::escape::escape_display(v)))
+                    .map(|(_, v)| format!("; InstalledBy = {v}"))
                     .unwrap_or_default();
                 if let Some(t) = key_last_written(h, &rec.key).and_then(filetime_nanos) {
                     evidence.push(item(
@@ -355,10 +355,8 @@ pub fn gather<S: Source>(
                         "installed_date",
                         Bound::Moment,
                         (Some(lo), Some(hi)),
-                        format!(
-                            "{name} = {} (a local date){by}",
-                            crate::escape::escape_display(value)
-                        ),
+                        // Raw text: the printers escape every evidence text.
+                        format!("{name} = {value} (a local date){by}"),
                         format!("{}\\{name}", rec.key),
                     );
                     e.note = note;
