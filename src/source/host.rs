@@ -153,6 +153,8 @@ impl DirHandle {
 pub struct HostNode {
     dir: Arc<DirHandle>,
     name: Box<[u8]>,
+    /// The inode the listing gave (0: not from a listing), checked against what is opened.
+    listed_ino: u64,
     /// What `stat` saw by name, checked against what is opened.
     seen: OnceLock<Ident>,
 }
@@ -179,6 +181,9 @@ enum Unresolved {
     Outside,
     Io(io::Error),
 }
+
+const MOUNTED_FILE: &str =
+    "a file mounted from another file system or bind-mounted: not read (--cross-mounts reads it)";
 
 /// The most links one resolution goes through (the kernel's own limit).
 const MAX_LINK_HOPS: usize = 40;
@@ -224,6 +229,7 @@ impl HostSource {
         &self,
         parent: &Arc<DirHandle>,
         name: &[u8],
+        listed_ino: u64,
     ) -> Result<Arc<DirHandle>, SourceError> {
         let before = statx_name(&parent.fd, name, ID_MASK).map_err(src_err)?;
         let seen = Ident::of(&before);
@@ -255,7 +261,7 @@ impl HostSource {
             )
         })?;
         let id = Ident::of(&statx_fd(&fd, ID_MASK).map_err(src_err)?);
-        if !id.same_file(&seen) {
+        if !id.same_file(&seen) || listed_other(parent, &id, listed_ino) {
             return Err(SourceError::new(
                 SourceErrorKind::Io,
                 "the folder was replaced while the walk ran: not read",
@@ -271,7 +277,7 @@ impl HostSource {
     fn open_parts(&self, parts: &[Vec<u8>]) -> Result<Arc<DirHandle>, SourceError> {
         let mut at = Arc::clone(self.root_handle()?);
         for p in parts {
-            at = self.open_dir(&at, p)?;
+            at = self.open_dir(&at, p, 0)?;
         }
         Ok(at)
     }
@@ -382,6 +388,7 @@ impl HostSource {
             node: HostNode {
                 dir,
                 name: last.clone().into_boxed_slice(),
+                listed_ino: 0,
                 seen: OnceLock::new(),
             },
         }
@@ -414,20 +421,23 @@ impl HostSource {
             Some(s) => *s,
             None => Ident::of(&statx_name(&node.dir.fd, &node.name, ID_MASK).map_err(src_err)?),
         };
-        if !got.same_file(&seen) {
+        if !got.same_file(&seen) || listed_other(&node.dir, &got, node.listed_ino) {
             return Err(SourceError::new(
                 SourceErrorKind::Io,
                 "the file was replaced while being read: not read",
             ));
         }
         if node.dir.id.other_mount(&got) && !self.cross_mounts {
-            return Err(SourceError::new(
-                SourceErrorKind::Io,
-                "a file mounted from another file system: not read (--cross-mounts reads it)",
-            ));
+            return Err(SourceError::new(SourceErrorKind::Io, MOUNTED_FILE));
         }
         Ok(File::from(fd))
     }
+}
+
+/// True when the listing gave another inode than the one opened, on the folder's own mount
+/// (a mount point's listed inode is the one it covers, so it is not compared).
+fn listed_other(dir: &DirHandle, opened: &Ident, listed_ino: u64) -> bool {
+    listed_ino != 0 && !dir.id.other_mount(opened) && opened.ino != listed_ino
 }
 
 fn kind_of(ft: FileType) -> EntryKind {
@@ -490,6 +500,7 @@ impl Source for HostSource {
             HostNode {
                 dir,
                 name: Box::default(),
+                listed_ino: 0,
                 seen: OnceLock::new(),
             },
             None,
@@ -500,7 +511,7 @@ impl Source for HostSource {
         let dir = if node.is_root() {
             Arc::clone(&node.dir)
         } else {
-            self.open_dir(&node.dir, &node.name)?
+            self.open_dir(&node.dir, &node.name, node.listed_ino)?
         };
         // The root's descriptor is shared (and may be listed again, by the registry): it is
         // listed through its own descriptor, so that each listing starts at the beginning.
@@ -547,6 +558,7 @@ impl Source for HostSource {
                 node: HostNode {
                     dir: Arc::clone(&dir),
                     name: name.into(),
+                    listed_ino: e.ino(),
                     seen: OnceLock::new(),
                 },
             });
@@ -567,7 +579,11 @@ impl Source for HostSource {
             statx_name(&node.dir.fd, &node.name, mask)
         }
         .map_err(|e| SourceError::new(SourceErrorKind::Metadata, ioe(e).to_string()))?;
-        let _ = node.seen.set(Ident::of(&st));
+        let id = Ident::of(&st);
+        if !node.is_root() && node.dir.id.other_mount(&id) && !self.cross_mounts {
+            return Err(SourceError::new(SourceErrorKind::Metadata, MOUNTED_FILE));
+        }
+        let _ = node.seen.set(id);
         Ok(Stat {
             size: (file_type(&st) == FileType::RegularFile).then_some(st.stx_size),
             times: times_of_statx(&st),
@@ -624,4 +640,57 @@ impl Source for HostSource {
 fn os_str(bytes: &[u8]) -> &OsStr {
     use std::os::unix::ffi::OsStrExt;
     OsStr::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn entry(src: &HostSource, dir: &HostNode, name: &str) -> Entry<HostNode> {
+        src.list(dir)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == name.as_bytes())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_folder_or_file_swapped_after_the_listing_is_an_error_never_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        fs::create_dir_all(root.join("X")).unwrap();
+        fs::create_dir_all(t.path().join("outside")).unwrap();
+        fs::write(t.path().join("outside/f"), b"outside").unwrap();
+        fs::write(root.join("f"), b"inside").unwrap();
+        let src = HostSource::new(&root, false, 1);
+        let (r, _) = src.root().unwrap();
+        // A folder replaced by a link to a folder outside: the open is refused.
+        let x = entry(&src, &r, "X");
+        assert_eq!(x.kind, EntryKind::Dir);
+        fs::remove_dir(root.join("X")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside"), root.join("X")).unwrap();
+        let e = src.list(&x.node).unwrap_err();
+        assert!(e.message.contains("no longer a folder"), "{e}");
+        // A folder replaced by another folder (another inode): refused too.
+        fs::remove_file(root.join("X")).unwrap();
+        fs::create_dir(root.join("X")).unwrap();
+        let x = entry(&src, &r, "X");
+        fs::rename(root.join("X"), t.path().join("old")).unwrap();
+        fs::create_dir(root.join("X")).unwrap();
+        let e = src.list(&x.node).unwrap_err();
+        assert!(e.message.contains("replaced"), "{e}");
+        // A file replaced between stat and open: refused.
+        let f = entry(&src, &r, "f");
+        src.stat(&f.node).unwrap();
+        fs::rename(t.path().join("outside/f"), root.join("f")).unwrap();
+        let e = src.open_file(&f.node).unwrap_err();
+        assert!(e.message.contains("replaced"), "{e}");
+        // A file replaced by a link: O_NOFOLLOW refuses it.
+        let f = entry(&src, &r, "f");
+        src.stat(&f.node).unwrap();
+        fs::remove_file(root.join("f")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("old"), root.join("f")).unwrap();
+        assert!(src.open_file(&f.node).is_err());
+    }
 }
