@@ -37,7 +37,7 @@ pub fn inspect_file(path: &Path, meta: &Metadata, max_size: u64) -> FileEvidence
 
 /// Files up to this size are kept in memory whole while they are hashed, and the PE reader
 /// sees them whole (every real target is a few hundred KB). Larger files are hashed by
-/// streaming and only the parts the PE reader needs are read (`pe::inspect_reader`), so the
+/// streaming and only the parts the PE reader needs are read (`partial::inspect_reader`), so the
 /// memory a candidate costs does not depend on its size.
 pub const WHOLE_FILE: u64 = 4 * 1024 * 1024;
 
@@ -122,7 +122,7 @@ pub fn evidence_from_reader<'r>(
         match whole {
             // pe::inspect copies the bytes itself when pelite needs another alignment.
             Some(bytes) => pe::inspect(&bytes),
-            None => pe::inspect_reader(&*reader, total),
+            None => super::partial::inspect_reader(&*reader, total),
         }
     };
     ev
