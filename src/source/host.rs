@@ -2,9 +2,10 @@
 //! backup. The walk never uses a full path: the root is opened once, and every folder is
 //! opened relative to its parent's descriptor (`openat` with `O_DIRECTORY|O_NOFOLLOW`), listed
 //! with `getdents`, and every candidate opened relative to its folder with `O_NOFOLLOW`. The
-//! (device, inode) of what was opened is checked against what `fstatat` saw by name just
-//! before: a folder or file swapped for another (or for a link) while the walk runs is an
-//! error for that folder or file, never a read outside the root. Paths of any length are
+//! (device, inode) of what was opened (`statx` on the descriptor) is checked against what the
+//! listing gave (a folder) and what `statx(AT_SYMLINK_NOFOLLOW)` saw by name (a candidate,
+//! before it is read): a folder or file swapped for another (or for a link) while the walk
+//! runs is an error for that folder or file, never a read outside the root. Paths of any length are
 //! walked (no `PATH_MAX`). Listing uses the directory's own entry types (no `stat` per entry).
 //! A folder on another mount (another device, or a bind mount) is not walked unless asked
 //! (`--cross-mounts`). Symbolic links are not followed unless asked, and then only relative
@@ -231,20 +232,27 @@ impl HostSource {
         name: &[u8],
         listed_ino: u64,
     ) -> Result<Arc<DirHandle>, SourceError> {
-        let before = statx_name(&parent.fd, name, ID_MASK).map_err(src_err)?;
-        let seen = Ident::of(&before);
-        if file_type(&before) != FileType::Directory {
-            return Err(SourceError::new(
-                SourceErrorKind::Io,
-                "no longer a folder when opened (replaced while the walk ran): not read",
-            ));
-        }
-        if parent.id.other_mount(&seen) && !self.cross_mounts {
-            return Err(SourceError::new(
+        let mount_point = || {
+            SourceError::new(
                 SourceErrorKind::Boundary,
                 "a mount point (another file system or a bind mount): not walked; --cross-mounts walks it",
-            ));
-        }
+            )
+        };
+        // Not from a listing (a link being resolved): what is there now, by name.
+        let seen = match listed_ino {
+            0 => {
+                let before = statx_name(&parent.fd, name, ID_MASK).map_err(src_err)?;
+                if file_type(&before) != FileType::Directory {
+                    return Err(SourceError::new(SourceErrorKind::Io, "not a folder"));
+                }
+                let seen = Ident::of(&before);
+                if parent.id.other_mount(&seen) && !self.cross_mounts {
+                    return Err(mount_point());
+                }
+                Some(seen)
+            }
+            _ => None,
+        };
         let fd = openat(
             &parent.fd,
             name,
@@ -255,13 +263,16 @@ impl HostSource {
             SourceError::new(
                 SourceErrorKind::Io,
                 format!(
-                    "changed while the walk ran (a folder replaced by a link?): {}",
+                    "changed while the walk ran (a folder replaced by a link or a file?): {}",
                     ioe(e)
                 ),
             )
         })?;
         let id = Ident::of(&statx_fd(&fd, ID_MASK).map_err(src_err)?);
-        if !id.same_file(&seen) || listed_other(parent, &id, listed_ino) {
+        if parent.id.other_mount(&id) && !self.cross_mounts {
+            return Err(mount_point());
+        }
+        if seen.is_some_and(|s| !s.same_file(&id)) || listed_other(parent, &id, listed_ino) {
             return Err(SourceError::new(
                 SourceErrorKind::Io,
                 "the folder was replaced while the walk ran: not read",
@@ -671,7 +682,7 @@ mod tests {
         fs::remove_dir(root.join("X")).unwrap();
         std::os::unix::fs::symlink(t.path().join("outside"), root.join("X")).unwrap();
         let e = src.list(&x.node).unwrap_err();
-        assert!(e.message.contains("no longer a folder"), "{e}");
+        assert!(e.message.contains("replaced by a link"), "{e}");
         // A folder replaced by another folder (another inode): refused too.
         fs::remove_file(root.join("X")).unwrap();
         fs::create_dir(root.join("X")).unwrap();
