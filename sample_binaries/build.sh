@@ -51,6 +51,18 @@ build() {
     "$arch-w64-mingw32-gcc" "${CFLAGS[@]}" -o "$out" "$SRC/prog.c" "${objs[@]}"
 }
 
+# build_dll ARCH RC OUT-DIR: link src/isapi.c as a DLL with the resource script RC, as
+# OUT-DIR/nsiislog.dll. ld writes the output file's name into the DLL's export directory, so
+# every variant is linked under its real name in a folder of its own; and ld derives a DLL's
+# image base from the output path unless told not to (--disable-auto-image-base: 0x10000000).
+build_dll() {
+    local arch=$1 rc=$2 dir=$BUILD/$3
+    mkdir -p -- "$dir"
+    "$arch-w64-mingw32-windres" -O coff -i "$SRC/$rc" -o "$dir/res.o"
+    "$arch-w64-mingw32-gcc" "${CFLAGS[@]}" -shared -Wl,--disable-auto-image-base \
+        -o "$dir/nsiislog.dll" "$SRC/isapi.c" "$dir/res.o"
+}
+
 build i686   nscm_4.1.0.3917.rc       nscm-4.1.0.3917-x86.exe
 build i686   nspmon_4.1.0.3917.rc     nspmon-4.1.0.3917-x86.exe
 build i686   nscm_4.1.0.3934.rc       nscm-4.1.0.3934-x86.exe
@@ -60,6 +72,13 @@ build i686   nscm_version_mismatch.rc nscm-mismatch-x86.exe
 build x86_64 nscm_two_languages.rc    nscm-two-languages-x64.exe
 build i686   -                        nscm-no-version-x86.exe
 build i686   nspmon_string_only.rc    nspmon-string-only-x86.exe
+# The later WMS 4.1 bulletins (issue 13): nsum.exe (MS08-076, MS10-025) and nsiislog.dll
+# (MS03-019, MS03-022). Not padded: no English size of these builds is published (see README).
+build i686   nsum_4.1.0.3917.rc       nsum-4.1.0.3917-x86.exe
+build i686   nsum_4.1.0.3936.rc       nsum-4.1.0.3936-x86.exe
+build i686   nsum_4.1.0.3939.rc       nsum-4.1.0.3939-x86.exe
+build_dll i686 nsiislog_4.1.0.3917.rc nsiislog-4.1.0.3917-x86
+build_dll i686 nsiislog_4.1.0.3932.rc nsiislog-4.1.0.3932-x86
 
 # Byte edits: pad the fixed builds to the sizes Microsoft published for KB832359
 # (zero-byte overlay after the PE image), and break the VS_FIXEDFILEINFO signature
@@ -91,6 +110,16 @@ pp verify "$BUILD/nscm-two-languages-x64.exe" --arch pe32+ --fixed 4.1.0.3934 \
 pp verify "$BUILD/nscm-no-version-x86.exe" --arch pe32 --no-version
 pp verify "$BUILD/nspmon-string-only-x86.exe" --arch pe32 --bad-signature \
     --string "$E:FileVersion=4.1.00.3934 (srv_wms.040115-1200)" --translation 0409:04b0
+for v in 4.1.0.3917 4.1.0.3936 4.1.0.3939; do
+    pp verify "$BUILD/nsum-$v-x86.exe" --arch pe32 --fixed $v \
+        --string "$E:FileVersion=$v" --string "$E:ProductVersion=$v" \
+        --string "$E:OriginalFilename=nsum.exe" --translation 0409:04b0
+done
+for v in 4.1.0.3917 4.1.0.3932; do
+    pp verify "$BUILD/nsiislog-$v-x86/nsiislog.dll" --arch pe32 --dll --fixed $v \
+        --string "$E:FileVersion=$v" --string "$E:ProductVersion=$v" \
+        --string "$E:OriginalFilename=nsiislog.dll" --translation 0409:04b0
+done
 # The umlaut must be stored as UTF-16LE U+00FC ("f\xfcr" = 66 00 FC 00 72 00), not as
 # the two UTF-8 bytes read as Windows-1252 ("fÃ¼r"); windres needs the code_page pragma.
 python3 - "$BUILD/nscm-two-languages-x64.exe" <<'PY'
@@ -143,6 +172,42 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-service-image/$WMS/Nspmon.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-service-image/Program Files/WMS 4.1 copy/Nscm.exe"
 place nscm-4.1.0.3934-x86.exe     "w2k-unclean-hive/$WMS/Nscm.exe"
 place nspmon-4.1.0.3934-x64.exe   "w2k-unclean-hive/$WMS/Nspmon.exe"
+
+# The later WMS 4.1 bulletins (issue 13): MS03-019/MS03-022 (nsiislog.dll in the IIS Scripts
+# folder), MS08-076 (Nscm.exe, nsum.exe 4.1.0.3936) and MS10-025 (nsum.exe 4.1.0.3939), with
+# each update's uninstall folder holding the files it replaced (MS03-019 and MS03-022 cannot
+# be uninstalled, so they have none). Hives from registry/*.reg as below.
+ISS=Inetpub/Scripts
+U832359='WINNT/$NTUninstallKB832359$'
+U952068='WINNT/$NTUninstallKB952068_WM41$'
+U980858='WINNT/$NTUninstallKB980858$'
+
+place nscm-4.1.0.3936-x86.exe     "w2k-wms-fully-patched/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-wms-fully-patched/$WMS/Nspmon.exe"
+place nsum-4.1.0.3939-x86.exe     "w2k-wms-fully-patched/$WMS/nsum.exe"
+place nsiislog-4.1.0.3932-x86/nsiislog.dll "w2k-wms-fully-patched/$ISS/nsiislog.dll"
+place nscm-4.1.0.3917-x86.exe     "w2k-wms-fully-patched/$U832359/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-wms-fully-patched/$U832359/Nspmon.exe"
+place nscm-4.1.0.3934-x86.exe     "w2k-wms-fully-patched/$U952068/Nscm.exe"
+place nsum-4.1.0.3917-x86.exe     "w2k-wms-fully-patched/$U952068/nsum.exe"
+place nsum-4.1.0.3936-x86.exe     "w2k-wms-fully-patched/$U980858/nsum.exe"
+
+place nscm-4.1.0.3936-x86.exe     "w2k-ms10-025-withdrawn/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-ms10-025-withdrawn/$WMS/Nspmon.exe"
+place nsum-4.1.0.3936-x86.exe     "w2k-ms10-025-withdrawn/$WMS/nsum.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-ms10-025-withdrawn/$U832359/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-ms10-025-withdrawn/$U832359/Nspmon.exe"
+place nscm-4.1.0.3934-x86.exe     "w2k-ms10-025-withdrawn/$U952068/Nscm.exe"
+place nsum-4.1.0.3917-x86.exe     "w2k-ms10-025-withdrawn/$U952068/nsum.exe"
+place nsum-4.1.0.3936-x86.exe     "w2k-ms10-025-withdrawn/$U980858/nsum.exe"
+
+place nscm-4.1.0.3934-x86.exe     "w2k-ms04-008-only/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-ms04-008-only/$WMS/Nspmon.exe"
+place nsum-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$WMS/nsum.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$U832359/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-ms04-008-only/$U832359/Nspmon.exe"
+
+place nsiislog-4.1.0.3917-x86/nsiislog.dll "w2k-iis-nsiislog-unpatched/$ISS/nsiislog.dll"
 
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"

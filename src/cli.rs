@@ -12,6 +12,9 @@ Exit codes:
   2  usage error, a root or folder could not be scanned, or a candidate could not be judged
      (and nothing is vulnerable)
 
+A refused -o or a report that cannot be written (standard output closed, disk full) is exit 2
+whatever the verdict; a reader that goes away (| head) ends kbscan quietly.
+
 Messages go to standard error; the report goes to standard output or to -o FILE.";
 
 /// Offline, read-only check of Windows file trees for missing security updates.
@@ -55,16 +58,22 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write the report to FILE instead of standard output (never inside a scanned root).
+    /// Write the report to FILE instead of standard output. Refused when FILE is, links to or
+    /// lies inside any input (root, image segment, hive, rule file); written to a temporary
+    /// file beside it and moved into place only when the command succeeded.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// Add the rules in FILE (TOML, see docs/rules.md); may be repeated.
+    /// Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may
+    /// be repeated.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated.
+    #[arg(long = "rule", value_name = "ID")]
+    pub select: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -92,16 +101,64 @@ pub struct ScanArgs {
     /// Read the SYSTEM hive from FILE instead of the one found under each root.
     #[arg(long, value_name = "FILE")]
     pub system_hive: Option<PathBuf>,
-    /// Do not read candidate files larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
+    /// Do not read candidate files larger than this: bytes, or with a suffix K, M, G, T
+    /// (powers of 1024: 64M, 2G).
+    #[arg(long, value_name = "SIZE", default_value_t = kbscan_default_max(), value_parser = parse_size)]
     pub max_size: u64,
-    /// Threads reading directories (default: one per core); 1 walks sequentially. The
-    /// report is sorted, so it is the same whatever the number.
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Threads reading directories, 1 to 256 (default: one per core); 1 walks sequentially.
+    /// The report is sorted, so it is the same whatever the number.
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// No progress line and no per-path messages on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the
+    /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
+    #[arg(long)]
+    pub verify_image: bool,
+}
+
+/// The most walking threads `-j` accepts.
+pub const MAX_THREADS: usize = 256;
+
+/// `-j N`: 1 to 256.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_THREADS as u64).contains(&n) => Ok(n as usize),
+        _ => Err(format!(
+            "expected a number of threads from 1 to {MAX_THREADS}"
+        )),
+    }
+}
+
+/// A size in bytes, optionally with a binary suffix: `1048576`, `64K`, `64M`, `2G`, `1T`
+/// (also `KiB`, `MiB`, …, any case). Refused when it does not fit in 64 bits.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, suffix) = t.split_at(split);
+    let shift = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size: bytes, or a number with K, M, G or T (e.g. 64M)"
+            ))
+        }
+    };
+    if digits.is_empty() {
+        return Err(format!(
+            "{s:?} is not a size: a number is needed (e.g. 64M)"
+        ));
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| format!("{s:?} is too large (at most {} bytes)", u64::MAX))
 }
 
 fn kbscan_default_max() -> u64 {
@@ -134,7 +191,8 @@ impl ScanArgs {
             threads: self
                 .threads
                 .unwrap_or_else(crate::walk::default_threads)
-                .max(1),
+                .clamp(1, MAX_THREADS),
+            verify_image: self.verify_image,
         }
     }
 }
@@ -146,8 +204,8 @@ pub struct VersionArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Do not read files larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kbscan_default_max())]
+    /// Do not read files larger than this: bytes, or with a suffix K, M, G, T (64M, 2G).
+    #[arg(long, value_name = "SIZE", default_value_t = kbscan_default_max(), value_parser = parse_size)]
     pub max_size: u64,
 }
 
@@ -157,4 +215,43 @@ pub struct RulesArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Print the build lineage table (which update shipped which build) instead of the rules.
+    #[arg(long)]
+    pub lineage: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes_and_never_wrap() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64mib"), Ok(64 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
+        for bad in [
+            "",
+            "M",
+            "12X",
+            "-1",
+            "1.5G",
+            "18446744073709551616",
+            "16777216T",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn threads_are_1_to_256() {
+        assert_eq!(parse_threads("1"), Ok(1));
+        assert_eq!(parse_threads("256"), Ok(256));
+        for bad in ["0", "257", "1000", "18446744073709551615", "-1", "x"] {
+            assert!(parse_threads(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -82,8 +82,14 @@ pub enum Error {
     Root { path: PathBuf, source: io::Error },
     #[error("cannot write the report to {}: {source}", path.display())]
     Output { path: PathBuf, source: io::Error },
+    /// `-o` names an input (a root, an image segment, a hive, a rule file, a `version`
+    /// input) or a place inside a scanned folder; nothing was created or truncated.
+    #[error("refusing to write the report to {}: {reason}; kbscan never writes into evidence", path.display())]
+    OutputRefused { path: PathBuf, reason: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] io::Error),
+    #[error("cannot write the report: standard output is closed (give -o FILE, or redirect it)")]
+    StdoutClosed,
     #[error("cannot encode the report: {0}")]
     Encode(String),
 }

@@ -19,6 +19,7 @@ pub mod evidence;
 pub mod filter;
 pub mod image;
 pub mod judge;
+pub mod lineage;
 pub mod model;
 pub mod output;
 pub mod registry;

@@ -1,6 +1,9 @@
 //! Advisories as data: a rule is a TOML file naming the files an update replaces and the
 //! version that fixes each. The scanner, the judgement and the printers are generic over rules;
 //! MS04-008 is just the built-in file `rules/ms04-008.toml`. Format: `docs/rules.md`.
+//!
+//! Over 400 lines with its tests (about 200): parsing, the schema-2 checks (every quote names a
+//! source, every reference a loaded rule) and their error cases belong together.
 
 use std::collections::HashSet;
 use std::fs;
@@ -9,17 +12,113 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-pub use crate::model::rule::{AppliesTo, Rule, RuleFile};
+pub use crate::model::rule::{
+    AppliesTo, Citation, Cite, RegistryRecordSpec, Release, Rule, RuleFile, SourceDoc,
+};
 use crate::model::version::FileVersion;
 
 /// The rule files compiled into the binary.
-const BUILTIN: &[(&str, &str)] = &[(
-    "built-in:ms04-008.toml",
-    include_str!("../rules/ms04-008.toml"),
-)];
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "built-in:ms03-019.toml",
+        include_str!("../rules/ms03-019.toml"),
+    ),
+    (
+        "built-in:ms03-022.toml",
+        include_str!("../rules/ms03-022.toml"),
+    ),
+    (
+        "built-in:ms04-008.toml",
+        include_str!("../rules/ms04-008.toml"),
+    ),
+    (
+        "built-in:ms08-076.toml",
+        include_str!("../rules/ms08-076.toml"),
+    ),
+    (
+        "built-in:ms10-025.toml",
+        include_str!("../rules/ms10-025.toml"),
+    ),
+];
 
-/// The rule-file format this build reads.
-pub const SCHEMA: u32 = 1;
+/// Rule files larger than this are refused before they are read (the built-in ones are about 10 KiB).
+pub const MAX_RULE_FILE: u64 = 1 << 20;
+
+/// What a non-regular file is, for a message.
+fn kind_of(ft: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads a rule file: opened without blocking (a FIFO cannot hang it), a regular file only,
+/// its size checked before reading and the read itself bounded.
+fn read_rule_file(path: &Path) -> Result<String, RuleError> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let io_err = |source| RuleError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut o = fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    let file = o.open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(RuleError::NotRegular {
+            path: shown,
+            what: kind_of(meta.file_type()),
+        });
+    }
+    if meta.len() > MAX_RULE_FILE {
+        return Err(RuleError::TooLarge {
+            path: shown,
+            size: meta.len(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_RULE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_RULE_FILE {
+        return Err(RuleError::TooLarge {
+            path: shown,
+            size: bytes.len() as u64,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        io_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })
+}
+
+/// The newest rule-file format this build reads; schema 1 files are still read.
+pub const SCHEMA: u32 = 2;
 
 /// A mistake in a rule file, located precisely.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +128,10 @@ pub enum RuleError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot read rule file {path}: {what}, not a regular file")]
+    NotRegular { path: String, what: &'static str },
+    #[error("rule file {path} is too large ({size} bytes; the limit is {MAX_RULE_FILE})")]
+    TooLarge { path: String, size: u64 },
     #[error("rule file {source_name}: {message}")]
     Syntax {
         source_name: String,
@@ -42,6 +145,14 @@ pub enum RuleError {
         field: String,
         message: String,
     },
+    #[error("rule {id} ({source_name}): {message}")]
+    Reference {
+        id: String,
+        source_name: String,
+        message: String,
+    },
+    #[error("no loaded rule is called {0:?} (see `kbscan rules`)")]
+    UnknownSelection(String),
     #[error("rule {id} is defined twice: in {first} and in {second}")]
     Duplicate {
         id: String,
@@ -69,6 +180,35 @@ struct RawRule {
     uninstall_dir: Option<String>,
     applies_to: Option<AppliesTo>,
     files: Spanned<Vec<RawFile>>,
+    // Schema 2.
+    updated: Option<String>,
+    #[serde(default)]
+    supersedes: Vec<String>,
+    #[serde(default)]
+    superseded_by: Vec<String>,
+    #[serde(default)]
+    registry_records: Vec<RawRecord>,
+    registry_same_as_withdrawn: Option<Spanned<bool>>,
+    #[serde(default)]
+    releases: Vec<Release>,
+    #[serde(default)]
+    sources: Vec<SourceDoc>,
+    #[serde(default)]
+    citations: Vec<Citation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecord {
+    form: Spanned<String>,
+    key: Spanned<String>,
+    value: Option<String>,
+    #[serde(rename = "type")]
+    value_type: Option<String>,
+    data: Option<toml::Value>,
+    note: Option<String>,
+    #[serde(default)]
+    sources: Vec<Cite>,
 }
 
 #[derive(Deserialize)]
@@ -76,11 +216,16 @@ struct RawRule {
 struct RawFile {
     name: Spanned<String>,
     description: Option<String>,
-    fixed_version: Spanned<String>,
+    fixed_version: Option<Spanned<String>>,
     size: Option<u64>,
     date: Option<String>,
     install_dir: Option<String>,
     service: Option<String>,
+    // Schema 2.
+    product_line: Option<Spanned<String>>,
+    judged_by: Option<Spanned<String>>,
+    #[serde(default)]
+    sources: Vec<Cite>,
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -107,15 +252,77 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             message,
         }
     };
-    if *raw.schema.get_ref() != SCHEMA {
+    let schema = *raw.schema.get_ref();
+    if !(1..=SCHEMA).contains(&schema) {
         return Err(invalid(
             raw.schema.span(),
             "schema",
-            format!(
-                "this kbscan reads schema {SCHEMA}, the file says {}",
-                raw.schema.get_ref()
-            ),
+            format!("this kbscan reads schemas 1 to {SCHEMA}, the file says {schema}"),
         ));
+    }
+    if schema < 2 {
+        let v2 = [
+            ("updated", raw.updated.is_some()),
+            ("supersedes", !raw.supersedes.is_empty()),
+            ("superseded_by", !raw.superseded_by.is_empty()),
+            ("registry_records", !raw.registry_records.is_empty()),
+            (
+                "registry_same_as_withdrawn",
+                raw.registry_same_as_withdrawn.is_some(),
+            ),
+            ("releases", !raw.releases.is_empty()),
+            ("sources", !raw.sources.is_empty()),
+            ("citations", !raw.citations.is_empty()),
+            (
+                "files",
+                raw.files.get_ref().iter().any(|f| {
+                    f.product_line.is_some() || f.judged_by.is_some() || !f.sources.is_empty()
+                }),
+            ),
+        ];
+        if let Some((field, _)) = v2.iter().find(|(_, used)| *used) {
+            return Err(invalid(
+                raw.schema.span(),
+                "schema",
+                format!("field `{field}` (or one of its schema-2 parts) needs schema = 2"),
+            ));
+        }
+    }
+    // Every citation names one of the file's [[sources]].
+    let mut ids = HashSet::new();
+    for d in &raw.sources {
+        if !ids.insert(d.id.as_str()) {
+            return Err(invalid(
+                raw.schema.span(),
+                "sources.id",
+                format!("source {:?} is listed twice", d.id),
+            ));
+        }
+        if d.url.is_none() && (d.repo.is_none() || d.path.is_none()) {
+            return Err(invalid(
+                raw.schema.span(),
+                "sources",
+                format!("source {:?} needs `repo` and `path`, or `url`", d.id),
+            ));
+        }
+    }
+    let cites = raw
+        .citations
+        .iter()
+        .flat_map(|c| c.sources.iter())
+        .chain(raw.registry_records.iter().flat_map(|r| r.sources.iter()))
+        .chain(raw.files.get_ref().iter().flat_map(|f| f.sources.iter()));
+    for c in cites {
+        if !ids.contains(c.source.as_str()) {
+            return Err(invalid(
+                raw.schema.span(),
+                "sources",
+                format!(
+                    "a citation refers to source {:?}, which no [[sources]] entry defines",
+                    c.source
+                ),
+            ));
+        }
     }
     if raw.id.get_ref().trim().is_empty() {
         return Err(invalid(raw.id.span(), "id", "must not be empty".into()));
@@ -165,28 +372,59 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
                 format!("{name:?} is listed twice"),
             ));
         }
-        let text_v = f.fixed_version.get_ref();
-        let strict = text_v.split('.').count() == 4
-            && text_v
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        let fixed_version = match FileVersion::parse_lenient(text_v) {
-            Ok(v) if strict => v,
-            Ok(_) => {
+        let fixed_version = match (&f.fixed_version, &f.judged_by) {
+            (Some(fv), None) => parse_fixed(fv, &invalid)?,
+            (None, Some(by)) => {
+                if !raw
+                    .superseded_by
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(by.get_ref()))
+                {
+                    return Err(invalid(
+                        by.span(),
+                        "files.judged_by",
+                        format!("{:?} must also be listed in `superseded_by`", by.get_ref()),
+                    ));
+                }
+                // Copied from that rule when the rule set is loaded.
+                FileVersion::new(0, 0, 0, 0)
+            }
+            (Some(fv), Some(_)) => {
                 return Err(invalid(
-                    f.fixed_version.span(),
+                    fv.span(),
                     "files.fixed_version",
-                    format!("{text_v:?} must be written as four numbers, e.g. \"4.1.0.3934\""),
+                    "give either `fixed_version` or `judged_by`, not both".into(),
                 ))
             }
-            Err(e) => {
+            (None, None) => {
                 return Err(invalid(
-                    f.fixed_version.span(),
+                    f.name.span(),
                     "files.fixed_version",
-                    e.to_string(),
+                    "missing: a file needs `fixed_version` (or, in schema 2, `judged_by`)".into(),
                 ))
             }
         };
+        if let Some(pl) = &f.product_line {
+            let parts: Vec<&str> = pl.get_ref().split('.').collect();
+            let ok = !parts.is_empty()
+                && parts.len() <= 4
+                && parts.iter().enumerate().all(|(i, p)| {
+                    (*p == "*" && i == parts.len() - 1)
+                        || (!p.is_empty()
+                            && p.bytes().all(|b| b.is_ascii_digit())
+                            && p.parse::<u16>().is_ok())
+                });
+            if !ok {
+                return Err(invalid(
+                    pl.span(),
+                    "files.product_line",
+                    format!(
+                        "{:?} must be numbers with an optional trailing `*`, e.g. \"4.1.*\"",
+                        pl.get_ref()
+                    ),
+                ));
+            }
+        }
         files.push(RuleFile {
             name: f.name.into_inner(),
             description: f.description,
@@ -195,6 +433,45 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             date: f.date,
             install_dir: f.install_dir.map(|d| d.replace('\\', "/")),
             service: f.service,
+            product_line: f.product_line.map(Spanned::into_inner),
+            judged_by: f.judged_by.map(Spanned::into_inner),
+            sources: f.sources,
+        });
+    }
+    let mut registry_records = Vec::new();
+    for r in raw.registry_records {
+        let form = r.form.get_ref();
+        if form != "HotFix" && form != "Updates" {
+            return Err(invalid(
+                r.form.span(),
+                "registry_records.form",
+                format!("{form:?} must be \"HotFix\" or \"Updates\""),
+            ));
+        }
+        let key = r.key.get_ref();
+        let lower = key.to_ascii_lowercase();
+        let hive_path = ["hklm\\software\\", "hkey_local_machine\\software\\"]
+            .iter()
+            .find_map(|p| lower.starts_with(p).then(|| key[p.len()..].to_owned()));
+        let Some(hive_path) = hive_path.filter(|p| !p.is_empty()) else {
+            return Err(invalid(
+                r.key.span(),
+                "registry_records.key",
+                format!("{key:?} must start with HKLM\\SOFTWARE\\"),
+            ));
+        };
+        registry_records.push(RegistryRecordSpec {
+            form: r.form.into_inner(),
+            key: r.key.into_inner(),
+            hive_path,
+            value: r.value,
+            value_type: r.value_type,
+            data: r.data.map(|d| match d {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+            note: r.note,
+            sources: r.sources,
         });
     }
     Ok(Rule {
@@ -211,7 +488,36 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
         applies_to: raw.applies_to,
         files,
         source: source_name.to_owned(),
+        schema,
+        updated: raw.updated,
+        supersedes: raw.supersedes,
+        superseded_by: raw.superseded_by,
+        registry_records,
+        registry_same_as_withdrawn: raw.registry_same_as_withdrawn.is_some_and(|b| *b.get_ref()),
+        releases: raw.releases,
+        sources: raw.sources,
+        citations: raw.citations,
     })
+}
+
+fn parse_fixed(
+    fv: &Spanned<String>,
+    invalid: &dyn Fn(std::ops::Range<usize>, &str, String) -> RuleError,
+) -> Result<FileVersion, RuleError> {
+    let text_v = fv.get_ref();
+    let strict = text_v.split('.').count() == 4
+        && text_v
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    match FileVersion::parse_lenient(text_v) {
+        Ok(v) if strict => Ok(v),
+        Ok(_) => Err(invalid(
+            fv.span(),
+            "files.fixed_version",
+            format!("{text_v:?} must be written as four numbers, e.g. \"4.1.0.3934\""),
+        )),
+        Err(e) => Err(invalid(fv.span(), "files.fixed_version", e.to_string())),
+    }
 }
 
 /// The rules a scan uses: the built-in ones plus any given with `--rules`.
@@ -224,6 +530,42 @@ pub struct RuleSet {
 impl RuleSet {
     /// The built-in rules and then each user file, in order. Rule ids must be unique.
     pub fn load(user_files: &[impl AsRef<Path>]) -> Result<Self, RuleError> {
+        Self::load_selected(user_files, &[] as &[String])
+    }
+
+    /// Like [`RuleSet::load`], then keeps only the rules named in `select` (all when empty;
+    /// ids case-insensitive; an unknown id is an error). References between rules are checked
+    /// and resolved before the selection, so a rule judged by another works alone.
+    pub fn load_selected(
+        user_files: &[impl AsRef<Path>],
+        select: &[impl AsRef<str>],
+    ) -> Result<Self, RuleError> {
+        let mut set = Self::load_all(user_files)?;
+        if !select.is_empty() {
+            for id in select {
+                if !set
+                    .rules
+                    .iter()
+                    .any(|r| r.id.eq_ignore_ascii_case(id.as_ref()))
+                {
+                    return Err(RuleError::UnknownSelection(id.as_ref().to_owned()));
+                }
+            }
+            set.rules.retain(|r| {
+                select
+                    .iter()
+                    .any(|id| r.id.eq_ignore_ascii_case(id.as_ref()))
+            });
+        }
+        Ok(set)
+    }
+
+    /// The rule called `id` (case-insensitive).
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    fn load_all(user_files: &[impl AsRef<Path>]) -> Result<Self, RuleError> {
         let mut rules = Vec::new();
         for (name, text) in BUILTIN {
             rules.push(parse_rule(text, name)?);
@@ -231,10 +573,7 @@ impl RuleSet {
         for path in user_files {
             let path = path.as_ref();
             let shown = path.display().to_string();
-            let text = fs::read_to_string(path).map_err(|source| RuleError::Io {
-                path: shown.clone(),
-                source,
-            })?;
+            let text = read_rule_file(path)?;
             rules.push(parse_rule(&text, &shown)?);
         }
         for (i, r) in rules.iter().enumerate() {
@@ -246,8 +585,64 @@ impl RuleSet {
                 });
             }
         }
+        resolve_references(&mut rules)?;
         Ok(Self { rules })
     }
+}
+
+/// Checks `supersedes`, `superseded_by` and `judged_by` name loaded rules, and copies a
+/// `judged_by` rule's fixed version of the same file.
+fn resolve_references(rules: &mut [Rule]) -> Result<(), RuleError> {
+    let err = |r: &Rule, message: String| RuleError::Reference {
+        id: r.id.clone(),
+        source_name: r.source.clone(),
+        message,
+    };
+    let known = |id: &str, rules: &[Rule]| rules.iter().any(|o| o.id.eq_ignore_ascii_case(id));
+    for i in 0..rules.len() {
+        let r = &rules[i];
+        for (field, id) in r
+            .supersedes
+            .iter()
+            .map(|s| ("supersedes", s))
+            .chain(r.superseded_by.iter().map(|s| ("superseded_by", s)))
+        {
+            if !known(id, rules) || id.eq_ignore_ascii_case(&r.id) {
+                return Err(err(
+                    r,
+                    format!("`{field}` names {id:?}, which is not another loaded rule"),
+                ));
+            }
+        }
+        for j in 0..rules[i].files.len() {
+            let Some(by) = rules[i].files[j].judged_by.clone() else {
+                continue;
+            };
+            let name = rules[i].files[j].name.to_ascii_lowercase();
+            let fixed = rules
+                .iter()
+                .find(|o| o.id.eq_ignore_ascii_case(&by))
+                .and_then(|o| {
+                    o.files
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case(&name) && f.judged_by.is_none())
+                })
+                .map(|f| f.fixed_version);
+            match fixed {
+                Some(v) => rules[i].files[j].fixed_version = v,
+                None => {
+                    return Err(err(
+                        &rules[i],
+                        format!(
+                            "`files.judged_by` names {by:?}, which is not a loaded rule with its own fixed version of {}",
+                            rules[i].files[j].name
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -268,7 +663,13 @@ fixed_version = "5.0.2195.1"
     #[test]
     fn the_builtin_rule_carries_the_bulletin_facts() {
         let set = RuleSet::load(&[] as &[&Path]).unwrap();
-        let r = &set.rules[0];
+        let r = set.get("MS04-008").unwrap();
+        // Sourced: every bulletin language says 9 March 2004 (schema 1 said 2004-02-10).
+        assert_eq!(r.published.as_deref(), Some("2004-03-09"));
+        assert!(r
+            .citations
+            .iter()
+            .any(|c| c.field == "published" && !c.sources.is_empty()));
         assert_eq!(r.id, "MS04-008");
         assert_eq!(r.kb, "KB832359");
         assert_eq!(r.cves, ["CAN-2003-0905"]);
@@ -312,8 +713,10 @@ fixed_version = "5.0.2195.1"
         assert!(e.contains("line 8") && e.contains("bare file name"), "{e}");
         let e = err(&GOOD.replace("a.dll", "ä.dll"));
         assert!(e.contains("ASCII"), "{e}");
-        let e = err(&GOOD.replace("schema = 1", "schema = 2"));
+        let e = err(&GOOD.replace("schema = 1", "schema = 3"));
         assert!(e.contains("line 2") && e.contains("schema"), "{e}");
+        let e = err(&format!("{GOOD}product_line = \"4.1.*\"\n"));
+        assert!(e.contains("needs schema = 2"), "{e}");
         let e = err(&format!(
             "{GOOD}\n[[files]]\nname = \"A.DLL\"\nfixed_version = \"1.0.0.0\"\n"
         ));
@@ -337,5 +740,113 @@ fixed_version = "5.0.2195.1"
         let missing = dir.path().join("missing.toml");
         let e = RuleSet::load(&[&missing]).unwrap_err().to_string();
         assert!(e.contains("missing.toml"), "{e}");
+    }
+
+    const V2: &str = r#"
+schema = 2
+id = "MS99-002"
+kb = "KB123457"
+title = "Test 2"
+superseded_by = ["MS04-008"]
+registry_same_as_withdrawn = true
+
+[[files]]
+name = "nscm.exe"
+product_line = "4.1.*"
+judged_by = "MS04-008"
+sources = [{ ref = "x", line = 3, quote = "row" }]
+
+[[registry_records]]
+form = "HotFix"
+key = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\HotFix\KB123457_X'
+sources = [{ ref = "x", quote = "key" }]
+
+[[sources]]
+id = "x"
+bulletin = "MS99-002"
+repo = "o/r"
+path = "p.md"
+"#;
+
+    #[test]
+    fn schema_2_fields_parse_and_references_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v2.toml");
+        std::fs::write(&p, V2).unwrap();
+        let set = RuleSet::load(&[&p]).unwrap();
+        let r = set.get("ms99-002").unwrap();
+        assert!(r.registry_same_as_withdrawn);
+        assert_eq!(
+            r.registry_records[0].hive_path,
+            "Microsoft\\Windows NT\\CurrentVersion\\HotFix\\KB123457_X"
+        );
+        // judged_by copies the later rule's fixed version of the same file.
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3934));
+        assert!(r.files[0].in_product_line(FileVersion::new(4, 1, 9, 9)));
+        assert!(!r.files[0].in_product_line(FileVersion::new(9, 0, 0, 0)));
+        // Selection keeps the chosen rule alone, resolved.
+        let one = RuleSet::load_selected(&[&p], &["MS99-002"]).unwrap();
+        assert_eq!(one.rules.len(), 1);
+        assert_eq!(
+            one.rules[0].files[0].fixed_version,
+            FileVersion::new(4, 1, 0, 3934)
+        );
+        let e = RuleSet::load_selected(&[&p], &["MS00-000"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MS00-000"), "{e}");
+    }
+
+    #[test]
+    fn schema_2_mistakes_are_refused() {
+        let e = err(&V2.replace("ref = \"x\", line", "ref = \"y\", line"));
+        assert!(e.contains("\"y\""), "{e}");
+        let e = err(&V2.replace("HKLM\\SOFTWARE\\Microsoft\\Windows NT", "HKCU\\Microsoft"));
+        assert!(e.contains("registry_records.key"), "{e}");
+        let e = err(&V2.replace("form = \"HotFix\"", "form = \"Other\""));
+        assert!(e.contains("registry_records.form"), "{e}");
+        let e = err(&V2.replace("4.1.*", "4.*.1"));
+        assert!(e.contains("files.product_line"), "{e}");
+        let e = err(&V2.replace("superseded_by = [\"MS04-008\"]", ""));
+        assert!(e.contains("files.judged_by"), "{e}");
+        let e = err(&V2.replace("judged_by = \"MS04-008\"", ""));
+        assert!(e.contains("files.fixed_version"), "{e}");
+        // A reference to a rule that is not loaded.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v2.toml");
+        std::fs::write(&p, V2.replace("MS04-008", "MS00-001")).unwrap();
+        let e = RuleSet::load(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("MS00-001"), "{e}");
+    }
+
+    #[test]
+    fn every_builtin_rule_is_sourced() {
+        let set = RuleSet::load(&[] as &[&Path]).unwrap();
+        let ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]
+        );
+        for r in &set.rules {
+            assert_eq!(r.schema, 2, "{}", r.id);
+            assert!(!r.sources.is_empty(), "{}", r.id);
+            for f in &r.files {
+                assert!(!f.sources.is_empty(), "{} {}", r.id, f.name);
+            }
+            for k in &r.registry_records {
+                assert!(!k.sources.is_empty(), "{} {}", r.id, k.key);
+            }
+        }
+        // MS03-019 has no fixed version of its own: MS03-022's decides.
+        let r = set.get("MS03-019").unwrap();
+        assert_eq!(r.superseded_by, ["MS03-022"]);
+        assert_eq!(r.files[0].judged_by.as_deref(), Some("MS03-022"));
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3932));
+        // MS08-076 does not claim to replace MS04-008 (its WMS 4.1 row says "none").
+        assert!(set.get("MS08-076").unwrap().supersedes.is_empty());
+        let r = set.get("MS10-025").unwrap();
+        assert!(r.registry_same_as_withdrawn);
+        assert_eq!(r.registry_records.len(), 3);
+        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3939));
     }
 }

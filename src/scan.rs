@@ -33,6 +33,8 @@ pub struct Settings {
     pub threads: usize,
     /// Walk folders on other mounts (another device, a bind mount) inside a folder root.
     pub cross_mounts: bool,
+    /// Check a container's stored hashes or checksums before scanning it (`--verify-image`).
+    pub verify_image: bool,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             follow_symlinks: false,
             threads: walk::default_threads(),
             cross_mounts: false,
+            verify_image: false,
         }
     }
 }
@@ -82,7 +85,7 @@ impl<'a> Scanner<'a> {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> (Vec<RootReport>, ImageReport) {
-        let mut img = image::open(path);
+        let mut img = image::open(path, self.settings.verify_image);
         let slots = std::mem::take(&mut img.slots);
         let mut roots = Vec::with_capacity(slots.len());
         for slot in slots {
@@ -103,6 +106,11 @@ impl<'a> Scanner<'a> {
                 }
             };
             roots.push(root);
+        }
+        if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
+            for root in &mut roots {
+                system::distrust_image(root, &v.detail);
+            }
         }
         let names = roots.iter().map(|r| r.root.clone()).collect();
         let report = img.finish(names, combine(roots.iter().map(|r| r.verdict)));

@@ -23,7 +23,15 @@ fn a_second_rule_is_judged_separately_and_the_most_urgent_wins() {
     std::fs::write(&rule, LATER).unwrap();
     let rule = rule.to_str().unwrap();
 
-    let (code, doc) = scan_json(&[&system("w2k-sp4-patched")], &["--rules", rule]);
+    let only = [
+        "--rules",
+        rule,
+        "--rule",
+        "MS04-008",
+        "--rule",
+        "test-later",
+    ];
+    let (code, doc) = scan_json(&[&system("w2k-sp4-patched")], &only);
     assert_eq!(code, 1);
     let root = &doc["roots"][0];
     assert_eq!(root["verdict"], "vulnerable");
@@ -40,7 +48,7 @@ fn a_second_rule_is_judged_separately_and_the_most_urgent_wins() {
     assert_eq!(nscm.len(), 2);
     assert_eq!(nscm[0]["sha256"], nscm[1]["sha256"]);
 
-    let (code, doc) = scan_json(&[&system("w2k-later-update")], &["--rules", rule]);
+    let (code, doc) = scan_json(&[&system("w2k-later-update")], &only);
     assert_eq!(code, 0);
     assert_eq!(doc["roots"][0]["verdict"], "patched");
 

@@ -483,12 +483,51 @@ fn rules_command_lists_the_builtin_rule() {
     let o = run(&["rules", "-f", "json"]);
     assert_eq!(code(&o), 0);
     let doc = json(&o);
-    assert_eq!(doc["rules"][0]["kb"], "KB832359");
-    assert_eq!(doc["rules"][0]["files"][0]["fixed_version"], "4.1.0.3934");
+    let ids: Vec<_> = doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]
+    );
+    let ms04 = &doc["rules"][2];
+    assert_eq!(ms04["kb"], "KB832359");
+    assert_eq!(ms04["files"][0]["fixed_version"], "4.1.0.3934");
+    assert_eq!(ms04["published"], "2004-03-09");
+    // The sources are shown: documents, quoted rows per file, citations.
+    for r in doc["rules"].as_array().unwrap() {
+        assert!(!r["sources"].as_array().unwrap().is_empty(), "{r:#}");
+        for f in r["files"].as_array().unwrap() {
+            let q = &f["sources"][0];
+            assert!(q["ref"].is_string() && q["quote"].is_string(), "{f:#}");
+        }
+    }
+    assert_eq!(doc["rules"][0]["files"][0]["judged_by"], "MS03-022");
+    assert_eq!(doc["rules"][4]["registry_same_as_withdrawn"], true);
     let o = run(&["rules"]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
         text.contains("Nspmon.exe") && text.contains("CAN-2003-0905"),
         "{text}"
     );
+    assert!(
+        text.contains("source [de]: MicrosoftDocs/security-updates.de-de:"),
+        "{text}"
+    );
+    let o = run(&["rules", "--rule", "ms08-076", "-f", "json"]);
+    assert_eq!(json(&o)["rules"].as_array().unwrap().len(), 1);
+    let o = run(&["rules", "--rule", "MS99-999"]);
+    assert_eq!(code(&o), 2);
+    for f in ["table", "csv", "json"] {
+        let o = run(&["rules", "--lineage", "-f", f]);
+        assert_eq!(code(&o), 0);
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            text.contains("KB952068") && text.contains("4.1.0.3936"),
+            "{f}: {text}"
+        );
+    }
 }

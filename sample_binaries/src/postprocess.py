@@ -15,6 +15,8 @@ Commands:
       --string BLOCK:KEY=VALUE  a StringFileInfo value (repeatable; \\uXXXX escapes allowed)
       --translation LANG:CP     the exact VarFileInfo Translation list, in order (repeatable, hex)
       --size N                  the file is exactly N bytes
+      --dll                     a DLL: COFF characteristics have IMAGE_FILE_DLL and the
+                                fixed info's file type is VFT_DLL (otherwise: not a DLL, VFT_APP)
                                 (always: COFF and resource timestamps are 0, CheckSum is valid)
   dump FILE...            print what verify sees (architecture, timestamps, version info).
 
@@ -96,7 +98,8 @@ class PE:
         if d[self.pe_off:self.pe_off + 4] != b"PE\0\0":
             die(f"{path}: no PE signature")
         coff = self.pe_off + 4
-        (self.machine, nsec, self.timestamp, _, _, opt_size, _) = struct.unpack_from("<HHIIIHH", d, coff)
+        (self.machine, nsec, self.timestamp, _, _, opt_size, self.characteristics) = struct.unpack_from(
+            "<HHIIIHH", d, coff)
         opt = coff + 20
         self.magic = struct.unpack_from("<H", d, opt)[0]
         if self.magic == 0x10B:
@@ -180,10 +183,11 @@ def parse_version(blob):
     key, _, value, vlen, children, _ = parse_block(blob, 0)
     if key != "VS_VERSION_INFO":
         die(f"unexpected root key {key!r}")
-    info = {"fixed": None, "signature": None, "strings": {}, "translation": []}
+    info = {"fixed": None, "signature": None, "file_type": None, "strings": {}, "translation": []}
     if vlen >= 52:
         sig, _, fvms, fvls, pvms, pvls = struct.unpack_from("<IIIIII", value, 0)
         info["signature"] = sig
+        info["file_type"] = struct.unpack_from("<I", value, 36)[0]
         fv = f"{fvms >> 16}.{fvms & 0xFFFF}.{fvls >> 16}.{fvls & 0xFFFF}"
         pv = f"{pvms >> 16}.{pvms & 0xFFFF}.{pvls >> 16}.{pvls & 0xFFFF}"
         info["fixed"] = (fv, pv)
@@ -209,6 +213,8 @@ def describe(path):
 
 
 MACHINE = {"pe32": 0x14C, "pe32+": 0x8664}
+IMAGE_FILE_DLL = 0x2000
+VFT_APP, VFT_DLL = 1, 2
 
 
 def cmd_verify(a):
@@ -224,6 +230,8 @@ def cmd_verify(a):
         die(f"{where}: CheckSum {pe.checksum:#x} is stale, the file sums to {pe_checksum(pe.data):#x}")
     if rsrc_ts not in (None, 0):
         die(f"{where}: resource directory TimeDateStamp is {rsrc_ts:#x}, expected 0")
+    if bool(pe.characteristics & IMAGE_FILE_DLL) != a.dll:
+        die(f"{where}: COFF characteristics {pe.characteristics:#06x}, expected {'a' if a.dll else 'no'} DLL flag")
     if a.no_version:
         if infos:
             die(f"{where}: has a version resource, expected none")
@@ -239,6 +247,9 @@ def cmd_verify(a):
             die(f"{where}: bad VS_FIXEDFILEINFO signature {info['signature']}")
         if info["fixed"] != (a.fixed, a.fixed):
             die(f"{where}: fixed versions {info['fixed']}, expected {a.fixed}")
+        want_type = VFT_DLL if a.dll else VFT_APP
+        if info["file_type"] != want_type:
+            die(f"{where}: file type {info['file_type']}, expected {want_type}")
     for spec in a.string:
         block, kv = spec.split(":", 1)
         k, v = kv.split("=", 1)
@@ -291,6 +302,7 @@ def main():
     p.add_argument("--string", action="append", default=[])
     p.add_argument("--translation", action="append", default=[])
     p.add_argument("--size", type=int)
+    p.add_argument("--dll", action="store_true")
     p = sub.add_parser("dump")
     p.add_argument("files", nargs="+")
     a = ap.parse_args()

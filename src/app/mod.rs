@@ -1,13 +1,12 @@
 //! Runs a parsed command line: loads rules, scans, renders. Returns the exit code. With
 //! `main.rs`, the only code that writes to standard error (messages, the progress line).
 
+mod outfile;
 mod progress;
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
 
-use crate::cli::{Cli, Command, OutputArgs, RulesArgs, ScanArgs, VersionArgs};
+use crate::cli::{Cli, Command, RulesArgs, ScanArgs, VersionArgs};
 use crate::describe;
 use crate::error::Error;
 use crate::model::described::VersionReport;
@@ -15,9 +14,11 @@ use crate::model::{exit, Report, Summary, ToolInfo};
 use crate::output;
 use crate::rules::RuleSet;
 use crate::scan::Scanner;
+use outfile::{Inputs, Sink};
 use progress::Progress;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    guard_standard_fds();
     match cli.command {
         Command::Scan(a) => run_scan(a),
         Command::Version(a) => run_version(a),
@@ -25,85 +26,83 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-/// Refuses an output file inside any root: the report must never be written into evidence.
-fn check_output_outside(output: &Path, roots: &[PathBuf]) -> Result<(), Error> {
-    let parent = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(out_dir) = fs::canonicalize(&parent) else {
-        return Ok(()); // The create will fail with a clear message.
-    };
-    let out_file = output
-        .file_name()
-        .map(|n| out_dir.join(n))
-        .unwrap_or_default();
-    for root in roots {
-        // A disk image (or a segment of a split set) must not be the report file either.
-        if crate::image::is_image(root) {
-            for seg in crate::image::reader::segment_paths(root) {
-                if fs::canonicalize(&seg).is_ok_and(|s| s == out_file) {
-                    return Err(Error::Output {
-                        path: output.to_path_buf(),
-                        source: io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            format!(
-                                "it is the scanned image {}; kbscan never writes into evidence",
-                                seg.display()
-                            ),
-                        ),
-                    });
-                }
-            }
-            continue;
-        }
-        if let Ok(r) = fs::canonicalize(root) {
-            if out_dir.starts_with(&r) {
-                return Err(Error::Output {
-                    path: output.to_path_buf(),
-                    source: io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!(
-                            "it is inside the scanned root {}; kbscan never writes into evidence",
-                            root.display()
-                        ),
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
+/// Whether standard output was closed when kbscan started (`>&-`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn open_output(args: &OutputArgs) -> Result<Box<dyn Write>, Error> {
-    match &args.output {
-        None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
-        Some(path) => {
-            let f = File::create(path).map_err(|source| Error::Output {
-                path: path.clone(),
-                source,
-            })?;
-            Ok(Box::new(BufWriter::new(f)))
+/// Notes whether standard output is closed, then fills any closed standard descriptor with
+/// `/dev/null`: otherwise the first file kbscan opens (an evidence file, the report) would get
+/// that number, and messages or the report would be written to it.
+///
+/// The Rust runtime already fills a closed 0, 1 or 2 with `/dev/null` opened read-write
+/// before `main` (on Linux and most Unixes), so a closed standard output shows up as
+/// `/dev/null` open for reading and writing, which a shell redirection (`>/dev/null`, write
+/// only) never gives; that is taken as closed (`1<>/dev/null` would be taken so too).
+fn guard_standard_fds() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        for fd in 0..=2 {
+            // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+            let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+                && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+            if !closed {
+                continue;
+            }
+            if fd == 1 {
+                STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            // SAFETY: a constant NUL-terminated path; the lowest free descriptor is `fd`.
+            let got =
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            if got >= 0 && got != fd {
+                // SAFETY: `got` was just opened here and is closed once.
+                unsafe { libc::close(got) };
+            }
+        }
+        // SAFETY: fcntl(F_GETFL) only queries the descriptor's flags.
+        let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+        let is_null = |m: &std::fs::Metadata| m.file_type().is_char_device();
+        use std::os::fd::FromRawFd;
+        // SAFETY: descriptor 1 is open (filled above); ManuallyDrop never closes it.
+        let stdout = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+        let stdout_is_null = stdout
+            .metadata()
+            .ok()
+            .zip(std::fs::metadata("/dev/null").ok())
+            .is_some_and(|(o, n)| is_null(&o) && is_null(&n) && o.rdev() == n.rdev());
+        if flags != -1 && flags & libc::O_ACCMODE == libc::O_RDWR && stdout_is_null {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
 
-fn finish(mut w: Box<dyn Write>, args: &OutputArgs) -> Result<(), Error> {
-    w.flush().map_err(|source| match &args.output {
-        Some(path) => Error::Output {
-            path: path.clone(),
-            source,
-        },
-        None => Error::Write(source),
-    })
+/// The inputs of a command that reads rule files, and those files.
+fn inputs_with_rules(rules: &[std::path::PathBuf]) -> Inputs {
+    let mut inputs = Inputs::default();
+    for r in rules {
+        inputs.add(r, "the rule file");
+    }
+    inputs
 }
 
 fn run_scan(a: ScanArgs) -> Result<i32, Error> {
-    let rules = RuleSet::load(&a.rules.rules)?;
-    if let Some(out) = &a.output.output {
-        check_output_outside(out, &a.roots)?;
+    let mut inputs = inputs_with_rules(&a.rules.rules);
+    for root in &a.roots {
+        inputs.add_root(root);
     }
-    let mut w = open_output(&a.output)?;
+    if let Some(h) = &a.software_hive {
+        inputs.add(h, "the --software-hive file");
+    }
+    if let Some(h) = &a.system_hive {
+        inputs.add(h, "the --system-hive file");
+    }
+    // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
+    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
     let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
@@ -139,13 +138,17 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         images,
         summary,
     };
-    output::write_scan(&report, a.output.format.into(), &mut w)?;
-    finish(w, &a.output)?;
+    let written = output::write_scan(&report, a.output.format.into(), sink.writer());
+    sink.finish(written, &inputs)?;
     Ok(report.summary.exit_code)
 }
 
 fn run_version(a: VersionArgs) -> Result<i32, Error> {
-    let mut w = open_output(&a.output)?;
+    let mut inputs = Inputs::default();
+    for f in &a.files {
+        inputs.add(f, "the input file");
+    }
+    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
     let files: Vec<_> = a
         .files
         .iter()
@@ -165,15 +168,24 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         files,
     };
-    output::write_versions(&report, a.output.format.into(), &mut w)?;
-    finish(w, &a.output)?;
+    let written = output::write_versions(&report, a.output.format.into(), sink.writer());
+    sink.finish(written, &inputs)?;
     Ok(code)
 }
 
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
-    let rules = RuleSet::load(&a.rules.rules)?;
-    let mut w = open_output(&a.output)?;
-    output::write_rules(&rules, a.output.format.into(), &mut w)?;
-    finish(w, &a.output)?;
+    let inputs = inputs_with_rules(&a.rules.rules);
+    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
+    let written = if a.lineage {
+        output::write_lineage(
+            crate::lineage::builtin(),
+            a.output.format.into(),
+            sink.writer(),
+        )
+    } else {
+        output::write_rules(&rules, a.output.format.into(), sink.writer())
+    };
+    sink.finish(written, &inputs)?;
     Ok(exit::CLEAN)
 }

@@ -1,11 +1,14 @@
-//! Disk images read without mounting: raw (dd) images of a disk or of one partition, and
-//! split raw sets (`disk.001`, `disk.002`…). This room only turns an image file into
-//! evidence sources: bytes ([`reader::ByteSource`]) → partition table (`table`) → volumes →
-//! file systems (`ntfs`, `fat`, each a [`crate::source::Source`]). It never calls back into
-//! the scan: the driver scans each volume as its own root (`disk.img#p1`). Virtual disk
-//! containers (E01, VMDK, VHD, qcow2…) are recognised and refused with the conversion to use.
+//! Disk images read without mounting: raw (dd) images of a disk or of one partition, split
+//! raw sets (`disk.001`, `disk.002`…), and containers read in place (`container`: E01/SMART,
+//! VHD, VHDX, VMDK, qcow2). This room only turns an image file into evidence sources: bytes
+//! ([`reader::ByteSource`]) → partition table (`table`) → volumes → file systems (`ntfs`,
+//! `fat`, each a [`crate::source::Source`]). It never calls back into the scan: the driver
+//! scans each volume as its own root (`disk.img#p1`). Containers kbscan does not read (Ex01,
+//! L01, LUKS, differencing disks) and compressed copies are refused with the command to use.
 
+pub mod container;
 pub mod fat;
+pub mod lznt;
 pub mod ntfs;
 pub mod reader;
 pub mod table;
@@ -144,9 +147,11 @@ impl OpenImage {
     }
 }
 
-/// Opens one disk image: its format, partition table and volumes. Never fails: an image that
-/// cannot be read at all gives one unreadable slot named after the image.
-pub fn open(path: &Path) -> OpenImage {
+/// Opens one disk image: its container (read in place), format, partition table and volumes.
+/// With `verify`, a container's stored hashes or checksums are checked first
+/// (`report.verification`; a mismatch is for the caller to apply to the roots). Never fails:
+/// an image that cannot be read at all gives one unreadable slot named after the image.
+pub fn open(path: &Path, verify: bool) -> OpenImage {
     let shown = escape_bytes(path.as_os_str().as_encoded_bytes());
     // The examiner named this file: a link to it is followed here (the segments themselves
     // are then opened with O_NOFOLLOW), as `kbscan version` does for its files.
@@ -167,6 +172,9 @@ pub fn open(path: &Path) -> OpenImage {
             verdict: Verdict::Inconclusive,
             notices: Vec::new(),
             error: None,
+            container: "raw",
+            container_metadata: None,
+            verification: None,
         },
         disk: None,
         slots: Vec::new(),
@@ -179,11 +187,18 @@ pub fn open(path: &Path) -> OpenImage {
         }];
         image
     };
-    let src = match Segments::open(&segments) {
-        Ok(s) => s,
-        Err(e) => return fail(image, format!("cannot open the image: {e}")),
-    };
-    let mut disk = Disk::new(Box::new(src));
+    // A container (E01, VHD, VMDK…) gives the virtual disk's bytes; anything else is read
+    // as a raw image or split raw set.
+    let src: Box<dyn reader::ByteSource> =
+        match container::open_for_scan(&real, &segments, verify, &mut image.report) {
+            Ok(Some(src)) => src,
+            Ok(None) => match Segments::open(&segments) {
+                Ok(s) => Box::new(s),
+                Err(e) => return fail(image, format!("cannot open the image: {e}")),
+            },
+            Err(message) => return fail(image, message),
+        };
+    let mut disk = Disk::new(src);
     image.report.size = Some(disk.len());
     if let Some(format) = table::container_format(&mut disk) {
         image.report.format = format.to_owned();
@@ -224,6 +239,16 @@ pub fn open(path: &Path) -> OpenImage {
         }
         let Some(kind) = table::detect_fs(&mut disk, part.offset) else {
             let what = part.ptype.as_deref().unwrap_or("no partition table");
+            // BitLocker, exFAT, ReFS: refused by name.
+            if let Some(foreign) = container::foreign_volume(&mut disk, part.offset) {
+                let msg = format!("{} (type {what}): {foreign}", part.volume);
+                image.report.notices.push(msg.clone());
+                if table.kind == "none" {
+                    image.report.error = Some(msg.clone());
+                }
+                image.slots.push(Slot::Unreadable { name, message: msg });
+                continue;
+            }
             if claims_windows_fs(part.ptype.as_deref()) {
                 let msg = format!(
                     "{} (type {what}): no NTFS or FAT file system recognised (damaged boot sector, or a file system kbscan does not read)",

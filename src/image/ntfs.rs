@@ -1,7 +1,7 @@
 //! NTFS, read-only, through the `ntfs` crate: directory indexes (Win32 and POSIX names; the
 //! DOS 8.3 duplicates are skipped), `$STANDARD_INFORMATION` times, the unnamed `$DATA`
-//! stream (resident or not, fragmented, sparse). Compressed (LZNT1) and encrypted data are
-//! refused with a typed error: the crate would hand back the raw, unreadable bytes. Every call
+//! stream (resident or not, fragmented, sparse). Compressed (LZNT1) data is decompressed by
+//! `image::lznt`; encrypted data is refused with a typed error. Every call
 //! into the crate runs inside `contain::contained`.
 
 use std::cell::RefCell;
@@ -159,17 +159,15 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
             let item = item.map_err(err)?;
             let attr = item.to_attribute().map_err(err)?;
             let flags = attr.flags();
-            if flags.contains(NtfsAttributeFlags::COMPRESSED) {
-                return Err(SourceError::new(
-                    SourceErrorKind::Compressed,
-                    "NTFS-compressed (LZNT1) data is not decompressed",
-                ));
-            }
             if flags.contains(NtfsAttributeFlags::ENCRYPTED) {
                 return Err(SourceError::new(
                     SourceErrorKind::Unsupported,
                     "EFS-encrypted data cannot be read",
                 ));
+            }
+            // LZNT1-compressed, non-resident data is decompressed.
+            if flags.contains(NtfsAttributeFlags::COMPRESSED) && !attr.is_resident() {
+                return super::lznt::read_compressed(ntfs, r, &attr, limit);
             }
             let mut value = attr.value(r).map_err(err)?;
             let want = value.len().min(limit.saturating_add(1));

@@ -361,7 +361,8 @@ pub fn read_table(disk: &mut Disk) -> Table {
         }],
         notices,
     };
-    if detect_fs(disk, 0).is_some() {
+    // A BitLocker/exFAT/ReFS boot sector is a volume, not an MBR.
+    if detect_fs(disk, 0).is_some() || super::container::foreign_volume(disk, 0).is_some() {
         return whole(Vec::new(), disk);
     }
     for ss in [512, 4096] {

@@ -8,9 +8,10 @@ use crate::evidence::inspect::FileEvidence;
 use crate::evidence::pe::PeVersionData;
 use crate::filter::Target;
 use crate::judge::{self, location};
+use crate::lineage;
 use crate::model::time::Times;
 use crate::model::{FileFacts, Finding, Location, PeFacts, Status};
-use crate::rules::RuleSet;
+use crate::rules::{Rule, RuleFile, RuleSet};
 
 /// What happened to one candidate before judgement.
 #[derive(Debug)]
@@ -85,6 +86,7 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 file: FileFacts::default(),
                 link_target: c.link_target.clone(),
                 service_image: None,
+                lineage: None,
                 notes: Vec::new(),
                 error: None,
                 error_kind: None,
@@ -105,6 +107,7 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 } => {
                     f.file.set_times(times);
                     apply_evidence(&mut f, evidence, file.size);
+                    judge_by_rule(&mut f, rules, rule, file);
                 }
             }
             add_location_notes(&mut f, &loc, file.install_dir.as_deref(), folders);
@@ -225,6 +228,79 @@ fn add_location_notes(
         {
             f.notes.push(format!(
                 "not in the expected install folder {dir}; judged as a live copy"
+            ));
+        }
+    }
+}
+
+/// What the rule file adds to a judged copy: the product line (a version outside it is not
+/// judged), a fixed version borrowed from a later rule (`judged_by`: below it, this rule cannot
+/// tell), and the lineage of the build, explaining when a later update's build satisfies the rule.
+fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile) {
+    let Some(v) = f.version else { return };
+    if !matches!(f.status, Status::Vulnerable | Status::Patched) {
+        return;
+    }
+    if let Some(m) = lineage::builtin().lookup(&file.name, v) {
+        f.notes.push(format!("{} {}", file.name, m.text));
+        f.lineage = Some(m);
+    }
+    if !file.in_product_line(v) {
+        f.status = Status::UnknownVersion;
+        f.error = Some(format!(
+            "version {v} is outside the product line {} that {} covers: not judged",
+            file.product_line.as_deref().unwrap_or_default(),
+            rule.id
+        ));
+        return;
+    }
+    let fixed = file.fixed_version;
+    if let Some(by) = &file.judged_by {
+        if f.status == Status::Vulnerable {
+            f.status = Status::UnknownVersion;
+            f.error = Some(format!(
+                "{} has no sourced fixed version of {}; {v} is below {fixed}, the fixed version of {by}, which replaced it, so whether this copy has the {} fix cannot be told (see {by})",
+                rule.id, file.name, rule.id
+            ));
+        } else {
+            f.notes.push(format!(
+                "judged by {by}, which replaced {}: {} {fixed} and later include the {} fix",
+                rule.id, file.name, rule.id
+            ));
+        }
+        return;
+    }
+    // A build a later update shipped satisfies this rule by version: say so, and whether the
+    // bulletins say that update replaces this one.
+    if let (Status::Patched, Some(m)) = (f.status, &f.lineage) {
+        let later =
+            m.kb.as_deref()
+                .is_some_and(|kb| !kb.eq_ignore_ascii_case(&rule.kb));
+        if later && v > fixed {
+            let by = m
+                .bulletin
+                .clone()
+                .unwrap_or_else(|| m.kb.clone().unwrap_or_default());
+            let official = rule
+                .superseded_by
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&by))
+                || rules.get(&by).is_some_and(|o| {
+                    o.supersedes
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(&rule.id))
+                });
+            let why = if official {
+                format!("{by} supersedes {}", rule.id)
+            } else {
+                format!(
+                    "by kbscan's version rule (at or above {fixed}); the bulletins do not say {by} replaces {}",
+                    rule.id
+                )
+            };
+            f.notes.push(format!(
+                "{} {}; includes the {} fix by version: {why}",
+                file.name, m.text, rule.id
             ));
         }
     }

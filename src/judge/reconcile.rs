@@ -96,12 +96,31 @@ pub fn reconcile(
         match (file_verdict, recorded) {
             (Verdict::Patched, true) => reasons.push(reason(
                     ReasonCode::RegistryCorroborates,
-                format!("the registry records {kb} as installed ({keys}), and the live file agrees"),
+                format!(
+                    "the registry records {kb} as installed ({keys}), and the live file agrees{}",
+                    if rule.registry_same_as_withdrawn {
+                        " (the keys alone cannot tell the re-release from the withdrawn release; the file version does)"
+                    } else {
+                        ""
+                    }
+                ),
             )),
-            (Verdict::Vulnerable, true) => reasons.push(reason(
+            (Verdict::Vulnerable, true) => {
+                reasons.push(reason(
                     ReasonCode::RegistryClaimsUpdate,
-                format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
-            )),
+                    format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
+                ));
+                if rule.registry_same_as_withdrawn {
+                    reasons.push(reason(
+                        ReasonCode::WithdrawnReleaseSuspected,
+                        format!(
+                            "{}'s bulletin says the re-released update writes the same registry keys as the withdrawn original release, which did not fix the flaw; with the live {} below the fixed version, the withdrawn release is the likely explanation",
+                            rule.id,
+                            rule.file_names()
+                        ),
+                    ));
+                }
+            }
             (Verdict::Patched, false) => reasons.push(reason(
                     ReasonCode::NoRegistryRecord,
                 format!("no registry record of {kb}: the file was updated by a later update or by hand"),
@@ -141,7 +160,7 @@ mod tests {
     use crate::rules::RuleSet;
 
     fn rule() -> Rule {
-        RuleSet::load(&[] as &[&std::path::Path])
+        RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"])
             .unwrap()
             .rules
             .remove(0)
@@ -268,5 +287,36 @@ mod tests {
         let (v, codes) = run(Verdict::Vulnerable, &o, false, true);
         assert_eq!(v, Verdict::Vulnerable);
         assert_eq!(codes, ["no_registry_record"]);
+    }
+
+    #[test]
+    fn a_record_of_a_release_that_was_withdrawn_is_suspected() {
+        let set = RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let ms10 = set.get("MS10-025").unwrap();
+        let w2k = os("5.0", "Service Pack 4", "ServerNT");
+        let keys = vec!["Microsoft\\Windows NT\\CurrentVersion\\HotFix\\KB980858_WM41".to_owned()];
+        let f = RuleSystemFacts {
+            software_read: true,
+            os: &w2k,
+            update_keys: &keys,
+            uninstall_dir: None,
+        };
+        let (v, r) = reconcile(ms10, Verdict::Vulnerable, &f);
+        let codes: Vec<_> = r.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(v, Verdict::Vulnerable);
+        assert_eq!(
+            codes,
+            ["registry_claims_update", "withdrawn_release_suspected"]
+        );
+        // Patched: corroborated, not suspected.
+        let (_, r) = reconcile(ms10, Verdict::Patched, &f);
+        assert!(r
+            .iter()
+            .all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
+        // A rule without the flag never says it.
+        let (_, r) = reconcile(set.get("MS04-008").unwrap(), Verdict::Vulnerable, &f);
+        assert!(r
+            .iter()
+            .all(|r| r.code != ReasonCode::WithdrawnReleaseSuspected));
     }
 }

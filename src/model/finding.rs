@@ -89,6 +89,9 @@ pub struct Finding {
     pub link_target: Option<String>,
     /// The service whose `ImagePath` names this copy: the one Windows starts.
     pub service_image: Option<String>,
+    /// Which update shipped this build, from the lineage table (`rules/lineage.toml`), when
+    /// the table knows the file.
+    pub lineage: Option<LineageMatch>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     pub error_kind: Option<ErrorKind>,
@@ -107,4 +110,14 @@ impl Finding {
             (None, _) => "-".to_owned(),
         }
     }
+}
+
+/// What the lineage says about one finding's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageMatch {
+    /// `4.1.0.3936 — installed by KB952068 (MS08-076)`.
+    pub text: String,
+    /// The update that shipped the build; none for a build no known update shipped.
+    pub kb: Option<String>,
+    pub bulletin: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! bottom layer of the house: no I/O, no command line. Printers in `output/` depend on this
 //! alone; the JSON shape is a public interface documented in `docs/output.md`.
 
+pub mod container;
 pub mod described;
 pub mod file;
 pub mod finding;
@@ -13,6 +14,7 @@ pub mod version;
 
 use serde::Serialize;
 
+pub use container::{ContainerMeta, Verification};
 pub use file::{FileFacts, PeFacts, StringTable};
 pub use finding::{Finding, Location, LocationClass};
 pub use rule::Rule;
@@ -71,7 +73,8 @@ pub struct ImageSource {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
     pub path: String,
-    /// `raw`, `split_raw`, or the name of a recognised but unsupported container (`vmdk`…).
+    /// `raw`, `split_raw`, the container read (`e01`, `vhd`…), or a compressed copy recognised
+    /// and refused (`gzip-compressed`…).
     pub format: String,
     /// Number of files (segments) the image is made of.
     pub segments: usize,
@@ -84,6 +87,15 @@ pub struct ImageReport {
     pub notices: Vec<String>,
     /// Why the image could not be scanned at all.
     pub error: Option<String>,
+    /// `raw`, `split-raw`, `e01`, `smart`, `vhd`, `vhdx`, `vmdk`, `qcow2`; for a refused
+    /// container `ex01`, `l01`, `luks`.
+    pub container: &'static str,
+    /// What the container records about itself (absent for raw images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_metadata: Option<ContainerMeta>,
+    /// The outcome of `--verify-image` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
 }
 
 /// One scanned root (one system).
@@ -120,6 +132,8 @@ pub struct RuleVerdict {
     pub rule: String,
     pub kb: String,
     pub verdict: Verdict,
+    // issue 13 (rules branch): the reasons of this rule alone (the root's `reasons` hold all).
+    pub reasons: Vec<Reason>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -23,6 +23,24 @@ pub struct Rule {
     pub files: Vec<RuleFile>,
     /// Where the rule came from: `built-in:…` or the path given with `--rules`.
     pub source: String,
+    /// The format version the file was written for (1 or 2).
+    pub schema: u32,
+    /// Last revision of the bulletin.
+    pub updated: Option<String>,
+    /// Rules whose fix this update officially replaces (from the bulletin).
+    pub supersedes: Vec<String>,
+    /// Rules that officially replace this one.
+    pub superseded_by: Vec<String>,
+    /// The registry keys the update writes (looked up besides the generic KB search).
+    pub registry_records: Vec<RegistryRecordSpec>,
+    /// The bulletin says a withdrawn release wrote the same registry records: a record without
+    /// the fixed live file then suggests the withdrawn release.
+    pub registry_same_as_withdrawn: bool,
+    pub releases: Vec<Release>,
+    /// The documents the facts are quoted from.
+    pub sources: Vec<SourceDoc>,
+    /// The sources of the top-level facts.
+    pub citations: Vec<Citation>,
 }
 
 /// One file the update replaces.
@@ -38,6 +56,127 @@ pub struct RuleFile {
     pub install_dir: Option<String>,
     /// Name of the service that runs this file (its key under `Services`).
     pub service: Option<String>,
+    /// The versions of the product this file belongs to (`4.1.*`); a copy outside it is not
+    /// judged (`unknown_version`).
+    pub product_line: Option<String>,
+    /// When the rule has no sourced fixed version of its own: the rule (in `superseded_by`)
+    /// whose fixed version of the same file decides, `fixed_version` being copied from it. A
+    /// copy at or above it is patched; below, this rule cannot tell (`unknown_version`).
+    pub judged_by: Option<String>,
+    /// The quoted rows the file facts come from.
+    pub sources: Vec<Cite>,
+}
+
+impl RuleFile {
+    /// Whether `v` is inside the file's product line (always, without one).
+    pub fn in_product_line(&self, v: FileVersion) -> bool {
+        match &self.product_line {
+            None => true,
+            Some(line) => product_line_matches(line, v),
+        }
+    }
+}
+
+/// `4.1.*` matches 4.1.x.y; `4.1.0.*` matches 4.1.0.y; `4.1.0.3934` only itself. The pattern is
+/// validated when the rule is loaded (numbers, then at most one trailing `*`).
+pub fn product_line_matches(line: &str, v: FileVersion) -> bool {
+    let parts = [v.major, v.minor, v.build, v.revision];
+    for (i, p) in line.split('.').enumerate() {
+        if p == "*" {
+            return true;
+        }
+        match (p.parse::<u16>(), parts.get(i)) {
+            (Ok(n), Some(&have)) if n == have => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A document a rule's facts come from (a `[[sources]]` table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// The name citations use (`ref`), unique within the file.
+    pub id: String,
+    /// The bulletin (or KB article) the document is.
+    pub bulletin: Option<String>,
+    /// `owner/name` of a repository holding the document …
+    pub repo: Option<String>,
+    pub commit: Option<String>,
+    /// … and its path there.
+    pub path: Option<String>,
+    /// Or the document's address.
+    pub url: Option<String>,
+    pub language: Option<String>,
+    /// `microsoft-bulletin`, `third-party …`: how much weight the document carries.
+    pub authority: Option<String>,
+}
+
+impl SourceDoc {
+    /// `repo:path@commit` or the URL, for tables.
+    pub fn location(&self) -> String {
+        match (&self.repo, &self.path, &self.url) {
+            (Some(r), Some(p), _) => format!("{r}:{p}"),
+            (_, _, Some(u)) => u.clone(),
+            (Some(r), None, None) => r.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One quoted row or sentence backing a fact: which source, where, and the words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cite {
+    /// The `id` of one of the file's `[[sources]]`.
+    #[serde(rename = "ref")]
+    pub source: String,
+    /// Line in the source document, when it is a file.
+    pub line: Option<u32>,
+    /// The row or sentence, quoted in the source's language.
+    pub quote: String,
+}
+
+/// The sources of one of the rule's top-level facts (`[[citations]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    /// The field the citation backs (`published`, `registry_same_as_withdrawn`, …).
+    pub field: String,
+    pub sources: Vec<Cite>,
+    pub note: Option<String>,
+}
+
+/// One release of the update (the first one and re-releases), informative.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub name: String,
+    pub bulletin_version: Option<String>,
+    pub package: Option<String>,
+    pub published: Option<String>,
+    /// When the release was withdrawn, if it was.
+    pub withdrawn: Option<String>,
+    /// Whether installing this release fixes the flaw.
+    pub fixes_vulnerability: Option<bool>,
+    pub note: Option<String>,
+}
+
+/// A registry key the update writes when it installs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryRecordSpec {
+    /// `HotFix` (`…\Windows NT\CurrentVersion\HotFix\…`) or `Updates` (`…\Microsoft\Updates\…`).
+    pub form: String,
+    /// As the bulletin writes it, `HKLM\SOFTWARE\…`.
+    pub key: String,
+    /// The same key relative to the SOFTWARE hive (`Microsoft\…`), as the reader looks it up.
+    pub hive_path: String,
+    pub value: Option<String>,
+    pub value_type: Option<String>,
+    pub data: Option<String>,
+    pub note: Option<String>,
+    pub sources: Vec<Cite>,
 }
 
 /// The Windows an advisory covers, compared with the offline registry.

@@ -12,7 +12,9 @@ pub enum Status {
     Vulnerable,
     /// Version at or above the fixed version.
     Patched,
-    /// A PE whose version could not be determined.
+    /// A PE whose version could not be determined, or that the rule cannot judge: a version
+    /// outside the file's `product_line`, or below the fixed version of the rule it is
+    /// `judged_by` when it has none of its own.
     UnknownVersion,
     /// Could not be read as a PE at all (I/O, not a PE, too large…).
     Error,
@@ -126,6 +128,9 @@ coded! {
         NotFound = "not_found",
         /// The root itself could not be scanned.
         RootUnreadable = "root_unreadable",
+        /// `--verify-image`: the image does not match the hash or checksum its container
+        /// stores, so nothing read from it is trusted.
+        ImageHashMismatch = "image_hash_mismatch",
         /// A service starts one of several live copies; the others are not counted.
         ServiceImageDecides = "service_image_decides",
         /// A service's ImagePath names a file not found under the root.
@@ -152,6 +157,13 @@ coded! {
         RegistryUnavailable = "registry_unavailable",
         /// The update's uninstall folder exists.
         UninstallFolderPresent = "uninstall_folder_present",
+        /// The registry records the update but the live file is below the fixed version, and the
+        /// bulletin says a withdrawn release wrote the same records (`registry_same_as_withdrawn`):
+        /// the withdrawn release, which did not fix the flaw, is the likely explanation.
+        WithdrawnReleaseSuspected = "withdrawn_release_suspected",
+        /// A live copy satisfies the rule because it is a build a later update shipped (from the
+        /// lineage table); the message says whether the bulletins call that update a replacement.
+        LaterUpdateIncludesFix = "later_update_includes_fix",
     }
 }
 

@@ -302,6 +302,9 @@ pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {
         "size",
         "install_dir",
         "source",
+        "product_line",
+        "judged_by",
+        "file_sources",
     ])
     .map_err(csv_err)?;
     for r in &rules.rules {
@@ -318,10 +321,65 @@ pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {
                     opt(&f.size),
                     opt(&f.install_dir),
                     r.source.clone(),
+                    opt(&f.product_line),
+                    opt(&f.judged_by),
+                    cites(&f.sources),
                 ],
             )?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// The lineage table: one row per build.
+pub fn lineage(l: &crate::lineage::Lineage, w: &mut dyn Write) -> Result<(), Error> {
+    let mut out = writer(w);
+    out.write_record([
+        "file",
+        "version",
+        "size",
+        "size_build",
+        "date",
+        "time",
+        "time_zone",
+        "bulletin",
+        "kb",
+        "release",
+        "component",
+        "sources",
+    ])
+    .map_err(csv_err)?;
+    for b in &l.builds {
+        row(
+            &mut out,
+            &[
+                b.file.clone(),
+                opt(&b.version),
+                opt(&b.size),
+                opt(&b.size_build),
+                opt(&b.date),
+                opt(&b.time),
+                opt(&b.time_zone),
+                b.bulletin.clone(),
+                b.kb.clone(),
+                opt(&b.release),
+                b.component.clone(),
+                cites(&b.sources),
+            ],
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `ref l.N: "quote"; …`, for one-line formats.
+pub(crate) fn cites(c: &[crate::model::rule::Cite]) -> String {
+    c.iter()
+        .map(|c| match c.line {
+            Some(n) => format!("{} l.{n}: {:?}", c.source, c.quote),
+            None => format!("{}: {:?}", c.source, c.quote),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -57,6 +57,20 @@ pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result
     }
 }
 
+/// The build lineage table (`kbscan rules --lineage`), in every format.
+pub fn write_lineage(
+    l: &crate::lineage::Lineage,
+    format: Format,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
+    match format {
+        Format::Table => table::lineage(l, w),
+        Format::Csv => csv_out::lineage(l, w),
+        Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
+        Format::Jsonl => json::lines(l.builds.iter(), w),
+    }
+}
+
 /// `a=b; c=d` rendering of string tables, for one-line formats.
 pub(crate) fn string_tables_text(tables: &[crate::model::StringTable]) -> String {
     tables

@@ -247,15 +247,8 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         }
         system_lines(out, &root.system)?;
         if root.rule_verdicts.len() > 1 {
-            for rv in &root.rule_verdicts {
-                writeln!(
-                    out,
-                    "   rule {} ({}): {}",
-                    rv.rule,
-                    rv.kb,
-                    rv.verdict.as_str()
-                )?;
-            }
+            // issue 13: one compact line, one verdict per rule.
+            writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
         }
         if !root.findings.is_empty() {
             writeln!(out, "{}", findings_table(root))?;
@@ -405,6 +398,69 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
     Ok(())
 }
 
+/// `MS03-022 patched · MS10-025 vulnerable (withdrawn release suspected)`.
+pub fn rule_verdicts_line(rvs: &[crate::model::RuleVerdict]) -> String {
+    rvs.iter()
+        .map(|rv| {
+            let withdrawn = rv
+                .reasons
+                .iter()
+                .any(|r| r.code == crate::model::ReasonCode::WithdrawnReleaseSuspected);
+            format!(
+                "{} {}{}",
+                rv.rule,
+                rv.verdict.as_str(),
+                if withdrawn {
+                    " (withdrawn release suspected)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The build lineage table.
+pub fn lineage(l: &crate::lineage::Lineage, out: &mut dyn Write) -> Result<(), Error> {
+    let mut b = Builder::default();
+    b.push_record(["file", "version", "size", "date", "shipped by", "component"]);
+    for x in &l.builds {
+        let size = match (&x.size, &x.size_build) {
+            (Some(s), Some(lang)) => format!("{s} ({lang})"),
+            (Some(s), None) => s.to_string(),
+            _ => String::new(),
+        };
+        b.push_record([
+            x.file.clone(),
+            x.version
+                .clone()
+                .unwrap_or_else(|| "(unsourced)".to_owned()),
+            size,
+            opt(&x.date),
+            x.shipped_by(),
+            x.component.clone(),
+        ]);
+    }
+    writeln!(out, "{}", render(b))?;
+    for x in &l.builds {
+        for c in &x.sources {
+            let at = c.line.map(|n| format!(" l.{n}")).unwrap_or_default();
+            wrapped(
+                out,
+                &format!("{} {}: ", x.file, x.version.as_deref().unwrap_or("?")),
+                4,
+                &escape_display(&format!("[{}{at}] {}", c.source, c.quote)),
+            )?;
+        }
+    }
+    writeln!(out, "Sources:")?;
+    for d in &l.sources {
+        writeln!(out, "  [{}] {}", d.id, d.location())?;
+    }
+    Ok(())
+}
+
 pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
     let mut b = Builder::default();
     b.push_record([
@@ -440,6 +496,48 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
         }
         for a in &r.not_affected {
             writeln!(out, "  not affected: {a}")?;
+        }
+        if let Some(p) = &r.published {
+            writeln!(out, "  published: {p}")?;
+        }
+        if !r.supersedes.is_empty() {
+            writeln!(out, "  supersedes: {}", r.supersedes.join(", "))?;
+        }
+        if !r.superseded_by.is_empty() {
+            writeln!(out, "  superseded by: {}", r.superseded_by.join(", "))?;
+        }
+        for f in &r.files {
+            if let Some(by) = &f.judged_by {
+                writeln!(
+                    out,
+                    "  {}: no sourced fixed version of its own; judged by {by} ({})",
+                    f.name, f.fixed_version
+                )?;
+            }
+            if let Some(pl) = &f.product_line {
+                writeln!(out, "  {}: product line {pl}", f.name)?;
+            }
+        }
+        for k in &r.registry_records {
+            writeln!(out, "  registry ({}): {}", k.form, k.key)?;
+        }
+        if r.registry_same_as_withdrawn {
+            writeln!(
+                out,
+                "  the registry records are the same as a withdrawn release's: only the file version tells them apart"
+            )?;
+        }
+        for d in &r.sources {
+            let mut what = vec![];
+            what.extend(d.language.clone());
+            what.extend(d.authority.clone());
+            writeln!(
+                out,
+                "  source [{}]: {} ({})",
+                d.id,
+                d.location(),
+                what.join(", ")
+            )?;
         }
     }
     Ok(())

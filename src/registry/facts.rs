@@ -129,6 +129,26 @@ pub fn find_update_records(
     Ok(out)
 }
 
+/// A key a rule names exactly (`Microsoft\Updates\…\KB980858_WM41`), looked up
+/// case-insensitively; its path as the hive spells it.
+pub fn declared_record(
+    root: KeyNode<&[u8]>,
+    path: &str,
+) -> Result<Option<UpdateRecord>, NtHiveError> {
+    let mut node = root;
+    let mut shown = Vec::new();
+    for part in path.split('\\').filter(|p| !p.is_empty()) {
+        match node.subkey(part).transpose()? {
+            Some(k) => {
+                shown.push(k.name()?.to_string_lossy());
+                node = k;
+            }
+            None => return Ok(None),
+        }
+    }
+    update_record(&node, shown.join("\\")).map(Some)
+}
+
 pub fn start_type(start: u32) -> Option<&'static str> {
     Some(match start {
         0 => "boot",

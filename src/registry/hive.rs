@@ -14,7 +14,8 @@ use crate::source::host::open_evidence;
 /// Hives larger than this are not read (real SOFTWARE hives of the era are tens of MB).
 pub const MAX_HIVE_SIZE: u64 = 1 << 30;
 
-/// Reads a whole hive read-only, bounded.
+/// Reads a whole hive read-only, bounded: what was opened must be a regular file no larger
+/// than `MAX_HIVE_SIZE`, checked before a byte is read.
 pub fn read_hive_bytes(path: &Path) -> Result<Vec<u8>, String> {
     let meta = fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
@@ -24,6 +25,14 @@ pub fn read_hive_bytes(path: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("too large ({} bytes)", meta.len()));
     }
     let file = open_evidence(path).map_err(|e| e.to_string())?;
+    // The file opened may not be the one looked at (a swap in between): checked again.
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    if meta.len() > MAX_HIVE_SIZE {
+        return Err(format!("too large ({} bytes)", meta.len()));
+    }
     crate::source::read_bounded(file, meta.len(), MAX_HIVE_SIZE).map_err(|e| e.to_string())
 }
 

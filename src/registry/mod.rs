@@ -101,10 +101,13 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
                 let found = source::path_ci(src, &w.0, &rel, false)?;
                 let shown = shown_path(&w.1, &found);
                 let node = &found.last()?.node;
-                let bytes = src
-                    .stat(node)
-                    .and_then(|st| src.read(node, st.size.unwrap_or(0), MAX_HIVE_SIZE))
-                    .map_err(|e| e.to_string());
+                let bytes = src.stat(node).map_err(|e| e.to_string()).and_then(|st| {
+                    match st.size.unwrap_or(0) {
+                        // Refused before a byte is read.
+                        n if n > MAX_HIVE_SIZE => Err(format!("too large ({n} bytes)")),
+                        n => src.read(node, n, MAX_HIVE_SIZE).map_err(|e| e.to_string()),
+                    }
+                });
                 Some(load(bytes, shown, "found"))
             }
         }
@@ -157,6 +160,26 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
                     "SOFTWARE hive: looking for {} failed: {e}",
                     rule.kb
                 )),
+            }
+            // The exact keys the rule says the update writes (issue 13), unless the generic
+            // search already found them or a key above them.
+            for spec in &rule.registry_records {
+                let want = spec.hive_path.to_ascii_lowercase();
+                let covered = rr.update_records.iter().any(|u| {
+                    let have = u.key.to_ascii_lowercase();
+                    want == have || want.starts_with(&format!("{have}\\"))
+                });
+                if covered {
+                    continue;
+                }
+                match h.with_root(|r| facts::declared_record(r, &spec.hive_path)) {
+                    Ok(Some(rec)) => rr.update_records.push(rec),
+                    Ok(None) => {}
+                    Err(e) => ev.notes.push(format!(
+                        "SOFTWARE hive: looking for {} failed: {e}",
+                        spec.key
+                    )),
+                }
             }
         }
         if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {

@@ -1,0 +1,275 @@
+//! E01 and SMART `.s01` (EWF version 1) through the `ewf` crate, over our own read-only
+//! handles (`SegmentSource::File` from `open_evidence`; the crate's path-based `open` uses
+//! `File::open`, which follows links). The crate does not check the Adler-32 of an
+//! uncompressed chunk on read, so those chunks are read and checked here: a damaged chunk is
+//! a read error, never silently different bytes. Compressed chunks are zlib streams, whose
+//! own Adler-32 the inflater checks.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use ewf::{EwfReader, SegmentSource};
+
+use super::{ewf_segment_paths, hex, pread, ContainerError, ContainerMeta, Opened, Verification};
+use crate::contain::contained;
+use crate::image::reader::ByteSource;
+use crate::source::host::open_evidence;
+
+/// The largest chunk accepted (libewf writes 32 KiB; EnCase at most a few MiB).
+const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+
+pub struct EwfSource {
+    reader: Arc<EwfReader>,
+    /// Our own handles on the segments, in segment-number order, for uncompressed chunks.
+    files: Vec<File>,
+    chunk_size: u64,
+    len: u64,
+}
+
+impl std::fmt::Debug for EwfSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EwfSource")
+            .field("segments", &self.files.len())
+            .field("chunk_size", &self.chunk_size)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+fn damaged(e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::damaged("E01", e)
+}
+
+/// The segment number in an EWF1 file header (bytes 9–10, little-endian).
+fn segment_number(f: &mut File) -> io::Result<u16> {
+    let mut h = [0u8; 13];
+    if pread(f, 0, &mut h)? < 13 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "an EWF segment shorter than its file header",
+        ));
+    }
+    Ok(u16::from_le_bytes([h[9], h[10]]))
+}
+
+pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
+    let paths = ewf_segment_paths(first);
+    let mut files = vec![first_file];
+    for p in &paths[1..] {
+        files.push(open_evidence(p)?);
+    }
+    // The crate orders its sources by segment number: order ours the same way.
+    let mut numbered = Vec::with_capacity(files.len());
+    for mut f in files {
+        numbered.push((segment_number(&mut f)?, f));
+    }
+    numbered.sort_by_key(|(n, _)| *n);
+    for (i, (n, _)) in numbered.iter().enumerate() {
+        if usize::from(*n) != i + 1 {
+            let kind = if first
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("s01"))
+            {
+                "SMART"
+            } else {
+                "E01"
+            };
+            return Err(ContainerError::Damaged {
+                kind,
+                message: format!(
+                    "segment {} is missing ({} segment files found next to {}): put every segment beside the first",
+                    i + 1,
+                    paths.len(),
+                    first.display()
+                ),
+            });
+        }
+    }
+    let mut sources = Vec::with_capacity(numbered.len());
+    let mut own = Vec::with_capacity(numbered.len());
+    for (_, f) in numbered {
+        sources.push(SegmentSource::File(f.try_clone()?));
+        own.push(f);
+    }
+    let reader = contained(|| EwfReader::open_from_sources(sources))
+        .ok_or_else(|| damaged("the EWF reader failed on a damaged structure"))?
+        .map_err(damaged)?;
+    let chunk_size = reader.chunk_size();
+    if chunk_size == 0 || chunk_size > MAX_CHUNK {
+        return Err(damaged(format!("implausible chunk size {chunk_size}")));
+    }
+    let md = reader.metadata().clone();
+    let stored = reader.stored_hashes();
+    let smart = md
+        .acquiry_software
+        .as_deref()
+        .is_some_and(|s| s.to_ascii_lowercase().contains("smart"))
+        || first
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("s01"));
+    let meta = ContainerMeta {
+        subformat: Some(if smart { "smart" } else { "ewf1" }.to_owned()),
+        virtual_size: Some(reader.total_size()),
+        case_number: md.case_number,
+        evidence_number: md.evidence_number,
+        examiner: md.examiner,
+        description: md.description,
+        acquisition_date: md.acquiry_date,
+        acquisition_software: md.acquiry_software,
+        stored_md5: stored.md5.map(|h| hex(&h)),
+        stored_sha1: stored.sha1.map(|h| hex(&h)),
+        acquisition_errors: reader
+            .acquisition_errors()
+            .iter()
+            .map(|e| format!("sector {}+{}", e.first_sector, e.sector_count))
+            .collect(),
+        ..ContainerMeta::default()
+    };
+    let len = reader.total_size();
+    let reader = Arc::new(reader);
+    let for_verify = Arc::clone(&reader);
+    let verify = Box::new(move || verify(&for_verify));
+    Ok(Opened {
+        kind: if smart { "smart" } else { "e01" },
+        segments: own.len(),
+        meta,
+        src: Box::new(EwfSource {
+            reader,
+            files: own,
+            chunk_size,
+            len,
+        }),
+        verify,
+    })
+}
+
+fn verify(reader: &EwfReader) -> Verification {
+    let stored = reader.stored_hashes();
+    if stored.md5.is_none() && stored.sha1.is_none() {
+        return Verification::none("the E01 records no MD5 or SHA-1 of the media".to_owned());
+    }
+    let r =
+        match contained(|| reader.verify()) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                return Verification::mismatch(format!("the media could not be read whole: {e}"))
+            }
+            None => return Verification::mismatch(
+                "the media could not be read whole: the EWF reader failed on a damaged structure"
+                    .to_owned(),
+            ),
+        };
+    let mut parts = Vec::new();
+    let mut bad = false;
+    if let (Some(m), Some(s)) = (r.md5_match, stored.md5) {
+        bad |= !m;
+        parts.push(format!(
+            "MD5 stored {} computed {}",
+            hex(&s),
+            hex(&r.computed_md5)
+        ));
+    }
+    if let (Some(m), Some(s), Some(c)) = (r.sha1_match, stored.sha1, r.computed_sha1) {
+        bad |= !m;
+        parts.push(format!("SHA-1 stored {} computed {}", hex(&s), hex(&c)));
+    }
+    if bad {
+        Verification::mismatch(parts.join("; "))
+    } else {
+        Verification::verified(parts.join("; "))
+    }
+}
+
+impl EwfSource {
+    /// One uncompressed chunk read from our own handle, its Adler-32 checked.
+    fn plain_chunk(&mut self, idx: u64, offset: u64, segment: usize) -> io::Result<Vec<u8>> {
+        let start = idx * self.chunk_size;
+        let data_len = self.chunk_size.min(self.len - start) as usize;
+        let file = self.files.get_mut(segment).ok_or_else(|| {
+            io::Error::other(format!(
+                "EWF chunk {idx} names segment {} that is not there",
+                segment + 1
+            ))
+        })?;
+        let mut raw = vec![0u8; data_len + 4];
+        let n = pread(file, offset, &mut raw)?;
+        if n < data_len + 4 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("EWF chunk {idx}: the segment ends inside it (truncated image?)"),
+            ));
+        }
+        let stored = u32::from_le_bytes([
+            raw[data_len],
+            raw[data_len + 1],
+            raw[data_len + 2],
+            raw[data_len + 3],
+        ]);
+        raw.truncate(data_len);
+        if ewf::sections::adler32(&raw) != stored {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "EWF chunk {idx} (disk bytes {start}..{}): its Adler-32 checksum does not match: the image is damaged here",
+                    start + data_len as u64
+                ),
+            ));
+        }
+        Ok(raw)
+    }
+}
+
+impl ByteSource for EwfSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let p = pos + done as u64;
+            if p >= self.len {
+                break;
+            }
+            let idx = p / self.chunk_size;
+            let within = (p % self.chunk_size) as usize;
+            let in_chunk = (self.chunk_size.min(self.len - idx * self.chunk_size) as usize)
+                .saturating_sub(within)
+                .min(buf.len() - done);
+            let reader = Arc::clone(&self.reader);
+            let meta = usize::try_from(idx)
+                .ok()
+                .and_then(|i| contained(|| reader.debug_chunk(i)))
+                .ok_or_else(|| io::Error::other(format!("EWF chunk {idx}: damaged chunk table")))?
+                .map_err(|e| io::Error::other(format!("EWF chunk {idx}: {e}")))?;
+            let (offset, size, compressed, segment) = meta;
+            if compressed {
+                if size > self.chunk_size + self.chunk_size / 2 + 4096 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("EWF chunk {idx}: compressed size {size} is implausible"),
+                    ));
+                }
+                let out = &mut buf[done..done + in_chunk];
+                let n = contained(|| reader.read_at(out, p))
+                    .ok_or_else(|| io::Error::other(format!("EWF chunk {idx}: damaged")))?
+                    .map_err(|e| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("EWF chunk {idx}: {e}"))
+                    })?;
+                if n < in_chunk {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("EWF chunk {idx}: short read"),
+                    ));
+                }
+            } else {
+                let data = self.plain_chunk(idx, offset, segment)?;
+                buf[done..done + in_chunk].copy_from_slice(&data[within..within + in_chunk]);
+            }
+            done += in_chunk;
+        }
+        Ok(done)
+    }
+}

@@ -1,0 +1,413 @@
+//! Virtual disk containers read in place: E01/SMART (EWF1), VHD, VHDX, VMDK and qcow2. Each
+//! is recognised by its content (never its file name) and opened read-only as a
+//! [`ByteSource`] giving the virtual disk's bytes; the partition reader and the file systems
+//! sit on top unchanged. What is not read (Ex01, differencing disks with their parent missing,
+//! encrypted containers) is refused with a message that says what it is and how to convert it.
+//!
+//! Over 400 lines: detection by content of every container and the refusals with what to do
+//! instead are kept in one place, so a container is registered here and nowhere else.
+
+pub mod ewf;
+pub mod qcow2;
+pub mod vhd;
+pub mod vhdx;
+pub mod vmdk;
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::reader::{ByteSource, Disk};
+use crate::model::ImageReport;
+use crate::source::host::open_evidence;
+
+/// Why a container could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("cannot read the container: {0}")]
+    Io(#[from] io::Error),
+    /// Recognised, deliberately not read; the message names what and how to convert.
+    #[error("{0}")]
+    Refused(String),
+    /// Recognised but damaged or not understood by the reader.
+    #[error("{kind} container cannot be read: {message}")]
+    Damaged { kind: &'static str, message: String },
+}
+
+impl ContainerError {
+    pub(crate) fn damaged(kind: &'static str, e: impl std::fmt::Display) -> Self {
+        Self::Damaged {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+pub use crate::model::{ContainerMeta, Verification};
+
+/// One opened container.
+pub struct Opened {
+    /// `e01`, `smart`, `vhd`, `vhdx`, `vmdk`, `qcow2`.
+    pub kind: &'static str,
+    pub segments: usize,
+    pub meta: ContainerMeta,
+    pub src: Box<dyn ByteSource>,
+    /// Checks the container's own hashes/checksums (reads everything where the format
+    /// stores a hash of the whole disk).
+    pub verify: Box<dyn FnOnce() -> Verification + Send>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("kind", &self.kind)
+            .field("segments", &self.segments)
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The largest container header structure read whole into memory (BATs, L1 tables…).
+pub(crate) const MAX_TABLE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads up to `buf.len()` bytes at `pos` (fewer only at the end of the file).
+pub(crate) fn pread(f: &mut File, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+    f.seek(SeekFrom::Start(pos))?;
+    let mut done = 0;
+    while done < buf.len() {
+        let n = f.read(&mut buf[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+/// Reads exactly `len` bytes at `pos`, or fails naming `what`.
+pub(crate) fn pread_exact(f: &mut File, pos: u64, len: usize, what: &str) -> io::Result<Vec<u8>> {
+    let mut v = vec![0u8; len];
+    let n = pread(f, pos, &mut v)?;
+    if n < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the container ends inside its {what} (truncated?)"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A `Read + Seek` reader given as a [`ByteSource`] (the crates' readers).
+pub(crate) struct SeekSource<R> {
+    pub(crate) inner: R,
+    pub(crate) len: u64,
+    pub(crate) name: &'static str,
+}
+
+impl<R> std::fmt::Debug for SeekSource<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeekSource")
+            .field("name", &self.name)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl<R: Read + Seek + Send> ByteSource for SeekSource<R> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if pos >= self.len {
+            return Ok(0);
+        }
+        let want = usize::try_from(self.len - pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let name = self.name;
+        // The crates are third-party parsers of hostile input: a panic is an I/O error.
+        crate::contain::contained(|| {
+            self.inner.seek(SeekFrom::Start(pos))?;
+            let mut done = 0;
+            while done < want {
+                let n = self.inner.read(&mut buf[done..want])?;
+                if n == 0 {
+                    break;
+                }
+                done += n;
+            }
+            Ok(done)
+        })
+        .unwrap_or_else(|| {
+            Err(io::Error::other(format!(
+                "the {name} reader failed on a damaged structure"
+            )))
+        })
+    }
+}
+
+/// The container format of a file, from its first bytes and (VHD) its last 512.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ewf1,
+    Ewf2,
+    Lvf,
+    Vhd,
+    Vhdx,
+    VmdkSparse,
+    VmdkDescriptor,
+    Qcow2,
+    Luks,
+}
+
+/// Recognises a container by content.
+pub fn detect(f: &mut File) -> io::Result<Option<Kind>> {
+    let mut head = [0u8; 64];
+    let n = pread(f, 0, &mut head)?;
+    let head = &head[..n];
+    let starts = |m: &[u8]| head.starts_with(m);
+    let kind = if starts(b"EVF\x09\x0d\x0a\xff\x00") {
+        Some(Kind::Ewf1)
+    } else if starts(b"EVF2\x0d\x0a\x81\x00") || starts(b"LEF2\x0d\x0a\x81\x00") {
+        Some(Kind::Ewf2)
+    } else if starts(b"LVF\x09\x0d\x0a\xff\x00") {
+        Some(Kind::Lvf)
+    } else if starts(b"KDMV") || starts(b"COWD") {
+        Some(Kind::VmdkSparse)
+    } else if starts(b"# Disk DescriptorFile") {
+        Some(Kind::VmdkDescriptor)
+    } else if starts(b"vhdxfile") {
+        Some(Kind::Vhdx)
+    } else if starts(b"QFI\xfb") {
+        Some(Kind::Qcow2)
+    } else if starts(b"LUKS\xba\xbe") {
+        Some(Kind::Luks)
+    } else if starts(b"conectix") {
+        Some(Kind::Vhd)
+    } else {
+        None
+    };
+    if kind.is_some() {
+        return Ok(kind);
+    }
+    // A fixed VHD is a raw disk with a 512-byte footer.
+    let len = f.metadata()?.len();
+    if len >= 1024 && len % 512 == 0 {
+        let mut foot = [0u8; 8];
+        if pread(f, len - 512, &mut foot)? == 8 && &foot == b"conectix" {
+            return Ok(Some(Kind::Vhd));
+        }
+    }
+    Ok(None)
+}
+
+/// Opens `path` as a container when its content is one; `Ok(None)` means "not a container"
+/// (a raw image, handled by the caller).
+pub fn open(path: &Path) -> Result<Option<Opened>, ContainerError> {
+    let mut f = open_evidence(path)?;
+    let Some(kind) = detect(&mut f)? else {
+        return Ok(None);
+    };
+    open_kind(path, f, kind).map(Some)
+}
+
+impl Kind {
+    /// The name in `images[].container`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Ewf1 => "e01",
+            Kind::Ewf2 => "ex01",
+            Kind::Lvf => "l01",
+            Kind::Vhd => "vhd",
+            Kind::Vhdx => "vhdx",
+            Kind::VmdkSparse | Kind::VmdkDescriptor => "vmdk",
+            Kind::Qcow2 => "qcow2",
+            Kind::Luks => "luks",
+        }
+    }
+}
+
+fn open_kind(path: &Path, mut f: File, kind: Kind) -> Result<Opened, ContainerError> {
+    // Detection moved the file position; the crates read from where the handle is.
+    f.seek(SeekFrom::Start(0))?;
+    let opened = match kind {
+        Kind::Ewf1 => ewf::open(path, f)?,
+        Kind::Ewf2 => {
+            return Err(ContainerError::Refused(format!(
+                "format not supported: this is an Ex01 (EnCase 7 EWF2) image; its pattern-fill \
+                 chunks are not read correctly by the EWF reader kbscan uses. Convert it to raw \
+                 first: `ewfexport -t disk -f raw {}` (Debian package ewf-tools), then scan disk.raw",
+                path.display()
+            )))
+        }
+        Kind::Lvf => {
+            return Err(ContainerError::Refused(
+                "format not supported: this is an L01 (EnCase logical evidence) file: a set of \
+                 files, not a disk image; export its files (e.g. `ewfexport -f files`) and scan \
+                 the folder"
+                    .to_owned(),
+            ))
+        }
+        Kind::Luks => {
+            return Err(ContainerError::Refused(
+                "format not supported: this is a LUKS-encrypted container; open it with \
+                 `cryptsetup open --readonly` and scan the decrypted device"
+                    .to_owned(),
+            ))
+        }
+        Kind::Vhd => vhd::open(f)?,
+        Kind::Vhdx => vhdx::open(f)?,
+        Kind::VmdkSparse => vmdk::open_sparse(f)?,
+        Kind::VmdkDescriptor => vmdk::open_descriptor(path, f)?,
+        Kind::Qcow2 => qcow2::open(f)?,
+    };
+    Ok(opened)
+}
+
+/// Called from `image::open`: opens `real` as a container when it is one and fills the image
+/// report's container fields (and, with `verify`, its `verification`); `Ok(None)` for a raw
+/// image or split raw set (read by `reader::Segments`); `Err` with the message for the root
+/// when the container is refused or cannot be read.
+pub fn open_for_scan(
+    real: &Path,
+    segments: &[PathBuf],
+    verify: bool,
+    image: &mut ImageReport,
+) -> Result<Option<Box<dyn ByteSource>>, String> {
+    let raw_check = |image: &mut ImageReport| {
+        if verify {
+            image.verification = Some(Verification::none(
+                "a raw image stores no hash; compare it with the acquisition log".to_owned(),
+            ));
+        }
+    };
+    if segments.len() > 1 {
+        image.container = "split-raw";
+        raw_check(image);
+        return Ok(None);
+    }
+    let mut f = open_evidence(real).map_err(|e| format!("cannot open the image: {e}"))?;
+    let kind = match detect(&mut f) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            raw_check(image);
+            return Ok(None);
+        }
+        Err(e) => return Err(format!("cannot open the image: {e}")),
+    };
+    image.container = kind.name();
+    image.format = kind.name().to_owned();
+    let opened = open_kind(real, f, kind).map_err(|e| e.to_string())?;
+    image.container = opened.kind;
+    image.format = opened.kind.to_owned();
+    image.segments = opened.segments;
+    image.container_metadata = Some(opened.meta);
+    if verify {
+        let v = (opened.verify)();
+        if v.is_mismatch() {
+            image
+                .notices
+                .push(format!("--verify-image: mismatch: {}", v.detail));
+        }
+        image.verification = Some(v);
+    }
+    Ok(Some(opened.src))
+}
+
+/// The conversion offered when a container is refused.
+pub(crate) fn qemu_convert(path: &Path) -> String {
+    format!(
+        "`qemu-img convert -O raw {} disk.raw` (Debian package qemu-utils)",
+        path.display()
+    )
+}
+
+/// A volume kbscan recognises but does not read, by its boot sector at `offset`: BitLocker
+/// (`-FVE-FS-`), exFAT, ReFS. Such a boot sector must not be read as an MBR.
+pub fn foreign_volume(disk: &mut Disk, offset: u64) -> Option<&'static str> {
+    let b = disk.read_exact_at(offset, 512).ok()?;
+    match &b[3..11] {
+        b"-FVE-FS-" => Some(
+            "a BitLocker-encrypted volume: not read; decrypt it first (e.g. `dislocker-fuse -r` \
+             with the recovery key, or on Windows `manage-bde -unlock`) and scan the decrypted volume",
+        ),
+        b"EXFAT   " => Some(
+            "an exFAT volume: kbscan reads NTFS and FAT12/16/32 only (Windows 2000 cannot hold \
+             a system on exFAT); mount it read-only (`mount -o ro`) to scan its files as a folder",
+        ),
+        _ if &b[3..7] == b"ReFS" => Some(
+            "a ReFS volume: not read; mount it read-only on Windows to scan its files as a folder",
+        ),
+        _ => None,
+    }
+}
+
+/// Segment file names of an EWF set from the first (`x.E01` → `x.E02` … `x.E99`, `x.EAA` …),
+/// while they exist. Case follows the first segment's extension.
+pub fn ewf_segment_paths(first: &Path) -> Vec<PathBuf> {
+    let mut out = vec![first.to_path_buf()];
+    let Some(ext) = first.extension().and_then(|e| e.to_str()) else {
+        return out;
+    };
+    let b = ext.as_bytes();
+    if b.len() != 3 || !b[1].is_ascii_digit() || !b[2].is_ascii_digit() || &ext[1..] != "01" {
+        return out;
+    }
+    let upper = b[0].is_ascii_uppercase();
+    let letter = b[0].to_ascii_uppercase();
+    for n in 2u32..(99 + 26 * 26 * 26) {
+        let name = if n <= 99 {
+            format!("{}{n:02}", letter as char)
+        } else {
+            let k = n - 100;
+            let first_letter = u32::from(letter) + k / (26 * 26);
+            if first_letter > u32::from(b'Z') {
+                break;
+            }
+            let a = char::from_u32(first_letter).unwrap_or('Z');
+            let b2 = char::from(b'A' + ((k / 26) % 26) as u8);
+            let c = char::from(b'A' + (k % 26) as u8);
+            format!("{a}{b2}{c}")
+        };
+        let name = if upper {
+            name
+        } else {
+            name.to_ascii_lowercase()
+        };
+        let next = first.with_extension(name);
+        if next.is_file() {
+            out.push(next);
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ewf_segments_run_from_01_to_99_then_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=99 {
+            std::fs::write(dir.path().join(format!("d.E{n:02}")), b"x").unwrap();
+        }
+        std::fs::write(dir.path().join("d.EAA"), b"x").unwrap();
+        std::fs::write(dir.path().join("d.EAB"), b"x").unwrap();
+        std::fs::write(dir.path().join("d.EAD"), b"x").unwrap();
+        let got = ewf_segment_paths(&dir.path().join("d.E01"));
+        assert_eq!(got.len(), 101);
+        assert!(got[100].ends_with("d.EAB"));
+        std::fs::write(dir.path().join("s.s01"), b"x").unwrap();
+        std::fs::write(dir.path().join("s.s02"), b"x").unwrap();
+        assert_eq!(ewf_segment_paths(&dir.path().join("s.s01")).len(), 2);
+        assert_eq!(ewf_segment_paths(&dir.path().join("d.E02")).len(), 1);
+    }
+}

@@ -1,0 +1,73 @@
+//! What a disk image's container says about itself and the outcome of `--verify-image`:
+//! plain data, filled in by `image::container`, reported in `images[]`.
+
+use serde::Serialize;
+
+/// What the container says about itself, reported in `images[].container_metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContainerMeta {
+    /// `fixed`, `dynamic`, `streamOptimized`, `monolithicSparse`, `v3`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subformat: Option<String>,
+    /// The size of the virtual disk the container holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<u64>,
+    /// A differencing disk's parent (only reported; such disks are refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examiner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquisition_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquisition_software: Option<String>,
+    /// Hex, as the container records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_sha1: Option<String>,
+    /// Sectors the acquisition tool could not read (EWF `error2`), as `first+count`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acquisition_errors: Vec<String>,
+}
+
+/// The outcome of `--verify-image` for one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// `verified`, `mismatch` or `no stored hash`.
+    pub status: &'static str,
+    /// What was compared.
+    pub detail: String,
+}
+
+impl Verification {
+    pub fn verified(detail: String) -> Self {
+        Self {
+            status: "verified",
+            detail,
+        }
+    }
+    pub fn mismatch(detail: String) -> Self {
+        Self {
+            status: "mismatch",
+            detail,
+        }
+    }
+    pub fn none(detail: String) -> Self {
+        Self {
+            status: "no stored hash",
+            detail,
+        }
+    }
+
+    /// The image does not match what it stores: its roots cannot be trusted.
+    pub fn is_mismatch(&self) -> bool {
+        self.status == "mismatch"
+    }
+}

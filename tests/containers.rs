@@ -1,0 +1,394 @@
+//! Containers read in place (E01, SMART, VHD, VHDX, VMDK, qcow2), made at test time by the real
+//! tools (`ewfacquire`, `qemu-img`) through tests/images/build-containers.sh from
+//! tests/images/mbr.img.gz: every container must give exactly the findings, hashes and verdicts
+//! of the raw image. Without the tools the tests are skipped, except under CI (`CI=true`,
+//! as `.ci/run` sets), where they fail.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use kbscan::image::container;
+use serde_json::Value;
+
+struct Fixtures {
+    _dir: tempfile::TempDir,
+    raw: PathBuf,
+    out: PathBuf,
+}
+
+fn unpack(dir: &Path, name: &str) -> PathBuf {
+    let gz = repo().join("tests/images").join(format!("{name}.img.gz"));
+    let mut data = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&gz).expect("image"))
+        .read_to_end(&mut data)
+        .expect("gunzip");
+    let out = dir.join(format!("{name}.img"));
+    std::fs::write(&out, data).expect("write image");
+    out
+}
+
+/// The containers, built once per test binary; `None` (test skipped) when the tools are
+/// missing outside CI.
+fn fixtures() -> Option<&'static Fixtures> {
+    static F: OnceLock<Option<Fixtures>> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = unpack(dir.path(), "mbr");
+        let out = dir.path().join("c");
+        let st = Command::new("bash")
+            .arg(repo().join("tests/images/build-containers.sh"))
+            .arg(&raw)
+            .arg(&out)
+            .status()
+            .expect("run build-containers.sh");
+        if !st.success() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "build-containers.sh failed under CI: {st}"
+            );
+            eprintln!("skipped: qemu-img / ewfacquire not available ({st})");
+            return None;
+        }
+        Some(Fixtures {
+            _dir: dir,
+            raw,
+            out,
+        })
+    })
+    .as_ref()
+}
+
+/// The report with what legitimately differs between containers of one disk removed: the
+/// image path (and the root names built from it), the container's own fields, the file
+/// count and the image's notices (none expected, compared separately).
+fn comparable(doc: &Value, path: &Path) -> Value {
+    let shown = path.display().to_string();
+    let mut d = doc.clone();
+    for r in d["roots"].as_array_mut().unwrap() {
+        let o = r.as_object_mut().unwrap();
+        let name = o["root"].as_str().unwrap().replacen(&shown, "IMAGE", 1);
+        o.insert("root".into(), name.into());
+        o["image"].as_object_mut().unwrap().remove("path");
+        for f in o["findings"].as_array_mut().unwrap() {
+            let abs = f["abs_path"].as_str().unwrap().replacen(&shown, "IMAGE", 1);
+            f["abs_path"] = abs.into();
+        }
+    }
+    for i in d["images"].as_array_mut().unwrap() {
+        let o = i.as_object_mut().unwrap();
+        for k in [
+            "path",
+            "format",
+            "segments",
+            "container",
+            "container_metadata",
+            "volumes",
+        ] {
+            o.remove(k);
+        }
+    }
+    d
+}
+
+fn scan(path: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["-q"];
+    args.extend_from_slice(extra);
+    scan_json(&[path], &args)
+}
+
+#[test]
+fn the_same_disk_in_every_container_gives_the_same_report() {
+    let Some(f) = fixtures() else { return };
+    let (want_code, want) = scan(&f.raw, &[]);
+    assert_eq!(want_code, 1, "the raw disk holds a vulnerable volume");
+    let want = comparable(&want, &f.raw);
+    assert_eq!(want["roots"].as_array().unwrap().len(), 3);
+    // A split raw set of the same disk.
+    let split = f.out.join("split-raw");
+    std::fs::create_dir_all(&split).unwrap();
+    let bytes = std::fs::read(&f.raw).unwrap();
+    for (i, part) in bytes.chunks(25 * 1024 * 1024).enumerate() {
+        std::fs::write(split.join(format!("disk.{:03}", i + 1)), part).unwrap();
+    }
+    for (rel, container, subformat, segments) in [
+        ("split-raw/disk.001", "split-raw", None, 3),
+        ("e01/disk.E01", "e01", Some("ewf1"), 3),
+        ("e01fast/disk.E01", "e01", Some("ewf1"), 1),
+        ("smart/disk.s01", "smart", Some("smart"), 1),
+        ("vhd-fixed.img", "vhd", Some("fixed"), 1),
+        ("vhd-dynamic.vhd", "vhd", Some("dynamic"), 1),
+        ("disk.vhdx", "vhdx", None, 1),
+        ("stream.vmdk", "vmdk", Some("streamOptimized"), 1),
+        ("sparse.vmdk", "vmdk", Some("monolithicSparse"), 1),
+        ("flat.vmdk", "vmdk", Some("monolithicFlat"), 2),
+        ("split/two.vmdk", "vmdk", Some("twoGbMaxExtentSparse"), 2),
+        ("disk.qcow2", "qcow2", Some("v3"), 1),
+        ("compressed.qcow2", "qcow2", Some("v2"), 1),
+    ] {
+        let p = f.out.join(rel);
+        let (code, doc) = scan(&p, &[]);
+        assert_eq!(code, want_code, "{rel}");
+        let img = &doc["images"][0];
+        assert_eq!(img["container"], container, "{rel}");
+        assert_eq!(img["segments"], segments, "{rel}");
+        if let Some(s) = subformat {
+            assert_eq!(img["container_metadata"]["subformat"], s, "{rel}");
+        }
+        if container != "split-raw" {
+            assert_eq!(
+                img["container_metadata"]["virtual_size"],
+                bytes.len() as u64,
+                "{rel}"
+            );
+        }
+        assert_eq!(comparable(&doc, &p), want, "{rel}");
+    }
+}
+
+fn md5_hex(b: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn an_e01_reports_its_case_metadata_and_verifies_its_stored_hashes() {
+    let Some(f) = fixtures() else { return };
+    let raw_md5 = md5_hex(&std::fs::read(&f.raw).unwrap());
+    let p = f.out.join("e01fast/disk.E01");
+    let (_, doc) = scan(&p, &["--verify-image"]);
+    let img = &doc["images"][0];
+    let m = &img["container_metadata"];
+    assert_eq!(m["case_number"], "CASE-12");
+    assert_eq!(m["examiner"], "Examiner E");
+    assert_eq!(m["evidence_number"], "EV-1");
+    assert_eq!(m["stored_md5"], raw_md5.as_str());
+    assert!(m["stored_sha1"].as_str().is_some_and(|s| s.len() == 40));
+    assert!(m["acquisition_date"].as_str().is_some());
+    assert_eq!(img["verification"]["status"], "verified", "{img:#}");
+    // Without the flag there is no verification.
+    let (_, doc) = scan(&p, &[]);
+    assert!(doc["images"][0].get("verification").is_none());
+    // Raw images store no hash.
+    let (_, doc) = scan(&f.raw, &["--verify-image"]);
+    assert_eq!(doc["images"][0]["verification"]["status"], "no stored hash");
+    // VHD: footer and header checksums.
+    let (_, doc) = scan(&f.out.join("vhd-dynamic.vhd"), &["--verify-image"]);
+    assert_eq!(doc["images"][0]["verification"]["status"], "verified");
+}
+
+/// Copies the 3-segment, uncompressed E01 set into `dir` with one byte of chunk data flipped
+/// in the second segment.
+fn damaged_e01(f: &Fixtures, dir: &Path) -> PathBuf {
+    for s in ["E01", "E02", "E03"] {
+        let mut b = std::fs::read(f.out.join(format!("e01/disk.{s}"))).unwrap();
+        if s == "E02" {
+            // The middle of the segment is chunk data (the disk is mostly zeros there).
+            b[12_000_000] ^= 0x40;
+        }
+        std::fs::write(dir.join(format!("disk.{s}")), b).unwrap();
+    }
+    dir.join("disk.E01")
+}
+
+#[test]
+fn a_damaged_uncompressed_chunk_is_a_read_error_never_different_bytes() {
+    let Some(f) = fixtures() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let first = damaged_e01(f, tmp.path());
+    let mut opened = container::open(&first).unwrap().expect("an E01");
+    let len = opened.src.len();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0;
+    let mut failure = None;
+    while pos < len {
+        match opened.src.read_at(pos, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => pos += n as u64,
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let msg = failure.expect("the damaged chunk must not be read as data");
+    assert!(msg.contains("Adler-32"), "{msg}");
+    // The undamaged set reads whole.
+    let mut good = container::open(&f.out.join("e01/disk.E01"))
+        .unwrap()
+        .unwrap();
+    let raw = std::fs::read(&f.raw).unwrap();
+    let mut all = vec![0u8; raw.len()];
+    let mut done = 0;
+    while done < all.len() {
+        let n = good.src.read_at(done as u64, &mut all[done..]).unwrap();
+        assert!(n > 0);
+        done += n;
+    }
+    assert!(all == raw, "the E01 reads back as the raw disk");
+}
+
+#[test]
+fn a_hash_mismatch_makes_every_root_of_the_image_inconclusive() {
+    let Some(f) = fixtures() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let first = damaged_e01(f, tmp.path());
+    let (code, doc) = scan(&first, &["--verify-image"]);
+    assert_eq!(
+        code, 2,
+        "nothing can be called vulnerable on a damaged image"
+    );
+    let img = &doc["images"][0];
+    assert_eq!(img["verification"]["status"], "mismatch", "{img:#}");
+    let roots = doc["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 3);
+    for r in roots {
+        assert_eq!(r["verdict"], "inconclusive");
+        assert!(r["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "image_hash_mismatch"));
+    }
+}
+
+#[test]
+fn differencing_disks_are_refused_naming_their_parent() {
+    let Some(f) = fixtures() else { return };
+    for (rel, parent) in [("child.vmdk", "sparse.vmdk"), ("child.qcow2", "disk.qcow2")] {
+        let (code, doc) = scan(&f.out.join(rel), &[]);
+        assert_eq!(code, 2);
+        let msg = doc["images"][0]["error"].as_str().unwrap();
+        assert!(
+            msg.contains("format not supported") && msg.contains(parent),
+            "{msg}"
+        );
+        assert!(msg.contains("qemu-img convert -O raw"), "{msg}");
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+    // A differencing VHD (qemu-img cannot write one): the dynamic VHD re-typed as a child
+    // with a parent name, footer and header checksums made right.
+    let mut b = std::fs::read(f.out.join("vhd-dynamic.vhd")).unwrap();
+    let n = b.len();
+    let fix = |s: &mut [u8], at: usize| {
+        s[at..at + 4].fill(0);
+        let sum = !s.iter().fold(0u32, |a, &x| a.wrapping_add(u32::from(x)));
+        s[at..at + 4].copy_from_slice(&sum.to_be_bytes());
+    };
+    for start in [0, n - 512] {
+        b[start + 60..start + 64].copy_from_slice(&4u32.to_be_bytes());
+        fix(&mut b[start..start + 512], 64);
+    }
+    let hdr = u64::from_be_bytes(b[16..24].try_into().unwrap()) as usize;
+    let name: Vec<u8> = "base-w2k.vhd"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect();
+    b[hdr + 64..hdr + 64 + name.len()].copy_from_slice(&name);
+    fix(&mut b[hdr..hdr + 1024], 36);
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("child.vhd");
+    std::fs::write(&p, b).unwrap();
+    let (_, doc) = scan(&p, &[]);
+    let msg = doc["images"][0]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("differencing VHD") && msg.contains("base-w2k.vhd"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn ex01_l01_and_luks_are_refused_with_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, magic, says, advice) in [
+        (
+            "disk.Ex01",
+            &b"EVF2\x0d\x0a\x81\x00"[..],
+            "Ex01",
+            "ewfexport -t disk -f raw",
+        ),
+        ("x.L01", b"LVF\x09\x0d\x0a\xff\x00", "L01", "ewfexport"),
+        (
+            "luks.img",
+            b"LUKS\xba\xbe\x00\x02",
+            "LUKS",
+            "cryptsetup open --readonly",
+        ),
+    ] {
+        let p = tmp.path().join(name);
+        let mut data = magic.to_vec();
+        data.resize(8192, 0);
+        std::fs::write(&p, data).unwrap();
+        let (code, doc) = scan(&p, &[]);
+        assert_eq!(code, 2, "{name}");
+        let msg = doc["images"][0]["error"].as_str().unwrap();
+        assert!(msg.contains("format not supported"), "{msg}");
+        assert!(msg.contains(says) && msg.contains(advice), "{msg}");
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+}
+
+#[test]
+fn damaged_containers_are_typed_errors_not_crashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, magic, kind) in [
+        ("a.bin", &b"KDMV\x01\0\0\0"[..], "VMDK"),
+        ("b.bin", b"EVF\x09\x0d\x0a\xff\x00", "E01"),
+        ("c.bin", b"QFI\xfb\0\0\0\x03", "qcow2"),
+        ("d.bin", b"conectix", "VHD"),
+        ("e.bin", b"vhdxfile", "VHDX"),
+    ] {
+        let p = tmp.path().join(name);
+        let mut data = magic.to_vec();
+        data.resize(4096, 0);
+        std::fs::write(&p, &data).unwrap();
+        let (code, doc) = scan(&p, &[]);
+        assert_eq!(code, 2, "{name}");
+        let msg = doc["images"][0]["error"].as_str().unwrap();
+        assert!(
+            msg.contains(kind) && msg.contains("cannot be read"),
+            "{msg}"
+        );
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+}
+
+/// A volume boot sector with `oem` at byte 3 and the 0x55AA signature; its bytes at 446…
+/// look like four partition entries, as real exFAT/BitLocker boot code does.
+fn foreign_volume(oem: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; 1 << 20];
+    b[0..3].copy_from_slice(&[0xEB, 0x76, 0x90]);
+    b[3..11].copy_from_slice(oem);
+    for i in 0..4 {
+        let e = 446 + 16 * i;
+        b[e + 4] = 0x07;
+        b[e + 8..e + 12].copy_from_slice(&0x1000u32.to_le_bytes());
+        b[e + 12..e + 16].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    }
+    b[510] = 0x55;
+    b[511] = 0xAA;
+    b
+}
+
+#[test]
+fn bitlocker_and_exfat_volumes_are_refused_by_name_not_read_as_an_mbr() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (oem, says) in [(&b"-FVE-FS-"[..], "BitLocker"), (b"EXFAT   ", "exFAT")] {
+        let p = tmp.path().join("vol.img");
+        std::fs::write(&p, foreign_volume(oem)).unwrap();
+        let (code, doc) = scan(&p, &[]);
+        assert_eq!(code, 2);
+        let img = &doc["images"][0];
+        assert_eq!(img["partition_table"], "none", "{img:#}");
+        let roots = doc["roots"].as_array().unwrap();
+        assert_eq!(roots.len(), 1, "not four phantom partitions: {doc:#}");
+        let msg = img["error"].as_str().unwrap();
+        assert!(msg.contains(says), "{msg}");
+        assert!(!msg.contains("truncated"), "{msg}");
+        assert_eq!(roots[0]["verdict"], "inconclusive");
+    }
+}
