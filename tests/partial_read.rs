@@ -55,6 +55,8 @@ fn the_partial_reader_answers_as_the_whole_file_does() {
 }
 
 /// Peak RSS of a finished child in KiB (its own `rusage`, not the other tests' children).
+// The child is reaped by `wait4` (which also gives its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&std::ffi::OsStr]) -> (i32, String, i64) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_kbscan"))
         .args(args)
