@@ -110,6 +110,15 @@ where
             .and_then(|s| matcher.matches_bytes(s))
     });
     let parts = || dir.parts(Some(&e.name));
+    if targets.is_none() {
+        // Near-miss names in a target's install folder (`Nscm.exe.bak`, `Nscm.ex_`…): a notice.
+        if let Some(message) = matcher.near_miss(&e.name, || dir.parts(None)) {
+            emit(Event::Notice {
+                parts: parts(),
+                message,
+            });
+        }
+    }
     match e.kind {
         EntryKind::Symlink => {
             if targets.is_none() && !src.follows_links() {

@@ -123,6 +123,7 @@ proptest! {
                     version,
                     required,
                     error: None,
+                    readings: &[],
                 }
             })
             .collect();
@@ -163,5 +164,176 @@ proptest! {
             Verdict::NotInstalled
         };
         prop_assert_eq!(judge::combine(vs.iter().copied()), want);
+    }
+}
+
+// ---- Several version resources (issue 10 case 1): what Windows could read decides. ----
+
+use kbscan::evidence::inspect::FileEvidence;
+use kbscan::evidence::pe::{PeFormat, PeHeader, PeVersionData, VersionResource};
+use kbscan::evidence::versioninfo::{FixedFileInfo, VersionInfo};
+use kbscan::filter::NameMatcher;
+use kbscan::judge::findings::{findings_from, CandidateInput, Outcome};
+use kbscan::judge::system::{judge_root, RootOutcome};
+use kbscan::model::time::Times;
+use kbscan::model::SystemEvidence;
+use kbscan::rules::RuleSet;
+
+/// One generated resource: name (0 = id 1, 1 = id 2, 2 = a string name), language, fixed version.
+type Res = (u8, u32, Option<FileVersion>);
+
+fn resource() -> impl Strategy<Value = Res> {
+    (
+        0u8..3,
+        prop_oneof![Just(0u32), Just(0x0407), Just(0x0409)],
+        proptest::option::weighted(
+            0.85,
+            (3900u16..3960).prop_map(|r| FileVersion::new(4, 1, 0, r)),
+        ),
+    )
+}
+
+fn pe_data(res: &[Res]) -> PeVersionData {
+    PeVersionData {
+        header: PeHeader {
+            format: PeFormat::Pe32,
+            machine: 0x14c,
+            timestamp: 0,
+        },
+        resources: res
+            .iter()
+            .enumerate()
+            .map(|(i, (name, lang, v))| VersionResource {
+                name: match name {
+                    0 => "1".to_owned(),
+                    1 => "2".to_owned(),
+                    _ => "NSCMVERSION".to_owned(),
+                },
+                id: match name {
+                    0 => Some(1),
+                    1 => Some(2),
+                    _ => None,
+                },
+                lang: *lang,
+                data: (0x1000 + 0x100 * i as u32, 0x100),
+                info: Ok(VersionInfo {
+                    fixed: v.map(|v| FixedFileInfo {
+                        file_version: v,
+                        product_version: v,
+                        struct_version: 0x10000,
+                        flags_mask: 0x3f,
+                        flags: 0,
+                        os: 0x40004,
+                        file_type: 1,
+                        file_subtype: 0,
+                        file_date: 0,
+                    }),
+                    ..VersionInfo::default()
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// The root verdict for generated files (resources, live or backup), through the real
+/// judgement: findings from the evidence, then the root's verdict.
+fn verdict_of(files: &[(Vec<Res>, bool)]) -> Verdict {
+    static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+    let rules = RULES
+        .get_or_init(|| RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap());
+    let matcher = NameMatcher::new(rules);
+    let mut findings = Vec::new();
+    let mut parts_store = Vec::new();
+    for (i, (_, live)) in files.iter().enumerate() {
+        let mut parts: Vec<Vec<u8>> = if *live {
+            vec![
+                b"WINNT".to_vec(),
+                b"system32".to_vec(),
+                b"Windows Media".to_vec(),
+                format!("Server{i}").into_bytes(),
+            ]
+        } else {
+            vec![
+                b"WINNT".to_vec(),
+                format!("$NTUninstallKB83235{i}$").into_bytes(),
+            ]
+        };
+        parts.push(b"Nscm.exe".to_vec());
+        parts_store.push(parts);
+    }
+    for ((res, _), parts) in files.iter().zip(&parts_store) {
+        let input = CandidateInput {
+            parts,
+            abs_path: "x".to_owned(),
+            targets: matcher.matches_bytes(b"Nscm.exe").unwrap(),
+            link_target: None,
+            outcome: Outcome::Inspected {
+                times: Times::default(),
+                size: Some(1000),
+                evidence: FileEvidence {
+                    size: Some(1000),
+                    sha256: None,
+                    md5: None,
+                    times: Times::default(),
+                    pe: Ok(pe_data(res)),
+                },
+            },
+            source_note: None,
+        };
+        findings.extend(findings_from(rules, &input));
+    }
+    judge_root(
+        rules,
+        &mut findings,
+        &RootOutcome::Scanned { unreadable: 0 },
+        &SystemEvidence::default(),
+    )
+    .verdict
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// No combination of version resources (ids, languages, fixed versions) over live and
+    /// backup copies yields `patched` where a reading Windows could use (id 1, any language)
+    /// of a live copy is vulnerable; and every live reading vulnerable gives `vulnerable`.
+    #[test]
+    fn no_resource_combination_hides_a_vulnerable_reading(
+        files in proptest::collection::vec(
+            (proptest::collection::vec(resource(), 0..5), any::<bool>()), 1..4),
+    ) {
+        let verdict = verdict_of(&files);
+        let required = FileVersion::new(4, 1, 0, 3934);
+        // The readings Windows could use of each live copy: id 1, any language.
+        let live_reads: Vec<Vec<Option<FileVersion>>> = files
+            .iter()
+            .filter(|(_, live)| *live)
+            .map(|(res, _)| res.iter().filter(|r| r.0 == 0).map(|r| r.2).collect())
+            .collect();
+        let some_vulnerable = live_reads
+            .iter()
+            .any(|reads| reads.iter().any(|v| v.is_some_and(|v| v < required)));
+        if some_vulnerable {
+            prop_assert!(matches!(verdict, Verdict::Vulnerable | Verdict::Inconclusive), "{:?}: {:?}", files, verdict);
+        }
+        if live_reads.iter().any(|reads| !reads.is_empty() && reads.iter().all(|v| v.is_some_and(|v| v < required))) {
+            prop_assert_eq!(verdict, Verdict::Vulnerable, "{:?}", files);
+        }
+        if verdict == Verdict::Patched {
+            // Some live copy has id 1 readings that are all patched, and no live reading is vulnerable.
+            prop_assert!(live_reads.iter().any(|reads| !reads.is_empty() && reads.iter().all(|v| v.is_some_and(|v| v >= required))));
+        }
+        // The versions of id 2 and of named resources never change the verdict.
+        let forged: Vec<(Vec<Res>, bool)> = files
+            .iter()
+            .map(|(res, live)| {
+                let res = res
+                    .iter()
+                    .map(|r| if r.0 == 0 { *r } else { (r.0, r.1, Some(FileVersion::new(4, 1, 0, 9999))) })
+                    .collect();
+                (res, *live)
+            })
+            .collect();
+        prop_assert_eq!(verdict_of(&forged), verdict);
     }
 }

@@ -173,6 +173,16 @@ fn wms41_systems_give_their_rule_verdicts_in_csv() {
         for row in &rows {
             assert_eq!(&row[col("root_verdict")], e.verdict, "{}", e.name);
         }
+        // Every rule's verdict is in the file, also for rules that found no file.
+        let verdicts: Vec<&str> = rows[0][col("rule_verdicts")].split(' ').collect();
+        for (rule, verdict) in e.rules {
+            let want = format!("{rule}={verdict}");
+            assert!(
+                verdicts.contains(&want.as_str()),
+                "{}: want {want} in {verdicts:?}",
+                e.name
+            );
+        }
         for (rule, verdict) in e.rules {
             let live: Vec<&str> = rows
                 .iter()

@@ -64,6 +64,7 @@ pub fn judge_root(
                 version: f.version,
                 required: f.required_version,
                 error: f.error.as_deref(),
+                readings: &f.version_resources,
             })
             .collect();
         let (file_verdict, mut rule_reasons) =
@@ -283,6 +284,7 @@ mod tests {
             product_version: None,
             product_version_string: None,
             string_tables: Vec::new(),
+            version_resources: Vec::new(),
             required_version: FileVersion::new(4, 1, 0, 3934),
             published_size: None,
             file: FileFacts::default(),

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use container::{ContainerMeta, Verification};
 pub use file::{FileFacts, PeFacts, StringTable};
-pub use finding::{Finding, Location, LocationClass};
+pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
 pub use system::SystemEvidence;
 pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};

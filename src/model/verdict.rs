@@ -164,6 +164,10 @@ coded! {
         /// A live copy satisfies the rule because it is a build a later update shipped (from the
         /// lineage table); the message says whether the bulletins call that update a replacement.
         LaterUpdateIncludesFix = "later_update_includes_fix",
+        /// A live copy holds several version resources Windows could read (id 1 in several
+        /// languages: which one is read depends on the machine's language) and they do not say
+        /// the same version: `vulnerable` if every one of them is vulnerable, else `inconclusive`.
+        VersionResourcesDisagree = "version_resources_disagree",
     }
 }
 
@@ -192,6 +196,10 @@ coded! {
         Compressed = "compressed",
         /// A feature not supported (encrypted data…).
         Unsupported = "unsupported",
+        /// More `RT_VERSION` entries than kbscan reads in one file (a crafted resource directory).
+        TooManyResources = "too_many_resources",
+        /// The version resources Windows could read disagree, and not every reading is vulnerable.
+        VersionResourcesDisagree = "version_resources_disagree",
     }
 }
 

@@ -54,6 +54,7 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "os_product_type",
     "update_recorded",
     "root_reasons",
+    "rule_verdicts",
 ];
 
 fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
@@ -93,6 +94,13 @@ fn root_cells(root: &RootReport) -> Vec<String> {
         String::new()
     };
     let codes: Vec<&str> = root.reasons.iter().map(|r| r.code.as_str()).collect();
+    // Every rule's verdict for the root, also for rules that found no file (and so have no
+    // row of their own): `MS03-022=patched MS04-008=vulnerable`.
+    let verdicts: Vec<String> = root
+        .rule_verdicts
+        .iter()
+        .map(|v| format!("{}={}", v.rule, v.verdict.as_str()))
+        .collect();
     vec![
         opt(&os.product_name),
         opt(&os.current_version),
@@ -100,6 +108,7 @@ fn root_cells(root: &RootReport) -> Vec<String> {
         opt(&os.product_type),
         recorded,
         codes.join(" "),
+        verdicts.join(" "),
     ]
 }
 
