@@ -208,6 +208,15 @@ place nscm-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$U832359/Nscm.exe"
 place nspmon-4.1.0.3917-x86.exe   "w2k-ms04-008-only/$U832359/Nspmon.exe"
 
 place nsiislog-4.1.0.3917-x86/nsiislog.dll "w2k-iis-nsiislog-unpatched/$ISS/nsiislog.dll"
+# Issue 10 case 2: two live copies that differ only in case (a Linux mount can hold both).
+place nscm-4.1.0.3934-x86.exe     "w2k-case-twins/$WMS/Nscm.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-case-twins/$WMS/nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-case-twins/$WMS/Nspmon.exe"
+# Issue 10 case 6: the only live copies are relative links to the uninstall copies.
+place nscm-4.1.0.3917-x86.exe     'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nscm.exe'
+place nspmon-4.1.0.3917-x86.exe   'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nspmon.exe'
+ln -s '../../../$NTUninstallKB832359$/Nscm.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nscm.exe"
+ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nspmon.exe"
 
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"

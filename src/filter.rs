@@ -17,6 +17,9 @@ pub struct Target {
 #[derive(Debug, Clone)]
 pub struct NameMatcher {
     names: Vec<(Box<[u8]>, Vec<Target>)>,
+    /// Issue 10 case 6 hook: the rules' install folders (`system32/Windows Media/Server`), so
+    /// the walker can report a link that hides one.
+    install_dirs: Vec<String>,
     min_len: usize,
     max_len: usize,
     /// Per name in `names`: the rule's spelling and the install folders of its rule files, for
@@ -25,6 +28,14 @@ pub struct NameMatcher {
 }
 
 impl NameMatcher {
+    /// Issue 10 case 6 hook: true when the path (components from the root down) ends with a
+    /// leading part of a rule's install folder, e.g. `WINNT/system32/Windows Media`.
+    pub fn on_install_path(&self, parts: &[Vec<u8>]) -> bool {
+        self.install_dirs
+            .iter()
+            .any(|d| crate::judge::location::on_install_path(parts.iter().map(Vec::as_slice), d))
+    }
+
     pub fn new(rules: &RuleSet) -> Self {
         let mut names: Vec<(Box<[u8]>, Vec<Target>)> = Vec::new();
         let mut near: Vec<(String, Vec<String>)> = Vec::new();
@@ -54,10 +65,18 @@ impl NameMatcher {
                 }
             }
         }
+        let mut install_dirs: Vec<String> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.files.iter().filter_map(|f| f.install_dir.clone()))
+            .collect();
+        install_dirs.sort();
+        install_dirs.dedup();
         let min_len = names.iter().map(|(n, _)| n.len()).min().unwrap_or(0);
         let max_len = names.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
         Self {
             names,
+            install_dirs,
             min_len,
             max_len,
             near,

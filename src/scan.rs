@@ -142,6 +142,7 @@ impl<'a> Scanner<'a> {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         let mut notices = Vec::new();
+        let mut unfollowed = Vec::new();
         let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
@@ -152,12 +153,22 @@ impl<'a> Scanner<'a> {
                 path: findings::parts_text(&parts),
                 message,
             }),
+            // Issue 10 case 6: a link hiding an install folder is a notice and, for the
+            // judgement, a place a live copy may be unread.
+            Event::Unfollowed { parts, message } => {
+                let path = findings::parts_text(&parts);
+                unfollowed.push(path.clone());
+                notices.push(PathMessage { path, message });
+            }
             Event::Progress { entries } => progress(entries),
         });
         match result {
-            Ok(stats) => self.finish(name, findings, errors, notices, stats, || {
-                registry::gather(src, &self.rules.rules, &self.settings.hives)
-            }),
+            Ok(stats) => {
+                unfollowed.sort();
+                self.finish(name, findings, errors, notices, (stats, unfollowed), || {
+                    registry::gather(src, &self.rules.rules, &self.settings.hives)
+                })
+            }
             Err(e) => self.root_error(name, src.root_failure(), &e),
         }
     }
@@ -208,7 +219,8 @@ impl<'a> Scanner<'a> {
         mut findings: Vec<Finding>,
         mut errors: Vec<PathMessage>,
         mut notices: Vec<PathMessage>,
-        stats: WalkStats,
+        // The walk's counts, and the links on an install path it did not enter (issue 10).
+        (stats, unfollowed): (WalkStats, Vec<String>),
         system: impl FnOnce() -> SystemEvidence,
     ) -> RootReport {
         // Deterministic order whatever the directory order was.
@@ -218,6 +230,7 @@ impl<'a> Scanner<'a> {
         let system = system();
         let outcome = RootOutcome::Scanned {
             unreadable: errors.len(),
+            unfollowed,
         };
         let j = system::judge_root(self.rules, &mut findings, &outcome, &system);
         RootReport {

@@ -47,6 +47,12 @@ pub enum Event<'m, N> {
         parts: Vec<Vec<u8>>,
         message: String,
     },
+    /// Issue 10 case 6 hook: a link on a rule's install path (`…/system32/Windows Media`)
+    /// that was not walked into: a live copy may be behind it. Also shown as a notice.
+    Unfollowed {
+        parts: Vec<Vec<u8>>,
+        message: String,
+    },
     /// Sent every so often with the number of entries seen so far.
     Progress {
         entries: u64,
@@ -62,6 +68,9 @@ struct DirPath {
     parent: Option<Arc<DirPath>>,
     name: Box<[u8]>,
     depth: usize,
+    /// Reached through a directory link on an install path (issue 10 case 6): links below it
+    /// are not walked into again, so link cycles stay bounded.
+    via_link: bool,
 }
 
 impl DirPath {
@@ -70,6 +79,7 @@ impl DirPath {
             parent: None,
             name: Box::default(),
             depth: 0,
+            via_link: false,
         })
     }
 
@@ -121,6 +131,10 @@ where
     }
     match e.kind {
         EntryKind::Symlink => {
+            // Issue 10 case 6 hook: a link named like a folder of a rule's install path.
+            if targets.is_none() && matcher.on_install_path(&parts()) {
+                return install_path_link(src, dir, e, emit);
+            }
             if targets.is_none() && !src.follows_links() {
                 return None;
             }
@@ -204,6 +218,7 @@ where
                 parent: Some(Arc::clone(dir)),
                 name: e.name.into_boxed_slice(),
                 depth: dir.depth + 1,
+                via_link: dir.via_link,
             });
             Some((e.node, child))
         }
@@ -221,6 +236,47 @@ where
             None
         }
     }
+}
+
+/// Issue 10 case 6 hook: a link on a rule's install path. With links followed (and not
+/// already below a followed link), a directory link inside the root is walked at the link's own
+/// path — the path Windows would use — by listing the link itself (a host source lists its
+/// target). Otherwise it is reported as [`Event::Unfollowed`].
+fn install_path_link<'m, S: Source>(
+    src: &S,
+    dir: &Arc<DirPath>,
+    e: Entry<S::Node>,
+    emit: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Option<(S::Node, Arc<DirPath>)> {
+    let parts = dir.parts(Some(&e.name));
+    let message = if !src.follows_links() {
+        "a link on a rule's install path, not followed (see --follow-symlinks): a live copy may be behind it".to_owned()
+    } else if dir.via_link {
+        "a link below a followed link on a rule's install path: not followed again".to_owned()
+    } else {
+        match src.link(&e.node) {
+            Link::Dir { .. } if dir.depth < MAX_DEPTH => {
+                emit(Event::Notice {
+                    parts,
+                    message: "directory link on a rule's install path: walked at this path, as Windows reaches it".to_owned(),
+                });
+                let child = Arc::new(DirPath {
+                    parent: Some(Arc::clone(dir)),
+                    name: e.name.into_boxed_slice(),
+                    depth: dir.depth + 1,
+                    via_link: true,
+                });
+                return Some((e.node, child));
+            }
+            // A link to a file named like a folder hides nothing.
+            Link::Target { .. } => return None,
+            Link::Kept { why, .. } | Link::Refused { why, .. } => why,
+            Link::Dir { notice } => notice,
+            Link::Unreadable(m) => m,
+        }
+    };
+    emit(Event::Unfollowed { parts, message });
+    None
 }
 
 fn list_error<'m, N>(dir: &DirPath, e: &SourceError) -> Event<'m, N> {
@@ -493,6 +549,7 @@ mod tests {
             Event::Candidate(c) => cands.push(text(&c.parts)),
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
+            Event::Unfollowed { parts, .. } => notices.push(text(&parts)),
             Event::Progress { .. } => {}
         };
         if threads == 1 {

@@ -285,7 +285,10 @@ fn verdict_of(files: &[(Vec<Res>, bool)]) -> Verdict {
     judge_root(
         rules,
         &mut findings,
-        &RootOutcome::Scanned { unreadable: 0 },
+        &RootOutcome::Scanned {
+            unreadable: 0,
+            unfollowed: Vec::new(),
+        },
         &SystemEvidence::default(),
     )
     .verdict
@@ -335,5 +338,176 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(verdict_of(&forged), verdict);
+    }
+}
+
+// Issue 10 cases 2, 3 and 6: twins that differ only in case, links not read, services naming
+// any copy (live or in a backup folder), links hiding the install folder. Whatever the
+// combination, the root is never `patched` while a reading Windows could use is vulnerable
+// (or unknown), nor `not_installed` while a live reading was not read.
+mod readings {
+    use kbscan::judge::location;
+    use kbscan::judge::system::{judge_root, RootOutcome};
+    use kbscan::model::system::{RuleRegistry, ServiceFacts};
+    use kbscan::model::{FileFacts, FileVersion, Finding, Status, SystemEvidence, Verdict};
+    use kbscan::rules::RuleSet;
+    use proptest::prelude::*;
+
+    /// Where a copy can be: three spellings of the install path, another live folder and the
+    /// uninstall folder.
+    const PATHS: &[&str] = &[
+        "WINNT/system32/Windows Media/Server/Nscm.exe",
+        "WINNT/system32/Windows Media/Server/nscm.exe",
+        "WINNT/system32/windows media/SERVER/NSCM.EXE",
+        "Program Files/WMS/Nscm.exe",
+        "WINNT/$NTUninstallKB832359$/Nscm.exe",
+    ];
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Reading {
+        Vulnerable,
+        Patched,
+        Unknown,
+        /// A link that was not read.
+        Link,
+    }
+
+    fn finding(path: &str, r: Reading) -> Finding {
+        let parts: Vec<&[u8]> = path.split('/').map(str::as_bytes).collect();
+        let (status, version) = match r {
+            Reading::Vulnerable => (Status::Vulnerable, Some(FileVersion::new(4, 1, 0, 3917))),
+            Reading::Patched => (Status::Patched, Some(FileVersion::new(4, 1, 0, 3934))),
+            Reading::Unknown => (Status::UnknownVersion, None),
+            Reading::Link => (Status::Skipped, None),
+        };
+        Finding {
+            path: path.to_owned(),
+            abs_path: path.to_owned(),
+            name: "Nscm.exe".to_owned(),
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            target: "Nscm.exe".to_owned(),
+            status,
+            location: location::classify(parts[..parts.len() - 1].iter().copied()),
+            version,
+            version_source: None,
+            file_version: version,
+            file_version_string: None,
+            product_version: None,
+            product_version_string: None,
+            string_tables: Vec::new(),
+            required_version: FileVersion::new(4, 1, 0, 3934),
+            published_size: None,
+            file: FileFacts::default(),
+            version_resources: Vec::new(),
+            link_target: (r == Reading::Link).then(|| "../elsewhere/Nscm.exe".to_owned()),
+            service_image: None,
+            lineage: None,
+            notes: Vec::new(),
+            error: None,
+            error_kind: None,
+        }
+    }
+
+    fn system(service: Option<usize>) -> SystemEvidence {
+        SystemEvidence {
+            rules: vec![RuleRegistry {
+                rule: "MS04-008".to_owned(),
+                kb: "KB832359".to_owned(),
+                update_records: Vec::new(),
+                services: service
+                    .map(|i| ServiceFacts {
+                        name: "nsstation".to_owned(),
+                        file: "Nscm.exe".to_owned(),
+                        image_path: Some(PATHS[i].to_owned()),
+                        start: Some(2),
+                        start_type: None,
+                        resolved_path: Some(PATHS[i].to_ascii_lowercase()),
+                        unresolved: None,
+                        on_disk: Vec::new(),
+                    })
+                    .into_iter()
+                    .collect(),
+                uninstall_dir: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn reading() -> impl Strategy<Value = Reading> {
+        prop_oneof![
+            Just(Reading::Vulnerable),
+            Just(Reading::Patched),
+            Just(Reading::Unknown),
+            Just(Reading::Link),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_combination_is_patched_while_a_windows_reading_is_not(
+            copies in proptest::collection::btree_map(0..PATHS.len(), reading(), 0..5),
+            service in proptest::option::of(0..PATHS.len()),
+            folder_link in any::<bool>(),
+        ) {
+            let rules = RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
+            let mut findings: Vec<Finding> =
+                copies.iter().map(|(&i, &r)| finding(PATHS[i], r)).collect();
+            let unfollowed = if folder_link {
+                vec!["WINNT/system32/Windows Media".to_owned()]
+            } else {
+                Vec::new()
+            };
+            let outcome = RootOutcome::Scanned { unreadable: 0, unfollowed };
+            let j = judge_root(&rules, &mut findings, &outcome, &system(service));
+
+            // The oracle: the groups of paths Windows could open (equal ignoring case). A
+            // service naming an existing path runs one of that group; otherwise every live
+            // group counts (a backup copy only when a service names it).
+            let key = |i: usize| PATHS[i].to_ascii_lowercase();
+            let live = |i: usize| !PATHS[i].contains("$NTUninstall");
+            let named: Vec<usize> = match service {
+                Some(s) => copies.keys().copied().filter(|&i| key(i) == key(s)).collect(),
+                None => Vec::new(),
+            };
+            let counted: Vec<usize> = if named.is_empty() {
+                copies.keys().copied().filter(|&i| live(i)).collect()
+            } else {
+                named.clone()
+            };
+            let readings: Vec<Reading> = counted.iter().map(|i| copies[i]).collect();
+            let hidden = folder_link && named.is_empty();
+            // Never patched while one reading could be vulnerable or was not read. (An unknown
+            // version at a path of its own follows docs/judgement.md §5: a patched live copy
+            // elsewhere still makes the rule patched; at a twin's path it is a reading of the
+            // same file, so it blocks.)
+            let twin_disagrees = counted.iter().any(|&i| {
+                counted.iter().any(|&o| o != i && key(o) == key(i) && copies[&o] != copies[&i])
+            });
+            if readings.iter().any(|r| matches!(r, Reading::Vulnerable | Reading::Link))
+                || twin_disagrees
+                || hidden
+            {
+                prop_assert_ne!(j.verdict, Verdict::Patched, "{:?} {:?}", copies, service);
+            }
+            // Never not_installed while a live reading (or the install folder) was not read.
+            if readings.contains(&Reading::Link) || hidden {
+                prop_assert_ne!(j.verdict, Verdict::NotInstalled);
+            }
+            // Every reading vulnerable: vulnerable.
+            if !readings.is_empty() && readings.iter().all(|r| *r == Reading::Vulnerable) {
+                prop_assert_eq!(j.verdict, Verdict::Vulnerable);
+            }
+            // A vulnerable reading that is certain (its path has no twin that disagrees) wins.
+            let certain_vulnerable = counted.iter().any(|&i| {
+                copies[&i] == Reading::Vulnerable
+                    && counted.iter().all(|&o| key(o) != key(i) || copies[&o] == Reading::Vulnerable)
+            });
+            if certain_vulnerable {
+                prop_assert_eq!(j.verdict, Verdict::Vulnerable);
+            }
+        }
     }
 }

@@ -20,7 +20,9 @@ pub enum LocationClass {
 pub struct Location {
     #[serde(rename = "location")]
     pub class: LocationClass,
-    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups.
+    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups; `service` for a live
+    /// copy a service's `ImagePath` names in a folder otherwise classed as inactive (issue 10
+    /// case 3; `location_folder` is then that folder).
     #[serde(rename = "location_rule")]
     pub rule: Option<&'static str>,
     /// The folder name, as found, that matched the rule.
@@ -39,10 +41,10 @@ impl Location {
     pub fn is_live(&self) -> bool {
         self.class == LocationClass::Live
     }
-    /// Short label for tables and CSV: `live` or `backup:<rule>`.
+    /// Short label for tables and CSV: `live`, `backup:<rule>` or `live:service`.
     pub fn label(&self) -> String {
         match self.rule {
-            Some(rule) => format!("backup:{rule}"),
+            Some(rule) => format!("{}:{rule}", self.class_str()),
             None => "live".to_owned(),
         }
     }

@@ -213,7 +213,13 @@ impl Summary {
         }
         s.exit_code = if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
-        } else if s.errors > 0 || s.findings.unknown_version > 0 || s.findings.error > 0 {
+        } else if s.errors > 0
+            || s.findings.unknown_version > 0
+            || s.findings.error > 0
+            // An inconclusive root (issue 10: readings kbscan cannot choose between, a live
+            // copy not read) never exits 0: 0 means every candidate file was judged.
+            || s.verdicts.inconclusive > 0
+        {
             exit::INCOMPLETE
         } else {
             exit::CLEAN

@@ -79,6 +79,14 @@ pub struct ServiceFacts {
     pub start_type: Option<&'static str>,
     /// `image_path` resolved to a path relative to the root, when it could be.
     pub resolved_path: Option<String>,
+    /// Why `image_path` could not be resolved (issue 10 case 9); shown as a note and a reason.
+    #[serde(skip)]
+    pub unresolved: Option<String>,
+    /// The entries under the root that `resolved_path` names, as the file system spells them
+    /// (8.3 aliases followed; several when names differ only in case). Internal: the finding
+    /// the service starts carries `service_image`.
+    #[serde(skip)]
+    pub on_disk: Vec<String>,
 }
 
 /// Registry facts for one rule.

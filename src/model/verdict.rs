@@ -168,6 +168,15 @@ coded! {
         /// languages: which one is read depends on the machine's language) and they do not say
         /// the same version: `vulnerable` if every one of them is vulnerable, else `inconclusive`.
         VersionResourcesDisagree = "version_resources_disagree",
+        /// Live copies whose paths differ only in case (issue 10 case 2): Windows opens paths
+        /// case-insensitively, so any of them could be the one that runs.
+        CaseTwins = "case_twins",
+        /// A live candidate name, or a folder on a rule's install path, is a link kbscan did not
+        /// follow (issue 10 case 6): a live copy may be there unread.
+        LiveCopyNotRead = "live_copy_not_read",
+        /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
+        /// (issue 10 case 9): the service does not decide.
+        ServiceImageUnresolved = "service_image_unresolved",
     }
 }
 

@@ -158,7 +158,8 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         "rule", f.rule, f.kb, f.target, f.required_version
     )?;
     let loc = match (&f.location.rule, &f.location.folder) {
-        (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_display(folder)),
+        // `backup:<rule>`, or `live:service` for a copy a service starts there (issue 10 case 3).
+        (Some(_), Some(folder)) => format!("{} ({})", f.location.label(), escape_display(folder)),
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;

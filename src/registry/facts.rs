@@ -184,47 +184,17 @@ pub fn read_product(root: KeyNode<&[u8]>, os: &mut OsFacts) -> Result<(), NtHive
     Ok(())
 }
 
-/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated:
-/// `C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
-/// `System32\x.exe` and quoted paths with arguments. `None` when it names another drive
-/// letter form it cannot place or is empty.
+/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated
+/// (`C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
+/// `System32\x.exe`, quoted paths with arguments), knowing only the Windows folder. `None`
+/// when it cannot be placed. The full resolution, with the hive's `ProgramFilesDir` and the
+/// reason when it fails, is [`super::services::resolve`].
 pub fn resolve_image_path(image_path: &str, windir: Option<&str>) -> Option<String> {
-    let s = image_path.trim();
-    // The program: a quoted path, or everything up to the end of the first `.exe`.
-    let prog = if let Some(rest) = s.strip_prefix('"') {
-        rest.split('"').next().unwrap_or(rest)
-    } else {
-        let lower = s.to_ascii_lowercase();
-        match lower.find(".exe") {
-            Some(i) => &s[..i + 4],
-            None => s.split(' ').next().unwrap_or(s),
-        }
+    let env = super::services::ServiceEnv {
+        windir: windir.map(str::to_owned),
+        ..Default::default()
     };
-    let mut p = prog.replace('\\', "/");
-    if let Some(rest) = p.strip_prefix("/??/") {
-        p = rest.to_owned();
-    }
-    let lower = p.to_ascii_lowercase();
-    let windir = windir.unwrap_or("WINNT");
-    let rel = if lower.len() > 2
-        && lower.as_bytes()[1] == b':'
-        && lower.as_bytes()[0].is_ascii_alphabetic()
-    {
-        p[2..].trim_start_matches('/').to_owned()
-    } else if let Some(rest) = ["%systemroot%/", "%windir%/", "/systemroot/", "systemroot/"]
-        .iter()
-        .find_map(|pre| lower.strip_prefix(pre).map(|_| &p[pre.len()..]))
-    {
-        format!("{windir}/{rest}")
-    } else if lower.starts_with("system32/") {
-        format!("{windir}/{p}")
-    } else {
-        return None;
-    };
-    if rel.is_empty() {
-        return None;
-    }
-    Some(rel.to_ascii_lowercase())
+    super::services::resolve(image_path, &env).ok()
 }
 
 #[cfg(test)]

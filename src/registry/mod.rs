@@ -6,14 +6,15 @@
 
 pub mod facts;
 pub mod hive;
+pub mod services;
 
 use std::path::PathBuf;
 
 use crate::escape::escape_bytes;
-use crate::model::system::{HiveInfo, RuleRegistry, ServiceFacts, SystemEvidence};
+use crate::model::system::{HiveInfo, RuleRegistry, SystemEvidence};
 use crate::model::Rule;
 use crate::source::{self, Entry, EntryKind, Source};
-use facts::{dword, find_update_records, key, read_os, read_product, start_type, value_text};
+use facts::{dword, find_update_records, key, read_os, read_product, value_text};
 use hive::{load, read_hive_bytes, LoadedHive, MAX_HIVE_SIZE};
 
 /// Hives named on the command line instead of found under the root.
@@ -145,6 +146,19 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
         }
     }
 
+    // What a service's ImagePath variables mean here (issue 10 case 9).
+    let mut service_env = services::ServiceEnv {
+        windir: ev.windir.clone(),
+        ..Default::default()
+    };
+    if let Some((_, Some(h))) = &software {
+        if let Err(e) = h.with_root(|r| services::read_env(r, &mut service_env)) {
+            ev.notes.push(format!(
+                "SOFTWARE hive: reading ProgramFilesDir/SystemRoot failed: {e}"
+            ));
+        }
+    }
+
     for rule in rules {
         let mut rr = RuleRegistry {
             rule: rule.id.clone(),
@@ -193,16 +207,15 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
                     })
                 });
                 match read {
-                    Ok(Some((image_path, start))) => rr.services.push(ServiceFacts {
-                        name: name.clone(),
-                        file: file.name.clone(),
-                        resolved_path: image_path
-                            .as_deref()
-                            .and_then(|p| facts::resolve_image_path(p, ev.windir.as_deref())),
+                    Ok(Some((image_path, start))) => rr.services.push(services::service_facts(
+                        src,
+                        &service_env,
+                        name,
+                        &file.name,
                         image_path,
                         start,
-                        start_type: start.and_then(start_type),
-                    }),
+                        &mut ev.notes,
+                    )),
                     Ok(None) => {}
                     Err(e) => ev.notes.push(format!("SYSTEM hive: service {name}: {e}")),
                 }
