@@ -156,6 +156,8 @@ pub struct HostNode {
     name: Box<[u8]>,
     /// The inode the listing gave (0: not from a listing), checked against what is opened.
     listed_ino: u64,
+    /// The listing said this entry is a symbolic link.
+    is_link: bool,
     /// What `stat` saw by name, checked against what is opened.
     seen: OnceLock<Ident>,
 }
@@ -400,6 +402,7 @@ impl HostSource {
                 dir,
                 name: last.clone().into_boxed_slice(),
                 listed_ino: 0,
+                is_link: false,
                 seen: OnceLock::new(),
             },
         }
@@ -512,6 +515,7 @@ impl Source for HostSource {
                 dir,
                 name: Box::default(),
                 listed_ino: 0,
+                is_link: false,
                 seen: OnceLock::new(),
             },
             None,
@@ -521,6 +525,28 @@ impl Source for HostSource {
     fn list(&self, node: &HostNode) -> Result<Vec<Entry<HostNode>>, SourceError> {
         let dir = if node.is_root() {
             Arc::clone(&node.dir)
+        } else if node.is_link && self.follow {
+            // A directory link the walk enters at its own path (a link on a rule's install
+            // path): resolved inside the root by the link policy, opened from the root down.
+            match self.follow(node) {
+                Link::Dir { .. } => {}
+                _ => {
+                    return Err(SourceError::new(
+                        SourceErrorKind::Io,
+                        "a link that does not resolve to a folder inside the root: not walked",
+                    ))
+                }
+            }
+            let target = readlinkat(&node.dir.fd, &node.name[..], Vec::new()).map_err(src_err)?;
+            match self.resolve(node.dir.parts(), target.as_bytes()) {
+                Ok(parts) => self.open_parts(&parts)?,
+                Err(_) => {
+                    return Err(SourceError::new(
+                        SourceErrorKind::Io,
+                        "the link changed while the walk ran: not walked",
+                    ))
+                }
+            }
         } else {
             self.open_dir(&node.dir, &node.name, node.listed_ino)?
         };
@@ -570,6 +596,7 @@ impl Source for HostSource {
                     dir: Arc::clone(&dir),
                     name: name.into(),
                     listed_ino: e.ino(),
+                    is_link: kind == EntryKind::Symlink,
                     seen: OnceLock::new(),
                 },
             });
