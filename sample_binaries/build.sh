@@ -172,6 +172,11 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-service-image/$WMS/Nspmon.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-service-image/Program Files/WMS 4.1 copy/Nscm.exe"
 place nscm-4.1.0.3934-x86.exe     "w2k-unclean-hive/$WMS/Nscm.exe"
 place nspmon-4.1.0.3934-x64.exe   "w2k-unclean-hive/$WMS/Nspmon.exe"
+# Two Windows installations on one volume (issue 10 case 4): Windows 2000 SP4 in WINNT with
+# old WMS 4.1 files, Windows Server 2003 in WINDOWS with an old copy too.
+place nscm-4.1.0.3917-x86.exe     "two-windows/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "two-windows/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "two-windows/WINDOWS/system32/Windows Media/Server/nscm.exe"
 
 # The later WMS 4.1 bulletins (issue 13): MS03-019/MS03-022 (nsiislog.dll in the IIS Scripts
 # folder), MS08-076 (Nscm.exe, nsum.exe 4.1.0.3936) and MS10-025 (nsum.exe 4.1.0.3939), with

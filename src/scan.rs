@@ -12,7 +12,8 @@ use crate::image::{self, Slot, WithSource};
 use crate::judge::findings::{self, CandidateInput, Outcome};
 use crate::judge::system::{self, RootOutcome};
 use crate::model::{
-    combine, Finding, ImageReport, PathMessage, RootReport, SystemEvidence, WalkStats,
+    combine, Finding, ImageReport, PathMessage, Reason, ReasonCode, RootReport, SystemEvidence,
+    WalkStats,
 };
 use crate::registry::{self, HiveArgs};
 use crate::rules::RuleSet;
@@ -67,8 +68,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Scans a folder on the host as one root.
-    pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> RootReport {
+    /// Scans a folder on the host as one root (several entries when it holds several Windows
+    /// installations: the root, then `ROOT#WINNT`, `ROOT#WINDOWS`…).
+    pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> Vec<RootReport> {
         let src = HostSource::new(root, self.settings.follow_symlinks, self.settings.threads)
             .cross_mounts(self.settings.cross_mounts);
         let name = escape_bytes(root.as_os_str().as_encoded_bytes());
@@ -90,40 +92,49 @@ impl<'a> Scanner<'a> {
         let mut roots = Vec::with_capacity(slots.len());
         for slot in slots {
             let root = match slot {
-                Slot::Unreadable { name, message } => self.unreadable(name, message),
+                Slot::Unreadable { name, message } => vec![self.unreadable(name, message)],
                 Slot::Volume(v) => {
                     let mut user = VolumeScan {
                         scanner: self,
                         name: v.name.clone(),
                         progress: &mut *progress,
                     };
-                    let mut root = img
+                    let mut systems = img
                         .scan_volume(&v, &mut user)
-                        .unwrap_or_else(|message| self.unreadable(v.name.clone(), message));
-                    root.notices.extend(v.notices);
-                    root.image = Some(v.source);
-                    root
+                        .unwrap_or_else(|message| vec![self.unreadable(v.name.clone(), message)]);
+                    // The volume's own entry comes first; its notices are the volume's.
+                    systems[0].notices.extend(v.notices);
+                    for root in &mut systems {
+                        root.image = Some(v.source.clone());
+                    }
+                    systems
                 }
             };
-            roots.push(root);
+            roots.extend(root);
         }
         if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
             for root in &mut roots {
                 system::distrust_image(root, &v.detail);
             }
         }
-        let names = roots.iter().map(|r| r.root.clone()).collect();
+        // The disk's volumes: the volume entries, not the systems split from them.
+        let names = roots
+            .iter()
+            .filter(|r| r.parent_root.is_none())
+            .map(|r| r.root.clone())
+            .collect();
         let report = img.finish(names, combine(roots.iter().map(|r| r.verdict)));
         (roots, report)
     }
 
-    /// Scans one source as one root, walking it on this thread.
+    /// Scans one source as one root, walking it on this thread (several entries when it holds
+    /// several Windows installations).
     pub fn source<S: Source>(
         &self,
         src: &S,
         name: String,
         progress: &mut dyn FnMut(u64),
-    ) -> RootReport {
+    ) -> Vec<RootReport> {
         self.collect(src, name, progress, |sink| {
             walk::sequential(src, &self.matcher, sink)
         })
@@ -138,11 +149,12 @@ impl<'a> Scanner<'a> {
         name: String,
         progress: &mut dyn FnMut(u64),
         walk: impl FnOnce(&mut dyn FnMut(Event<'s, S::Node>)) -> Result<WalkStats, SourceError>,
-    ) -> RootReport {
+    ) -> Vec<RootReport> {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         let mut notices = Vec::new();
         let mut unfollowed = Vec::new();
+        let mut not_walked = Vec::new();
         let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
@@ -160,17 +172,179 @@ impl<'a> Scanner<'a> {
                 unfollowed.push(path.clone());
                 notices.push(PathMessage { path, message });
             }
+            Event::NotWalked {
+                parts,
+                message,
+                candidate,
+            } => {
+                let nw = PathMessage {
+                    path: findings::parts_text(&parts),
+                    message,
+                };
+                if !candidate {
+                    notices.push(nw.clone());
+                }
+                not_walked.push(nw);
+            }
             Event::Progress { entries } => progress(entries),
         });
-        match result {
-            Ok(stats) => {
-                unfollowed.sort();
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => return vec![self.root_error(name, src.root_failure(), &e)],
+        };
+        unfollowed.sort();
+        let mut windirs = registry::find_windirs(src);
+        let mut roots = if windirs.len() < 2 {
+            // One Windows (or none): one root, exactly as it always was.
+            vec![
                 self.finish(name, findings, errors, notices, (stats, unfollowed), || {
-                    registry::gather(src, &self.rules.rules, &self.settings.hives)
-                })
-            }
-            Err(e) => self.root_error(name, src.root_failure(), &e),
+                    registry::gather_at(src, &self.rules.rules, &self.settings.hives, windirs.pop())
+                }),
+            ]
+        } else {
+            self.split(
+                src,
+                name,
+                windirs,
+                findings,
+                errors,
+                notices,
+                (stats, unfollowed),
+            )
+        };
+        // Reparse points the source did not walk, on a rule's install path (issue 12).
+        for root in &mut roots {
+            system::links_on_install_paths(root, self.rules, &not_walked);
         }
+        roots
+    }
+
+    /// A volume with several Windows folders holding hives (issue 10 case 4): each Windows
+    /// folder is judged as its own system (`NAME#WINNT`) with its own hives and the files
+    /// under it; the files outside every Windows folder stay with the volume's own entry
+    /// (`NAME`), judged on file evidence alone. Errors and notices go with the path they are
+    /// about; one about the root itself goes to every entry.
+    #[allow(clippy::too_many_arguments)]
+    fn split<S: Source>(
+        &self,
+        src: &S,
+        name: String,
+        windirs: Vec<registry::Windir<S::Node>>,
+        findings: Vec<Finding>,
+        errors: Vec<PathMessage>,
+        notices: Vec<PathMessage>,
+        (stats, unfollowed): (WalkStats, Vec<String>),
+    ) -> Vec<RootReport> {
+        let dirs: Vec<String> = windirs.iter().map(|w| w.1.clone()).collect();
+        // The entry a path belongs to: 0 the volume, 1.. the Windows folders. The root itself
+        // as a Windows folder (`.`) takes every path no other Windows folder does.
+        let dot = dirs.iter().position(|d| d == ".").map(|i| i + 1);
+        let owner = |path: &str| -> usize {
+            let first = path.split('/').next().unwrap_or_default();
+            dirs.iter()
+                .position(|d| d != "." && d == first)
+                .map(|i| i + 1)
+                .or(dot)
+                .unwrap_or(0)
+        };
+        let n = dirs.len() + 1;
+        let mut parts: Vec<(Vec<Finding>, Vec<PathMessage>, Vec<PathMessage>)> =
+            (0..n).map(|_| Default::default()).collect();
+        for f in findings {
+            parts[owner(&f.path)].0.push(f);
+        }
+        // The links on an install path the walk did not enter go with the entry they are in.
+        let mut unread: Vec<Vec<String>> = vec![Vec::new(); n];
+        for u in unfollowed {
+            unread[owner(&u)].push(u);
+        }
+        let mut unread = unread.into_iter();
+        for (list, pick) in [(errors, 1usize), (notices, 2)] {
+            for m in list {
+                let targets: Vec<usize> = if m.path.is_empty() {
+                    (0..n).collect()
+                } else {
+                    vec![owner(&m.path)]
+                };
+                for t in targets {
+                    let bucket = if pick == 1 {
+                        &mut parts[t].1
+                    } else {
+                        &mut parts[t].2
+                    };
+                    bucket.push(m.clone());
+                }
+            }
+        }
+        let systems: Vec<String> = dirs.iter().map(|d| format!("{name}#{d}")).collect();
+        let many = Reason::new(
+            ReasonCode::MultipleWindowsInstallations,
+            format!(
+                "{} Windows folders with hives on this volume ({}): each is judged as its own system ({}); copies outside every Windows folder are judged with the volume ({name}) on file evidence alone",
+                dirs.len(),
+                dirs.join(", "),
+                systems.join(", ")
+            ),
+        );
+        let mut windirs = windirs.into_iter();
+        let mut out = Vec::with_capacity(n);
+        for (i, (findings, errors, notices)) in parts.into_iter().enumerate() {
+            let unfollowed = unread.next().unwrap_or_default();
+            let sub_stats = WalkStats {
+                entries: stats.entries,
+                candidates: findings
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as u64,
+                errors: errors.len() as u64,
+            };
+            let mut root = if i == 0 {
+                let live = findings.iter().filter(|f| f.is_live()).count();
+                let mut root = self.finish(
+                    name.clone(),
+                    findings,
+                    errors,
+                    notices,
+                    (stats, unfollowed),
+                    || {
+                    SystemEvidence {
+                        notes: vec![format!(
+                            "no Windows folder's hives apply to the copies outside {}: they are judged on file evidence alone",
+                            dirs.join(" and ")
+                        )],
+                        ..SystemEvidence::default()
+                    }
+                });
+                if live > 0 {
+                    root.reasons.push(Reason::new(
+                        ReasonCode::OutsideWindowsFolders,
+                        format!(
+                            "{live} live {} outside every Windows folder ({}): either installation could start {}, so no installation's registry (applicability, update records) is applied; judged on file evidence alone",
+                            if live == 1 { "copy" } else { "copies" },
+                            dirs.join(", "),
+                            if live == 1 { "it" } else { "them" }
+                        ),
+                    ));
+                }
+                root
+            } else {
+                let w = windirs.next();
+                let mut root = self.finish(
+                    systems[i - 1].clone(),
+                    findings,
+                    errors,
+                    notices,
+                    (sub_stats, unfollowed),
+                    || registry::gather_at(src, &self.rules.rules, &self.settings.hives, w),
+                );
+                root.parent_root = Some(name.clone());
+                root
+            };
+            root.reasons.push(many.clone());
+            out.push(root);
+        }
+        out
     }
 
     /// Stats, reads and inspects one candidate, then judges it against every rule file its
@@ -244,6 +418,7 @@ impl<'a> Scanner<'a> {
             stats,
             system,
             image: None,
+            parent_root: None,
         }
     }
 
@@ -274,6 +449,7 @@ impl<'a> Scanner<'a> {
             },
             system,
             image: None,
+            parent_root: None,
         }
     }
 }
@@ -285,8 +461,8 @@ struct VolumeScan<'s, 'a, 'p> {
     progress: &'p mut dyn FnMut(u64),
 }
 
-impl WithSource<RootReport> for VolumeScan<'_, '_, '_> {
-    fn with<S: Source>(&mut self, src: &S) -> RootReport {
+impl WithSource<Vec<RootReport>> for VolumeScan<'_, '_, '_> {
+    fn with<S: Source>(&mut self, src: &S) -> Vec<RootReport> {
         self.scanner.source(src, self.name.clone(), self.progress)
     }
 }

@@ -53,6 +53,14 @@ pub enum Event<'m, N> {
         parts: Vec<Vec<u8>>,
         message: String,
     },
+    /// A link or reparse point the source does not walk (`Link::NotWalked`): a notice,
+    /// unless it is a `candidate` (then reported as a skipped finding too); the driver checks
+    /// it against the rules' install paths.
+    NotWalked {
+        parts: Vec<Vec<u8>>,
+        message: String,
+        candidate: bool,
+    },
     /// Sent every so often with the number of entries seen so far.
     Progress {
         entries: u64,
@@ -129,59 +137,96 @@ where
             });
         }
     }
-    match e.kind {
-        EntryKind::Symlink => {
-            // Issue 10 case 6 hook: a link named like a folder of a rule's install path.
-            if targets.is_none() && matcher.on_install_path(&parts()) {
-                return install_path_link(src, dir, e, emit);
-            }
-            if targets.is_none() && !src.follows_links() {
-                return None;
-            }
-            let candidate = |kind, node, link_text, skip| {
-                targets.map(|targets| {
-                    Event::Candidate(Candidate {
+    let mut kind = e.kind;
+    if kind == EntryKind::Symlink {
+        // Issue 10 case 6 hook: a link named like a folder of a rule's install path. A
+        // reparse point the source walks as what it is (NTFS, not a link) is not one; one the
+        // source does not walk is judged by the driver (`Event::NotWalked`).
+        if targets.is_none() && matcher.on_install_path(&parts()) {
+            match src.link(&e.node) {
+                Link::Walk { .. } => {}
+                Link::NotWalked { why, .. } => {
+                    emit(Event::NotWalked {
                         parts: parts(),
-                        kind,
-                        node,
-                        targets,
-                        link_text,
-                        skip,
-                    })
-                })
-            };
-            let event = match src.link(&e.node) {
-                Link::Kept { text, why } => candidate(EntryKind::Symlink, e.node, text, Some(why)),
-                Link::Refused { text, why } => {
-                    if targets.is_some() {
-                        candidate(EntryKind::Symlink, e.node, text, Some(why))
-                    } else {
-                        Some(Event::Notice {
-                            parts: parts(),
-                            message: why,
-                        })
-                    }
+                        message: why,
+                        candidate: false,
+                    });
+                    return None;
                 }
-                Link::Dir { notice } => Some(Event::Notice {
+                _ => return install_path_link(src, dir, e, emit),
+            }
+        }
+        if targets.is_none() && !src.resolves_every_link() {
+            return None;
+        }
+        let candidate = |kind, node, link_text, skip| {
+            targets.map(|targets| {
+                Event::Candidate(Candidate {
                     parts: parts(),
-                    message: notice,
-                }),
-                Link::Target { text, node, kind } => candidate(
                     kind,
                     node,
-                    Some(text),
-                    kind.skip_reason().map(str::to_owned),
-                ),
-                Link::Unreadable(message) => Some(Event::Error {
-                    parts: parts(),
-                    message,
-                }),
-            };
-            if let Some(event) = event {
-                emit(event);
+                    targets,
+                    link_text,
+                    skip,
+                })
+            })
+        };
+        let event = match src.link(&e.node) {
+            // A reparse point that is no link (NTFS): walked as what it is, below.
+            Link::Walk { kind: k, notice } => {
+                if let Some(message) = notice {
+                    emit(Event::Notice {
+                        parts: parts(),
+                        message,
+                    });
+                }
+                kind = k;
+                None
             }
-            None
+            Link::Kept { text, why } => {
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::NotWalked { text, why } => {
+                emit(Event::NotWalked {
+                    parts: parts(),
+                    message: why.clone(),
+                    candidate: targets.is_some(),
+                });
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::Refused { text, why } => {
+                if targets.is_some() {
+                    candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+                } else {
+                    Some(Event::Notice {
+                        parts: parts(),
+                        message: why,
+                    })
+                }
+            }
+            Link::Dir { notice } => Some(Event::Notice {
+                parts: parts(),
+                message: notice,
+            }),
+            Link::Target { text, node, kind } => candidate(
+                kind,
+                node,
+                Some(text),
+                kind.skip_reason().map(str::to_owned),
+            ),
+            Link::Unreadable(message) => Some(Event::Error {
+                parts: parts(),
+                message,
+            }),
+        };
+        if let Some(event) = event {
+            emit(event);
         }
+        if kind == EntryKind::Symlink {
+            return None;
+        }
+    }
+    match kind {
         EntryKind::Dir => {
             // A folder named like a target is reported (skipped) and still walked.
             if let Some(targets) = targets {
@@ -270,9 +315,12 @@ fn install_path_link<'m, S: Source>(
             }
             // A link to a file named like a folder hides nothing.
             Link::Target { .. } => return None,
-            Link::Kept { why, .. } | Link::Refused { why, .. } => why,
+            Link::Kept { why, .. } | Link::Refused { why, .. } | Link::NotWalked { why, .. } => why,
             Link::Dir { notice } => notice,
             Link::Unreadable(m) => m,
+            // Only sources that walk reparse points as what they are give this, and the
+            // caller does not hand those here.
+            Link::Walk { .. } => return None,
         }
     };
     emit(Event::Unfollowed { parts, message });
@@ -519,11 +567,29 @@ mod tests {
         fn read(&self, _: &usize, _: u64, _: u64) -> Result<Vec<u8>, SourceError> {
             Ok(Vec::new())
         }
-        fn link(&self, _: &usize) -> Link<usize> {
-            Link::Kept {
-                text: None,
-                why: "a link".to_owned(),
+        /// By name: `walked…` a reparse point walked as a folder, `junction…` one not
+        /// walked, anything else a link kept.
+        fn link(&self, node: &usize) -> Link<usize> {
+            let name = self.nodes[*node].0;
+            if name.starts_with("walked") {
+                Link::Walk {
+                    kind: EntryKind::Dir,
+                    notice: Some("walked".to_owned()),
+                }
+            } else if name.starts_with("junction") {
+                Link::NotWalked {
+                    text: None,
+                    why: "a junction".to_owned(),
+                }
+            } else {
+                Link::Kept {
+                    text: None,
+                    why: "a link".to_owned(),
+                }
             }
+        }
+        fn resolves_every_link(&self) -> bool {
+            true
         }
         fn display_path(&self, rel: &str, _: &[Vec<u8>]) -> String {
             rel.to_owned()
@@ -550,6 +616,7 @@ mod tests {
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
             Event::Unfollowed { parts, .. } => notices.push(text(&parts)),
+            Event::NotWalked { parts, .. } => notices.push(format!("not walked: {}", text(&parts))),
             Event::Progress { .. } => {}
         };
         if threads == 1 {
@@ -590,6 +657,38 @@ mod tests {
                 "{threads} thread(s)"
             );
             assert_eq!(notices, ["a/loop"]);
+            assert!(errors.is_empty());
+        }
+    }
+
+    #[test]
+    fn reparse_points_are_walked_or_reported_as_the_source_says() {
+        let (d, f, l) = (EntryKind::Dir, EntryKind::File, EntryKind::Symlink);
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(5), vec![1, 3, 5]),
+                // A reparse point that is a folder to walk (a cloud folder): entered.
+                ("walked-cloud", None, l, Some(10), vec![2]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction: not entered, reported.
+                ("junction", None, l, Some(11), vec![4]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction named like a candidate: skipped, and reported as not walked.
+                ("junction-x", Some("NSCM.EXE"), l, Some(12), vec![]),
+            ],
+        };
+        for threads in [1, 2] {
+            let (cands, mut notices, errors) = walk(&fs, threads);
+            notices.sort();
+            assert_eq!(cands, ["junction-x", "walked-cloud/Nscm.exe"], "{threads}");
+            assert_eq!(
+                notices,
+                [
+                    "not walked: junction",
+                    "not walked: junction-x",
+                    "walked-cloud"
+                ]
+            );
             assert!(errors.is_empty());
         }
     }

@@ -511,3 +511,115 @@ mod readings {
         }
     }
 }
+
+// Issue 10 case 5: registry OS facts. The oracle: `not_applicable` only when CurrentVersion
+// is a REG_SZ naming a Windows the advisory does not cover and no other fact (build number,
+// product name, product type, a value of the wrong type) gives a reading under which it
+// applies or contradicts it. Otherwise the file verdict stands.
+
+use kbscan::judge::reconcile::{reconcile, RuleSystemFacts};
+use kbscan::model::system::{OsFacts, WrongTypeValue};
+
+/// One value as the hive could hold it: absent, of its documented type, or of another.
+#[derive(Debug, Clone)]
+enum Val {
+    Absent,
+    Sz(&'static str),
+    Wrong(&'static str, &'static str),
+}
+
+fn val(good: &'static [&'static str]) -> impl Strategy<Value = Val> {
+    prop_oneof![
+        1 => Just(Val::Absent),
+        5 => proptest::sample::select(good).prop_map(Val::Sz),
+        2 => proptest::sample::select(&[("REG_BINARY", "<RegBinary, 8 bytes>"), ("REG_DWORD", "5"), ("REG_MULTI_SZ", "5.0"), ("REG_EXPAND_SZ", "4.0")][..])
+            .prop_map(|(t, d)| Val::Wrong(t, d)),
+    ]
+}
+
+const VERSIONS: &[&str] = &[
+    "4.0", "5.0", "5.1", "5.2", "6.0", "3.51", " 5.0", "5.00", "",
+];
+const BUILDS: &[&str] = &["1381", "2195", "2600", "3790", "6002", "2128", "x", "10240"];
+const NAMES: &[&str] = &[
+    "Microsoft Windows 2000",
+    "Microsoft Windows NT",
+    "Microsoft Windows Server 2003",
+    "Microsoft Windows XP",
+    "Windows Server (R) 2008 Standard",
+    "Something else",
+];
+const TYPES: &[&str] = &["ServerNT", "LanmanNT", "WinNT", "Other"];
+
+fn os_facts() -> impl Strategy<Value = OsFacts> {
+    (val(VERSIONS), val(BUILDS), val(NAMES), val(TYPES)).prop_map(|(cv, b, n, t)| {
+        let mut os = OsFacts::default();
+        for (field, v, name) in [
+            (&mut os.current_version, cv, "CurrentVersion"),
+            (&mut os.build, b, "CurrentBuildNumber"),
+            (&mut os.product_name, n, "ProductName"),
+            (&mut os.product_type, t, "ProductType"),
+        ] {
+            match v {
+                Val::Absent => {}
+                Val::Sz(s) => *field = Some(s.to_owned()),
+                Val::Wrong(found, data) => os.wrong_type.push(WrongTypeValue {
+                    value: format!("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\{name}"),
+                    expected: "REG_SZ",
+                    found: found.to_owned(),
+                    data: data.to_owned(),
+                }),
+            }
+        }
+        os
+    })
+}
+
+/// True when a fact read any way would say Windows 2000 (NT 5.0), the one MS04-008 covers,
+/// or when the facts disagree: then `not_applicable` is not allowed.
+fn could_apply(os: &OsFacts) -> bool {
+    let Some(cv) = os
+        .current_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    else {
+        return true; // no usable CurrentVersion: applicability unknown
+    };
+    let text = |o: &Option<String>| o.as_deref().unwrap_or_default().to_owned();
+    let build_says_2000 = text(&os.build).trim() == "2195";
+    let name_says_2000 = text(&os.product_name).contains("Windows 2000");
+    let cv_wrong = os
+        .wrong_type
+        .iter()
+        .any(|w| w.value.ends_with("\\CurrentVersion"));
+    cv == "5.0" || build_says_2000 || name_says_2000 || cv_wrong
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_os_facts_make_a_possibly_affected_system_not_applicable(
+        os in os_facts(),
+        file in prop_oneof![Just(Verdict::Vulnerable), Just(Verdict::Patched), Just(Verdict::Inconclusive), Just(Verdict::NotInstalled)],
+        recorded in any::<bool>(),
+    ) {
+        let set = kbscan::rules::RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
+        let keys = if recorded { vec!["Microsoft\\Updates\\Windows Media Services\\KB832359".to_owned()] } else { vec![] };
+        let f = RuleSystemFacts { software_read: true, os: &os, update_keys: &keys, uninstall_dir: None };
+        let (v, reasons) = reconcile(&set.rules[0], file, &f);
+        if could_apply(&os) {
+            prop_assert_ne!(v, Verdict::NotApplicable, "{:?}", reasons);
+            prop_assert_eq!(v, file);
+        } else {
+            prop_assert!(v == Verdict::NotApplicable || v == file);
+        }
+        if v == Verdict::NotApplicable {
+            prop_assert!(reasons.iter().all(|r| r.code.as_str() != "os_identity_conflict"));
+        }
+        if !os.wrong_type.is_empty() {
+            prop_assert!(reasons.iter().any(|r| r.code.as_str() == "registry_value_wrong_type"));
+        }
+    }
+}

@@ -332,6 +332,76 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
     ));
 }
 
+/// Links and reparse points the walk did not enter (`not_walked`, by path) that lie on a
+/// rule's install path — the Windows folder, a folder of a file's `install_dir` below it, or
+/// the file itself — hide where the live copy would be: that rule (unless already
+/// `vulnerable`) and the root become `inconclusive`, with the reason
+/// `reparse_point_not_walked`. When the Windows folder is unknown, a path ending with the
+/// start of `install_dir` (`…/system32/Windows Media`) counts.
+pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked: &[PathMessage]) {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let windir: Vec<String> = root
+        .system
+        .windir
+        .as_deref()
+        .map(|w| w.split('/').filter(|p| !p.is_empty()).map(lower).collect())
+        .unwrap_or_default();
+    let mut changed = false;
+    for rule in &rules.rules {
+        let mut hits: Vec<&PathMessage> = Vec::new();
+        for f in &rule.files {
+            let Some(dir) = f.install_dir.as_deref() else {
+                continue;
+            };
+            let mut install: Vec<String> = dir
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(lower)
+                .collect();
+            install.push(lower(&f.name));
+            for nw in not_walked {
+                let p: Vec<String> = nw.path.split('/').map(lower).collect();
+                let on_path = if windir.is_empty() {
+                    (1..=install.len().min(p.len())).any(|k| p.ends_with(&install[..k]))
+                } else {
+                    let full: Vec<String> = windir.iter().chain(&install).cloned().collect();
+                    !p.is_empty() && full.starts_with(&p)
+                };
+                if on_path && !hits.iter().any(|h| h.path == nw.path) {
+                    hits.push(nw);
+                }
+            }
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        changed = true;
+        let Some(rv) = root.rule_verdicts.iter_mut().find(|rv| rv.rule == rule.id) else {
+            continue;
+        };
+        for h in hits {
+            let reason = Reason::at(
+                ReasonCode::ReparsePointNotWalked,
+                format!(
+                    "{} is on the install path of {} and was not walked ({}): a live copy may be hidden behind it",
+                    h.path,
+                    rule.file_names(),
+                    h.message
+                ),
+                &h.path,
+            );
+            rv.reasons.push(reason.clone());
+            root.reasons.push(reason);
+        }
+        if rv.verdict != Verdict::Vulnerable {
+            rv.verdict = Verdict::Inconclusive;
+        }
+    }
+    if changed {
+        root.verdict = judge::combine(root.rule_verdicts.iter().map(|r| r.verdict));
+    }
+}
+
 /// Marks the copy each service starts (its `ImagePath`). When a service names one of several
 /// live copies, that copy decides and the others are noted and not counted. The copy a
 /// service starts is live whatever folder it is in (`live:service`, issue 10 case 3); when the

@@ -117,6 +117,10 @@ pub struct RootReport {
     pub system: SystemEvidence,
     /// For a volume inside a disk image: where it is (null for a folder).
     pub image: Option<ImageSource>,
+    /// For one of several Windows installations on a volume (`ROOT#WINNT`): the root entry
+    /// of the volume it is on (`ROOT`). Absent for every other root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_root: Option<String>,
 }
 
 /// Counts of one walk, for the report.

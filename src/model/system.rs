@@ -36,6 +36,23 @@ pub struct OsFacts {
     pub product_type: Option<String>,
     /// The control set `Select\Current` names, e.g. `ControlSet001`.
     pub control_set: Option<String>,
+    /// Values present with a type other than the documented one (`CurrentVersion` as
+    /// `REG_BINARY`…): not used as facts, listed here (issue 10 case 5). Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wrong_type: Vec<WrongTypeValue>,
+}
+
+/// A registry value kbscan did not use because its type is not the documented one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrongTypeValue {
+    /// Hive and value path: `SOFTWARE\Microsoft\Windows NT\CurrentVersion\CurrentVersion`.
+    pub value: String,
+    /// The documented type: `REG_SZ`, `REG_DWORD`.
+    pub expected: &'static str,
+    /// The type found: `REG_BINARY`, `REG_DWORD`, or `type 0x…` for an unknown one.
+    pub found: String,
+    /// The data as text (numbers in decimal, other data as its type and size).
+    pub data: String,
 }
 
 impl OsFacts {

@@ -131,6 +131,10 @@ coded! {
         /// `--verify-image`: the image does not match the hash or checksum its container
         /// stores, so nothing read from it is trusted.
         ImageHashMismatch = "image_hash_mismatch",
+        /// A link or reparse point on a rule's install path (a folder of `install_dir`, or a
+        /// candidate itself) was not walked (an NTFS junction or symbolic link): what it hides
+        /// was not seen.
+        ReparsePointNotWalked = "reparse_point_not_walked",
         /// A service starts one of several live copies; the others are not counted.
         ServiceImageDecides = "service_image_decides",
         /// A service's ImagePath names a file not found under the root.
@@ -177,6 +181,18 @@ coded! {
         /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
         /// (issue 10 case 9): the service does not decide.
         ServiceImageUnresolved = "service_image_unresolved",
+        /// A registry value kbscan reads has a type other than the documented one: it is not
+        /// used (issue 10 case 5).
+        RegistryValueWrongType = "registry_value_wrong_type",
+        /// CurrentVersion, CurrentBuildNumber, ProductName and ProductType name different
+        /// Windows: applicability is unknown and the file evidence decides.
+        OsIdentityConflict = "os_identity_conflict",
+        /// The volume holds several Windows folders with hives: each is judged as its own
+        /// system (`ROOT#WINNT`, `ROOT#WINDOWS`).
+        MultipleWindowsInstallations = "multiple_windows_installations",
+        /// Copies outside every Windows folder of a volume with several: judged on file
+        /// evidence alone, no installation's registry applies to them.
+        OutsideWindowsFolders = "outside_windows_folders",
     }
 }
 

@@ -61,7 +61,7 @@ pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
         }
     }
     for root in &report.roots {
-        out.push(json!({
+        let mut line = json!({
             "record": "root",
             "root": root.root,
             "verdict": root.verdict,
@@ -72,7 +72,12 @@ pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             "stats": root.stats,
             "system": root.system,
             "image": root.image,
-        }));
+        });
+        // One of several Windows installations on a volume: the volume's root entry.
+        if let (Some(parent), Value::Object(map)) = (&root.parent_root, &mut line) {
+            map.insert("parent_root".to_owned(), json!(parent));
+        }
+        out.push(line);
     }
     for image in &report.images {
         out.push(with_fields(image, &[("record", json!("image"))])?);
