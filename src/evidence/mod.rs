@@ -5,6 +5,7 @@
 pub mod inspect;
 pub mod partial;
 pub mod pe;
+pub mod updatelog; // issue 14
 pub mod versioninfo;
 
 use crate::model::time::unix_rfc3339;

@@ -112,8 +112,14 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                 } else {
                     EntryKind::File
                 };
+                // Issue 10 case 12: the UTF-16 name as generalized UTF-8, not
+                // `to_string_lossy()`: valid names are their UTF-8 bytes (the walker's
+                // matching is unchanged), an unpaired surrogate keeps its value (escape.rs
+                // writes `\u{d800}`), so two names differing only there stay distinct.
+                let mut name = Vec::with_capacity(key.name().len());
+                crate::escape::utf16_to_bytes(key.name().u16_iter(), &mut name);
                 out.push(Entry {
-                    name: key.name().to_string_lossy().into_bytes(),
+                    name,
                     short_name: None,
                     kind,
                     id: Some(record),
@@ -270,6 +276,39 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
 
     fn root_failure(&self) -> &'static str {
         super::ROOT_FAILURE
+    }
+
+    /// issue 14: `$STANDARD_INFORMATION` and `$FILE_NAME` times of a file or folder (the
+    /// first Win32 or POSIX name's attribute; the DOS 8.3 duplicate holds the same times).
+    fn node_times(&self, node: &u64) -> Option<crate::source::NodeTimes> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
+        let node = *node;
+        guarded(LIST_BUDGET, || {
+            let file = ntfs.file(r, node).map_err(err)?;
+            let info = file.info().map_err(err)?;
+            let si = Times {
+                modified: time(info.modification_time()),
+                accessed: time(info.access_time()),
+                created: time(info.creation_time()),
+                changed: time(info.mft_record_modification_time()),
+            };
+            let name = [
+                NtfsFileNamespace::Win32AndDos,
+                NtfsFileNamespace::Win32,
+                NtfsFileNamespace::Posix,
+            ]
+            .into_iter()
+            .find_map(|ns| file.name(r, Some(ns), None).and_then(Result::ok))
+            .or_else(|| file.name(r, None, None).and_then(Result::ok))
+            .map(|n| Times {
+                modified: time(n.modification_time()),
+                accessed: time(n.access_time()),
+                created: time(n.creation_time()),
+                changed: time(n.mft_record_modification_time()),
+            });
+            Ok(crate::source::NodeTimes { si, name })
+        })
+        .ok()
     }
 }
 

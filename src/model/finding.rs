@@ -86,10 +86,13 @@ pub struct VersionReading {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Relative to the root, `/`-separated, escaped losslessly.
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// The root as given joined with `path`.
+    #[serde(serialize_with = "crate::escape::name")]
     pub abs_path: String,
     /// File name as found on disk.
+    #[serde(serialize_with = "crate::escape::name")]
     pub name: String,
     pub rule: String,
     pub kb: String,
@@ -117,6 +120,7 @@ pub struct Finding {
     #[serde(flatten)]
     pub file: FileFacts,
     /// For a symbolic link: what it points to.
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub link_target: Option<String>,
     /// The service whose `ImagePath` names this copy: the one Windows starts.
     pub service_image: Option<String>,

@@ -6,6 +6,7 @@ pub mod container;
 pub mod described;
 pub mod file;
 pub mod finding;
+pub mod installed; // issue 14
 pub mod rule;
 pub mod system;
 pub mod time;
@@ -52,6 +53,7 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSource {
     /// The image as given on the command line (the first segment of a split set).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `mbr`, `gpt`, or `none` (the image is one volume).
     pub partition_table: &'static str,
@@ -72,6 +74,7 @@ pub struct ImageSource {
 /// urgent of its volumes' verdicts).
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `raw`, `split_raw`, the container read (`e01`, `vhd`…), or a compressed copy recognised
     /// and refused (`gzip-compressed`…).
@@ -81,6 +84,7 @@ pub struct ImageReport {
     pub size: Option<u64>,
     pub partition_table: Option<&'static str>,
     /// The `root` names of the volumes scanned (also in `roots[]`).
+    #[serde(serialize_with = "crate::escape::names")]
     pub volumes: Vec<String>,
     pub verdict: Verdict,
     /// Partitions skipped, tables damaged, a truncated image…
@@ -102,6 +106,7 @@ pub struct ImageReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RootReport {
     /// The root as given on the command line.
+    #[serde(serialize_with = "crate::escape::name")]
     pub root: String,
     pub verdict: Verdict,
     pub reasons: Vec<Reason>,
@@ -121,6 +126,9 @@ pub struct RootReport {
     /// of the volume it is on (`ROOT`). Absent for every other root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_root: Option<String>,
+    /// issue 14: the state at `--as-of DATE` (absent without the flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<installed::AsOf>,
 }
 
 /// Counts of one walk, for the report.
@@ -143,6 +151,7 @@ pub struct RuleVerdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct PathMessage {
     /// Relative to the root, `/`-separated, escaped (empty for the root itself).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     pub message: String,
 }
@@ -215,7 +224,21 @@ impl Summary {
                 }
             }
         }
-        s.exit_code = if s.verdicts.vulnerable > 0 {
+        // issue 14: with --as-of, the state at that date decides: vulnerable then is 1,
+        // none vulnerable but one unknown is 2.
+        let as_of = |st: installed::AsOfState| {
+            roots
+                .iter()
+                .any(|r| r.as_of.as_ref().is_some_and(|a| a.state == st))
+        };
+        let any_as_of = roots.iter().any(|r| r.as_of.is_some());
+        s.exit_code = if any_as_of && as_of(installed::AsOfState::VulnerableAtDate) {
+            exit::VULNERABLE
+        } else if any_as_of && as_of(installed::AsOfState::UnknownAtDate) {
+            exit::INCOMPLETE
+        } else if any_as_of && s.errors == 0 && s.findings.error == 0 {
+            exit::CLEAN
+        } else if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
         } else if s.errors > 0
             || s.findings.unknown_version > 0

@@ -8,6 +8,7 @@ use super::file::Pairs;
 #[derive(Debug, Clone, Serialize)]
 pub struct HiveInfo {
     /// Relative to the root (found) or as given (`--software-hive`).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `found` under the root, or `argument`.
     pub origin: &'static str,
@@ -115,18 +116,26 @@ pub struct RuleRegistry {
     pub services: Vec<ServiceFacts>,
     /// `%Windir%\<uninstall_dir>` relative to the root, when that folder exists.
     pub uninstall_dir: Option<String>,
+    /// issue 14: when the update was installed, with every time read (absent when nothing
+    /// was found).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed: Option<super::installed::Installed>,
 }
 
 /// Everything known about the system under one root besides its files.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SystemEvidence {
     /// The Windows folder found under the root (`WINNT`, `Windows`), relative to it.
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub windir: Option<String>,
     pub software_hive: Option<HiveInfo>,
     pub system_hive: Option<HiveInfo>,
     pub os: OsFacts,
     pub rules: Vec<RuleRegistry>,
     pub notes: Vec<String>,
+    /// issue 14: SYSTEM `Control\TimeZoneInformation` (absent when not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<super::installed::TimeZoneFacts>,
 }
 
 impl SystemEvidence {
