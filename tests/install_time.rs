@@ -451,7 +451,7 @@ fn as_of_on_the_back_dated_image_follows_the_evidence_not_the_si_times() {
     assert_eq!(code, 2);
 }
 
-/// istat's `Created:	2004-03-17 15:15:04.000000000 (UTC)` as kbscan writes it.
+/// istat's `Created:<TAB>2004-03-17 15:15:04.000000000 (UTC)` as kbscan writes it.
 fn istat_time(line: &str) -> Option<(String, String)> {
     let (label, value) = line.split_once(":\t")?;
     let field = match label {
