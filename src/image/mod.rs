@@ -131,7 +131,7 @@ impl OpenImage {
             },
             FsKind::Fat(_) => match fat::open(ReadOnly(window)) {
                 Ok(f) => Ok(user.with(&fat::FatSource {
-                    fs: &f,
+                    vol: &f,
                     name: v.name.clone(),
                 })),
                 Err(e) => Err(format!("FAT volume: {e}")),
