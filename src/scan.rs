@@ -75,7 +75,10 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// Scans a disk image: every volume a root, plus the disk's own report.
+    /// Scans a disk image: every volume a root, plus the disk's own report. Volumes are
+    /// scanned by up to `threads` threads at once, each with the image opened on its own
+    /// (file-system readers are not shared between threads); the roots stay in partition
+    /// order.
     pub fn image(
         &self,
         path: &Path,
@@ -83,26 +86,26 @@ impl<'a> Scanner<'a> {
     ) -> (Vec<RootReport>, ImageReport) {
         let mut img = image::open(path, self.settings.verify_image);
         let slots = std::mem::take(&mut img.slots);
-        let mut roots = Vec::with_capacity(slots.len());
-        for slot in slots {
-            let root = match slot {
-                Slot::Unreadable { name, message } => self.unreadable(name, message),
-                Slot::Volume(v) => {
-                    let mut user = VolumeScan {
-                        scanner: self,
-                        name: v.name.clone(),
-                        progress: &mut *progress,
-                    };
-                    let mut root = img
-                        .scan_volume(&v, &mut user)
-                        .unwrap_or_else(|message| self.unreadable(v.name.clone(), message));
-                    root.notices.extend(v.notices);
-                    root.image = Some(v.source);
-                    root
-                }
-            };
-            roots.push(root);
+        let volumes = slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Volume(_)))
+            .count();
+        let threads = self.settings.threads.clamp(1, volumes.max(1));
+        let mut done: Vec<Option<RootReport>> = Vec::with_capacity(slots.len());
+        if threads <= 1 {
+            for slot in &slots {
+                done.push(Some(match slot {
+                    Slot::Unreadable { .. } => self.slot_unreadable(slot),
+                    Slot::Volume(v) => {
+                        let r = img.scan_volume(v, &mut self.volume_user(v, &mut *progress));
+                        self.volume_root(v, r)
+                    }
+                }));
+            }
+        } else {
+            done = self.volumes_in_parallel(&mut img, &slots, threads, progress);
         }
+        let mut roots: Vec<RootReport> = done.into_iter().flatten().collect();
         if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
             for root in &mut roots {
                 system::distrust_image(root, &v.detail);
@@ -113,15 +116,118 @@ impl<'a> Scanner<'a> {
         (roots, report)
     }
 
-    /// Scans one source as one root, walking it on this thread.
+    /// Scans the volumes of `slots` with `threads` threads: this thread with the image as
+    /// opened, the others each with the image opened again; slots are taken in order from a
+    /// shared counter. Progress comes back to this thread.
+    fn volumes_in_parallel(
+        &self,
+        img: &mut image::OpenImage,
+        slots: &[Slot],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<Option<RootReport>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc;
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<(usize, RootReport)>();
+        let (ptx, prx) = mpsc::channel::<u64>();
+        let mut out: Vec<Option<RootReport>> = slots.iter().map(|_| None).collect();
+        let extra: Vec<_> = (1..threads).map(|_| img.open_again()).collect();
+        std::thread::scope(|scope| {
+            for handle in extra {
+                let (tx, ptx, next) = (tx.clone(), ptx.clone(), &next);
+                scope.spawn(move || {
+                    let mut handle = handle;
+                    let mut forward = |n| {
+                        let _ = ptx.send(n);
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = slots.get(i) else { break };
+                        let root = match (slot, handle.as_mut()) {
+                            (Slot::Unreadable { .. }, _) => self.slot_unreadable(slot),
+                            (Slot::Volume(v), Ok(h)) => {
+                                let r = h.scan_volume(v, &mut self.volume_user(v, &mut forward));
+                                self.volume_root(v, r)
+                            }
+                            (Slot::Volume(v), Err(e)) => self.volume_root(v, Err(e.clone())),
+                        };
+                        if tx.send((i, root)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(ptx);
+            // This thread scans too, with the image as first opened, and passes progress on
+            // between volumes.
+            loop {
+                while let Ok(n) = prx.try_recv() {
+                    progress(n);
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = slots.get(i) else { break };
+                out[i] = Some(match slot {
+                    Slot::Unreadable { .. } => self.slot_unreadable(slot),
+                    Slot::Volume(v) => {
+                        let r = img.scan_volume(v, &mut self.volume_user(v, &mut *progress));
+                        self.volume_root(v, r)
+                    }
+                });
+            }
+            drop(tx);
+            for n in prx {
+                progress(n);
+            }
+        });
+        for (i, root) in rx {
+            out[i] = Some(root);
+        }
+        out
+    }
+
+    fn volume_user<'s, 'p>(
+        &'s self,
+        v: &image::Volume,
+        progress: &'p mut dyn FnMut(u64),
+    ) -> VolumeScan<'s, 'a, 'p> {
+        VolumeScan {
+            scanner: self,
+            name: v.name.clone(),
+            progress,
+        }
+    }
+
+    /// A scanned volume's root, or the root that could not be read.
+    fn volume_root(&self, v: &image::Volume, r: Result<RootReport, String>) -> RootReport {
+        let mut root = r.unwrap_or_else(|message| self.unreadable(v.name.clone(), message));
+        root.notices.extend(v.notices.iter().cloned());
+        root.image = Some(v.source.clone());
+        root
+    }
+
+    fn slot_unreadable(&self, slot: &Slot) -> RootReport {
+        match slot {
+            Slot::Unreadable { name, message } => self.unreadable(name.clone(), message.clone()),
+            Slot::Volume(v) => self.unreadable(v.name.clone(), "not scanned".to_owned()),
+        }
+    }
+
+    /// Scans one image volume as one root, walking it on this thread.
     pub fn source<S: Source>(
         &self,
         src: &S,
         name: String,
         progress: &mut dyn FnMut(u64),
     ) -> RootReport {
+        // Image volumes may be damaged or hostile: a folder met twice is damage, and the
+        // whole walk is bounded.
+        let bounds = walk::Bounds {
+            max_entries: Some(image::MAX_VOLUME_ENTRIES),
+            revisit_is_damage: true,
+        };
         self.collect(src, name, progress, |sink| {
-            walk::sequential(src, &self.matcher, sink)
+            walk::sequential_bounded(src, &self.matcher, bounds, sink)
         })
     }
 
