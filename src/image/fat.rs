@@ -33,7 +33,7 @@ pub const FAT_TIME_NOTE: &str =
 const FIXED_ROOT_ID: u64 = u64::MAX;
 
 /// The volume's bytes shared between fatfs and kbscan's own FAT reader, each handle with its
-/// own position. The tap records the position of the first read after it is armed.
+/// own position. While armed, a read records its position in the tap and fails (a probe).
 pub struct Shared<IO> {
     io: Rc<RefCell<IO>>,
     pos: u64,
@@ -54,8 +54,10 @@ impl<IO> Shared<IO> {
 
 impl<IO: Read + Seek> Read for Shared<IO> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.armed.get() && self.tap.get().is_none() {
+        if self.armed.get() {
+            // A probe: only where fatfs would read is wanted, nothing is read.
             self.tap.set(Some(self.pos));
+            return Err(io::Error::other("probe"));
         }
         let mut io = self
             .io
@@ -249,8 +251,17 @@ impl<IO: ReadWriteSeek> FatVolume<IO> {
         let armed = Rc::clone(&self.raw.borrow().armed);
         tap.set(None);
         armed.set(true);
-        let mut one = [0u8; 1];
-        let r = e.to_file().read(&mut one);
+        // fatfs reads an entry's first cluster first, at its start: the probe fails that
+        // read and keeps its position (`to_file` refuses folders, which are read as folders).
+        let r = if e.is_dir() {
+            match e.to_dir().iter().next() {
+                Some(Err(err)) => Err(err),
+                _ => Ok(()),
+            }
+        } else {
+            let mut one = [0u8; 1];
+            e.to_file().read(&mut one).map(|_| ())
+        };
         armed.set(false);
         let Some(pos) = tap.take() else {
             return match r {
