@@ -320,8 +320,7 @@ where
                 e,
                 &mut |id| seen.insert(id),
                 &mut emit,
-            )
-            {
+            ) {
                 stack.push(next);
             }
         }
@@ -407,8 +406,7 @@ where
                             let _ = tx.send(ev);
                         };
                         for e in list {
-                            if let Some(next) =
-                                visit(
+                            if let Some(next) = visit(
                                 src,
                                 matcher,
                                 Bounds::default(),
@@ -416,8 +414,7 @@ where
                                 e,
                                 &mut |id| first_visit(id),
                                 &mut emit,
-                            )
-                            {
+                            ) {
                                 found.push(next);
                             }
                         }
@@ -582,6 +579,49 @@ mod tests {
             assert_eq!(notices, ["a/loop"]);
             assert!(errors.is_empty());
         }
+    }
+
+    #[test]
+    fn a_bounded_walk_stops_at_its_entry_budget_and_calls_a_revisit_damage() {
+        let d = EntryKind::Dir;
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(1), vec![1, 2]),
+                ("a", None, d, Some(2), vec![3, 4]),
+                ("back", None, d, Some(1), vec![1, 2]),
+                ("b", None, d, Some(3), vec![]),
+                ("c", None, d, Some(4), vec![]),
+            ],
+        };
+        let rules = RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let m = NameMatcher::new(&rules);
+        let run = |bounds| {
+            let mut errors = Vec::new();
+            sequential_bounded(&fs, &m, bounds, &mut |e| {
+                if let Event::Error { parts, message } = e {
+                    errors.push((text(&parts), message));
+                }
+            })
+            .unwrap();
+            errors
+        };
+        let errors = run(Bounds {
+            max_entries: None,
+            revisit_is_damage: true,
+        });
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, "back");
+        assert!(errors[0].1.starts_with("damaged file system:"));
+        let errors = run(Bounds {
+            max_entries: Some(3),
+            revisit_is_damage: true,
+        });
+        assert!(
+            errors
+                .iter()
+                .any(|(_, m)| m.starts_with("more than 3 entries")),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -164,7 +164,11 @@ impl OpenImage {
 impl DiskHandle {
     /// Opens `v`'s file system on these bytes and hands it to `user` (as
     /// [`OpenImage::scan_volume`]).
-    pub fn scan_volume<T>(&mut self, v: &Volume, user: &mut impl WithSource<T>) -> Result<T, String> {
+    pub fn scan_volume<T>(
+        &mut self,
+        v: &Volume,
+        user: &mut impl WithSource<T>,
+    ) -> Result<T, String> {
         scan_volume_on(&mut self.0, v, user)
     }
 }
@@ -193,7 +197,6 @@ fn scan_volume_on<T>(
 }
 
 impl OpenImage {
-
     /// Records the scanned roots' names and the disk's verdict.
     pub fn finish(mut self, volumes: Vec<String>, verdict: Verdict) -> ImageReport {
         self.report.volumes = volumes;

@@ -565,6 +565,35 @@ mod tests {
     }
 
     #[test]
+    fn partitions_starting_at_the_same_byte_are_kept_once_and_overlaps_noticed() {
+        let part = |v: &str, offset, length| Part {
+            volume: v.to_owned(),
+            offset,
+            length,
+            ptype: None,
+        };
+        let mut notices = Vec::new();
+        let kept = dedupe(
+            vec![
+                part("p1", 1024, 4096),
+                part("p2", 1024, 4096),
+                part("p3", 1024, 8192),
+                part("p4", 2048, 512),
+                part("p5", 8192, 512),
+            ],
+            &mut notices,
+        );
+        let names: Vec<_> = kept.iter().map(|p| p.volume.as_str()).collect();
+        assert_eq!(names, ["p1", "p4", "p5"]);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("duplicate partitions: 2 more entries (p2, p3) start at byte 1024 like p1 (1 with the same length 4096)"), "{notices:?}");
+        assert!(
+            notices[1].starts_with("overlapping partitions: p4"),
+            "{notices:?}"
+        );
+    }
+
+    #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
