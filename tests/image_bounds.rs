@@ -410,3 +410,30 @@ fn an_ebr_chain_that_repeats_and_loops_is_cut_with_notices() {
     assert_eq!(image["verdict"], "vulnerable");
     assert_eq!(code, 1);
 }
+
+#[test]
+fn volumes_scanned_in_parallel_give_the_same_report_as_one_thread() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for name in ["gpt", "mbr"] {
+        let gz = repo().join("tests/images").join(format!("{name}.img.gz"));
+        let mut data = Vec::new();
+        flate2::read::GzDecoder::new(fs::File::open(&gz).expect("image"))
+            .read_to_end(&mut data)
+            .expect("gunzip");
+        let out = dir.path().join(format!("{name}.img"));
+        fs::write(&out, data).unwrap();
+        paths.push(out);
+    }
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let one = scan_json(&paths, &["-q", "-j", "1"]);
+    for j in ["2", "4", "7"] {
+        let many = scan_json(&paths, &["-q", "-j", j]);
+        assert_eq!(one.0, many.0, "-j {j}");
+        assert_eq!(one.1["roots"], many.1["roots"], "-j {j}");
+        assert_eq!(one.1["images"], many.1["images"], "-j {j}");
+        assert_eq!(one.1["summary"], many.1["summary"], "-j {j}");
+    }
+    assert_eq!(one.1["roots"].as_array().unwrap().len(), 7);
+}
