@@ -49,6 +49,7 @@ fn benches(c: &mut Criterion) {
             version: Some(FileVersion::new(4, 1, 0, 3917 + i)),
             required: fixed,
             error: None,
+            readings: &[],
         })
         .collect();
     c.bench_function("judge::rule_verdict (8 candidates)", |b| {

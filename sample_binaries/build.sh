@@ -172,6 +172,11 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-service-image/$WMS/Nspmon.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-service-image/Program Files/WMS 4.1 copy/Nscm.exe"
 place nscm-4.1.0.3934-x86.exe     "w2k-unclean-hive/$WMS/Nscm.exe"
 place nspmon-4.1.0.3934-x64.exe   "w2k-unclean-hive/$WMS/Nspmon.exe"
+# Two Windows installations on one volume (issue 10 case 4): Windows 2000 SP4 in WINNT with
+# old WMS 4.1 files, Windows Server 2003 in WINDOWS with an old copy too.
+place nscm-4.1.0.3917-x86.exe     "two-windows/$WMS/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "two-windows/$WMS/Nspmon.exe"
+place nscm-4.1.0.3917-x86.exe     "two-windows/WINDOWS/system32/Windows Media/Server/nscm.exe"
 
 # The later WMS 4.1 bulletins (issue 13): MS03-019/MS03-022 (nsiislog.dll in the IIS Scripts
 # folder), MS08-076 (Nscm.exe, nsum.exe 4.1.0.3936) and MS10-025 (nsum.exe 4.1.0.3939), with
@@ -208,6 +213,15 @@ place nscm-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$U832359/Nscm.exe"
 place nspmon-4.1.0.3917-x86.exe   "w2k-ms04-008-only/$U832359/Nspmon.exe"
 
 place nsiislog-4.1.0.3917-x86/nsiislog.dll "w2k-iis-nsiislog-unpatched/$ISS/nsiislog.dll"
+# Issue 10 case 2: two live copies that differ only in case (a Linux mount can hold both).
+place nscm-4.1.0.3934-x86.exe     "w2k-case-twins/$WMS/Nscm.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-case-twins/$WMS/nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-case-twins/$WMS/Nspmon.exe"
+# Issue 10 case 6: the only live copies are relative links to the uninstall copies.
+place nscm-4.1.0.3917-x86.exe     'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nscm.exe'
+place nspmon-4.1.0.3917-x86.exe   'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nspmon.exe'
+ln -s '../../../$NTUninstallKB832359$/Nscm.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nscm.exe"
+ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nspmon.exe"
 
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"

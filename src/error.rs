@@ -39,6 +39,9 @@ pub enum InspectError {
     Compressed(String),
     #[error("not supported: {0}")]
     Unsupported(String),
+    /// More version resource entries than kbscan reads in one file.
+    #[error("more than {limit} version resource entries (RT_VERSION); not read")]
+    TooManyResources { limit: usize },
 }
 
 impl InspectError {
@@ -58,6 +61,7 @@ impl InspectError {
             InspectError::FileSystem(_) => ErrorKind::Filesystem,
             InspectError::Compressed(_) => ErrorKind::Compressed,
             InspectError::Unsupported(_) => ErrorKind::Unsupported,
+            InspectError::TooManyResources { .. } => ErrorKind::TooManyResources,
         }
     }
 

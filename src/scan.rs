@@ -12,7 +12,8 @@ use crate::image::{self, Slot, WithSource};
 use crate::judge::findings::{self, CandidateInput, Outcome};
 use crate::judge::system::{self, RootOutcome};
 use crate::model::{
-    combine, Finding, ImageReport, PathMessage, RootReport, SystemEvidence, WalkStats,
+    combine, Finding, ImageReport, PathMessage, Reason, ReasonCode, RootReport, SystemEvidence,
+    WalkStats,
 };
 use crate::registry::{self, HiveArgs};
 use crate::rules::RuleSet;
@@ -64,8 +65,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Scans a folder on the host as one root.
-    pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> RootReport {
+    /// Scans a folder on the host as one root (several entries when it holds several Windows
+    /// installations: the root, then `ROOT#WINNT`, `ROOT#WINDOWS`…).
+    pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> Vec<RootReport> {
         let src = HostSource::new(root, self.settings.follow_symlinks, self.settings.threads);
         let name = escape_bytes(root.as_os_str().as_encoded_bytes());
         // A host folder can be shared between threads: it is walked by several.
@@ -91,27 +93,32 @@ impl<'a> Scanner<'a> {
             .filter(|s| matches!(s, Slot::Volume(_)))
             .count();
         let threads = self.settings.threads.clamp(1, volumes.max(1));
-        let mut done: Vec<Option<RootReport>> = Vec::with_capacity(slots.len());
-        if threads <= 1 {
-            for slot in &slots {
-                done.push(Some(match slot {
-                    Slot::Unreadable { .. } => self.slot_unreadable(slot),
-                    Slot::Volume(v) => {
-                        let r = img.scan_volume(v, &mut self.volume_user(v, &mut *progress));
-                        self.volume_root(v, r)
-                    }
-                }));
-            }
+        let done = if threads <= 1 {
+            slots
+                .iter()
+                .map(|slot| {
+                    Some(self.scan_slot(
+                        slot,
+                        &mut |v, user| img.scan_volume(v, user),
+                        &mut *progress,
+                    ))
+                })
+                .collect()
         } else {
-            done = self.volumes_in_parallel(&mut img, &slots, threads, progress);
-        }
-        let mut roots: Vec<RootReport> = done.into_iter().flatten().collect();
+            self.volumes_in_parallel(&mut img, &slots, threads, progress)
+        };
+        let mut roots: Vec<RootReport> = done.into_iter().flatten().flatten().collect();
         if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
             for root in &mut roots {
                 system::distrust_image(root, &v.detail);
             }
         }
-        let names = roots.iter().map(|r| r.root.clone()).collect();
+        // The disk's volumes: the volume entries, not the systems split from them.
+        let names = roots
+            .iter()
+            .filter(|r| r.parent_root.is_none())
+            .map(|r| r.root.clone())
+            .collect();
         let report = img.finish(names, combine(roots.iter().map(|r| r.verdict)));
         (roots, report)
     }
@@ -125,13 +132,13 @@ impl<'a> Scanner<'a> {
         slots: &[Slot],
         threads: usize,
         progress: &mut dyn FnMut(u64),
-    ) -> Vec<Option<RootReport>> {
+    ) -> Vec<Option<Vec<RootReport>>> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::mpsc;
         let next = AtomicUsize::new(0);
-        let (tx, rx) = mpsc::channel::<(usize, RootReport)>();
+        let (tx, rx) = mpsc::channel::<(usize, Vec<RootReport>)>();
         let (ptx, prx) = mpsc::channel::<u64>();
-        let mut out: Vec<Option<RootReport>> = slots.iter().map(|_| None).collect();
+        let mut out: Vec<Option<Vec<RootReport>>> = slots.iter().map(|_| None).collect();
         let extra: Vec<_> = (1..threads).map(|_| img.open_again()).collect();
         std::thread::scope(|scope| {
             for handle in extra {
@@ -144,15 +151,15 @@ impl<'a> Scanner<'a> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(slot) = slots.get(i) else { break };
-                        let root = match (slot, handle.as_mut()) {
-                            (Slot::Unreadable { .. }, _) => self.slot_unreadable(slot),
-                            (Slot::Volume(v), Ok(h)) => {
-                                let r = h.scan_volume(v, &mut self.volume_user(v, &mut forward));
-                                self.volume_root(v, r)
-                            }
-                            (Slot::Volume(v), Err(e)) => self.volume_root(v, Err(e.clone())),
-                        };
-                        if tx.send((i, root)).is_err() {
+                        let roots = self.scan_slot(
+                            slot,
+                            &mut |v, user| match handle.as_mut() {
+                                Ok(h) => h.scan_volume(v, user),
+                                Err(e) => Err(e.clone()),
+                            },
+                            &mut forward,
+                        );
+                        if tx.send((i, roots)).is_err() {
                             break;
                         }
                     }
@@ -167,59 +174,64 @@ impl<'a> Scanner<'a> {
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(slot) = slots.get(i) else { break };
-                out[i] = Some(match slot {
-                    Slot::Unreadable { .. } => self.slot_unreadable(slot),
-                    Slot::Volume(v) => {
-                        let r = img.scan_volume(v, &mut self.volume_user(v, &mut *progress));
-                        self.volume_root(v, r)
-                    }
-                });
+                out[i] = Some(self.scan_slot(
+                    slot,
+                    &mut |v, user| img.scan_volume(v, user),
+                    &mut *progress,
+                ));
             }
             drop(tx);
             for n in prx {
                 progress(n);
             }
         });
-        for (i, root) in rx {
-            out[i] = Some(root);
+        for (i, roots) in rx {
+            out[i] = Some(roots);
         }
         out
     }
 
-    fn volume_user<'s, 'p>(
-        &'s self,
-        v: &image::Volume,
-        progress: &'p mut dyn FnMut(u64),
-    ) -> VolumeScan<'s, 'a, 'p> {
-        VolumeScan {
-            scanner: self,
-            name: v.name.clone(),
-            progress,
-        }
-    }
-
-    /// A scanned volume's root, or the root that could not be read.
-    fn volume_root(&self, v: &image::Volume, r: Result<RootReport, String>) -> RootReport {
-        let mut root = r.unwrap_or_else(|message| self.unreadable(v.name.clone(), message));
-        root.notices.extend(v.notices.iter().cloned());
-        root.image = Some(v.source.clone());
-        root
-    }
-
-    fn slot_unreadable(&self, slot: &Slot) -> RootReport {
+    /// The roots of one slot: a volume scanned by `scan` (its systems, the volume's own entry
+    /// first), or a root that could not be read.
+    fn scan_slot(
+        &self,
+        slot: &Slot,
+        scan: &mut dyn FnMut(
+            &image::Volume,
+            &mut VolumeScan<'_, 'a, '_>,
+        ) -> Result<Vec<RootReport>, String>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<RootReport> {
         match slot {
-            Slot::Unreadable { name, message } => self.unreadable(name.clone(), message.clone()),
-            Slot::Volume(v) => self.unreadable(v.name.clone(), "not scanned".to_owned()),
+            Slot::Unreadable { name, message } => {
+                vec![self.unreadable(name.clone(), message.clone())]
+            }
+            Slot::Volume(v) => {
+                let mut user = VolumeScan {
+                    scanner: self,
+                    name: v.name.clone(),
+                    progress,
+                };
+                let mut systems = scan(v, &mut user)
+                    .unwrap_or_else(|message| vec![self.unreadable(v.name.clone(), message)]);
+                // The volume's own entry comes first; its notices are the volume's.
+                systems[0].notices.extend(v.notices.iter().cloned());
+                for root in &mut systems {
+                    root.image = Some(v.source.clone());
+                }
+                systems
+            }
         }
     }
 
-    /// Scans one image volume as one root, walking it on this thread.
+    /// Scans one source as one root, walking it on this thread (several entries when it holds
+    /// several Windows installations).
     pub fn source<S: Source>(
         &self,
         src: &S,
         name: String,
         progress: &mut dyn FnMut(u64),
-    ) -> RootReport {
+    ) -> Vec<RootReport> {
         // Image volumes may be damaged or hostile: a folder met twice is damage, and the
         // whole walk is bounded.
         let bounds = walk::Bounds {
@@ -240,10 +252,12 @@ impl<'a> Scanner<'a> {
         name: String,
         progress: &mut dyn FnMut(u64),
         walk: impl FnOnce(&mut dyn FnMut(Event<'s, S::Node>)) -> Result<WalkStats, SourceError>,
-    ) -> RootReport {
+    ) -> Vec<RootReport> {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         let mut notices = Vec::new();
+        let mut unfollowed = Vec::new();
+        let mut not_walked = Vec::new();
         let result = walk(&mut |event| match event {
             Event::Candidate(c) => findings.extend(self.candidate(src, c)),
             Event::Error { parts, message } => errors.push(PathMessage {
@@ -254,14 +268,186 @@ impl<'a> Scanner<'a> {
                 path: findings::parts_text(&parts),
                 message,
             }),
+            // Issue 10 case 6: a link hiding an install folder is a notice and, for the
+            // judgement, a place a live copy may be unread.
+            Event::Unfollowed { parts, message } => {
+                let path = findings::parts_text(&parts);
+                unfollowed.push(path.clone());
+                notices.push(PathMessage { path, message });
+            }
+            Event::NotWalked {
+                parts,
+                message,
+                candidate,
+            } => {
+                let nw = PathMessage {
+                    path: findings::parts_text(&parts),
+                    message,
+                };
+                if !candidate {
+                    notices.push(nw.clone());
+                }
+                not_walked.push(nw);
+            }
             Event::Progress { entries } => progress(entries),
         });
-        match result {
-            Ok(stats) => self.finish(name, findings, errors, notices, stats, || {
-                registry::gather(src, &self.rules.rules, &self.settings.hives)
-            }),
-            Err(e) => self.root_error(name, src.root_failure(), &e),
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => return vec![self.root_error(name, src.root_failure(), &e)],
+        };
+        unfollowed.sort();
+        let mut windirs = registry::find_windirs(src);
+        let mut roots = if windirs.len() < 2 {
+            // One Windows (or none): one root, exactly as it always was.
+            vec![
+                self.finish(name, findings, errors, notices, (stats, unfollowed), || {
+                    registry::gather_at(src, &self.rules.rules, &self.settings.hives, windirs.pop())
+                }),
+            ]
+        } else {
+            self.split(
+                src,
+                name,
+                windirs,
+                findings,
+                errors,
+                notices,
+                (stats, unfollowed),
+            )
+        };
+        // Reparse points the source did not walk, on a rule's install path (issue 12).
+        for root in &mut roots {
+            system::links_on_install_paths(root, self.rules, &not_walked);
         }
+        roots
+    }
+
+    /// A volume with several Windows folders holding hives (issue 10 case 4): each Windows
+    /// folder is judged as its own system (`NAME#WINNT`) with its own hives and the files
+    /// under it; the files outside every Windows folder stay with the volume's own entry
+    /// (`NAME`), judged on file evidence alone. Errors and notices go with the path they are
+    /// about; one about the root itself goes to every entry.
+    #[allow(clippy::too_many_arguments)]
+    fn split<S: Source>(
+        &self,
+        src: &S,
+        name: String,
+        windirs: Vec<registry::Windir<S::Node>>,
+        findings: Vec<Finding>,
+        errors: Vec<PathMessage>,
+        notices: Vec<PathMessage>,
+        (stats, unfollowed): (WalkStats, Vec<String>),
+    ) -> Vec<RootReport> {
+        let dirs: Vec<String> = windirs.iter().map(|w| w.1.clone()).collect();
+        // The entry a path belongs to: 0 the volume, 1.. the Windows folders. The root itself
+        // as a Windows folder (`.`) takes every path no other Windows folder does.
+        let dot = dirs.iter().position(|d| d == ".").map(|i| i + 1);
+        let owner = |path: &str| -> usize {
+            let first = path.split('/').next().unwrap_or_default();
+            dirs.iter()
+                .position(|d| d != "." && d == first)
+                .map(|i| i + 1)
+                .or(dot)
+                .unwrap_or(0)
+        };
+        let n = dirs.len() + 1;
+        let mut parts: Vec<(Vec<Finding>, Vec<PathMessage>, Vec<PathMessage>)> =
+            (0..n).map(|_| Default::default()).collect();
+        for f in findings {
+            parts[owner(&f.path)].0.push(f);
+        }
+        // The links on an install path the walk did not enter go with the entry they are in.
+        let mut unread: Vec<Vec<String>> = vec![Vec::new(); n];
+        for u in unfollowed {
+            unread[owner(&u)].push(u);
+        }
+        let mut unread = unread.into_iter();
+        for (list, pick) in [(errors, 1usize), (notices, 2)] {
+            for m in list {
+                let targets: Vec<usize> = if m.path.is_empty() {
+                    (0..n).collect()
+                } else {
+                    vec![owner(&m.path)]
+                };
+                for t in targets {
+                    let bucket = if pick == 1 {
+                        &mut parts[t].1
+                    } else {
+                        &mut parts[t].2
+                    };
+                    bucket.push(m.clone());
+                }
+            }
+        }
+        let systems: Vec<String> = dirs.iter().map(|d| format!("{name}#{d}")).collect();
+        let many = Reason::new(
+            ReasonCode::MultipleWindowsInstallations,
+            format!(
+                "{} Windows folders with hives on this volume ({}): each is judged as its own system ({}); copies outside every Windows folder are judged with the volume ({name}) on file evidence alone",
+                dirs.len(),
+                dirs.join(", "),
+                systems.join(", ")
+            ),
+        );
+        let mut windirs = windirs.into_iter();
+        let mut out = Vec::with_capacity(n);
+        for (i, (findings, errors, notices)) in parts.into_iter().enumerate() {
+            let unfollowed = unread.next().unwrap_or_default();
+            let sub_stats = WalkStats {
+                entries: stats.entries,
+                candidates: findings
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as u64,
+                errors: errors.len() as u64,
+            };
+            let mut root = if i == 0 {
+                let live = findings.iter().filter(|f| f.is_live()).count();
+                let mut root = self.finish(
+                    name.clone(),
+                    findings,
+                    errors,
+                    notices,
+                    (stats, unfollowed),
+                    || {
+                    SystemEvidence {
+                        notes: vec![format!(
+                            "no Windows folder's hives apply to the copies outside {}: they are judged on file evidence alone",
+                            dirs.join(" and ")
+                        )],
+                        ..SystemEvidence::default()
+                    }
+                });
+                if live > 0 {
+                    root.reasons.push(Reason::new(
+                        ReasonCode::OutsideWindowsFolders,
+                        format!(
+                            "{live} live {} outside every Windows folder ({}): either installation could start {}, so no installation's registry (applicability, update records) is applied; judged on file evidence alone",
+                            if live == 1 { "copy" } else { "copies" },
+                            dirs.join(", "),
+                            if live == 1 { "it" } else { "them" }
+                        ),
+                    ));
+                }
+                root
+            } else {
+                let w = windirs.next();
+                let mut root = self.finish(
+                    systems[i - 1].clone(),
+                    findings,
+                    errors,
+                    notices,
+                    (sub_stats, unfollowed),
+                    || registry::gather_at(src, &self.rules.rules, &self.settings.hives, w),
+                );
+                root.parent_root = Some(name.clone());
+                root
+            };
+            root.reasons.push(many.clone());
+            out.push(root);
+        }
+        out
     }
 
     /// Stats, reads and inspects one candidate, then judges it against every rule file its
@@ -310,7 +496,8 @@ impl<'a> Scanner<'a> {
         mut findings: Vec<Finding>,
         mut errors: Vec<PathMessage>,
         mut notices: Vec<PathMessage>,
-        stats: WalkStats,
+        // The walk's counts, and the links on an install path it did not enter (issue 10).
+        (stats, unfollowed): (WalkStats, Vec<String>),
         system: impl FnOnce() -> SystemEvidence,
     ) -> RootReport {
         // Deterministic order whatever the directory order was.
@@ -320,6 +507,7 @@ impl<'a> Scanner<'a> {
         let system = system();
         let outcome = RootOutcome::Scanned {
             unreadable: errors.len(),
+            unfollowed,
         };
         let j = system::judge_root(self.rules, &mut findings, &outcome, &system);
         RootReport {
@@ -333,6 +521,7 @@ impl<'a> Scanner<'a> {
             stats,
             system,
             image: None,
+            parent_root: None,
         }
     }
 
@@ -363,6 +552,7 @@ impl<'a> Scanner<'a> {
             },
             system,
             image: None,
+            parent_root: None,
         }
     }
 }
@@ -374,8 +564,8 @@ struct VolumeScan<'s, 'a, 'p> {
     progress: &'p mut dyn FnMut(u64),
 }
 
-impl WithSource<RootReport> for VolumeScan<'_, '_, '_> {
-    fn with<S: Source>(&mut self, src: &S) -> RootReport {
+impl WithSource<Vec<RootReport>> for VolumeScan<'_, '_, '_> {
+    fn with<S: Source>(&mut self, src: &S) -> Vec<RootReport> {
         self.scanner.source(src, self.name.clone(), self.progress)
     }
 }

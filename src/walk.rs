@@ -47,6 +47,20 @@ pub enum Event<'m, N> {
         parts: Vec<Vec<u8>>,
         message: String,
     },
+    /// Issue 10 case 6 hook: a link on a rule's install path (`…/system32/Windows Media`)
+    /// that was not walked into: a live copy may be behind it. Also shown as a notice.
+    Unfollowed {
+        parts: Vec<Vec<u8>>,
+        message: String,
+    },
+    /// A link or reparse point the source does not walk (`Link::NotWalked`): a notice,
+    /// unless it is a `candidate` (then reported as a skipped finding too); the driver checks
+    /// it against the rules' install paths.
+    NotWalked {
+        parts: Vec<Vec<u8>>,
+        message: String,
+        candidate: bool,
+    },
     /// Sent every so often with the number of entries seen so far.
     Progress {
         entries: u64,
@@ -62,6 +76,9 @@ struct DirPath {
     parent: Option<Arc<DirPath>>,
     name: Box<[u8]>,
     depth: usize,
+    /// Reached through a directory link on an install path (issue 10 case 6): links below it
+    /// are not walked into again, so link cycles stay bounded.
+    via_link: bool,
 }
 
 impl DirPath {
@@ -70,6 +87,7 @@ impl DirPath {
             parent: None,
             name: Box::default(),
             depth: 0,
+            via_link: false,
         })
     }
 
@@ -111,55 +129,105 @@ where
             .and_then(|s| matcher.matches_bytes(s))
     });
     let parts = || dir.parts(Some(&e.name));
-    match e.kind {
-        EntryKind::Symlink => {
-            if targets.is_none() && !src.follows_links() {
-                return None;
-            }
-            let candidate = |kind, node, link_text, skip| {
-                targets.map(|targets| {
-                    Event::Candidate(Candidate {
+    if targets.is_none() {
+        // Near-miss names in a target's install folder (`Nscm.exe.bak`, `Nscm.ex_`…): a notice.
+        if let Some(message) = matcher.near_miss(&e.name, || dir.parts(None)) {
+            emit(Event::Notice {
+                parts: parts(),
+                message,
+            });
+        }
+    }
+    let mut kind = e.kind;
+    if kind == EntryKind::Symlink {
+        // Issue 10 case 6 hook: a link named like a folder of a rule's install path. A
+        // reparse point the source walks as what it is (NTFS, not a link) is not one; one the
+        // source does not walk is judged by the driver (`Event::NotWalked`).
+        if targets.is_none() && matcher.on_install_path(&parts()) {
+            match src.link(&e.node) {
+                Link::Walk { .. } => {}
+                Link::NotWalked { why, .. } => {
+                    emit(Event::NotWalked {
                         parts: parts(),
-                        kind,
-                        node,
-                        targets,
-                        link_text,
-                        skip,
-                    })
-                })
-            };
-            let event = match src.link(&e.node) {
-                Link::Kept { text, why } => candidate(EntryKind::Symlink, e.node, text, Some(why)),
-                Link::Refused { text, why } => {
-                    if targets.is_some() {
-                        candidate(EntryKind::Symlink, e.node, text, Some(why))
-                    } else {
-                        Some(Event::Notice {
-                            parts: parts(),
-                            message: why,
-                        })
-                    }
+                        message: why,
+                        candidate: false,
+                    });
+                    return None;
                 }
-                Link::Dir { notice } => Some(Event::Notice {
+                _ => return install_path_link(src, dir, e, emit),
+            }
+        }
+        if targets.is_none() && !src.resolves_every_link() {
+            return None;
+        }
+        let candidate = |kind, node, link_text, skip| {
+            targets.map(|targets| {
+                Event::Candidate(Candidate {
                     parts: parts(),
-                    message: notice,
-                }),
-                Link::Target { text, node, kind } => candidate(
                     kind,
                     node,
-                    Some(text),
-                    kind.skip_reason().map(str::to_owned),
-                ),
-                Link::Unreadable(message) => Some(Event::Error {
-                    parts: parts(),
-                    message,
-                }),
-            };
-            if let Some(event) = event {
-                emit(event);
+                    targets,
+                    link_text,
+                    skip,
+                })
+            })
+        };
+        let event = match src.link(&e.node) {
+            // A reparse point that is no link (NTFS): walked as what it is, below.
+            Link::Walk { kind: k, notice } => {
+                if let Some(message) = notice {
+                    emit(Event::Notice {
+                        parts: parts(),
+                        message,
+                    });
+                }
+                kind = k;
+                None
             }
-            None
+            Link::Kept { text, why } => {
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::NotWalked { text, why } => {
+                emit(Event::NotWalked {
+                    parts: parts(),
+                    message: why.clone(),
+                    candidate: targets.is_some(),
+                });
+                candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+            }
+            Link::Refused { text, why } => {
+                if targets.is_some() {
+                    candidate(EntryKind::Symlink, e.node.clone(), text, Some(why))
+                } else {
+                    Some(Event::Notice {
+                        parts: parts(),
+                        message: why,
+                    })
+                }
+            }
+            Link::Dir { notice } => Some(Event::Notice {
+                parts: parts(),
+                message: notice,
+            }),
+            Link::Target { text, node, kind } => candidate(
+                kind,
+                node,
+                Some(text),
+                kind.skip_reason().map(str::to_owned),
+            ),
+            Link::Unreadable(message) => Some(Event::Error {
+                parts: parts(),
+                message,
+            }),
+        };
+        if let Some(event) = event {
+            emit(event);
         }
+        if kind == EntryKind::Symlink {
+            return None;
+        }
+    }
+    match kind {
         EntryKind::Dir => {
             // A folder named like a target is reported (skipped) and still walked.
             if let Some(targets) = targets {
@@ -205,6 +273,7 @@ where
                 parent: Some(Arc::clone(dir)),
                 name: e.name.into_boxed_slice(),
                 depth: dir.depth + 1,
+                via_link: dir.via_link,
             });
             Some((e.node, child))
         }
@@ -222,6 +291,50 @@ where
             None
         }
     }
+}
+
+/// Issue 10 case 6 hook: a link on a rule's install path. With links followed (and not
+/// already below a followed link), a directory link inside the root is walked at the link's own
+/// path — the path Windows would use — by listing the link itself (a host source lists its
+/// target). Otherwise it is reported as [`Event::Unfollowed`].
+fn install_path_link<'m, S: Source>(
+    src: &S,
+    dir: &Arc<DirPath>,
+    e: Entry<S::Node>,
+    emit: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Option<(S::Node, Arc<DirPath>)> {
+    let parts = dir.parts(Some(&e.name));
+    let message = if !src.follows_links() {
+        "a link on a rule's install path, not followed (see --follow-symlinks): a live copy may be behind it".to_owned()
+    } else if dir.via_link {
+        "a link below a followed link on a rule's install path: not followed again".to_owned()
+    } else {
+        match src.link(&e.node) {
+            Link::Dir { .. } if dir.depth < MAX_DEPTH => {
+                emit(Event::Notice {
+                    parts,
+                    message: "directory link on a rule's install path: walked at this path, as Windows reaches it".to_owned(),
+                });
+                let child = Arc::new(DirPath {
+                    parent: Some(Arc::clone(dir)),
+                    name: e.name.into_boxed_slice(),
+                    depth: dir.depth + 1,
+                    via_link: true,
+                });
+                return Some((e.node, child));
+            }
+            // A link to a file named like a folder hides nothing.
+            Link::Target { .. } => return None,
+            Link::Kept { why, .. } | Link::Refused { why, .. } | Link::NotWalked { why, .. } => why,
+            Link::Dir { notice } => notice,
+            Link::Unreadable(m) => m,
+            // Only sources that walk reparse points as what they are give this, and the
+            // caller does not hand those here.
+            Link::Walk { .. } => return None,
+        }
+    };
+    emit(Event::Unfollowed { parts, message });
+    None
 }
 
 fn list_error<'m, N>(dir: &DirPath, e: &SourceError) -> Event<'m, N> {
@@ -507,11 +620,29 @@ mod tests {
         fn read(&self, _: &usize, _: u64, _: u64) -> Result<Vec<u8>, SourceError> {
             Ok(Vec::new())
         }
-        fn link(&self, _: &usize) -> Link<usize> {
-            Link::Kept {
-                text: None,
-                why: "a link".to_owned(),
+        /// By name: `walked…` a reparse point walked as a folder, `junction…` one not
+        /// walked, anything else a link kept.
+        fn link(&self, node: &usize) -> Link<usize> {
+            let name = self.nodes[*node].0;
+            if name.starts_with("walked") {
+                Link::Walk {
+                    kind: EntryKind::Dir,
+                    notice: Some("walked".to_owned()),
+                }
+            } else if name.starts_with("junction") {
+                Link::NotWalked {
+                    text: None,
+                    why: "a junction".to_owned(),
+                }
+            } else {
+                Link::Kept {
+                    text: None,
+                    why: "a link".to_owned(),
+                }
             }
+        }
+        fn resolves_every_link(&self) -> bool {
+            true
         }
         fn display_path(&self, rel: &str, _: &[Vec<u8>]) -> String {
             rel.to_owned()
@@ -537,6 +668,8 @@ mod tests {
             Event::Candidate(c) => cands.push(text(&c.parts)),
             Event::Notice { parts, .. } => notices.push(text(&parts)),
             Event::Error { parts, .. } => errors.push(text(&parts)),
+            Event::Unfollowed { parts, .. } => notices.push(text(&parts)),
+            Event::NotWalked { parts, .. } => notices.push(format!("not walked: {}", text(&parts))),
             Event::Progress { .. } => {}
         };
         if threads == 1 {
@@ -622,6 +755,38 @@ mod tests {
                 .any(|(_, m)| m.starts_with("more than 3 entries")),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn reparse_points_are_walked_or_reported_as_the_source_says() {
+        let (d, f, l) = (EntryKind::Dir, EntryKind::File, EntryKind::Symlink);
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(5), vec![1, 3, 5]),
+                // A reparse point that is a folder to walk (a cloud folder): entered.
+                ("walked-cloud", None, l, Some(10), vec![2]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction: not entered, reported.
+                ("junction", None, l, Some(11), vec![4]),
+                ("Nscm.exe", None, f, None, vec![]),
+                // A junction named like a candidate: skipped, and reported as not walked.
+                ("junction-x", Some("NSCM.EXE"), l, Some(12), vec![]),
+            ],
+        };
+        for threads in [1, 2] {
+            let (cands, mut notices, errors) = walk(&fs, threads);
+            notices.sort();
+            assert_eq!(cands, ["junction-x", "walked-cloud/Nscm.exe"], "{threads}");
+            assert_eq!(
+                notices,
+                [
+                    "not walked: junction",
+                    "not walked: junction-x",
+                    "walked-cloud"
+                ]
+            );
+            assert!(errors.is_empty());
+        }
     }
 
     #[test]

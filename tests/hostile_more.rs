@@ -255,10 +255,12 @@ fn hostile_resource_directories_and_version_blocks() {
 
     let (code, r) = scan(&root);
     let want: &[(&str, &str, Option<&str>)] = &[
+        // Every level is the root table, so the only "name" is id 16: no id 1
+        // (VS_VERSION_INFO), which is all Windows reads (docs/judgement.md).
         (
             "loop-to-root",
             "unknown_version",
-            Some("corrupt_version_resource"),
+            Some("no_version_resource"),
         ),
         ("subdir-outside", "error", Some("malformed_pe")),
         (
@@ -313,12 +315,15 @@ fn hostile_resource_directories_and_version_blocks() {
         f["notes"].to_string().contains("wValueLength 65535"),
         "{f:#}"
     );
-    for n in [
-        "loop-to-root",
-        "data-outside",
-        "data-size-huge",
-        "vs-length-4",
-    ] {
+    let f = finding(&r, "loop-to-root/Nscm.exe");
+    assert!(f["error"].as_str().unwrap().contains("id 1"), "{f:#}");
+    assert!(
+        f["notes"]
+            .to_string()
+            .contains("language entry is a directory"),
+        "{f:#}"
+    );
+    for n in ["data-outside", "data-size-huge", "vs-length-4"] {
         let f = finding(&r, &format!("{n}/Nscm.exe"));
         assert!(
             f["error"].as_str().unwrap().contains("version resource 1"),

@@ -163,11 +163,14 @@ fn links_inside_the_root_are_followed_only_when_asked() {
     fs::copy(sample_file(PATCHED_NSCM), root.join("store/real.bin")).unwrap();
     symlink("../../../../store/real.bin", server.join("Nscm.exe")).unwrap();
 
+    // Not followed: the live copy was not read, so neither not_installed nor exit 0
+    // (issue 10 case 6).
     let (code, doc) = scan_json(&[&root], &[]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 2);
     let r = &doc["roots"][0];
     assert_eq!(finding(r, "Server/Nscm.exe")["status"], "skipped");
-    assert_eq!(r["verdict"], "not_installed");
+    assert_eq!(r["verdict"], "inconclusive");
+    assert!(r["reasons"].to_string().contains("live_copy_not_read"));
 
     let (code, doc) = scan_json(&[&root], &["--follow-symlinks"]);
     assert_eq!(code, 0);

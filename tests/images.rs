@@ -365,3 +365,118 @@ fn images_are_never_written() {
     assert_eq!(std::fs::read(&img).unwrap(), before);
     assert_eq!(std::fs::metadata(&img).unwrap().modified().unwrap(), mtime);
 }
+
+/// NTFS reparse points (tests/images/build.sh, `ntfs-reparse.img`, tags set with libntfs-3g):
+/// symbolic links and junctions are not followed (a notice each); a cloud-placeholder folder
+/// and a folder with an unknown tag are walked, with a notice naming the tag; files whose data
+/// is not in `$DATA` (cloud file not downloaded, dedup, WOF) are precise errors; a junction
+/// on the install path makes the root `inconclusive` with `reparse_point_not_walked`.
+#[test]
+fn ntfs_reparse_points_are_walked_unless_links_and_links_on_the_install_path_are_inconclusive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = unpack(tmp.path(), "ntfs-reparse");
+    let (_, doc) = scan(&[&img]);
+    let shown = img.display().to_string();
+    let notice = |r: &Value, path: &str| -> String {
+        r["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["path"] == path)
+            .unwrap_or_else(|| panic!("no notice at {path}: {:#}", r["notices"]))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let codes = |r: &Value| -> Vec<String> {
+        r["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // p1: every reparse point is off the install path.
+    let p1 = root(&doc, &format!("{shown}#p1"));
+    let paths: Vec<&str> = findings(p1)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        !paths.iter().any(|p| p.starts_with("Links/")),
+        "nothing below a junction or symbolic link is seen: {paths:?}"
+    );
+    let junction = notice(p1, "Links/Junction");
+    assert!(
+        junction.contains(
+            "a junction (IO_REPARSE_TAG_MOUNT_POINT, 0xA0000003) to C:\\WINNT, not followed"
+        ),
+        "{junction}"
+    );
+    let symlink = notice(p1, "Links/Symlink");
+    assert!(
+        symlink.contains("a symbolic link (IO_REPARSE_TAG_SYMLINK, 0xA000000C)"),
+        "{symlink}"
+    );
+    let cloud = notice(p1, "Users/me/OneDrive");
+    assert!(
+        cloud
+            .contains("cloud-sync placeholder folder (IO_REPARSE_TAG_CLOUD_6, 0x9000601A): walked"),
+        "{cloud}"
+    );
+    let vendor = notice(p1, "Vendor");
+    assert!(vendor.contains("tag 0x0000BEEF"), "{vendor}");
+    // The copies inside the walked reparse folders are judged as the live one is.
+    let live = finding(p1, "Windows Media/Server/Nscm.exe");
+    for path in ["Users/me/OneDrive/Nscm.exe", "Vendor/Nscm.exe"] {
+        let f = finding(p1, path);
+        assert_eq!(f["file_version"], live["file_version"], "{path}");
+        assert_eq!(f["sha256"], live["sha256"], "{path}");
+        assert!(f["error"].is_null(), "{f:#}");
+    }
+    assert!(!codes(p1).iter().any(|c| c == "reparse_point_not_walked"));
+
+    // p2: `WINNT/system32/Windows Media` is a junction.
+    let p2 = root(&doc, &format!("{shown}#p2"));
+    assert_eq!(p2["verdict"], "inconclusive");
+    let reason = p2["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "reparse_point_not_walked")
+        .unwrap_or_else(|| panic!("no reparse_point_not_walked: {:#}", p2["reasons"]));
+    assert_eq!(reason["path"], "WINNT/system32/Windows Media");
+    assert!(reason["message"]
+        .as_str()
+        .unwrap()
+        .contains("IO_REPARSE_TAG_MOUNT_POINT"));
+    assert!(
+        !findings(p2)
+            .iter()
+            .any(|f| f["path"].as_str().unwrap().contains("Windows Media/")),
+        "nothing below the junction"
+    );
+    for rv in p2["rule_verdicts"].as_array().unwrap() {
+        assert_ne!(rv["verdict"], "patched", "{rv:#}");
+    }
+    // Data that is not in $DATA: a precise error naming the tag, never zeros judged.
+    for (path, kind, text) in [
+        (
+            "Cloud/Nspmon.exe",
+            "unsupported",
+            "IO_REPARSE_TAG_CLOUD, 0x9000001A",
+        ),
+        (
+            "Dedup/Nscm.exe",
+            "unsupported",
+            "IO_REPARSE_TAG_DEDUP, 0x80000013",
+        ),
+        ("Wof/Nscm.exe", "compressed", "WofCompressedData stream"),
+    ] {
+        let f = finding(p2, path);
+        assert_eq!(f["status"], "error", "{f:#}");
+        assert_eq!(f["error_kind"], kind, "{f:#}");
+        assert!(f["error"].as_str().unwrap().contains(text), "{f:#}");
+    }
+}

@@ -42,16 +42,24 @@ def main():
         src = os.path.join(here, name)
         if not os.path.isdir(src):
             continue
-        config = os.path.join(systems, name, WINDIR.get(name, "WINNT"), "system32", "config")
-        os.makedirs(config, exist_ok=True)
-        for hive in ("software", "system"):
-            with tempfile.TemporaryDirectory() as tmp:
-                work = os.path.join(tmp, hive)
-                shutil.copyfile(template, work)
-                os.chmod(work, 0o644)
-                subprocess.run(["hivexregedit", "--merge", work, os.path.join(src, hive + ".reg")], check=True)
-                finish(work, name in UNCLEAN)
-                shutil.copyfile(work, os.path.join(config, hive.upper()))
+        # A folder holding software.reg is one Windows; one holding only sub-folders (named
+        # after Windows folders: two-windows/WINNT, two-windows/WINDOWS) is several on one volume.
+        if os.path.exists(os.path.join(src, "software.reg")):
+            windirs = [(src, WINDIR.get(name, "WINNT"))]
+        else:
+            windirs = [(os.path.join(src, d), d) for d in sorted(os.listdir(src))
+                       if os.path.isdir(os.path.join(src, d))]
+        for regs, windir in windirs:
+            config = os.path.join(systems, name, windir, "system32", "config")
+            os.makedirs(config, exist_ok=True)
+            for hive in ("software", "system"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    work = os.path.join(tmp, hive)
+                    shutil.copyfile(template, work)
+                    os.chmod(work, 0o644)
+                    subprocess.run(["hivexregedit", "--merge", work, os.path.join(regs, hive + ".reg")], check=True)
+                    finish(work, name in UNCLEAN)
+                    shutil.copyfile(work, os.path.join(config, hive.upper()))
         print(f"make-hives: {name}", file=sys.stderr)
 
 

@@ -117,7 +117,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
             images.push(image);
             volumes
         } else {
-            vec![scanner.folder(root, &mut on_entries)]
+            scanner.folder(root, &mut on_entries)
         };
         for r in found {
             if !a.quiet {

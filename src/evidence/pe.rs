@@ -59,13 +59,37 @@ impl PeHeader {
     }
 }
 
+/// The name id of the version resource `GetFileVersionInfo` reads: `VS_VERSION_INFO` (winver.h).
+pub const VS_VERSION_INFO: u32 = 1;
+
+/// The most `RT_VERSION` entries (name × language) read from one file. Real files have one,
+/// rarely a few; a crafted directory can make N names share one language directory of M
+/// entries (N × M readings from a few KB of directory). Past this the file is an error
+/// (`too_many_resources`) and the directory is not walked further.
+pub const MAX_VERSION_RESOURCES: usize = 64;
+
 /// One `RT_VERSION` resource: its name/id, language, and what it contained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionResource {
     /// Resource name: the numeric id as text (`1`) or the string name.
     pub name: String,
+    /// The numeric id, when the name is one (`None` for a string name).
+    pub id: Option<u32>,
     pub lang: u32,
+    /// `OffsetToData` (an RVA) and `Size` of the data entry: entries that share both share
+    /// one reading (parsed once).
+    pub data: (u32, u32),
     pub info: Result<VersionInfo, CorruptVersion>,
+}
+
+impl VersionResource {
+    /// Whether `GetFileVersionInfo` could read this resource: type `RT_VERSION`, name id 1
+    /// (`VS_VERSION_INFO`), in any language — which language it reads depends on the
+    /// machine's language settings (docs/judgement.md). String names and other ids are never
+    /// read by it.
+    pub fn windows_reads(&self) -> bool {
+        self.id == Some(VS_VERSION_INFO)
+    }
 }
 
 /// What a PE file said about itself.
@@ -85,10 +109,13 @@ fn name_text(name: Name<'_>) -> String {
 }
 
 /// Collects every data entry under the `RT_VERSION` type directory: names, then languages.
+/// At most [`MAX_VERSION_RESOURCES`] entries are visited: one more is an error, whatever the
+/// directory claims, so the work and the report stay bounded. Entries pointing at the same
+/// data (offset and size) are parsed once.
 fn version_entries(root: Directory<'_>) -> Result<Vec<VersionResource>, InspectError> {
     let malformed =
         |e: pelite::Error| InspectError::MalformedPe(format!("resource directory: {e}"));
-    let mut out = Vec::new();
+    let mut out: Vec<VersionResource> = Vec::new();
     for type_entry in root.entries() {
         if !matches!(type_entry.name(), Ok(Name::Id(RT_VERSION))) {
             continue;
@@ -99,28 +126,48 @@ fn version_entries(root: Directory<'_>) -> Result<Vec<VersionResource>, InspectE
             continue;
         };
         for name_entry in names.entries() {
-            let name = name_entry
-                .name()
-                .map(name_text)
-                .unwrap_or_else(|e| format!("<{e}>"));
+            let (name, id) = match name_entry.name() {
+                Ok(Name::Id(id)) => (id.to_string(), Some(id)),
+                Ok(other) => (name_text(other), None),
+                Err(e) => (format!("<{e}>"), None),
+            };
             let Some(langs) = name_entry.entry().map_err(malformed)?.dir() else {
                 continue;
             };
             for lang_entry in langs.entries() {
+                if out.len() >= MAX_VERSION_RESOURCES {
+                    return Err(InspectError::TooManyResources {
+                        limit: MAX_VERSION_RESOURCES,
+                    });
+                }
                 let lang = match lang_entry.name() {
                     Ok(Name::Id(id)) => id,
                     _ => 0,
                 };
-                let info = match lang_entry.entry().map_err(malformed)?.data() {
-                    Some(data) => match data.bytes() {
-                        Ok(bytes) => versioninfo::parse(bytes),
-                        Err(e) => Err(CorruptVersion(format!("resource data out of range: {e}"))),
-                    },
-                    None => Err(CorruptVersion("language entry is a directory".to_owned())),
+                let (data, info) = match lang_entry.entry().map_err(malformed)?.data() {
+                    Some(entry) => {
+                        let key = (entry.image().OffsetToData, entry.image().Size);
+                        let info = match out.iter().find(|r| r.data == key) {
+                            Some(same) => same.info.clone(),
+                            None => match entry.bytes() {
+                                Ok(bytes) => versioninfo::parse(bytes),
+                                Err(e) => {
+                                    Err(CorruptVersion(format!("resource data out of range: {e}")))
+                                }
+                            },
+                        };
+                        (key, info)
+                    }
+                    None => (
+                        (0, 0),
+                        Err(CorruptVersion("language entry is a directory".to_owned())),
+                    ),
                 };
                 out.push(VersionResource {
                     name: name.clone(),
+                    id,
                     lang,
+                    data,
                     info,
                 });
             }

@@ -1,17 +1,20 @@
 //! NTFS, read-only, through the `ntfs` crate: directory indexes (Win32 and POSIX names; the
 //! DOS 8.3 duplicates are skipped), `$STANDARD_INFORMATION` times, the unnamed `$DATA`
 //! stream (resident or not, fragmented, sparse). Compressed (LZNT1) data is decompressed by
-//! `image::lznt`; encrypted data is refused with a typed error. Every call
-//! into the crate runs inside `contain::contained`.
+//! `image::lznt`; encrypted data is refused with a typed error. Reparse points are told
+//! apart by their tag (`$REPARSE_POINT`, read lazily when the walk meets one): symbolic links
+//! and junctions are not followed, every other tag is walked as the file or folder it is, and
+//! a file whose data is not in its `$DATA` (cloud placeholder, HSM, dedup, WOF) is a precise
+//! read error naming the tag. Every call into the crate runs inside `contain::contained`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 use ntfs::structured_values::{NtfsFileAttributeFlags, NtfsFileNamespace};
-use ntfs::{Ntfs, NtfsAttributeFlags, NtfsReadSeek, NtfsTime};
+use ntfs::{Ntfs, NtfsAttributeFlags, NtfsAttributeType, NtfsFile, NtfsReadSeek, NtfsTime};
 
 use super::reader::{complete_read, with_budget, LIST_BUDGET};
-use super::REPARSE_NOT_FOLLOWED;
 use crate::contain::contained;
 use crate::model::time::{unix_nanos_rfc3339, Times};
 use crate::source::{
@@ -26,6 +29,10 @@ pub struct NtfsSource<R> {
     ntfs: Ntfs,
     r: RefCell<R>,
     name: String,
+    /// Reparse tags of the entries the walk was told to walk through (`link`), by file
+    /// record: `read` checks them for data that is not in `$DATA`. One entry per reparse
+    /// point met, nothing for ordinary files.
+    reparse: RefCell<HashMap<u64, u32>>,
 }
 
 fn err(e: ntfs::NtfsError) -> SourceError {
@@ -58,6 +65,7 @@ impl<R: Read + Seek> NtfsSource<R> {
             ntfs,
             r: RefCell::new(r),
             name,
+            reparse: RefCell::new(HashMap::new()),
         })
     }
 }
@@ -104,8 +112,14 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                 } else {
                     EntryKind::File
                 };
+                // Issue 10 case 12: the UTF-16 name as generalized UTF-8, not
+                // `to_string_lossy()`: valid names are their UTF-8 bytes (the walker's
+                // matching is unchanged), an unpaired surrogate keeps its value (escape.rs
+                // writes `\u{d800}`), so two names differing only there stay distinct.
+                let mut name = Vec::with_capacity(key.name().len());
+                crate::escape::utf16_to_bytes(key.name().u16_iter(), &mut name);
                 out.push(Entry {
-                    name: key.name().to_string_lossy().into_bytes(),
+                    name,
                     short_name: None,
                     kind,
                     id: Some(record),
@@ -151,8 +165,13 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
     fn read(&self, node: &u64, size: u64, limit: u64) -> Result<Vec<u8>, SourceError> {
         let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
         let node = *node;
+        // Reparse points (issue 12 item 5): a tag whose data is not in $DATA is an error.
+        let tag = self.reparse.borrow().get(&node).copied();
         let v = guarded(LIST_BUDGET.saturating_add(limit.saturating_mul(2)), || {
             let file = ntfs.file(r, node).map_err(err)?;
+            if let Some(tag) = tag {
+                reparse_data_check(r, &file, tag)?;
+            }
             let Some(item) = file.data(r, "") else {
                 return Ok(Vec::new());
             };
@@ -186,11 +205,69 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
         complete_read(v, size, limit)
     }
 
-    fn link(&self, _node: &u64) -> Link<u64> {
-        Link::Kept {
-            text: None,
-            why: REPARSE_NOT_FOLLOWED.to_owned(),
+    /// A reparse point, by its tag: symbolic links and junctions are not walked; every other
+    /// tag is walked as the file or folder it is (issue 12 item 5).
+    fn link(&self, node: &u64) -> Link<u64> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
+        let node = *node;
+        let found = guarded(LIST_BUDGET, || {
+            let file = ntfs.file(r, node).map_err(err)?;
+            let data = reparse_data(r, &file)?;
+            Ok((file.is_directory(), data))
+        });
+        let (is_dir, data) = match found {
+            Ok(v) => v,
+            Err(e) => return Link::Unreadable(format!("cannot read this reparse point: {e}")),
+        };
+        let kind = if is_dir {
+            EntryKind::Dir
+        } else {
+            EntryKind::File
+        };
+        let Some(data) = data else {
+            return Link::Walk {
+                kind,
+                notice: Some(
+                    "marked as a reparse point but holds no $REPARSE_POINT attribute: walked as it is"
+                        .to_owned(),
+                ),
+            };
+        };
+        let tag = data.tag;
+        let name = reparse_tag_name(tag);
+        if tag == TAG_SYMLINK || tag == TAG_MOUNT_POINT {
+            let what = if tag == TAG_SYMLINK {
+                "a symbolic link"
+            } else {
+                "a junction"
+            };
+            let to = data
+                .target
+                .as_deref()
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default();
+            return Link::NotWalked {
+                text: data.target,
+                why: format!("{what} ({name}){to}, not followed"),
+            };
         }
+        self.reparse.borrow_mut().insert(node, tag);
+        let notice = is_dir.then(|| {
+            if data_elsewhere(tag) {
+                format!(
+                    "a {} folder ({name}): walked; a file below it whose data is not on this volume cannot be read",
+                    if is_cloud(tag) { "cloud-sync placeholder" } else { "hierarchical storage" }
+                )
+            } else {
+                format!("a folder with a reparse point ({name}): walked as a folder")
+            }
+        });
+        Link::Walk { kind, notice }
+    }
+
+    fn resolves_every_link(&self) -> bool {
+        // Every reparse point is looked at: most are walked.
+        true
     }
 
     fn display_path(&self, rel: &str, _parts: &[Vec<u8>]) -> String {
@@ -199,5 +276,246 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
 
     fn root_failure(&self) -> &'static str {
         super::ROOT_FAILURE
+    }
+}
+
+// ---- Reparse points (issue 12 item 5) ------------------------------------------------------
+// The `ntfs` crate has no accessor for the tag: the `$REPARSE_POINT` attribute (type 0xC0) is
+// found among the record's own attributes and the first bytes of its value read, bounded.
+
+/// IO_REPARSE_TAG_MOUNT_POINT (a junction).
+const TAG_MOUNT_POINT: u32 = 0xA000_0003;
+/// IO_REPARSE_TAG_SYMLINK.
+const TAG_SYMLINK: u32 = 0xA000_000C;
+/// IO_REPARSE_TAG_HSM, IO_REPARSE_TAG_HSM2: data migrated to other storage.
+const TAG_HSM: u32 = 0xC000_0004;
+const TAG_HSM2: u32 = 0x8000_0006;
+/// IO_REPARSE_TAG_DEDUP: data in the volume's deduplication chunk store.
+const TAG_DEDUP: u32 = 0x8000_0013;
+/// IO_REPARSE_TAG_WOF: Windows Overlay Filter (compressed, or backed by a WIM file).
+const TAG_WOF: u32 = 0x8000_0017;
+/// The most of a reparse point's value read (Windows caps reparse data at 16 KiB).
+const MAX_REPARSE_DATA: usize = 16 * 1024;
+/// FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_RECALL_ON_OPEN, FILE_ATTRIBUTE_RECALL_ON_DATA_ACCESS.
+const DATA_NOT_LOCAL: u32 = 0x0000_1000 | 0x0004_0000 | 0x0040_0000;
+
+/// IO_REPARSE_TAG_CLOUD (0x9000001A) and its variants CLOUD_1…CLOUD_F (0x9000x01A).
+fn is_cloud(tag: u32) -> bool {
+    tag & 0xFFFF_0FFF == 0x9000_001A
+}
+
+/// Tags whose file data may live outside the volume.
+fn data_elsewhere(tag: u32) -> bool {
+    is_cloud(tag) || tag == TAG_HSM || tag == TAG_HSM2
+}
+
+/// The tag's Windows name with its value, e.g. `IO_REPARSE_TAG_CLOUD_6 (0x9000601A)`.
+pub fn reparse_tag_name(tag: u32) -> String {
+    let name = match tag {
+        TAG_MOUNT_POINT => Some("IO_REPARSE_TAG_MOUNT_POINT".to_owned()),
+        TAG_SYMLINK => Some("IO_REPARSE_TAG_SYMLINK".to_owned()),
+        TAG_HSM => Some("IO_REPARSE_TAG_HSM".to_owned()),
+        TAG_HSM2 => Some("IO_REPARSE_TAG_HSM2".to_owned()),
+        TAG_DEDUP => Some("IO_REPARSE_TAG_DEDUP".to_owned()),
+        TAG_WOF => Some("IO_REPARSE_TAG_WOF".to_owned()),
+        0x8000_0014 => Some("IO_REPARSE_TAG_NFS".to_owned()),
+        0x8000_001B => Some("IO_REPARSE_TAG_APPEXECLINK".to_owned()),
+        0x8000_0021 => Some("IO_REPARSE_TAG_ONEDRIVE".to_owned()),
+        0xA000_001D => Some("IO_REPARSE_TAG_LX_SYMLINK".to_owned()),
+        0x8000_0023 => Some("IO_REPARSE_TAG_AF_UNIX".to_owned()),
+        0x9000_001C => Some("IO_REPARSE_TAG_PROJFS".to_owned()),
+        t if is_cloud(t) => Some(match (t >> 12) & 0xF {
+            0 => "IO_REPARSE_TAG_CLOUD".to_owned(),
+            n => format!("IO_REPARSE_TAG_CLOUD_{n:X}"),
+        }),
+        _ => None,
+    };
+    match name {
+        Some(n) => format!("{n}, 0x{tag:08X}"),
+        None => format!("tag 0x{tag:08X}"),
+    }
+}
+
+/// A reparse point's tag and, for links, where they point (the print name).
+struct ReparseData {
+    tag: u32,
+    target: Option<String>,
+}
+
+/// The `$REPARSE_POINT` of `file` (`None` when it has none), at most [`MAX_REPARSE_DATA`]
+/// bytes of it read.
+fn reparse_data<R: Read + Seek>(
+    r: &mut R,
+    file: &NtfsFile<'_>,
+) -> Result<Option<ReparseData>, SourceError> {
+    for attr in file.attributes_raw() {
+        let attr = attr.map_err(err)?;
+        if attr.ty().map_err(err)? != NtfsAttributeType::ReparsePoint {
+            continue;
+        }
+        let mut value = attr.value(r).map_err(err)?;
+        let want =
+            usize::try_from(value.len()).map_or(MAX_REPARSE_DATA, |n| n.min(MAX_REPARSE_DATA));
+        let mut buf = vec![0u8; want];
+        let mut done = 0;
+        while done < buf.len() {
+            let n = value.read(r, &mut buf[done..]).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        buf.truncate(done);
+        let Some(tag) = buf
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            return Err(SourceError::corrupt(
+                "a $REPARSE_POINT attribute shorter than its 4-byte tag",
+            ));
+        };
+        let target = match tag {
+            TAG_SYMLINK => link_target(&buf, 20),
+            TAG_MOUNT_POINT => link_target(&buf, 16),
+            _ => None,
+        };
+        return Ok(Some(ReparseData { tag, target }));
+    }
+    Ok(None)
+}
+
+/// The print name (else the substitute name) of a symbolic link's or junction's reparse
+/// data, whose path buffer starts at `buffer`; `None` when the offsets do not fit.
+fn link_target(buf: &[u8], buffer: usize) -> Option<String> {
+    let u16_at = |at: usize| {
+        buf.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let name = |off: usize, len: usize| -> Option<String> {
+        let bytes =
+            buf.get(buffer.checked_add(off)?..buffer.checked_add(off)?.checked_add(len)?)?;
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let s = String::from_utf16_lossy(&units);
+        (!s.is_empty()).then_some(s)
+    };
+    let (sub_off, sub_len, print_off, print_len) =
+        (u16_at(8)?, u16_at(10)?, u16_at(12)?, u16_at(14)?);
+    name(print_off, print_len).or_else(|| name(sub_off, sub_len))
+}
+
+/// `Err` when the data of `file`, a reparse point with `tag` that the walk went through, is
+/// not in its unnamed `$DATA` (so reading `$DATA` would give zeros or nothing).
+fn reparse_data_check<R: Read + Seek>(
+    r: &mut R,
+    file: &NtfsFile<'_>,
+    tag: u32,
+) -> Result<(), SourceError> {
+    let name = reparse_tag_name(tag);
+    match tag {
+        TAG_DEDUP => Err(SourceError::new(
+            SourceErrorKind::Unsupported,
+            format!(
+                "a deduplicated file ({name}): its data is in the volume's Data Deduplication chunk store (System Volume Information/Dedup), not in $DATA; kbscan does not read the chunk store"
+            ),
+        )),
+        TAG_WOF => {
+            let stream = file.data(r, "WofCompressedData").is_some();
+            Err(if stream {
+                SourceError::new(
+                    SourceErrorKind::Compressed,
+                    format!(
+                        "a WOF-compressed file ({name}): its data is XPRESS/LZX-compressed in the WofCompressedData stream, not in $DATA; kbscan does not decompress it (`compact /u` on a copy, or read the file on Windows)"
+                    ),
+                )
+            } else {
+                SourceError::new(
+                    SourceErrorKind::Unsupported,
+                    format!(
+                        "a WOF-backed file ({name}) without a WofCompressedData stream: its data is in a WIM file outside this volume, not in $DATA"
+                    ),
+                )
+            })
+        }
+        t if data_elsewhere(t) => {
+            let attrs = file_attributes(r, file)?;
+            if attrs & DATA_NOT_LOCAL != 0 {
+                Err(SourceError::new(
+                    SourceErrorKind::Unsupported,
+                    format!(
+                        "a {} placeholder ({name}) whose data is not on this volume (offline or recalled on access: not downloaded)",
+                        if is_cloud(t) { "cloud-sync" } else { "hierarchical storage" }
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The file attributes of `$STANDARD_INFORMATION`, all 32 bits (the crate's flags drop the
+/// recall bits).
+fn file_attributes<R: Read + Seek>(r: &mut R, file: &NtfsFile<'_>) -> Result<u32, SourceError> {
+    for attr in file.attributes_raw() {
+        let attr = attr.map_err(err)?;
+        if attr.ty().map_err(err)? != NtfsAttributeType::StandardInformation {
+            continue;
+        }
+        let mut value = attr.value(r).map_err(err)?;
+        let mut buf = [0u8; 0x24];
+        let mut done = 0;
+        while done < buf.len() {
+            let n = value.read(r, &mut buf[done..]).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        if done < buf.len() {
+            return Err(SourceError::corrupt(
+                "a $STANDARD_INFORMATION shorter than 36 bytes",
+            ));
+        }
+        return Ok(u32::from_le_bytes([
+            buf[0x20], buf[0x21], buf[0x22], buf[0x23],
+        ]));
+    }
+    Err(SourceError::corrupt("no $STANDARD_INFORMATION attribute"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reparse_tags_are_named() {
+        assert_eq!(
+            reparse_tag_name(0x9000_601A),
+            "IO_REPARSE_TAG_CLOUD_6, 0x9000601A"
+        );
+        assert_eq!(
+            reparse_tag_name(0x9000_001A),
+            "IO_REPARSE_TAG_CLOUD, 0x9000001A"
+        );
+        assert_eq!(
+            reparse_tag_name(TAG_MOUNT_POINT),
+            "IO_REPARSE_TAG_MOUNT_POINT, 0xA0000003"
+        );
+        assert_eq!(reparse_tag_name(0x0000_BEEF), "tag 0x0000BEEF");
+        assert!(is_cloud(0x9000_F01A) && !is_cloud(0x9000_001C));
+    }
+
+    #[test]
+    fn link_targets_are_bounded() {
+        // Offsets past the end give no target, never a panic.
+        let mut buf = vec![0u8; 24];
+        buf[12..14].copy_from_slice(&0xFFF0u16.to_le_bytes());
+        buf[14..16].copy_from_slice(&0x20u16.to_le_bytes());
+        assert_eq!(link_target(&buf, 20), None);
+        assert_eq!(link_target(&buf[..10], 20), None);
     }
 }

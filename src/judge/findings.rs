@@ -5,12 +5,15 @@
 use crate::error::InspectError;
 use crate::escape::escape_bytes;
 use crate::evidence::inspect::FileEvidence;
-use crate::evidence::pe::PeVersionData;
+use crate::evidence::pe::{PeVersionData, VersionResource};
 use crate::filter::Target;
 use crate::judge::{self, location};
 use crate::lineage;
 use crate::model::time::Times;
-use crate::model::{FileFacts, Finding, Location, PeFacts, Status};
+use crate::model::{
+    ErrorKind, FileFacts, FileVersion, Finding, Location, PeFacts, Status, VersionReading,
+    VersionSource,
+};
 use crate::rules::{Rule, RuleFile, RuleSet};
 
 /// What happened to one candidate before judgement.
@@ -81,6 +84,7 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 product_version: None,
                 product_version_string: None,
                 string_tables: Vec::new(),
+                version_resources: Vec::new(),
                 required_version: file.fixed_version,
                 published_size: file.size,
                 file: FileFacts::default(),
@@ -106,7 +110,7 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                     times, evidence, ..
                 } => {
                     f.file.set_times(times);
-                    apply_evidence(&mut f, evidence, file.size);
+                    apply_evidence(&mut f, evidence, file);
                     judge_by_rule(&mut f, rules, rule, file);
                 }
             }
@@ -119,12 +123,12 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
         .collect()
 }
 
-fn apply_evidence(f: &mut Finding, ev: &FileEvidence, published: Option<u64>) {
+fn apply_evidence(f: &mut Finding, ev: &FileEvidence, file: &RuleFile) {
     f.file.size = ev.size;
     f.file.sha256.clone_from(&ev.sha256);
     f.file.md5.clone_from(&ev.md5);
     match &ev.pe {
-        Ok(pe) => apply_pe(f, pe, published),
+        Ok(pe) => apply_pe(f, pe, file),
         Err(e) => {
             f.status = if e.is_version_problem() {
                 Status::UnknownVersion
@@ -137,11 +141,266 @@ fn apply_evidence(f: &mut Finding, ev: &FileEvidence, published: Option<u64>) {
     }
 }
 
-fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
+/// Reads the version the way `GetFileVersionInfo` does: only `RT_VERSION` id 1
+/// (`VS_VERSION_INFO`), in the language the loader picks — which depends on the machine, so
+/// every language of id 1 is a reading Windows could use. Several readings that disagree are
+/// judged by the rule "ambiguity never favours patched": `vulnerable` when every one is,
+/// otherwise not judged (`version_resources_disagree`). Every resource is kept as evidence.
+fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
     f.file.pe = Some(PeFacts::from(&pe.header));
+    let read: Vec<&VersionResource> = pe.resources.iter().filter(|r| r.windows_reads()).collect();
+    let readings: Vec<Reading> = read
+        .iter()
+        .map(|r| reading(r, f.required_version, file))
+        .collect();
+    if pe.resources.len() > 1 || read.len() != pe.resources.len() {
+        let mut judged = readings.iter();
+        f.version_resources = pe
+            .resources
+            .iter()
+            .map(|r| {
+                let j = if r.windows_reads() {
+                    judged.next()
+                } else {
+                    None
+                };
+                evidence_row(r, j)
+            })
+            .collect();
+    }
+    for r in pe.resources.iter().filter(|r| !r.windows_reads()) {
+        f.notes.push(format!(
+            "version resource {} (language {:04x}) is not the one Windows reads (GetFileVersionInfo reads id 1, VS_VERSION_INFO): {}; not judged",
+            r.name,
+            r.lang,
+            says(r)
+        ));
+    }
+    match readings.len() {
+        0 if !pe.resources.is_empty() => {
+            f.status = Status::UnknownVersion;
+            f.error_kind = Some(ErrorKind::NoVersionResource);
+            f.error = Some(format!(
+                "no version resource with id 1 (VS_VERSION_INFO), the one Windows reads; {} other version {} not read",
+                pe.resources.len(),
+                if pe.resources.len() == 1 { "resource" } else { "resources" }
+            ));
+        }
+        0 | 1 => apply_one(f, &read),
+        _ => apply_several(f, &read, &readings),
+    }
+    if let Some(n) = f
+        .file
+        .size
+        .and_then(|s| judge::size_note(f.status, s, file.size))
+    {
+        f.notes.push(n);
+    }
+}
+
+/// One reading Windows could use, judged alone against the rule file.
+#[derive(Debug, Clone)]
+struct Reading {
+    version: Option<FileVersion>,
+    source: Option<VersionSource>,
+    status: Status,
+    error: Option<String>,
+}
+
+fn reading(r: &VersionResource, required: FileVersion, file: &RuleFile) -> Reading {
+    let (fixed, strings): (Option<FileVersion>, Vec<&str>) = match &r.info {
+        Ok(info) => (
+            info.fixed.as_ref().map(|x| x.file_version),
+            info.string_tables
+                .iter()
+                .filter_map(|t| t.get("FileVersion"))
+                .collect(),
+        ),
+        Err(_) => (None, Vec::new()),
+    };
+    let eff = judge::effective_version(fixed, &strings);
+    let (status, error) = rule_status(eff.version, required, file);
+    let error = error.or_else(|| match (&r.info, eff.version) {
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(_), None) => Some("no usable version in the version resource".to_owned()),
+        _ => None,
+    });
+    Reading {
+        version: eff.version,
+        source: eff.source,
+        status,
+        error,
+    }
+}
+
+/// The status of one version for the rule file, with the product line, the implausible
+/// 0xFFFF fields and a borrowed fixed version (`judged_by`) taken into account, and why it
+/// is not judged when it is not.
+fn rule_status(
+    v: Option<FileVersion>,
+    required: FileVersion,
+    file: &RuleFile,
+) -> (Status, Option<String>) {
+    let status = judge::status_for(v, required);
+    let Some(v) = v else {
+        return (status, None);
+    };
+    if !file.in_product_line(v) {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "version {v} is outside the product line {}: not judged",
+                file.product_line.as_deref().unwrap_or_default()
+            )),
+        );
+    }
+    if status == Status::Patched && judge::implausible(v) {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "version {v} has a field of 65535 (0xFFFF), the largest value a field can hold: not a plausible build, not judged patched"
+            )),
+        );
+    }
+    if status == Status::Vulnerable && file.judged_by.is_some() {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "{v} is below {required}, the fixed version of the rule that replaced this one: cannot tell"
+            )),
+        );
+    }
+    (status, None)
+}
+
+fn says(r: &VersionResource) -> String {
+    match &r.info {
+        Ok(info) => match &info.fixed {
+            Some(fx) => format!("says {}", fx.file_version),
+            None => match info.string_tables.iter().find_map(|t| t.get("FileVersion")) {
+                Some(s) => format!("no fixed version, string FileVersion {s:?}"),
+                None => "no version".to_owned(),
+            },
+        },
+        Err(e) => format!("unreadable ({e})"),
+    }
+}
+
+fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading {
+    let info = r.info.as_ref().ok();
+    VersionReading {
+        name: r.name.clone(),
+        language: format!("{:04x}", r.lang),
+        fixed_version: info.and_then(|i| i.fixed.as_ref().map(|x| x.file_version)),
+        file_version_string: info.and_then(|i| {
+            i.string_tables
+                .iter()
+                .find_map(|t| t.get("FileVersion"))
+                .map(str::to_owned)
+        }),
+        version: judged.and_then(|j| j.version),
+        windows_reads: r.windows_reads(),
+        status: judged.map(|j| j.status),
+        error: match judged {
+            Some(j) => j.error.clone(),
+            None => Some(match &r.info {
+                Ok(_) => {
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO)"
+                        .to_owned()
+                }
+                Err(e) => format!(
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO); unreadable: {e}"
+                ),
+            }),
+        },
+    }
+}
+
+/// Id 1 in several languages: which one Windows reads depends on the machine's language.
+fn apply_several(f: &mut Finding, read: &[&VersionResource], readings: &[Reading]) {
+    let langs: Vec<String> = read.iter().map(|r| format!("{:04x}", r.lang)).collect();
+    let first = readings[0].version;
+    if readings.iter().all(|r| r.version == first) {
+        apply_one(f, &read[..1]);
+        f.notes.push(format!(
+            "version resource 1 is present in {} languages ({}), all saying {}; Windows reads one of them depending on the machine's language",
+            read.len(),
+            langs.join(", "),
+            first.map_or_else(|| "no version".to_owned(), |v| v.to_string())
+        ));
+        return;
+    }
+    let list: Vec<String> = read
+        .iter()
+        .zip(readings)
+        .map(|(r, j)| {
+            format!(
+                "language {:04x} says {} ({})",
+                r.lang,
+                j.version
+                    .map_or_else(|| "no version".to_owned(), |v| v.to_string()),
+                j.status.as_str()
+            )
+        })
+        .collect();
+    for res in read {
+        if let Ok(info) = &res.info {
+            f.string_tables.extend(info.string_tables.iter().cloned());
+        }
+    }
+    f.file_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("FileVersion"))
+        .map(str::to_owned);
+    f.product_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("ProductVersion"))
+        .map(str::to_owned);
+    let all = |s: Status| readings.iter().all(|r| r.status == s);
+    // The reading reported: the highest of all-vulnerable ones, the lowest of all-patched ones.
+    let pick = if all(Status::Vulnerable) {
+        readings.iter().enumerate().max_by_key(|(_, r)| r.version)
+    } else if all(Status::Patched) {
+        readings.iter().enumerate().min_by_key(|(_, r)| r.version)
+    } else {
+        None
+    };
+    match pick {
+        Some((i, r)) => {
+            f.status = r.status;
+            f.version = r.version;
+            f.version_source = r.source;
+            if let Ok(info) = &read[i].info {
+                if let Some(fx) = &info.fixed {
+                    f.file_version = Some(fx.file_version);
+                    f.product_version = Some(fx.product_version);
+                }
+            }
+            f.notes.push(format!(
+                "version resource 1 is present in {} languages and they disagree ({}); Windows reads one of them depending on the machine's language, and every one is {}",
+                read.len(),
+                list.join("; "),
+                r.status.as_str()
+            ));
+        }
+        None => {
+            f.status = Status::UnknownVersion;
+            f.error_kind = Some(ErrorKind::VersionResourcesDisagree);
+            f.error = Some(format!(
+                "version resource 1 is present in {} languages and they disagree ({}); which one Windows reads depends on the machine's language: not judged",
+                read.len(),
+                list.join("; ")
+            ));
+        }
+    }
+}
+
+fn apply_one(f: &mut Finding, resources: &[&VersionResource]) {
     let mut fixed = None;
     let mut corrupt = Vec::new();
-    for res in &pe.resources {
+    for res in resources {
         match &res.info {
             Ok(info) => {
                 if let Some(fx) = &info.fixed {
@@ -190,7 +449,7 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
     f.notes.extend(eff.notes);
     f.status = judge::status_for(eff.version, f.required_version);
     if f.status == Status::UnknownVersion {
-        let err = if pe.resources.is_empty() {
+        let err = if resources.is_empty() {
             InspectError::NoVersionResource
         } else if corrupt.is_empty() {
             InspectError::CorruptVersion("no usable version in the version resource".to_owned())
@@ -201,13 +460,6 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, published: Option<u64>) {
         f.error = Some(err.to_string());
     } else {
         f.notes.extend(corrupt);
-    }
-    if let Some(n) = f
-        .file
-        .size
-        .and_then(|s| judge::size_note(f.status, s, published))
-    {
-        f.notes.push(n);
     }
 }
 
@@ -245,12 +497,24 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
         f.notes.push(format!("{} {}", file.name, m.text));
         f.lineage = Some(m);
     }
+    if judge::implausible(v) {
+        f.notes.push(format!(
+            "version {v} has a field of 65535 (0xFFFF), the largest value a version field can hold: implausible for a real build"
+        ));
+    }
     if !file.in_product_line(v) {
         f.status = Status::UnknownVersion;
         f.error = Some(format!(
             "version {v} is outside the product line {} that {} covers: not judged",
             file.product_line.as_deref().unwrap_or_default(),
             rule.id
+        ));
+        return;
+    }
+    if f.status == Status::Patched && judge::implausible(v) {
+        f.status = Status::UnknownVersion;
+        f.error = Some(format!(
+            "version {v} has a field of 65535 (0xFFFF): not a plausible build, not judged patched"
         ));
         return;
     }

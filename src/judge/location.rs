@@ -93,8 +93,47 @@ where
     Location::live()
 }
 
+/// The `location_rule` of a live copy a service's `ImagePath` names (issue 10 case 3): the copy
+/// a service starts is live whatever folder it is in. Its label is `live:service`.
+pub const SERVICE_RULE: &str = "service";
+
+/// The location of a copy a service starts, from the location its folders gave it: `live`,
+/// rule `service`, and the inactive-copy folder it is in (when it is in one) kept as
+/// `location_folder`. A copy already classed live keeps its plain `live` class.
+pub fn started_by_service(by_folders: &Location) -> Location {
+    if by_folders.is_live() {
+        return by_folders.clone();
+    }
+    Location {
+        class: LocationClass::Live,
+        rule: Some(SERVICE_RULE),
+        folder: by_folders.folder.clone(),
+    }
+}
+
+/// True when the trailing folders of `parts` (a path from the root, `/`-separated components)
+/// equal a leading part of `install_dir` (e.g. `…/system32/Windows Media` for
+/// `system32/Windows Media/Server`), compared ASCII-case-insensitively: a link there hides the
+/// rule's install folder (issue 10 case 6).
+pub fn on_install_path<'a, I>(parts: I, install_dir: &str) -> bool
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let parts: Vec<&[u8]> = parts.into_iter().collect();
+    let want: Vec<&str> = install_dir.split('/').filter(|s| !s.is_empty()).collect();
+    (1..=want.len().min(parts.len())).any(|k| {
+        parts[parts.len() - k..]
+            .iter()
+            .zip(&want[..k])
+            .all(|(p, w)| p.eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
+
 /// The description of a backup rule id, for reports.
 pub fn describe(rule: &str) -> Option<&'static str> {
+    if rule == SERVICE_RULE {
+        return Some("a copy a service starts: live whatever folder it is in");
+    }
     BACKUP_RULES
         .iter()
         .find(|r| r.id == rule)
@@ -184,6 +223,37 @@ mod tests {
             assert_eq!(loc.folder.as_deref(), Some(folder), "{p}");
             assert!(describe(rule).is_some());
             assert_eq!(loc.label(), format!("backup:{rule}"));
+        }
+    }
+
+    #[test]
+    fn a_copy_a_service_starts_is_live_wherever_it_is() {
+        let loc = started_by_service(&class_of("WINNT/$NTUninstallKB832359$/nscm.exe"));
+        assert!(loc.is_live());
+        assert_eq!(loc.label(), "live:service");
+        assert_eq!(loc.folder.as_deref(), Some("$NTUninstallKB832359$"));
+        let live = class_of("WINNT/system32/Windows Media/Server/nscm.exe");
+        assert_eq!(started_by_service(&live), Location::live());
+    }
+
+    #[test]
+    fn folders_on_an_install_path() {
+        let f = |p: &'static str| p.split('/').map(str::as_bytes).collect::<Vec<_>>();
+        let dir = "system32/Windows Media/Server";
+        for p in [
+            "WINNT/system32",
+            "WINNT/SYSTEM32/windows media",
+            "WINNT/system32/Windows Media/Server",
+        ] {
+            assert!(on_install_path(f(p), dir), "{p}");
+        }
+        for p in [
+            "WINNT/Server",
+            "Windows Media",
+            "WINNT/system32/Server",
+            "x",
+        ] {
+            assert!(!on_install_path(f(p), dir), "{p}");
         }
     }
 

@@ -12,7 +12,9 @@ pub mod reconcile;
 pub mod system;
 
 pub use crate::model::combine;
-use crate::model::{FileVersion, Reason, ReasonCode, Status, Verdict, VersionSource};
+use crate::model::{
+    FileVersion, Reason, ReasonCode, Status, Verdict, VersionReading, VersionSource,
+};
 
 /// The version a file is judged by, with the notes explaining the choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,12 @@ pub fn effective_version(fixed: Option<FileVersion>, strings: &[&str]) -> Effect
     }
 }
 
+/// A version with a field of 65535 (0xFFFF), the largest a field can hold: no real build
+/// carries one, a forged resource can (`65535.65535.65535.65535` compares above every fix).
+pub fn implausible(v: FileVersion) -> bool {
+    [v.major, v.minor, v.build, v.revision].contains(&u16::MAX)
+}
+
 /// The status of a file of known (or unknown) version against the fixed version.
 pub fn status_for(version: Option<FileVersion>, fixed: FileVersion) -> Status {
     match version {
@@ -138,6 +146,30 @@ pub struct CandidateFacts<'a> {
     pub version: Option<FileVersion>,
     pub required: FileVersion,
     pub error: Option<&'a str>,
+    /// Every version resource's reading when the file has several (empty otherwise).
+    pub readings: &'a [VersionReading],
+}
+
+impl CandidateFacts<'_> {
+    /// The readings Windows could use (id 1, any language).
+    fn windows_readings(&self) -> impl Iterator<Item = &VersionReading> {
+        self.readings.iter().filter(|r| r.windows_reads)
+    }
+    /// Several readings Windows could use that do not say the same version.
+    pub fn readings_disagree(&self) -> bool {
+        let mut versions = self.windows_readings().map(|r| r.version);
+        match versions.next() {
+            Some(first) => versions.any(|v| v != first),
+            None => false,
+        }
+    }
+    /// A reading Windows could use is vulnerable, whatever the copy's status says.
+    pub fn possibly_vulnerable(&self) -> bool {
+        self.status == Status::Vulnerable
+            || self
+                .windows_readings()
+                .any(|r| r.status == Some(Status::Vulnerable))
+    }
 }
 
 /// The verdict for one rule under one root.
@@ -155,7 +187,9 @@ pub fn rule_verdict(
     let vulnerable: Vec<_> = live().filter(|c| c.status == Status::Vulnerable).collect();
     let patched: Vec<_> = live().filter(|c| c.status == Status::Patched).collect();
     let unjudged: Vec<_> = live().filter(|c| c.status.is_unjudged()).collect();
-
+    // A copy one of whose readings is vulnerable, the others not: never outweighed by a
+    // patched copy (ambiguity never favours patched).
+    let ambiguous = live().any(|c| c.status != Status::Vulnerable && c.possibly_vulnerable());
     for c in &vulnerable {
         reasons.push(reason(
             ReasonCode::LiveVulnerable,
@@ -191,6 +225,34 @@ pub fn rule_verdict(
             Some(c.path),
         ));
     }
+    for c in live().filter(|c| c.readings_disagree()) {
+        let list: Vec<String> = c
+            .windows_readings()
+            .map(|r| {
+                format!(
+                    "{} in language {}",
+                    r.version
+                        .map_or_else(|| "no version".to_owned(), |v| v.to_string()),
+                    r.language
+                )
+            })
+            .collect();
+        let outcome = match c.status {
+            Status::Vulnerable => "every one is vulnerable",
+            Status::Patched => "every one is patched",
+            _ => "not every one is vulnerable: not judged",
+        };
+        reasons.push(reason(
+            ReasonCode::VersionResourcesDisagree,
+            format!(
+                "live copy {} has version resources Windows could read that disagree ({}); which one Windows reads depends on the machine's language, and {outcome}",
+                c.path,
+                list.join(", ")
+            ),
+            Some(c.path),
+        ));
+    }
+
     let backups = candidates
         .iter()
         .filter(|c| !c.live && !c.superseded && c.status != Status::Skipped)
@@ -231,6 +293,8 @@ pub fn rule_verdict(
 
     let verdict = if !vulnerable.is_empty() {
         Verdict::Vulnerable
+    } else if ambiguous {
+        Verdict::Inconclusive
     } else if !patched.is_empty() {
         Verdict::Patched
     } else if !unjudged.is_empty() || unreadable > 0 {
@@ -263,6 +327,7 @@ mod tests {
             version,
             required: FIXED,
             error: None,
+            readings: &[],
         }
     }
 

@@ -5,8 +5,10 @@
 //!
 //! Over 400 lines with its tests (the root-verdict table is about 170 of them).
 
+use std::collections::BTreeMap;
+
 use crate::judge::reconcile::{self, RuleSystemFacts};
-use crate::judge::{self, CandidateFacts};
+use crate::judge::{self, location, CandidateFacts};
 use crate::model::{
     Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
     Verdict,
@@ -16,8 +18,13 @@ use crate::rules::RuleSet;
 /// How the walk of a root ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RootOutcome {
-    /// Walked; `unreadable` folders or files could not be read on the way.
-    Scanned { unreadable: usize },
+    /// Walked; `unreadable` folders or files could not be read on the way; `unfollowed` are
+    /// the paths of links kbscan did not follow (or follow into) that sit on a rule's install
+    /// path (issue 10 case 6: a live copy may be behind them).
+    Scanned {
+        unreadable: usize,
+        unfollowed: Vec<String>,
+    },
     /// The root itself could not be read.
     Unreadable,
 }
@@ -38,9 +45,12 @@ pub fn judge_root(
     outcome: &RootOutcome,
     system: &SystemEvidence,
 ) -> RootJudgement {
-    let unreadable = match outcome {
+    let (unreadable, unfollowed) = match outcome {
         RootOutcome::Unreadable => return unreadable_root(rules),
-        RootOutcome::Scanned { unreadable } => *unreadable,
+        RootOutcome::Scanned {
+            unreadable,
+            unfollowed,
+        } => (*unreadable, unfollowed.as_slice()),
     };
     let service_reasons = mark_service_images(findings, system);
     let mut reasons = Vec::new();
@@ -54,20 +64,35 @@ pub fn judge_root(
                     .iter()
                     .any(|o| o.target == f.target && o.service_image.is_some())
         };
+        // Readings kbscan cannot choose between (issue 10 cases 2 and 6): twins differing only
+        // in case, links not read on the live path. They are kept out of the file verdict and
+        // then allowed only to make it vulnerable-or-inconclusive, never patched.
+        let counted = |f: &Finding| f.is_live() && !superseded(f);
+        let (ambiguous_paths, mut unsure) = ambiguous_readings(&mine, &counted);
+        unsure.extend(unfollowed_on_install_path(rule, system, unfollowed));
         let facts: Vec<CandidateFacts<'_>> = mine
             .iter()
             .map(|f| CandidateFacts {
                 path: &f.path,
                 status: f.status,
                 live: f.is_live(),
-                superseded: f.is_live() && superseded(f),
+                superseded: f.is_live()
+                    && (superseded(f) || ambiguous_paths.contains(&f.path.as_str())),
                 version: f.version,
                 required: f.required_version,
                 error: f.error.as_deref(),
+                readings: &f.version_resources,
             })
             .collect();
-        let (file_verdict, mut rule_reasons) =
+        let (mut file_verdict, mut rule_reasons) =
             judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        let undecided = unsure.iter().any(|u| u.undecided);
+        if undecided && matches!(file_verdict, Verdict::Patched | Verdict::NotInstalled) {
+            // One reading Windows could use is not known to be patched: never `patched`.
+            rule_reasons.retain(|r| r.code != ReasonCode::NotFound);
+            file_verdict = Verdict::Inconclusive;
+        }
+        rule_reasons.extend(unsure.into_iter().map(|u| u.reason));
         for f in &mine {
             let counted = f.is_live() && !(f.is_live() && superseded(f));
             if let (true, Status::Patched, Some(m)) = (counted, f.status, &f.lineage) {
@@ -137,6 +162,134 @@ pub fn judge_root(
     }
 }
 
+/// A reading of a rule's live file that kbscan cannot settle, with its reason; `undecided`
+/// when it keeps the rule from `patched` (every reading agreeing is only a note).
+struct Unsure {
+    reason: Reason,
+    undecided: bool,
+}
+
+/// The counted live copies of a rule that Windows could read more than one way: paths that
+/// differ only in case (`case_twins`: Windows opens names case-insensitively, so either could
+/// run) and links to a candidate that were not read (`live_copy_not_read`). Returns the paths
+/// to keep out of the file verdict (twins that disagree) and the reasons.
+fn ambiguous_readings<'f>(
+    mine: &[&'f Finding],
+    counted: &dyn Fn(&Finding) -> bool,
+) -> (Vec<&'f str>, Vec<Unsure>) {
+    let mut out = Vec::new();
+    let mut keep_out = Vec::new();
+    let mut groups: BTreeMap<(String, String), Vec<&'f Finding>> = BTreeMap::new();
+    for f in mine.iter().copied().filter(|f| counted(f)) {
+        groups
+            .entry((f.target.clone(), f.path.to_ascii_lowercase()))
+            .or_default()
+            .push(f);
+    }
+    for twins in groups.values().filter(|g| g.len() > 1) {
+        let all = |s: Status| twins.iter().all(|f| f.status == s);
+        let agree = all(Status::Vulnerable) || all(Status::Patched);
+        let readings: Vec<String> = twins
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.path,
+                    match f.version {
+                        Some(v) => format!("{v} ({})", f.status.as_str()),
+                        None => f.status.as_str().to_owned(),
+                    }
+                )
+            })
+            .collect();
+        let message = format!(
+            "{} live entries differ only in case ({}): Windows opens names case-insensitively, so any of them could be the {} that runs; {}",
+            twins.len(),
+            readings.join("; "),
+            twins[0].target,
+            if agree {
+                "every reading agrees"
+            } else {
+                "the readings disagree, so the verdict cannot be patched"
+            }
+        );
+        if !agree {
+            keep_out.extend(twins.iter().map(|f| f.path.as_str()));
+        }
+        out.push(Unsure {
+            reason: Reason::at(ReasonCode::CaseTwins, message, &twins[0].path),
+            undecided: !agree,
+        });
+    }
+    for f in mine
+        .iter()
+        .filter(|f| counted(f) && f.status == Status::Skipped && f.link_target.is_some())
+    {
+        out.push(Unsure {
+            reason: Reason::at(
+                ReasonCode::LiveCopyNotRead,
+                format!(
+                    "live {} is a link that was not read ({}): the copy Windows would run there was not judged (see --follow-symlinks)",
+                    f.path,
+                    f.link_target.as_deref().unwrap_or("target unknown"),
+                ),
+                &f.path,
+            ),
+            undecided: true,
+        });
+    }
+    (keep_out, out)
+}
+
+/// Links on a rule's install path (`system32/Windows Media/Server`) that kbscan did not walk
+/// into: a live copy may be behind them. Not when a service of the rule starts a copy found
+/// elsewhere (the service decides, and its path does not go through the link).
+fn unfollowed_on_install_path(
+    rule: &crate::model::Rule,
+    system: &SystemEvidence,
+    unfollowed: &[String],
+) -> Vec<Unsure> {
+    let services: Vec<&crate::model::system::ServiceFacts> = system
+        .for_rule(&rule.id)
+        .map(|r| r.services.iter().collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for link in unfollowed {
+        let parts: Vec<&[u8]> = link.split('/').map(str::as_bytes).collect();
+        for file in &rule.files {
+            let Some(dir) = file.install_dir.as_deref() else {
+                continue;
+            };
+            if !location::on_install_path(parts.iter().copied(), dir) {
+                continue;
+            }
+            let prefix = format!("{}/", link.to_ascii_lowercase());
+            let elsewhere = services.iter().any(|s| {
+                s.file == file.name
+                    && !s.on_disk.is_empty()
+                    && s.resolved_path
+                        .as_deref()
+                        .is_some_and(|p| !p.starts_with(&prefix))
+            });
+            if elsewhere {
+                continue;
+            }
+            out.push(Unsure {
+                reason: Reason::at(
+                    ReasonCode::LiveCopyNotRead,
+                    format!(
+                        "{link} is a link on the install path {dir} of {} and was not followed: a live copy may be there unread (see --follow-symlinks)",
+                        file.name
+                    ),
+                    link,
+                ),
+                undecided: true,
+            });
+        }
+    }
+    out
+}
+
 /// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
 fn unreadable_root(rules: &RuleSet) -> RootJudgement {
     RootJudgement {
@@ -179,59 +332,87 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
     ));
 }
 
-/// Marks the live copy each service starts (its `ImagePath`). When a service names one of
-/// several live copies, that copy decides and the others are noted and not counted.
+/// Links and reparse points the walk did not enter (`not_walked`, by path) that lie on a
+/// rule's install path — the Windows folder, a folder of a file's `install_dir` below it, or
+/// the file itself — hide where the live copy would be: that rule (unless already
+/// `vulnerable`) and the root become `inconclusive`, with the reason
+/// `reparse_point_not_walked`. When the Windows folder is unknown, a path ending with the
+/// start of `install_dir` (`…/system32/Windows Media`) counts.
+pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked: &[PathMessage]) {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let windir: Vec<String> = root
+        .system
+        .windir
+        .as_deref()
+        .map(|w| w.split('/').filter(|p| !p.is_empty()).map(lower).collect())
+        .unwrap_or_default();
+    let mut changed = false;
+    for rule in &rules.rules {
+        let mut hits: Vec<&PathMessage> = Vec::new();
+        for f in &rule.files {
+            let Some(dir) = f.install_dir.as_deref() else {
+                continue;
+            };
+            let mut install: Vec<String> = dir
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(lower)
+                .collect();
+            install.push(lower(&f.name));
+            for nw in not_walked {
+                let p: Vec<String> = nw.path.split('/').map(lower).collect();
+                let on_path = if windir.is_empty() {
+                    (1..=install.len().min(p.len())).any(|k| p.ends_with(&install[..k]))
+                } else {
+                    let full: Vec<String> = windir.iter().chain(&install).cloned().collect();
+                    !p.is_empty() && full.starts_with(&p)
+                };
+                if on_path && !hits.iter().any(|h| h.path == nw.path) {
+                    hits.push(nw);
+                }
+            }
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        changed = true;
+        let Some(rv) = root.rule_verdicts.iter_mut().find(|rv| rv.rule == rule.id) else {
+            continue;
+        };
+        for h in hits {
+            let reason = Reason::at(
+                ReasonCode::ReparsePointNotWalked,
+                format!(
+                    "{} is on the install path of {} and was not walked ({}): a live copy may be hidden behind it",
+                    h.path,
+                    rule.file_names(),
+                    h.message
+                ),
+                &h.path,
+            );
+            rv.reasons.push(reason.clone());
+            root.reasons.push(reason);
+        }
+        if rv.verdict != Verdict::Vulnerable {
+            rv.verdict = Verdict::Inconclusive;
+        }
+    }
+    if changed {
+        root.verdict = judge::combine(root.rule_verdicts.iter().map(|r| r.verdict));
+    }
+}
+
+/// Marks the copy each service starts (its `ImagePath`). When a service names one of several
+/// live copies, that copy decides and the others are noted and not counted. The copy a
+/// service starts is live whatever folder it is in (`live:service`, issue 10 case 3); when the
+/// `ImagePath` names several entries that differ only in case, each is marked (the twins are
+/// judged together, see [`ambiguous_readings`]). An `ImagePath` that could not be resolved is a
+/// reason and decides nothing.
 fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec<Reason> {
     let mut reasons = Vec::new();
     for rr in &system.rules {
         for svc in &rr.services {
-            let Some(want) = &svc.resolved_path else {
-                continue;
-            };
-            let same_target = |f: &Finding| f.rule == rr.rule && f.target == svc.file;
-            let hit = findings.iter().position(|f| {
-                same_target(f) && f.is_live() && f.path.to_ascii_lowercase() == *want
-            });
-            let image_path = svc.image_path.as_deref().unwrap_or_default();
-            match hit {
-                Some(i) => {
-                    let image = findings[i].path.clone();
-                    findings[i].service_image = Some(svc.name.clone());
-                    findings[i].notes.push(format!(
-                        "the file service {} starts (ImagePath {image_path})",
-                        svc.name
-                    ));
-                    let mut others = 0;
-                    for f in findings.iter_mut() {
-                        if same_target(f) && f.is_live() && f.service_image.is_none() {
-                            others += 1;
-                            f.notes.push(format!(
-                                "not the file service {} starts ({image}): not counted in the verdict",
-                                svc.name
-                            ));
-                        }
-                    }
-                    if others > 0 {
-                        reasons.push(Reason::at(
-                            ReasonCode::ServiceImageDecides,
-                            format!(
-                                "service {} starts {image}; {others} other live {} of {} not counted",
-                                svc.name,
-                                if others == 1 { "copy" } else { "copies" },
-                                svc.file
-                            ),
-                            &image,
-                        ));
-                    }
-                }
-                None => reasons.push(Reason::new(
-                    ReasonCode::ServiceImageMissing,
-                    format!(
-                        "service {} is configured to start {image_path}, which was not found under the root",
-                        svc.name
-                    ),
-                )),
-            }
+            mark_one(findings, &rr.rule, svc, &mut reasons);
             if svc.start == Some(4) {
                 reasons.push(Reason::new(
                     ReasonCode::ServiceDisabled,
@@ -244,6 +425,92 @@ fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec
         }
     }
     reasons
+}
+
+/// One service of [`mark_service_images`].
+fn mark_one(
+    findings: &mut [Finding],
+    rule: &str,
+    svc: &crate::model::system::ServiceFacts,
+    reasons: &mut Vec<Reason>,
+) {
+    {
+        {
+            let image_path = svc.image_path.as_deref().unwrap_or_default();
+            if let Some(why) = &svc.unresolved {
+                reasons.push(Reason::new(
+                    ReasonCode::ServiceImageUnresolved,
+                    format!(
+                        "service {} is configured to start {image_path}, which kbscan could not place under the root ({why}): the service does not decide",
+                        svc.name
+                    ),
+                ));
+                return;
+            }
+            let Some(want) = &svc.resolved_path else {
+                return;
+            };
+            let same_target = |f: &Finding| f.rule == rule && f.target == svc.file;
+            let hits: Vec<usize> = findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    same_target(f)
+                        && (svc.on_disk.contains(&f.path) || f.path.to_ascii_lowercase() == *want)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let Some(&first) = hits.first() else {
+                reasons.push(Reason::new(
+                    ReasonCode::ServiceImageMissing,
+                    format!(
+                        "service {} is configured to start {image_path}, which was not found under the root",
+                        svc.name
+                    ),
+                ));
+                return;
+            };
+            for &i in &hits {
+                let f = &mut findings[i];
+                if !f.is_live() {
+                    f.location = location::started_by_service(&f.location);
+                    f.notes.retain(|n| !n.starts_with("inactive copy ("));
+                    f.notes.push(format!(
+                        "live: service {} starts this copy, whatever folder it is in",
+                        svc.name
+                    ));
+                }
+                f.service_image = Some(svc.name.clone());
+                f.notes.push(format!(
+                    "the file service {} starts (ImagePath {image_path})",
+                    svc.name
+                ));
+            }
+            let image = findings[first].path.clone();
+            let mut others = 0;
+            for f in findings.iter_mut() {
+                if same_target(f) && f.is_live() && f.service_image.is_none() {
+                    others += 1;
+                    f.notes.push(format!(
+                        "not the file service {} starts ({image}): not counted in the verdict",
+                        svc.name
+                    ));
+                }
+            }
+            if others > 0 {
+                reasons.push(Reason::at(
+                    ReasonCode::ServiceImageDecides,
+                    format!(
+                        "service {} starts {image}; {others} other live {} of {} not counted",
+                        svc.name,
+                        if others == 1 { "copy" } else { "copies" },
+                        svc.file
+                    ),
+                    &image,
+                ));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -283,6 +550,7 @@ mod tests {
             product_version: None,
             product_version_string: None,
             string_tables: Vec::new(),
+            version_resources: Vec::new(),
             required_version: FileVersion::new(4, 1, 0, 3934),
             published_size: None,
             file: FileFacts::default(),
@@ -308,6 +576,8 @@ mod tests {
                     start: Some(start),
                     start_type: None,
                     resolved_path: Some(resolved.to_ascii_lowercase()),
+                    unresolved: None,
+                    on_disk: Vec::new(),
                 }],
                 uninstall_dir: None,
             }],
@@ -322,7 +592,10 @@ mod tests {
     #[test]
     fn root_verdict_table() {
         use Status::*;
-        let ok = RootOutcome::Scanned { unreadable: 0 };
+        let ok = RootOutcome::Scanned {
+            unreadable: 0,
+            unfollowed: Vec::new(),
+        };
         let other = "Program Files/Old/Nscm.exe";
         // (findings, outcome, system, verdict, a reason code that must be given)
         let cases: Vec<(Vec<Finding>, RootOutcome, SystemEvidence, Verdict, &str)> = vec![
@@ -342,7 +615,10 @@ mod tests {
             ),
             (
                 vec![],
-                RootOutcome::Scanned { unreadable: 1 },
+                RootOutcome::Scanned {
+                    unreadable: 1,
+                    unfollowed: Vec::new(),
+                },
                 SystemEvidence::default(),
                 Verdict::Inconclusive,
                 "tree_incomplete",
@@ -431,7 +707,10 @@ mod tests {
         let j = judge_root(
             &rules(),
             &mut findings,
-            &RootOutcome::Scanned { unreadable: 0 },
+            &RootOutcome::Scanned {
+                unreadable: 0,
+                unfollowed: Vec::new(),
+            },
             &with_service(LIVE, 2),
         );
         assert_eq!(j.verdict, Verdict::Patched);

@@ -15,6 +15,7 @@ pub struct VersionReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DescribedFile {
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     #[serde(flatten)]
     pub file: FileFacts,

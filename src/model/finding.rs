@@ -20,7 +20,9 @@ pub enum LocationClass {
 pub struct Location {
     #[serde(rename = "location")]
     pub class: LocationClass,
-    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups.
+    /// Id of the backup rule (`ntuninstall`, `dllcache`, …), for backups; `service` for a live
+    /// copy a service's `ImagePath` names in a folder otherwise classed as inactive (issue 10
+    /// case 3; `location_folder` is then that folder).
     #[serde(rename = "location_rule")]
     pub rule: Option<&'static str>,
     /// The folder name, as found, that matched the rule.
@@ -39,10 +41,10 @@ impl Location {
     pub fn is_live(&self) -> bool {
         self.class == LocationClass::Live
     }
-    /// Short label for tables and CSV: `live` or `backup:<rule>`.
+    /// Short label for tables and CSV: `live`, `backup:<rule>` or `live:service`.
     pub fn label(&self) -> String {
         match self.rule {
-            Some(rule) => format!("backup:{rule}"),
+            Some(rule) => format!("{}:{rule}", self.class_str()),
             None => "live".to_owned(),
         }
     }
@@ -55,14 +57,42 @@ impl Location {
     }
 }
 
+/// One `RT_VERSION` resource of a file as kbscan read it, kept as evidence when a file has
+/// more than one (or only ones Windows does not read): which it is, what it says, and whether
+/// `GetFileVersionInfo` could read it (docs/judgement.md, "Which version resource Windows reads").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionReading {
+    /// The resource name: a numeric id as text (`1`) or the string name.
+    pub name: String,
+    /// The resource language as four hex digits (`0409`; `0000` is language-neutral).
+    pub language: String,
+    /// `VS_FIXEDFILEINFO` file version, when the block has a valid one.
+    pub fixed_version: Option<FileVersion>,
+    /// The string `FileVersion` of its first string table that has one.
+    pub file_version_string: Option<String>,
+    /// The version this reading would be judged by (fixed, else the string).
+    pub version: Option<FileVersion>,
+    /// Whether Windows could read this resource: name id 1 (`VS_VERSION_INFO`), any language
+    /// (which language is read depends on the machine).
+    pub windows_reads: bool,
+    /// What this reading alone would mean for the rule (`None` when Windows does not read it).
+    pub status: Option<Status>,
+    /// Why the reading has no version, or why it is not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// One candidate file judged against one rule file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Relative to the root, `/`-separated, escaped losslessly.
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// The root as given joined with `path`.
+    #[serde(serialize_with = "crate::escape::name")]
     pub abs_path: String,
     /// File name as found on disk.
+    #[serde(serialize_with = "crate::escape::name")]
     pub name: String,
     pub rule: String,
     pub kb: String,
@@ -81,11 +111,16 @@ pub struct Finding {
     pub product_version: Option<FileVersion>,
     pub product_version_string: Option<String>,
     pub string_tables: Vec<StringTable>,
+    /// Every version resource's reading, when the file has more than one or none that Windows
+    /// reads (absent from JSON otherwise: the fields above are then that one resource).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version_resources: Vec<VersionReading>,
     pub required_version: FileVersion,
     pub published_size: Option<u64>,
     #[serde(flatten)]
     pub file: FileFacts,
     /// For a symbolic link: what it points to.
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub link_target: Option<String>,
     /// The service whose `ImagePath` names this copy: the one Windows starts.
     pub service_image: Option<String>,

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use container::{ContainerMeta, Verification};
 pub use file::{FileFacts, PeFacts, StringTable};
-pub use finding::{Finding, Location, LocationClass};
+pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
 pub use system::SystemEvidence;
 pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};
@@ -52,6 +52,7 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSource {
     /// The image as given on the command line (the first segment of a split set).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `mbr`, `gpt`, or `none` (the image is one volume).
     pub partition_table: &'static str,
@@ -72,6 +73,7 @@ pub struct ImageSource {
 /// urgent of its volumes' verdicts).
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `raw`, `split_raw`, the container read (`e01`, `vhd`…), or a compressed copy recognised
     /// and refused (`gzip-compressed`…).
@@ -81,6 +83,7 @@ pub struct ImageReport {
     pub size: Option<u64>,
     pub partition_table: Option<&'static str>,
     /// The `root` names of the volumes scanned (also in `roots[]`).
+    #[serde(serialize_with = "crate::escape::names")]
     pub volumes: Vec<String>,
     pub verdict: Verdict,
     /// Partitions skipped, tables damaged, a truncated image…
@@ -102,6 +105,7 @@ pub struct ImageReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RootReport {
     /// The root as given on the command line.
+    #[serde(serialize_with = "crate::escape::name")]
     pub root: String,
     pub verdict: Verdict,
     pub reasons: Vec<Reason>,
@@ -117,6 +121,10 @@ pub struct RootReport {
     pub system: SystemEvidence,
     /// For a volume inside a disk image: where it is (null for a folder).
     pub image: Option<ImageSource>,
+    /// For one of several Windows installations on a volume (`ROOT#WINNT`): the root entry
+    /// of the volume it is on (`ROOT`). Absent for every other root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_root: Option<String>,
 }
 
 /// Counts of one walk, for the report.
@@ -139,6 +147,7 @@ pub struct RuleVerdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct PathMessage {
     /// Relative to the root, `/`-separated, escaped (empty for the root itself).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     pub message: String,
 }
@@ -213,7 +222,13 @@ impl Summary {
         }
         s.exit_code = if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
-        } else if s.errors > 0 || s.findings.unknown_version > 0 || s.findings.error > 0 {
+        } else if s.errors > 0
+            || s.findings.unknown_version > 0
+            || s.findings.error > 0
+            // An inconclusive root (issue 10: readings kbscan cannot choose between, a live
+            // copy not read) never exits 0: 0 means every candidate file was judged.
+            || s.verdicts.inconclusive > 0
+        {
             exit::INCOMPLETE
         } else {
             exit::CLEAN

@@ -8,6 +8,7 @@ use super::file::Pairs;
 #[derive(Debug, Clone, Serialize)]
 pub struct HiveInfo {
     /// Relative to the root (found) or as given (`--software-hive`).
+    #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
     /// `found` under the root, or `argument`.
     pub origin: &'static str,
@@ -36,6 +37,23 @@ pub struct OsFacts {
     pub product_type: Option<String>,
     /// The control set `Select\Current` names, e.g. `ControlSet001`.
     pub control_set: Option<String>,
+    /// Values present with a type other than the documented one (`CurrentVersion` as
+    /// `REG_BINARY`…): not used as facts, listed here (issue 10 case 5). Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wrong_type: Vec<WrongTypeValue>,
+}
+
+/// A registry value kbscan did not use because its type is not the documented one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrongTypeValue {
+    /// Hive and value path: `SOFTWARE\Microsoft\Windows NT\CurrentVersion\CurrentVersion`.
+    pub value: String,
+    /// The documented type: `REG_SZ`, `REG_DWORD`.
+    pub expected: &'static str,
+    /// The type found: `REG_BINARY`, `REG_DWORD`, or `type 0x…` for an unknown one.
+    pub found: String,
+    /// The data as text (numbers in decimal, other data as its type and size).
+    pub data: String,
 }
 
 impl OsFacts {
@@ -79,6 +97,14 @@ pub struct ServiceFacts {
     pub start_type: Option<&'static str>,
     /// `image_path` resolved to a path relative to the root, when it could be.
     pub resolved_path: Option<String>,
+    /// Why `image_path` could not be resolved (issue 10 case 9); shown as a note and a reason.
+    #[serde(skip)]
+    pub unresolved: Option<String>,
+    /// The entries under the root that `resolved_path` names, as the file system spells them
+    /// (8.3 aliases followed; several when names differ only in case). Internal: the finding
+    /// the service starts carries `service_image`.
+    #[serde(skip)]
+    pub on_disk: Vec<String>,
 }
 
 /// Registry facts for one rule.
@@ -96,6 +122,7 @@ pub struct RuleRegistry {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SystemEvidence {
     /// The Windows folder found under the root (`WINNT`, `Windows`), relative to it.
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub windir: Option<String>,
     pub software_hive: Option<HiveInfo>,
     pub system_hive: Option<HiveInfo>,

@@ -131,6 +131,10 @@ coded! {
         /// `--verify-image`: the image does not match the hash or checksum its container
         /// stores, so nothing read from it is trusted.
         ImageHashMismatch = "image_hash_mismatch",
+        /// A link or reparse point on a rule's install path (a folder of `install_dir`, or a
+        /// candidate itself) was not walked (an NTFS junction or symbolic link): what it hides
+        /// was not seen.
+        ReparsePointNotWalked = "reparse_point_not_walked",
         /// A service starts one of several live copies; the others are not counted.
         ServiceImageDecides = "service_image_decides",
         /// A service's ImagePath names a file not found under the root.
@@ -164,6 +168,31 @@ coded! {
         /// A live copy satisfies the rule because it is a build a later update shipped (from the
         /// lineage table); the message says whether the bulletins call that update a replacement.
         LaterUpdateIncludesFix = "later_update_includes_fix",
+        /// A live copy holds several version resources Windows could read (id 1 in several
+        /// languages: which one is read depends on the machine's language) and they do not say
+        /// the same version: `vulnerable` if every one of them is vulnerable, else `inconclusive`.
+        VersionResourcesDisagree = "version_resources_disagree",
+        /// Live copies whose paths differ only in case (issue 10 case 2): Windows opens paths
+        /// case-insensitively, so any of them could be the one that runs.
+        CaseTwins = "case_twins",
+        /// A live candidate name, or a folder on a rule's install path, is a link kbscan did not
+        /// follow (issue 10 case 6): a live copy may be there unread.
+        LiveCopyNotRead = "live_copy_not_read",
+        /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
+        /// (issue 10 case 9): the service does not decide.
+        ServiceImageUnresolved = "service_image_unresolved",
+        /// A registry value kbscan reads has a type other than the documented one: it is not
+        /// used (issue 10 case 5).
+        RegistryValueWrongType = "registry_value_wrong_type",
+        /// CurrentVersion, CurrentBuildNumber, ProductName and ProductType name different
+        /// Windows: applicability is unknown and the file evidence decides.
+        OsIdentityConflict = "os_identity_conflict",
+        /// The volume holds several Windows folders with hives: each is judged as its own
+        /// system (`ROOT#WINNT`, `ROOT#WINDOWS`).
+        MultipleWindowsInstallations = "multiple_windows_installations",
+        /// Copies outside every Windows folder of a volume with several: judged on file
+        /// evidence alone, no installation's registry applies to them.
+        OutsideWindowsFolders = "outside_windows_folders",
     }
 }
 
@@ -192,6 +221,10 @@ coded! {
         Compressed = "compressed",
         /// A feature not supported (encrypted data…).
         Unsupported = "unsupported",
+        /// More `RT_VERSION` entries than kbscan reads in one file (a crafted resource directory).
+        TooManyResources = "too_many_resources",
+        /// The version resources Windows could read disagree, and not every reading is vulnerable.
+        VersionResourcesDisagree = "version_resources_disagree",
     }
 }
 
@@ -201,6 +234,7 @@ pub struct Reason {
     pub code: ReasonCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::escape::name_opt")]
     pub path: Option<String>,
 }
 

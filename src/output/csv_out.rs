@@ -1,12 +1,17 @@
 //! CSV for spreadsheets: a header row, one row per finding, a stable column order.
 //!
-//! Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
-//! carriage return, which hostile file names can) are prefixed with `'`, the usual defence.
+//! Every cell is evidence-safe in two steps (docs/output.md, *CSV*): its text is escaped with
+//! `escape::escape_str` (the name columns hold names escaped when they entered the model, and
+//! are taken as they are), so no control character, CR or newline is left; then a cell a
+//! spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`) is prefixed with `'`,
+//! and so is a cell that starts with `'` itself, so `=a` (`'=a`) and `'=a` (`''=a`) stay
+//! distinct: dropping one leading `'` gives the cell back.
 
 use std::io::Write;
 
 use super::{opt, string_tables_text};
 use crate::error::Error;
+use crate::escape::escape_str;
 use crate::model::described::VersionReport;
 use crate::model::{Report, RootReport};
 use crate::rules::RuleSet;
@@ -57,10 +62,24 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "rule_verdicts",
 ];
 
-fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+/// The scan columns that hold escaped names (see `escape`), written as they are.
+const NAME_COLUMNS: &[&str] = &["root", "path", "name", "link_target", "abs_path"];
+
+/// Prefixes `'` to a cell a spreadsheet would run as a formula, and to one that starts with
+/// `'`, so the prefix is always removable: the cell is the text without its first `'`.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\'') => format!("'{cell}").into(),
         _ => cell.into(),
+    }
+}
+
+/// The cell text: escaped, unless the column holds a name (already escaped), then neutralised.
+fn cell(text: &str, is_name: bool) -> String {
+    if is_name {
+        neutralise(text).into_owned()
+    } else {
+        neutralise(&escape_str(text)).into_owned()
     }
 }
 
@@ -68,9 +87,24 @@ fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
     csv::WriterBuilder::new().from_writer(w)
 }
 
+/// A row of text cells (no names).
 fn row(out: &mut csv::Writer<&mut dyn Write>, cells: &[String]) -> Result<(), Error> {
-    out.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
-        .map_err(csv_err)
+    row_names(out, cells, &[])
+}
+
+/// A row whose cells at `names` hold escaped names.
+fn row_names(
+    out: &mut csv::Writer<&mut dyn Write>,
+    cells: &[String],
+    names: &[usize],
+) -> Result<(), Error> {
+    out.write_record(
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| cell(c, names.contains(&i))),
+    )
+    .map_err(csv_err)
 }
 
 fn csv_err(e: csv::Error) -> Error {
@@ -115,6 +149,9 @@ fn root_cells(root: &RootReport) -> Vec<String> {
 /// Roots without findings get one row with the finding columns empty, so every root's
 /// verdict is in the file.
 pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
+    let names: Vec<usize> = (0..SCAN_COLUMNS.len())
+        .filter(|&i| NAME_COLUMNS.contains(&SCAN_COLUMNS[i]))
+        .collect();
     let mut out = writer(w);
     out.write_record(SCAN_COLUMNS).map_err(csv_err)?;
     for root in &report.roots {
@@ -125,7 +162,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             let tail = root_cells(root);
             let start = SCAN_COLUMNS.len() - tail.len();
             cells.splice(start.., tail);
-            row(&mut out, &cells)?;
+            row_names(&mut out, &cells, &names)?;
         }
         for f in &root.findings {
             let cells = vec![
@@ -185,7 +222,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             ];
             let mut cells = cells;
             cells.extend(root_cells(root));
-            row(&mut out, &cells)?;
+            row_names(&mut out, &cells, &names)?;
         }
     }
     out.flush()?;
@@ -284,7 +321,7 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 cells.extend(fixed.iter().cloned());
                 cells.extend(p);
                 cells.push(opt(&r.error));
-                row(&mut out, &cells)?;
+                row_names(&mut out, &cells, &[0])?;
                 wrote = true;
             }
         }
@@ -292,7 +329,7 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
             let mut cells: Vec<String> = base.to_vec();
             cells.resize(header.len() - 1, String::new());
             cells.push(opt(&f.error));
-            row(&mut out, &cells)?;
+            row_names(&mut out, &cells, &[0])?;
         }
     }
     out.flush()?;

@@ -28,7 +28,7 @@ pub enum Format {
 
 pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<(), Error> {
     match format {
-        Format::Table => table::scan(report, w),
+        Format::Table => guarded(w, |b| table::scan(report, b)),
         Format::Csv => csv_out::scan(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::scan_lines(report, w),
@@ -41,7 +41,7 @@ pub fn write_versions(
     w: &mut dyn Write,
 ) -> Result<(), Error> {
     match format {
-        Format::Table => table::versions(report, w),
+        Format::Table => guarded(w, |b| table::versions(report, b)),
         Format::Csv => csv_out::versions(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::version_lines(report, w),
@@ -50,7 +50,7 @@ pub fn write_versions(
 
 pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result<(), Error> {
     match format {
-        Format::Table => table::rules(rules, w),
+        Format::Table => guarded(w, |b| table::rules(rules, b)),
         Format::Csv => csv_out::rules(rules, w),
         Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
         Format::Jsonl => json::lines(rules.rules.iter(), w),
@@ -64,11 +64,39 @@ pub fn write_lineage(
     w: &mut dyn Write,
 ) -> Result<(), Error> {
     match format {
-        Format::Table => table::lineage(l, w),
+        Format::Table => guarded(w, |b| table::lineage(l, b)),
         Format::Csv => csv_out::lineage(l, w),
         Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
         Format::Jsonl => json::lines(l.builds.iter(), w),
     }
+}
+
+/// Writes a table through a last check: every evidence text is escaped where it is printed
+/// (`escape::escape_str`), so no control, bidi or separator character but the newline can reach
+/// the terminal; one that does anyway (a field printed without it) is escaped here, and fails
+/// the tests in debug builds.
+fn guarded(
+    w: &mut dyn Write,
+    f: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut buf = Vec::new();
+    f(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf);
+    if !text
+        .chars()
+        .any(|c| c != '\n' && crate::escape::needs_escape(c))
+    {
+        w.write_all(&buf)?;
+        return Ok(());
+    }
+    debug_assert!(false, "unescaped text in a table: {text:?}");
+    let safe: String = text
+        .split('\n')
+        .map(crate::escape::escape_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    w.write_all(safe.as_bytes())?;
+    Ok(())
 }
 
 /// `a=b; c=d` rendering of string tables, for one-line formats.

@@ -13,7 +13,7 @@ use tabled::settings::{Style, Width};
 
 use super::opt;
 use crate::error::Error;
-use crate::escape::escape_display;
+use crate::escape::escape_str as esc;
 use crate::model::described::VersionReport;
 use crate::model::system::{HiveInfo, SystemEvidence};
 use crate::model::{Finding, Report, RootReport, StringTable};
@@ -55,11 +55,11 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
 
 fn hive_text(h: &HiveInfo) -> String {
     match &h.error {
-        Some(e) => format!("{}: {}", h.path, escape_display(e)),
+        Some(e) => format!("{}: {}", h.path, esc(e)),
         None => format!(
             "{} (regf {}, {})",
             h.path,
-            h.format_version.as_deref().unwrap_or("?"),
+            esc(h.format_version.as_deref().unwrap_or("?")),
             if h.validated {
                 "validated"
             } else {
@@ -81,7 +81,7 @@ fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()
             os.csd_version.as_deref().unwrap_or("no service pack"),
             os.product_type.as_deref().unwrap_or("?")
         );
-        wrapped(out, "   os:       ", 13, &escape_display(&text))?;
+        wrapped(out, "   os:       ", 13, &esc(&text))?;
     }
     for (name, hive) in [
         ("SOFTWARE", &sys.software_hive),
@@ -97,22 +97,22 @@ fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()
                 out,
                 "   record:   ",
                 13,
-                &format!("{} {}", rr.kb, escape_display(&u.key)),
+                &format!("{} {}", esc(&rr.kb), esc(&u.key)),
             )?;
         }
         for svc in &rr.services {
             let text = format!(
                 "{} ({}): {} [{}]",
-                svc.name,
-                svc.file,
-                escape_display(svc.image_path.as_deref().unwrap_or("no ImagePath")),
+                esc(&svc.name),
+                esc(&svc.file),
+                esc(svc.image_path.as_deref().unwrap_or("no ImagePath")),
                 svc.start_type.unwrap_or("?")
             );
             wrapped(out, "   service:  ", 13, &text)?;
         }
     }
     for n in &sys.notes {
-        wrapped(out, "   registry: ", 13, &escape_display(n))?;
+        wrapped(out, "   registry: ", 13, &esc(n))?;
     }
     Ok(())
 }
@@ -124,10 +124,10 @@ fn findings_table(root: &RootReport) -> String {
         b.push_record([
             (i + 1).to_string(),
             f.path.clone(),
-            f.rule.clone(),
+            esc(&f.rule),
             f.status.as_str().to_owned(),
-            f.location.label(),
-            f.version_label(),
+            esc(&f.location.label()),
+            esc(&f.version_label()),
             opt(&f.file.size),
         ]);
     }
@@ -136,14 +136,9 @@ fn findings_table(root: &RootReport) -> String {
 
 fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> std::io::Result<()> {
     for t in tables {
-        writeln!(out, "{indent}strings [{}]", escape_display(&t.key))?;
+        writeln!(out, "{indent}strings [{}]", esc(&t.key))?;
         for (k, v) in &t.strings {
-            writeln!(
-                out,
-                "{indent}  {:<18} {}",
-                escape_display(k),
-                escape_display(v)
-            )?;
+            writeln!(out, "{indent}  {:<18} {}", esc(k), esc(v))?;
         }
     }
     Ok(())
@@ -155,10 +150,15 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     writeln!(
         out,
         "{pad}{:<12}{} {} ({}), fixed in {}",
-        "rule", f.rule, f.kb, f.target, f.required_version
+        "rule",
+        esc(&f.rule),
+        esc(&f.kb),
+        esc(&f.target),
+        f.required_version
     )?;
     let loc = match (&f.location.rule, &f.location.folder) {
-        (Some(r), Some(folder)) => format!("backup:{r} ({})", escape_display(folder)),
+        // `backup:<rule>`, or `live:service` for a copy a service starts there (issue 10 case 3).
+        (Some(_), Some(folder)) => format!("{} ({})", f.location.label(), esc(folder)),
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
@@ -171,7 +171,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
                 .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.file_version_string
                 .as_deref()
-                .map(escape_display)
+                .map(esc)
                 .unwrap_or_else(|| "-".into())
         )?;
         writeln!(
@@ -182,7 +182,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
                 .map_or_else(|| "-".to_owned(), |v| v.to_string()),
             f.product_version_string
                 .as_deref()
-                .map(escape_display)
+                .map(esc)
                 .unwrap_or_else(|| "-".into())
         )?;
     }
@@ -195,9 +195,9 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         ("accessed", file.accessed.clone()),
         ("created", file.created.clone()),
         ("changed", file.changed.clone()),
-        ("pe", file.pe.as_ref().map(|p| p.summary())),
+        ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
         ("link", f.link_target.clone()),
-        ("service", f.service_image.clone()),
+        ("service", f.service_image.as_deref().map(esc)),
         ("path", Some(f.abs_path.clone())),
     ];
     for (k, v) in fields {
@@ -211,12 +211,12 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             out,
             &format!("{pad}{:<12}", "note"),
             pad.len() + 12,
-            &escape_display(n),
+            &esc(n),
         )?;
     }
     if let Some(e) = &f.error {
         let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
-        let text = format!("{} [{kind}]", escape_display(e));
+        let text = format!("{} [{kind}]", esc(e));
         wrapped(out, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
     }
     Ok(())
@@ -226,7 +226,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     let rules: Vec<String> = report
         .rules
         .iter()
-        .map(|r| format!("{} ({})", r.id, r.kb))
+        .map(|r| format!("{} ({})", esc(&r.id), esc(&r.kb)))
         .collect();
     writeln!(
         out,
@@ -243,7 +243,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             root.verdict.as_str().to_uppercase()
         )?;
         for r in &root.reasons {
-            wrapped(out, "   - ", 5, &escape_display(&r.message))?;
+            wrapped(out, "   - ", 5, &esc(&r.message))?;
         }
         system_lines(out, &root.system)?;
         if root.rule_verdicts.len() > 1 {
@@ -259,15 +259,10 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         }
         for e in &root.errors {
             let at = if e.path.is_empty() { "(root)" } else { &e.path };
-            wrapped(
-                out,
-                &format!("  error: {at}: "),
-                4,
-                &escape_display(&e.message),
-            )?;
+            wrapped(out, &format!("  error: {at}: "), 4, &esc(&e.message))?;
         }
         for n in &root.notices {
-            writeln!(out, "  notice: {}: {}", n.path, escape_display(&n.message))?;
+            writeln!(out, "  notice: {}: {}", n.path, esc(&n.message))?;
         }
         writeln!(
             out,
@@ -282,15 +277,15 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             "== image {}: {} ({}, partition table {}, volumes: {})",
             image.path,
             image.verdict.as_str().to_uppercase(),
-            image.format,
+            esc(&image.format),
             image.partition_table.unwrap_or("-"),
             image.volumes.join(", ")
         )?;
         if let Some(e) = &image.error {
-            wrapped(out, "   error: ", 10, &escape_display(e))?;
+            wrapped(out, "   error: ", 10, &esc(e))?;
         }
         for n in &image.notices {
-            wrapped(out, "   notice: ", 11, &escape_display(n))?;
+            wrapped(out, "   notice: ", 11, &esc(n))?;
         }
     }
     let s = &report.summary;
@@ -331,7 +326,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             ("sha256", file.sha256.clone()),
             ("md5", file.md5.clone()),
             ("modified", file.modified.clone()),
-            ("pe", file.pe.as_ref().map(|p| p.summary())),
+            ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
         ];
         for (k, v) in fields {
             if let Some(v) = v {
@@ -342,8 +337,8 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             writeln!(
                 out,
                 "{pad}version resource {} (language {})",
-                escape_display(&r.name),
-                r.lang
+                esc(&r.name),
+                esc(&r.lang)
             )?;
             let pad2 = "    ";
             if let Some(x) = &r.fixed {
@@ -379,10 +374,10 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 writeln!(out, "{pad2}{:<16}{}", "translations", t.join(", "))?;
             }
             for w in &r.warnings {
-                writeln!(out, "{pad2}{:<16}{}", "warning", escape_display(w))?;
+                writeln!(out, "{pad2}{:<16}{}", "warning", esc(w))?;
             }
             if let Some(e) = &r.error {
-                writeln!(out, "{pad2}{:<16}{}", "error", escape_display(e))?;
+                writeln!(out, "{pad2}{:<16}{}", "error", esc(e))?;
             }
         }
         if let Some(e) = &f.error {
@@ -390,7 +385,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 out,
                 "{pad}{:<16}{} [{}]",
                 "error",
-                escape_display(e),
+                esc(e),
                 f.error_kind.map(|k| k.as_str()).unwrap_or_default()
             )?;
         }
@@ -408,7 +403,7 @@ pub fn rule_verdicts_line(rvs: &[crate::model::RuleVerdict]) -> String {
                 .any(|r| r.code == crate::model::ReasonCode::WithdrawnReleaseSuspected);
             format!(
                 "{} {}{}",
-                rv.rule,
+                esc(&rv.rule),
                 rv.verdict.as_str(),
                 if withdrawn {
                     " (withdrawn release suspected)"
@@ -450,7 +445,7 @@ pub fn lineage(l: &crate::lineage::Lineage, out: &mut dyn Write) -> Result<(), E
                 out,
                 &format!("{} {}: ", x.file, x.version.as_deref().unwrap_or("?")),
                 4,
-                &escape_display(&format!("[{}{at}] {}", c.source, c.quote)),
+                &esc(&format!("[{}{at}] {}", c.source, c.quote)),
             )?;
         }
     }
@@ -475,51 +470,58 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
     for r in &rules.rules {
         for f in &r.files {
             b.push_record([
-                r.id.clone(),
-                r.kb.clone(),
-                f.name.clone(),
+                esc(&r.id),
+                esc(&r.kb),
+                esc(&f.name),
                 f.fixed_version.to_string(),
                 opt(&f.size),
-                opt(&f.install_dir),
-                r.source.clone(),
+                esc(&opt(&f.install_dir)),
+                esc(&r.source),
             ]);
         }
     }
     writeln!(out, "{}", render(b))?;
     for r in &rules.rules {
-        writeln!(out, "{} ({}): {}", r.id, r.kb, r.title)?;
+        writeln!(out, "{} ({}): {}", esc(&r.id), esc(&r.kb), esc(&r.title))?;
         if !r.cves.is_empty() {
-            writeln!(out, "  CVE: {}", r.cves.join(", "))?;
+            writeln!(out, "  CVE: {}", esc(&r.cves.join(", ")))?;
         }
         for a in &r.affected {
-            writeln!(out, "  affected: {a}")?;
+            writeln!(out, "  affected: {}", esc(a))?;
         }
         for a in &r.not_affected {
-            writeln!(out, "  not affected: {a}")?;
+            writeln!(out, "  not affected: {}", esc(a))?;
         }
         if let Some(p) = &r.published {
-            writeln!(out, "  published: {p}")?;
+            writeln!(out, "  published: {}", esc(p))?;
         }
         if !r.supersedes.is_empty() {
-            writeln!(out, "  supersedes: {}", r.supersedes.join(", "))?;
+            writeln!(out, "  supersedes: {}", esc(&r.supersedes.join(", ")))?;
         }
         if !r.superseded_by.is_empty() {
-            writeln!(out, "  superseded by: {}", r.superseded_by.join(", "))?;
+            writeln!(out, "  superseded by: {}", esc(&r.superseded_by.join(", ")))?;
         }
         for f in &r.files {
             if let Some(by) = &f.judged_by {
                 writeln!(
                     out,
-                    "  {}: no sourced fixed version of its own; judged by {by} ({})",
-                    f.name, f.fixed_version
+                    "  {}: no sourced fixed version of its own; judged by {} ({})",
+                    esc(&f.name),
+                    esc(by),
+                    f.fixed_version
                 )?;
             }
             if let Some(pl) = &f.product_line {
-                writeln!(out, "  {}: product line {pl}", f.name)?;
+                writeln!(out, "  {}: product line {}", esc(&f.name), esc(pl))?;
             }
         }
         for k in &r.registry_records {
-            writeln!(out, "  registry ({}): {}", k.form, k.key)?;
+            writeln!(
+                out,
+                "  registry ({}): {}",
+                esc(&k.form.to_string()),
+                esc(&k.key)
+            )?;
         }
         if r.registry_same_as_withdrawn {
             writeln!(
@@ -534,9 +536,9 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
             writeln!(
                 out,
                 "  source [{}]: {} ({})",
-                d.id,
-                d.location(),
-                what.join(", ")
+                esc(&d.id),
+                esc(&d.location()),
+                esc(&what.join(", "))
             )?;
         }
     }

@@ -4,7 +4,7 @@
 use nt_hive::{KeyNode, KeyValueDataType, NtHiveError};
 
 use crate::model::file::Pairs;
-use crate::model::system::{OsFacts, UpdateRecord};
+use crate::model::system::{OsFacts, UpdateRecord, WrongTypeValue};
 
 /// Bounds on what is enumerated in a hive, whatever its lists claim.
 const MAX_SUBKEYS: usize = 10_000;
@@ -160,71 +160,134 @@ pub fn start_type(start: u32) -> Option<&'static str> {
     })
 }
 
+/// The name Microsoft documents for a value type.
+fn type_name(t: KeyValueDataType) -> &'static str {
+    match t {
+        KeyValueDataType::RegNone => "REG_NONE",
+        KeyValueDataType::RegSZ => "REG_SZ",
+        KeyValueDataType::RegExpandSZ => "REG_EXPAND_SZ",
+        KeyValueDataType::RegBinary => "REG_BINARY",
+        KeyValueDataType::RegDWord => "REG_DWORD",
+        KeyValueDataType::RegDWordBigEndian => "REG_DWORD_BIG_ENDIAN",
+        KeyValueDataType::RegLink => "REG_LINK",
+        KeyValueDataType::RegMultiSZ => "REG_MULTI_SZ",
+        KeyValueDataType::RegResourceList => "REG_RESOURCE_LIST",
+        KeyValueDataType::RegFullResourceDescriptor => "REG_FULL_RESOURCE_DESCRIPTOR",
+        KeyValueDataType::RegResourceRequirementsList => "REG_RESOURCE_REQUIREMENTS_LIST",
+        KeyValueDataType::RegQWord => "REG_QWORD",
+    }
+}
+
+/// A value read only when it has its documented type (issue 10 case 5): `Some` with the
+/// value, `None` when absent or of another type; another type is recorded in `wrong` with
+/// the value's path (`at` is `HIVE\key`), so it is shown and becomes a reason.
+fn typed<T>(
+    node: &KeyNode<'_, &[u8]>,
+    at: &str,
+    name: &str,
+    expected: KeyValueDataType,
+    read: impl FnOnce(&nt_hive::KeyValue<'_, &[u8]>) -> Result<T, NtHiveError>,
+    wrong: &mut Vec<WrongTypeValue>,
+) -> Result<Option<T>, NtHiveError> {
+    let Some(v) = node.value(name).transpose()? else {
+        return Ok(None);
+    };
+    let found = match v.data_type() {
+        Ok(t) if t == expected => return read(&v).map(Some),
+        Ok(t) => type_name(t).to_owned(),
+        // A type number nt-hive does not know (not one of the documented ones).
+        Err(e) => format!("unknown type ({e})"),
+    };
+    wrong.push(WrongTypeValue {
+        value: format!("{at}\\{name}"),
+        expected: type_name(expected),
+        found,
+        data: value_to_text(&v).unwrap_or_else(|_| format!("<{} bytes>", v.data_size())),
+    });
+    Ok(None)
+}
+
+/// A `REG_SZ` value (trailing NULs dropped), or `None` (absent or of another type, recorded).
+pub fn sz(
+    node: &KeyNode<'_, &[u8]>,
+    at: &str,
+    name: &str,
+    wrong: &mut Vec<WrongTypeValue>,
+) -> Result<Option<String>, NtHiveError> {
+    typed(
+        node,
+        at,
+        name,
+        KeyValueDataType::RegSZ,
+        |v| Ok(v.string_data()?.trim_end_matches('\0').to_owned()),
+        wrong,
+    )
+}
+
+/// A `REG_DWORD` value, or `None` (absent or of another type, recorded).
+pub fn reg_dword(
+    node: &KeyNode<'_, &[u8]>,
+    at: &str,
+    name: &str,
+    wrong: &mut Vec<WrongTypeValue>,
+) -> Result<Option<u32>, NtHiveError> {
+    typed(
+        node,
+        at,
+        name,
+        KeyValueDataType::RegDWord,
+        |v| v.dword_data(),
+        wrong,
+    )
+}
+
+/// The Windows identity from SOFTWARE `Microsoft\Windows NT\CurrentVersion`, each value used
+/// only when it is a `REG_SZ` (the documented type); the cross-check is `judge::reconcile`'s.
 pub fn read_os(root: KeyNode<&[u8]>, os: &mut OsFacts) -> Result<(), NtHiveError> {
+    const AT: &str = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
     if let Some(cv) = key(&root, "Microsoft\\Windows NT\\CurrentVersion")? {
-        os.product_name = value_text(&cv, "ProductName")?;
-        os.current_version = value_text(&cv, "CurrentVersion")?;
-        os.build = value_text(&cv, "CurrentBuildNumber")?;
-        os.csd_version = value_text(&cv, "CSDVersion")?;
+        let w = &mut os.wrong_type;
+        os.product_name = sz(&cv, AT, "ProductName", w)?;
+        os.current_version = sz(&cv, AT, "CurrentVersion", w)?;
+        os.build = sz(&cv, AT, "CurrentBuildNumber", w)?;
+        os.csd_version = sz(&cv, AT, "CSDVersion", w)?;
     }
     Ok(())
 }
 
+/// The current control set (`Select\Current`, a `REG_DWORD`) and its product type
+/// (`ProductType`, a `REG_SZ`).
 pub fn read_product(root: KeyNode<&[u8]>, os: &mut OsFacts) -> Result<(), NtHiveError> {
     let current = match key(&root, "Select")? {
-        Some(sel) => dword(&sel, "Current")?,
+        Some(sel) => reg_dword(&sel, "SYSTEM\\Select", "Current", &mut os.wrong_type)?,
         None => None,
     };
     let Some(n) = current else { return Ok(()) };
     let cs = format!("ControlSet{n:03}");
-    if let Some(po) = key(&root, &format!("{cs}\\Control\\ProductOptions"))? {
-        os.product_type = value_text(&po, "ProductType")?;
+    let at = format!("{cs}\\Control\\ProductOptions");
+    if let Some(po) = key(&root, &at)? {
+        os.product_type = sz(
+            &po,
+            &format!("SYSTEM\\{at}"),
+            "ProductType",
+            &mut os.wrong_type,
+        )?;
     }
     os.control_set = Some(cs);
     Ok(())
 }
 
-/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated:
-/// `C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
-/// `System32\x.exe` and quoted paths with arguments. `None` when it names another drive
-/// letter form it cannot place or is empty.
+/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated
+/// (`C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
+/// `System32\x.exe`, quoted paths with arguments), knowing only the Windows folder. `None`
+/// when it cannot be placed. The full resolution, with the hive's `ProgramFilesDir` and the
+/// reason when it fails, is [`super::services::resolve`].
 pub fn resolve_image_path(image_path: &str, windir: Option<&str>) -> Option<String> {
-    let s = image_path.trim();
-    // The program: a quoted path, or everything up to the end of the first `.exe`.
-    let prog = if let Some(rest) = s.strip_prefix('"') {
-        rest.split('"').next().unwrap_or(rest)
-    } else {
-        let lower = s.to_ascii_lowercase();
-        match lower.find(".exe") {
-            Some(i) => &s[..i + 4],
-            None => s.split(' ').next().unwrap_or(s),
-        }
+    let env = super::services::ServiceEnv {
+        windir: windir.map(str::to_owned),
+        ..Default::default()
     };
-    let mut p = prog.replace('\\', "/");
-    if let Some(rest) = p.strip_prefix("/??/") {
-        p = rest.to_owned();
-    }
-    let lower = p.to_ascii_lowercase();
-    let windir = windir.unwrap_or("WINNT");
-    let rel = if lower.len() > 2
-        && lower.as_bytes()[1] == b':'
-        && lower.as_bytes()[0].is_ascii_alphabetic()
-    {
-        p[2..].trim_start_matches('/').to_owned()
-    } else if let Some(rest) = ["%systemroot%/", "%windir%/", "/systemroot/", "systemroot/"]
-        .iter()
-        .find_map(|pre| lower.strip_prefix(pre).map(|_| &p[pre.len()..]))
-    {
-        format!("{windir}/{rest}")
-    } else if lower.starts_with("system32/") {
-        format!("{windir}/{p}")
-    } else {
-        return None;
-    };
-    if rel.is_empty() {
-        return None;
-    }
-    Some(rel.to_ascii_lowercase())
+    super::services::resolve(image_path, &env).ok()
 }
 
 #[cfg(test)]

@@ -6,14 +6,15 @@
 
 pub mod facts;
 pub mod hive;
+pub mod services;
 
 use std::path::PathBuf;
 
 use crate::escape::escape_bytes;
-use crate::model::system::{HiveInfo, RuleRegistry, ServiceFacts, SystemEvidence};
+use crate::model::system::{HiveInfo, RuleRegistry, SystemEvidence};
 use crate::model::Rule;
 use crate::source::{self, Entry, EntryKind, Source};
-use facts::{dword, find_update_records, key, read_os, read_product, start_type, value_text};
+use facts::{find_update_records, key, read_os, read_product, reg_dword, value_text};
 use hive::{load, read_hive_bytes, LoadedHive, MAX_HIVE_SIZE};
 
 /// Hives named on the command line instead of found under the root.
@@ -38,10 +39,14 @@ fn shown_path<N>(base: &str, found: &[Entry<N>]) -> String {
     }
 }
 
+/// A Windows folder under a root: its node and its display path relative to the root
+/// (`.` for the root itself, `WINNT`, `Windows`…, escaped).
+pub type Windir<N> = (N, String);
+
 /// Finds Windows folders: the root itself or a folder directly below it holding
 /// `system32/config/SOFTWARE` or `SYSTEM` (matched by structure, not by the name `WINNT` or
 /// `Windows`), as (node, display path relative to the root), the root first, then by name.
-fn find_windirs<S: Source>(src: &S) -> Vec<(S::Node, String)> {
+pub fn find_windirs<S: Source>(src: &S) -> Vec<Windir<S::Node>> {
     let Ok((root, _)) = src.root() else {
         return Vec::new();
     };
@@ -75,18 +80,35 @@ fn find_windirs<S: Source>(src: &S) -> Vec<(S::Node, String)> {
 /// every rule: hives are found and their bytes read through the [`Source`], and read by the
 /// same code whatever the source.
 pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvidence {
-    let mut ev = SystemEvidence::default();
     let mut windirs = find_windirs(src);
+    let mut notes = Vec::new();
     if windirs.len() > 1 {
         let names: Vec<&str> = windirs.iter().map(|w| w.1.as_str()).collect();
-        ev.notes.push(format!(
+        notes.push(format!(
             "several Windows folders hold hives ({}); the first is used",
             names.join(", ")
         ));
     }
     windirs.truncate(1);
-    let windir = windirs.pop();
-    ev.windir = windir.as_ref().map(|w| w.1.clone());
+    let mut ev = gather_at(src, rules, args, windirs.pop());
+    notes.append(&mut ev.notes);
+    ev.notes = notes;
+    ev
+}
+
+/// Reads the system evidence of one Windows folder under a source (or of none: then only
+/// hives given as arguments are read). The driver calls it once per Windows folder when a
+/// volume holds several (issue 10 case 4).
+pub fn gather_at<S: Source>(
+    src: &S,
+    rules: &[Rule],
+    args: &HiveArgs,
+    windir: Option<Windir<S::Node>>,
+) -> SystemEvidence {
+    let mut ev = SystemEvidence {
+        windir: windir.as_ref().map(|w| w.1.clone()),
+        ..SystemEvidence::default()
+    };
 
     let locate = |arg: &Option<PathBuf>, name: &str| -> Option<(HiveInfo, Option<LoadedHive>)> {
         match arg {
@@ -145,6 +167,19 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
         }
     }
 
+    // What a service's ImagePath variables mean here (issue 10 case 9).
+    let mut service_env = services::ServiceEnv {
+        windir: ev.windir.clone(),
+        ..Default::default()
+    };
+    if let Some((_, Some(h))) = &software {
+        if let Err(e) = h.with_root(|r| services::read_env(r, &mut service_env)) {
+            ev.notes.push(format!(
+                "SOFTWARE hive: reading ProgramFilesDir/SystemRoot failed: {e}"
+            ));
+        }
+    }
+
     for rule in rules {
         let mut rr = RuleRegistry {
             rule: rule.id.clone(),
@@ -186,23 +221,28 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
             for file in &rule.files {
                 let Some(name) = &file.service else { continue };
                 let path = format!("{cs}\\Services\\{name}");
+                let mut wrong = Vec::new();
                 let read = h.with_root(|r| {
                     Ok(match key(&r, &path)? {
                         None => None,
-                        Some(k) => Some((value_text(&k, "ImagePath")?, dword(&k, "Start")?)),
+                        Some(k) => Some((
+                            value_text(&k, "ImagePath")?,
+                            // Start is a REG_DWORD; another type is not used (issue 10 case 5).
+                            reg_dword(&k, &format!("SYSTEM\\{path}"), "Start", &mut wrong)?,
+                        )),
                     })
                 });
+                ev.os.wrong_type.append(&mut wrong);
                 match read {
-                    Ok(Some((image_path, start))) => rr.services.push(ServiceFacts {
-                        name: name.clone(),
-                        file: file.name.clone(),
-                        resolved_path: image_path
-                            .as_deref()
-                            .and_then(|p| facts::resolve_image_path(p, ev.windir.as_deref())),
+                    Ok(Some((image_path, start))) => rr.services.push(services::service_facts(
+                        src,
+                        &service_env,
+                        name,
+                        &file.name,
                         image_path,
                         start,
-                        start_type: start.and_then(start_type),
-                    }),
+                        &mut ev.notes,
+                    )),
                     Ok(None) => {}
                     Err(e) => ev.notes.push(format!("SYSTEM hive: service {name}: {e}")),
                 }

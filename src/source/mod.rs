@@ -186,6 +186,17 @@ pub enum Link<N> {
     },
     /// The link itself could not be read: an error.
     Unreadable(String),
+    /// A link or reparse point this source does not walk (an NTFS junction or symbolic
+    /// link): a candidate is skipped with `why`; any other entry gives
+    /// [`crate::walk::Event::NotWalked`] (a notice the driver checks against the rules'
+    /// install paths).
+    NotWalked { text: Option<String>, why: String },
+    /// Not a link after all (an NTFS reparse point of another kind: cloud folder, dedup…):
+    /// walked as `kind` (a folder is entered, a file may be a candidate), after `notice`.
+    Walk {
+        kind: EntryKind,
+        notice: Option<String>,
+    },
 }
 
 /// A read-only file system holding evidence.
@@ -207,6 +218,11 @@ pub trait Source {
     /// True when links are followed, so every link (not only candidates) is resolved.
     fn follows_links(&self) -> bool {
         false
+    }
+    /// True when [`Source::link`] is asked about every link entry, candidate or not (NTFS:
+    /// most reparse points are walked).
+    fn resolves_every_link(&self) -> bool {
+        self.follows_links()
     }
     /// The root as shown joined with a relative path (escaped, `/`-separated).
     fn display_path(&self, rel: &str, parts: &[Vec<u8>]) -> String;

@@ -21,6 +21,17 @@
 #   ntfs-damaged.img one NTFS volume, no partition table: w2k-sp4-patched plus
 #                    Extra/Nscm.exe stored NTFS-compressed, and the MFT record of
 #                    WINNT/$NTUninstallKB832359$/Nspmon.exe overwritten ("BAAD").
+#   ntfs-reparse.img MBR, two NTFS volumes = w2k-sp4-patched with reparse points set by
+#                    `ntfsput reparse` (libntfs-3g ntfs_set_ntfs_reparse_data):
+#                    p1, all off the install path: /Links/Junction (junction, holding a
+#                    Nscm.exe that must not be seen), /Links/Symlink (symbolic link),
+#                    /Users/me/OneDrive (IO_REPARSE_TAG_CLOUD_6 folder holding a live
+#                    Nscm.exe), /Vendor (unknown non-Microsoft tag 0x0000BEEF, holding Nscm.exe);
+#                    p2: WINNT/system32/Windows Media made a junction (on the install path),
+#                    /Cloud/Nspmon.exe a cloud file not downloaded (offline), /Dedup/Nscm.exe
+#                    deduplicated, /Wof/Nscm.exe WOF-compressed (WofCompressedData stream).
+#
+#   bash tests/images/build.sh reparse   builds only ntfs-reparse.img (the others are kept)
 #
 # Everything but the file system contents is zeros, so the gzipped images are small. mkntfs
 # writes a random volume serial and GUIDs, so rebuilt NTFS images differ in those bytes; the
@@ -117,6 +128,43 @@ ntfs() {
 # place DISK VOLUME START_SECTOR
 place() { dd if="$2" of="$1" bs=512 seek="$3" conv=notrunc status=none; }
 
+reparse_image() {
+    local srv="$systems/w2k-sp4-patched/WINNT/system32/Windows Media/Server"
+    ntfs "$work/r1" 8 w2k-sp4-patched
+    "$ntfsput" "$work/r1" put "$srv/Nscm.exe" /Links/Junction/Nscm.exe
+    "$ntfsput" "$work/r1" reparse /Links/Junction A0000003 dir
+    "$ntfsput" "$work/r1" reparse /Links/Symlink A000000C dir
+    "$ntfsput" "$work/r1" put "$srv/Nscm.exe" /Users/me/OneDrive/Nscm.exe
+    "$ntfsput" "$work/r1" reparse /Users/me/OneDrive 9000601A dir
+    "$ntfsput" "$work/r1" put "$srv/Nscm.exe" /Vendor/Nscm.exe
+    "$ntfsput" "$work/r1" reparse /Vendor 0000BEEF dir
+    ntfs "$work/r2" 8 w2k-sp4-patched
+    "$ntfsput" "$work/r2" reparse "/WINNT/system32/Windows Media" A0000003 dir
+    "$ntfsput" "$work/r2" put "$srv/Nspmon.exe" /Cloud/Nspmon.exe
+    "$ntfsput" "$work/r2" reparse /Cloud/Nspmon.exe 9000001A file offline
+    "$ntfsput" "$work/r2" put "$srv/Nscm.exe" /Dedup/Nscm.exe
+    "$ntfsput" "$work/r2" reparse /Dedup/Nscm.exe 80000013 file
+    "$ntfsput" "$work/r2" put "$srv/Nscm.exe" /Wof/Nscm.exe
+    "$ntfsput" "$work/r2" reparse /Wof/Nscm.exe 80000017 file wof
+    local disk="$work/ntfs-reparse.img"
+    truncate -s 18M "$disk"
+    sfdisk -q "$disk" <<EOF
+label: dos
+label-id: 0x6b627370
+start=$((1 * MIB)), size=$((8 * MIB)), type=7
+start=$((9 * MIB)), size=$((8 * MIB)), type=7
+EOF
+    place "$disk" "$work/r1" $((1 * MIB))
+    place "$disk" "$work/r2" $((9 * MIB))
+    gzip -9 -n -c "$disk" >"$here/ntfs-reparse.img.gz"
+}
+
+if [ "${1:-}" = reparse ]; then
+    reparse_image
+    ls -l "$here/ntfs-reparse.img.gz"
+    exit 0
+fi
+
 # --- mbr.img -----------------------------------------------------------------------------
 fat "$work/p1" 16 16 w2k-sp4-vulnerable
 fat "$work/p5" 34 32 w2k-sp4-patched fragment
@@ -180,4 +228,5 @@ PY
 for img in mbr gpt ntfs-damaged; do
     gzip -9 -n -c "$work/$img.img" >"$here/$img.img.gz"
 done
+reparse_image
 ls -l "$here"/*.img.gz

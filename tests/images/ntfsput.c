@@ -9,6 +9,15 @@
  *   ntfsput VOLUME rm DEST                 delete a file (its MFT record becomes free)
  *   ntfsput VOLUME dosname DEST SHORT      give DEST a separate DOS 8.3 name, as Windows does
  *                                          (the index then holds a Win32 and a DOS entry)
+ *   ntfsput VOLUME reparse DEST TAG dir|file [offline] [wof]
+ *                                          make DEST (a folder or file, created if missing)
+ *                                          a reparse point with TAG (hex): symbolic links
+ *                                          (A000000C) and junctions (A0000003) get a print
+ *                                          name "C:\WINNT"; other Microsoft tags (bit 31) a
+ *                                          short body; other tags a GUID body. "offline" sets
+ *                                          FILE_ATTRIBUTE_OFFLINE and RECALL_ON_DATA_ACCESS (a
+ *                                          cloud file not downloaded); "wof" adds a
+ *                                          WofCompressedData stream
  *   ntfsput VOLUME gen DIRS FILES          make DIRS folders /tree/dNNN/dMMM holding FILES
  *                                          small files each (bench/images.sh)
  *
@@ -27,6 +36,7 @@
 #include <ntfs-3g/dir.h>
 #include <ntfs-3g/inode.h>
 #include <ntfs-3g/layout.h>
+#include <ntfs-3g/reparse.h>
 #include <ntfs-3g/unistr.h>
 #include <ntfs-3g/volume.h>
 
@@ -202,6 +212,57 @@ static void gen(int dirs, int files) {
 	}
 }
 
+/* Little-endian stores into a byte buffer. */
+static void put16(unsigned char *p, unsigned v) { p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; }
+static void put32(unsigned char *p, unsigned long v) { put16(p, v & 0xffff); put16(p + 2, (v >> 16) & 0xffff); }
+
+static void reparse(const char *dest, const char *taghex, const char *what, int offline, int wof) {
+	unsigned long tag = strtoul(taghex, NULL, 16);
+	unsigned char buf[256];
+	memset(buf, 0, sizeof buf);
+	size_t len;
+	put32(buf, tag);
+	if (tag == 0xA000000CUL || tag == 0xA0000003UL) {
+		/* Substitute name \??\C:\WINNT, print name C:\WINNT (UTF-16LE). */
+		const char *sub = "\\??\\C:\\WINNT", *print = "C:\\WINNT";
+		size_t hdr = tag == 0xA000000CUL ? 20 : 16, sl = strlen(sub) * 2, pl = strlen(print) * 2;
+		unsigned char *pb = buf + hdr;
+		for (size_t i = 0; i < strlen(sub); i++) put16(pb + 2 * i, (unsigned char)sub[i]);
+		for (size_t i = 0; i < strlen(print); i++) put16(pb + sl + 2 * i, (unsigned char)print[i]);
+		put16(buf + 8, 0);
+		put16(buf + 10, sl);
+		put16(buf + 12, sl);
+		put16(buf + 14, pl);
+		if (tag == 0xA000000CUL) put32(buf + 16, 0); /* absolute link */
+		len = hdr + sl + pl;
+	} else if (tag & 0x80000000UL) {
+		memcpy(buf + 8, "kbscantestdata!!", 16);
+		len = 8 + 16;
+	} else {
+		memcpy(buf + 8, "KBSCAN-GUID-0001", 16); /* the GUID */
+		memcpy(buf + 24, "vendor data 1234", 16);
+		len = 24 + 16;
+	}
+	put16(buf + 4, len - 8 - ((tag & 0x80000000UL) ? 0 : 16));
+	const char *base;
+	ntfs_inode *dir = parent_of(dest, &base);
+	ntfs_inode *ni = child(dir, base, !strcmp(what, "dir") ? S_IFDIR : S_IFREG, 0);
+	if (ntfs_set_ntfs_reparse_data(ni, (const char *)buf, len, 0)) die("set reparse data of", dest);
+	if (offline) ni->flags |= FILE_ATTR_OFFLINE | const_cpu_to_le32(0x00400000);
+	if (wof) {
+		ntfschar *u = NULL;
+		int ul = ntfs_mbstoucs("WofCompressedData", &u);
+		if (ntfs_attr_add(ni, AT_DATA, u, ul, NULL, 0)) die("add WofCompressedData to", dest);
+		ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, u, ul);
+		if (!na || ntfs_attr_pwrite(na, 0, 16, "XPRESS4K-chunks!") != 16) die("write WofCompressedData of", dest);
+		ntfs_attr_close(na);
+		free(u);
+	}
+	NInoFileNameSetDirty(ni);
+	ntfs_inode_close_in_dir(ni, dir);
+	ntfs_inode_close(dir);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 4) {
 		fprintf(stderr, "usage: ntfsput VOLUME copy|frag|compress|put|rm ARGS\n");
@@ -215,6 +276,14 @@ int main(int argc, char **argv) {
 	else if (argc < 5) { fprintf(stderr, "ntfsput: missing DEST\n"); return 2; }
 	else if (!strcmp(cmd, "dosname")) dosname(argv[3], argv[4]);
 	else if (!strcmp(cmd, "gen")) gen(atoi(argv[3]), atoi(argv[4]));
+	else if (!strcmp(cmd, "reparse") && argc >= 6) {
+		int offline = 0, wof = 0;
+		for (int i = 6; i < argc; i++) {
+			offline |= !strcmp(argv[i], "offline");
+			wof |= !strcmp(argv[i], "wof");
+		}
+		reparse(argv[3], argv[4], argv[5], offline, wof);
+	}
 	else if (!strcmp(cmd, "frag")) frag(argv[3], argv[4]);
 	else if (!strcmp(cmd, "compress")) put(argv[3], argv[4], 1);
 	else if (!strcmp(cmd, "put")) put(argv[3], argv[4], 0);

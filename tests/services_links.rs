@@ -1,0 +1,340 @@
+//! Issue 10 cases 2, 3, 6 and 9, built from real bytes at test time: the sample PEs copied into
+//! temporary trees, SYSTEM and SOFTWARE hives made with `hivexregedit --merge` from .reg text
+//! (template ../shared/fixtures/registry/minimal.hive), symbolic links made here.
+#![cfg(unix)]
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+const SERVER: &str = "WINNT/system32/Windows Media/Server";
+const UNINSTALL: &str = "WINNT/$NTUninstallKB832359$";
+const PATCHED: &str = "w2k-sp4-patched/WINNT/system32/Windows Media/Server/Nscm.exe";
+const VULN: &str = "w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nscm.exe";
+
+fn codes(root: &Value) -> Vec<String> {
+    root["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn hivex() -> bool {
+    Command::new("hivexregedit")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Writes a hive built from `reg` (the body after the header line) at `dest`.
+fn hive(dest: &Path, reg: &str) {
+    let template = repo().join("../shared/fixtures/registry/minimal.hive");
+    fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    fs::copy(&template, dest).unwrap();
+    let mut perm = fs::metadata(dest).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+    fs::set_permissions(dest, perm).unwrap();
+    let text = dest.with_extension("reg");
+    fs::write(
+        &text,
+        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
+    )
+    .unwrap();
+    let st = Command::new("hivexregedit")
+        .arg("--merge")
+        .arg(dest)
+        .arg(&text)
+        .status()
+        .unwrap();
+    assert!(st.success(), "hivexregedit failed");
+    fs::remove_file(text).unwrap();
+}
+
+/// A Windows 2000 SP4 server whose `nsstation` service has `image_path` (.reg-escaped);
+/// `program_files` is the SOFTWARE hive's ProgramFilesDir when given.
+fn hives(root: &Path, image_path: &str, program_files: Option<&str>) {
+    let config = root.join("WINNT/system32/config");
+    let pf = program_files
+        .map(|p| format!("\"ProgramFilesDir\"=\"{p}\"\n"))
+        .unwrap_or_default();
+    hive(
+        &config.join("SOFTWARE"),
+        &format!(
+            "[\\Microsoft]\n\n[\\Microsoft\\Windows]\n\n[\\Microsoft\\Windows\\CurrentVersion]\n{pf}\n\
+             [\\Microsoft\\Windows NT]\n\n[\\Microsoft\\Windows NT\\CurrentVersion]\n\
+             \"ProductName\"=\"Microsoft Windows 2000\"\n\"CurrentVersion\"=\"5.0\"\n\
+             \"CurrentBuildNumber\"=\"2195\"\n\"CSDVersion\"=\"Service Pack 4\"\n\
+             \"SystemRoot\"=\"C:\\\\WINNT\"\n"
+        ),
+    );
+    hive(
+        &config.join("SYSTEM"),
+        &format!(
+            "[\\Select]\n\"Current\"=dword:00000001\n\n[\\ControlSet001]\n\n[\\ControlSet001\\Control]\n\n\
+             [\\ControlSet001\\Control\\ProductOptions]\n\"ProductType\"=\"ServerNT\"\n\n\
+             [\\ControlSet001\\Services]\n\n[\\ControlSet001\\Services\\nsstation]\n\
+             \"ImagePath\"=str(2):\"{image_path}\"\n\"Start\"=dword:00000002\n"
+        ),
+    );
+}
+
+fn put(root: &Path, rel: &str, sample: &str) -> PathBuf {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::copy(sample_file(sample), &p).unwrap();
+    p
+}
+
+fn scan(root: &Path, extra: &[&str]) -> (i32, Value) {
+    let (code, doc) = scan_json(&[root], extra);
+    (code, doc["roots"][0].clone())
+}
+
+/// Two live copies differing only in case; the service names the lower-case one.
+fn twins(dir: &Path, second: &str) -> PathBuf {
+    let root = dir.join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, &format!("{SERVER}/nscm.exe"), second);
+    root
+}
+
+#[test]
+fn case_twins_with_a_service_are_inconclusive_unless_both_are_vulnerable() {
+    if !hivex() {
+        eprintln!("hivexregedit not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = twins(dir.path(), VULN);
+    hives(
+        &root,
+        r"C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
+        None,
+    );
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert_eq!(code, 2);
+    assert!(codes(&r).contains(&"case_twins".into()), "{:?}", codes(&r));
+    // Both twins are what the service could start.
+    for p in ["Server/Nscm.exe", "Server/nscm.exe"] {
+        assert_eq!(finding(&r, p)["service_image"], "nsstation", "{p}");
+    }
+
+    // Both vulnerable: every reading is vulnerable.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), VULN);
+    put(&root, &format!("{SERVER}/nscm.exe"), VULN);
+    hives(
+        &root,
+        r"C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
+        None,
+    );
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "vulnerable");
+    assert_eq!(code, 1);
+    assert!(codes(&r).contains(&"case_twins".into()));
+}
+
+#[test]
+fn case_twins_without_a_service_are_inconclusive_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = twins(dir.path(), VULN);
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert_eq!(code, 2);
+    assert!(codes(&r).contains(&"case_twins".into()));
+    // Both patched: a note, and patched.
+    let dir = tempfile::tempdir().unwrap();
+    let root = twins(dir.path(), PATCHED);
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "patched");
+    assert_eq!(code, 0);
+    assert!(codes(&r).contains(&"case_twins".into()));
+    // A vulnerable copy elsewhere still makes it vulnerable.
+    let dir = tempfile::tempdir().unwrap();
+    let root = twins(dir.path(), VULN);
+    put(&root, "Program Files/WMS/Nscm.exe", VULN);
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "vulnerable");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_service_that_starts_a_backup_copy_makes_it_live() {
+    if !hivex() {
+        eprintln!("hivexregedit not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, &format!("{UNINSTALL}/nscm.exe"), VULN);
+    hives(&root, r"C:\\WINNT\\$NTUninstallKB832359$\\nscm.exe", None);
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
+    let c = codes(&r);
+    assert!(c.contains(&"service_image_decides".into()), "{c:?}");
+    assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
+    let f = finding(&r, "$NTUninstallKB832359$/nscm.exe");
+    assert_eq!(f["location"], "live");
+    assert_eq!(f["location_rule"], "service");
+    assert_eq!(f["location_folder"], "$NTUninstallKB832359$");
+    assert_eq!(f["service_image"], "nsstation");
+    // The table says live:service.
+    let o = run(&["scan", root.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("live:service"), "{table}");
+}
+
+fn link_to_uninstall_copy(dir: &Path) -> PathBuf {
+    let root = dir.join("evidence");
+    put(&root, &format!("{UNINSTALL}/Nscm.exe"), VULN);
+    fs::create_dir_all(root.join(SERVER)).unwrap();
+    symlink(
+        "../../../$NTUninstallKB832359$/Nscm.exe",
+        root.join(SERVER).join("Nscm.exe"),
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_live_link_not_read_is_inconclusive_and_followed_it_is_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = link_to_uninstall_copy(dir.path());
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert_eq!(code, 2, "exit 0 would say every candidate was judged");
+    assert!(codes(&r).contains(&"live_copy_not_read".into()));
+
+    let (code, r) = scan(&root, &["--follow-symlinks"]);
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
+    let f = finding(&r, "Server/Nscm.exe");
+    assert_eq!(f["location"], "live");
+    assert_eq!(f["status"], "vulnerable");
+
+    // An absolute link is refused even when following: still not read.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    fs::create_dir_all(root.join(SERVER)).unwrap();
+    symlink("/nonexistent/Nscm.exe", root.join(SERVER).join("Nscm.exe")).unwrap();
+    let (code, r) = scan(&root, &["--follow-symlinks"]);
+    assert_eq!(r["verdict"], "inconclusive");
+    assert_eq!(code, 2);
+    assert!(codes(&r).contains(&"live_copy_not_read".into()));
+}
+
+#[test]
+fn a_linked_install_folder_is_inconclusive_and_followed_it_is_live() {
+    for folder in ["Windows Media", "Server"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        // The real folder holds the old file at a backup path; the install path links to it.
+        let store = format!("{UNINSTALL}/wms/Server");
+        put(&root, &format!("{store}/Nscm.exe"), VULN);
+        let (link, target) = if folder == "Server" {
+            fs::create_dir_all(root.join("WINNT/system32/Windows Media")).unwrap();
+            (
+                root.join("WINNT/system32/Windows Media/Server"),
+                "../../$NTUninstallKB832359$/wms/Server",
+            )
+        } else {
+            fs::create_dir_all(root.join("WINNT/system32")).unwrap();
+            (
+                root.join("WINNT/system32/Windows Media"),
+                "../$NTUninstallKB832359$/wms",
+            )
+        };
+        symlink(target, &link).unwrap();
+
+        let (code, r) = scan(&root, &[]);
+        assert_eq!(r["verdict"], "inconclusive", "{folder}: {r:#}");
+        assert_eq!(code, 2, "{folder}");
+        assert!(codes(&r).contains(&"live_copy_not_read".into()), "{folder}");
+
+        let (code, r) = scan(&root, &["--follow-symlinks"]);
+        assert_eq!(r["verdict"], "vulnerable", "{folder}: {r:#}");
+        assert_eq!(code, 1, "{folder}");
+        let f = finding(&r, &format!("{SERVER}/Nscm.exe"));
+        assert_eq!(f["location"], "live", "{folder}");
+        assert_eq!(f["path"], format!("{SERVER}/Nscm.exe"));
+    }
+}
+
+#[test]
+fn service_paths_resolve_as_windows_would() {
+    if !hivex() {
+        eprintln!("hivexregedit not installed: skipped");
+        return;
+    }
+    // %ProgramFiles% from the SOFTWARE hive, quoted with arguments.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    hives(
+        &root,
+        r#"\"%ProgramFiles%\\WMS\\nscm.exe\" -service"#,
+        Some(r"C:\\Program Files"),
+    );
+    let (code, r) = scan(&root, &[]);
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
+    assert_eq!(finding(&r, "WMS/nscm.exe")["service_image"], "nsstation");
+    assert_eq!(
+        r["system"]["rules"][0]["services"][0]["resolved_path"],
+        "program files/wms/nscm.exe"
+    );
+
+    // Without ProgramFilesDir: unresolved, a note and a reason; the service decides nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    hives(&root, r"%ProgramFiles%\\WMS\\nscm.exe", None);
+    let (_, r) = scan(&root, &[]);
+    let c = codes(&r);
+    assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
+    assert!(!c.contains(&"service_image_decides".into()), "{c:?}");
+    assert_eq!(r["verdict"], "vulnerable", "both live copies count");
+    assert!(r["system"]["notes"]
+        .to_string()
+        .contains("not resolved to a file under the root"));
+
+    // \SystemRoot\ and \??\ forms.
+    for image in [
+        r"\\SystemRoot\\System32\\Windows Media\\Server\\nscm.exe",
+        r"\\??\\C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+        put(&root, "Program Files/WMS/nscm.exe", VULN);
+        hives(&root, image, None);
+        let (code, r) = scan(&root, &[]);
+        assert_eq!(r["verdict"], "patched", "{image}: {r:#}");
+        assert_eq!(code, 0);
+        assert!(codes(&r).contains(&"service_image_decides".into()));
+    }
+
+    // An 8.3 alias this (host) volume does not record: unresolved, not "missing".
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    hives(&root, r"C:\\PROGRA~1\\WMS\\nscm.exe", None);
+    let (_, r) = scan(&root, &[]);
+    let c = codes(&r);
+    assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
+    assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
+}
