@@ -196,10 +196,7 @@ impl<'a> Scanner<'a> {
     fn scan_slot(
         &self,
         slot: &Slot,
-        scan: &mut dyn FnMut(
-            &image::Volume,
-            &mut VolumeScan<'_, 'a, '_>,
-        ) -> Result<Vec<RootReport>, String>,
+        scan: &mut ScanWith<'_, 'a>,
         progress: &mut dyn FnMut(u64),
     ) -> Vec<RootReport> {
         match slot {
@@ -556,6 +553,10 @@ impl<'a> Scanner<'a> {
         }
     }
 }
+
+/// Opens a volume's file system (on one thread's copy of the image) and scans it.
+type ScanWith<'f, 'a> =
+    dyn FnMut(&image::Volume, &mut VolumeScan<'_, 'a, '_>) -> Result<Vec<RootReport>, String> + 'f;
 
 /// The scan of one image volume, handed the volume's file system by `image`.
 struct VolumeScan<'s, 'a, 'p> {
