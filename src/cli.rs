@@ -51,6 +51,8 @@ pub enum FormatArg {
     Json,
     /// One JSON object per line, each carrying its root.
     Jsonl,
+    /// One JSON object per time read (file, update log, registry key), sorted, for Timesketch.
+    Timeline,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +114,11 @@ pub struct ScanArgs {
     /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
     #[arg(long)]
     pub verify_image: bool,
+    /// issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning
+    /// midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then,
+    /// 2 when none was but one cannot be told.
+    #[arg(long, value_name = "DATE", value_parser = crate::model::installed::parse_as_of)]
+    pub as_of: Option<i128>,
 }
 
 /// The most walking threads `-j` accepts.
@@ -169,6 +176,7 @@ impl From<FormatArg> for crate::output::Format {
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Timeline => Format::Timeline,
         }
     }
 }

@@ -5,6 +5,7 @@
 mod csv_out;
 mod json;
 mod table;
+mod timeline; // issue 14
 
 use std::io::Write;
 
@@ -24,6 +25,8 @@ pub enum Format {
     Json,
     /// One JSON object per line, each carrying its root.
     Jsonl,
+    /// issue 14: one JSON object per time read, for Timesketch (rules: JSON Lines).
+    Timeline,
 }
 
 pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<(), Error> {
@@ -32,6 +35,7 @@ pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<
         Format::Csv => csv_out::scan(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::scan_lines(report, w),
+        Format::Timeline => timeline::scan(report, w),
     }
 }
 
@@ -45,6 +49,7 @@ pub fn write_versions(
         Format::Csv => csv_out::versions(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::version_lines(report, w),
+        Format::Timeline => timeline::versions(report, w),
     }
 }
 
@@ -53,7 +58,7 @@ pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result
         Format::Table => guarded(w, |b| table::rules(rules, b)),
         Format::Csv => csv_out::rules(rules, w),
         Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
-        Format::Jsonl => json::lines(rules.rules.iter(), w),
+        Format::Jsonl | Format::Timeline => json::lines(rules.rules.iter(), w),
     }
 }
 
@@ -67,7 +72,7 @@ pub fn write_lineage(
         Format::Table => guarded(w, |b| table::lineage(l, b)),
         Format::Csv => csv_out::lineage(l, w),
         Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
-        Format::Jsonl => json::lines(l.builds.iter(), w),
+        Format::Jsonl | Format::Timeline => json::lines(l.builds.iter(), w),
     }
 }
 

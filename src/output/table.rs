@@ -250,6 +250,28 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             // issue 13: one compact line, one verdict per rule.
             writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
         }
+        // issue 14: when each rule's update was installed, and the state at --as-of.
+        for rr in &root.system.rules {
+            if let Some(i) = &rr.installed {
+                let text = format!("{}: {}", rr.rule, i.summary);
+                wrapped(out, "   installed: ", 16, &esc(&text))?;
+            }
+        }
+        if let Some(a) = &root.as_of {
+            let rules: Vec<String> = a
+                .rules
+                .iter()
+                .map(|r| {
+                    let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
+                    format!("{} {}: {}", r.rule, r.state.as_str(), why.join("; "))
+                })
+                .collect();
+            let head = format!("as of {}: {}", a.date, a.state.as_str());
+            wrapped(out, "   ", 5, &esc(&head))?;
+            for r in rules {
+                wrapped(out, "     - ", 7, &esc(&r))?;
+            }
+        }
         if !root.findings.is_empty() {
             writeln!(out, "{}", findings_table(root))?;
             writeln!(out, "  Evidence:")?;
