@@ -124,7 +124,10 @@ pub struct RootReport {
     pub image: Option<ImageSource>,
     /// For one of several Windows installations on a volume (`ROOT#WINNT`): the root entry
     /// of the volume it is on (`ROOT`). Absent for every other root.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::escape::name_opt"
+    )]
     pub parent_root: Option<String>,
     /// issue 14: the state at `--as-of DATE` (absent without the flag).
     #[serde(skip_serializing_if = "Option::is_none")]

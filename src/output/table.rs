@@ -158,7 +158,7 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     )?;
     let loc = match (&f.location.rule, &f.location.folder) {
         // `backup:<rule>`, or `live:service` for a copy a service starts there (issue 10 case 3).
-        (Some(_), Some(folder)) => format!("{} ({})", f.location.label(), esc(folder)),
+        (Some(_), Some(folder)) => format!("{} ({folder})", f.location.label()),
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
