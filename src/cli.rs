@@ -92,6 +92,10 @@ pub struct ScanArgs {
     /// Follow symbolic links whose target stays inside the root (absolute links never).
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Walk folders that are mount points (another file system, a bind mount) inside a folder
+    /// root; by default each is a notice and is not walked (find's and fd's `-xdev`).
+    #[arg(long)]
+    pub cross_mounts: bool,
     /// Read the SOFTWARE hive from FILE instead of <windir>/system32/config/SOFTWARE under each
     /// root (for hives exported separately; applies to every root).
     #[arg(long, value_name = "FILE")]
@@ -191,6 +195,7 @@ impl ScanArgs {
                 system: self.system_hive.clone(),
             },
             follow_symlinks: self.follow_symlinks,
+            cross_mounts: self.cross_mounts,
             threads: self
                 .threads
                 .unwrap_or_else(crate::walk::default_threads)

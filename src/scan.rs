@@ -32,6 +32,8 @@ pub struct Settings {
     pub follow_symlinks: bool,
     /// Threads walking a folder.
     pub threads: usize,
+    /// Walk folders on other mounts (another device, a bind mount) inside a folder root.
+    pub cross_mounts: bool,
     /// Check a container's stored hashes or checksums before scanning it (`--verify-image`).
     pub verify_image: bool,
 }
@@ -43,6 +45,7 @@ impl Default for Settings {
             hives: HiveArgs::default(),
             follow_symlinks: false,
             threads: walk::default_threads(),
+            cross_mounts: false,
             verify_image: false,
         }
     }
@@ -68,7 +71,8 @@ impl<'a> Scanner<'a> {
     /// Scans a folder on the host as one root (several entries when it holds several Windows
     /// installations: the root, then `ROOT#WINNT`, `ROOT#WINDOWS`…).
     pub fn folder(&self, root: &Path, progress: &mut dyn FnMut(u64)) -> Vec<RootReport> {
-        let src = HostSource::new(root, self.settings.follow_symlinks, self.settings.threads);
+        let src = HostSource::new(root, self.settings.follow_symlinks, self.settings.threads)
+            .cross_mounts(self.settings.cross_mounts);
         let name = escape_bytes(root.as_os_str().as_encoded_bytes());
         // A host folder can be shared between threads: it is walked by several.
         self.collect(&src, name, progress, |sink| match src.threads() {
@@ -464,8 +468,8 @@ impl<'a> Scanner<'a> {
                 let size = stat.size.unwrap_or(0);
                 let max = self.settings.max_size;
                 let evidence: FileEvidence =
-                    inspect::evidence_from_bytes(size, stat.times.clone(), max, || {
-                        src.read(&c.node, size, max).map_err(Into::into)
+                    inspect::evidence_from_reader(size, stat.times.clone(), max, || {
+                        src.open(&c.node, size, max).map_err(Into::into)
                     });
                 Outcome::Inspected {
                     times: stat.times,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::filter::{NameMatcher, Target};
 use crate::model::WalkStats;
-use crate::source::{Entry, EntryKind, Link, Source, SourceError, MAX_DEPTH};
+use crate::source::{Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, MAX_DEPTH};
 
 /// A directory entry whose name matches a rule.
 #[derive(Debug)]
@@ -338,6 +338,12 @@ fn install_path_link<'m, S: Source>(
 }
 
 fn list_error<'m, N>(dir: &DirPath, e: &SourceError) -> Event<'m, N> {
+    if e.kind == SourceErrorKind::Boundary {
+        return Event::Notice {
+            parts: dir.parts(None),
+            message: e.message.clone(),
+        };
+    }
     Event::Error {
         parts: dir.parts(None),
         message: format!("cannot list this folder: {e}"),

@@ -1,9 +1,11 @@
 //! Evidence is never changed, and nothing outside a root is opened.
 //!
-//! The scan runs under `strace -f -e trace=open,openat,openat2`, and every open is checked:
-//! none under a root asks for write access (`O_WRONLY`, `O_RDWR`, `O_CREAT`, `O_TRUNC`,
-//! `O_APPEND`), every open of an evidence file carries `O_NOFOLLOW`, and files outside the
-//! root that links inside it point at never appear in any open. When strace is missing the
+//! The scan runs under `strace -f -y -e trace=open,openat,openat2` (`-y` shows the path behind
+//! each descriptor, so an `openat(dirfd, "name")` is checked at its full path), and every open
+//! is checked: none under a root asks for write access (`O_WRONLY`, `O_RDWR`, `O_CREAT`,
+//! `O_TRUNC`, `O_APPEND`); in a scan every open of evidence below the root (files and folders)
+//! is relative to its folder's descriptor (never by a full path) and carries `O_NOFOLLOW`; and
+//! files outside the root that links inside it point at never appear in any open. When strace is missing the
 //! tests say so and pass, except under CI (`CI=true`), where they fail: CI installs it.
 #![cfg(target_os = "linux")]
 
@@ -37,10 +39,13 @@ fn strace_available() -> bool {
     works
 }
 
-/// One open call from the strace log: the path and the flags as strace printed them.
+/// One open call from the strace log: the full path (the directory descriptor's path joined
+/// with the name for an `openat` relative to one) and the flags as strace printed them.
 #[derive(Debug)]
 struct Open {
     path: String,
+    /// True when opened relative to a directory descriptor (not `AT_FDCWD`).
+    relative: bool,
     flags: String,
     line: String,
 }
@@ -55,23 +60,40 @@ fn parse_log(log: &str) -> Vec<Open> {
         else {
             continue;
         };
-        let rest = &line[call.0 + call.1..];
+        let mut rest = &line[call.0 + call.1..];
+        // `N</path/of/dir>, "name"` (strace -y) or `AT_FDCWD, "path"` or `"path"` (open).
+        let mut dir: Option<String> = None;
+        if let Some(r) = rest.strip_prefix("AT_FDCWD") {
+            // `AT_FDCWD</cwd>, "path"`: a path, not relative to a descriptor of ours.
+            rest = &r[r.find(", \"").map_or(0, |i| i + 1)..];
+        } else if !rest.starts_with('"') {
+            let lt = rest
+                .find('<')
+                .unwrap_or_else(|| panic!("no -y path: {line}"));
+            let end = rest
+                .find(">, \"")
+                .unwrap_or_else(|| panic!("no -y path: {line}"));
+            dir = Some(rest[lt + 1..end].to_owned());
+            rest = &rest[end + 1..];
+        }
         let Some(q) = rest.find('"') else { continue };
-        assert!(
-            rest[..q].is_empty() || rest[..q].starts_with("AT_FDCWD"),
-            "an open relative to a directory descriptor cannot be checked: {line}"
-        );
         // The quoted path, with strace's backslash escapes kept as they are.
         let bytes = rest.as_bytes();
         let mut i = q + 1;
         while i < bytes.len() && bytes[i] != b'"' {
             i += if bytes[i] == b'\\' { 2 } else { 1 };
         }
-        let path = rest[q + 1..i].to_owned();
+        let name = &rest[q + 1..i];
+        let path = match &dir {
+            Some(d) if name == "." || name.is_empty() => d.clone(),
+            Some(d) => format!("{d}/{name}"),
+            None => name.to_owned(),
+        };
         let tail = &rest[(i + 1).min(rest.len())..];
         let end = tail.find([')', '<']).unwrap_or(tail.len());
         out.push(Open {
             path,
+            relative: dir.is_some(),
             flags: tail[..end].to_owned(),
             line: line.to_owned(),
         });
@@ -85,6 +107,7 @@ fn traced(args: &[&str], log_dir: &Path) -> (i32, String, Vec<Open>) {
     let o = Command::new("strace")
         .args([
             "-f",
+            "-y",
             "-qq",
             "-s",
             "4096",
@@ -203,6 +226,28 @@ fn scanning_changes_nothing_and_opens_evidence_read_only_without_following_links
                     o.line
                 );
                 assert!(o.flags.contains("O_RDONLY"), "{}", o.line);
+            }
+            if args[0] == "scan" {
+                // The walker: everything below a root (folders and files) is opened relative
+                // to its folder's descriptor with O_NOFOLLOW; only the roots by their path.
+                let below: Vec<&Open> = opens
+                    .iter()
+                    .filter(|o| {
+                        under(&o.path, &copy)
+                            && !roots
+                                .iter()
+                                .any(|r| under(r.to_str().unwrap(), Path::new(&o.path)))
+                    })
+                    .collect();
+                assert!(below.len() > files.len(), "{below:?}");
+                for o in below {
+                    assert!(o.relative, "opened by its full path: {}", o.line);
+                    assert!(
+                        o.flags.contains("O_NOFOLLOW"),
+                        "without O_NOFOLLOW: {}",
+                        o.line
+                    );
+                }
             }
             // Every sample file is a candidate: each was really opened (the check is not empty).
             for f in &file_paths {

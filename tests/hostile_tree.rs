@@ -247,34 +247,36 @@ fn a_file_too_large_is_not_read() {
 }
 
 #[test]
-fn unreadable_folders_make_not_installed_inconclusive() {
-    // Tests run as root in CI, where permissions stop nothing. A folder whose path is longer
-    // (built with bash: dash's cd refuses such paths)
-    // than PATH_MAX cannot be opened by anyone, so it proves the error path for every user.
+fn folders_deeper_than_path_max_are_scanned() {
+    // A folder whose path is longer than PATH_MAX (built with bash: dash's cd refuses such
+    // paths) cannot be opened by its full path; the walker opens each folder relative to its
+    // parent's descriptor, so it is scanned like any other (it used to be an error, "File name
+    // too long", and the root `inconclusive`).
     let dir = tempfile::tempdir().unwrap();
     let name = "d".repeat(250);
     let script = format!(
-        "cd \"$1\" && for i in $(seq 1 20); do mkdir {name} && cd {name} || exit 1; done && printf x > nscm.exe"
+        "cd \"$1\" && for i in $(seq 1 20); do mkdir {name} && cd {name} || exit 1; done && cp \"$2\" Nspmon.exe"
     );
+    let sample =
+        samples().join("systems/w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nspmon.exe");
     let st = std::process::Command::new("bash")
         .args(["-c", &script, "sh"])
         .arg(dir.path())
+        .arg(&sample)
         .status()
         .unwrap();
     assert!(st.success());
-    let (code, doc) = scan_json(&[dir.path()], &[]);
-    assert_eq!(code, 2);
-    let r = &doc["roots"][0];
-    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
-    assert!(
-        r["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("too long"),
-        "{r:#}"
-    );
-    assert!(r["reasons"].to_string().contains("tree_incomplete"));
-    assert!(findings(r).is_empty());
+    for threads in ["1", "2"] {
+        let (code, doc) = scan_json(&[dir.path()], &["-j", threads]);
+        let r = &doc["roots"][0];
+        assert!(r["errors"].as_array().unwrap().is_empty(), "{r:#}");
+        let f = findings(r);
+        assert_eq!(f.len(), 1, "{r:#}");
+        let path = f[0]["path"].as_str().unwrap();
+        assert!(path.len() > 4096 && path.ends_with("/Nspmon.exe"), "{path}");
+        assert_eq!(f[0]["status"], "vulnerable", "{r:#}");
+        assert_eq!(code, 1);
+    }
 }
 
 #[test]

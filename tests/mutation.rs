@@ -63,6 +63,18 @@ fn fixed_versions(d: &PeVersionData) -> BTreeSet<FileVersion> {
 fn check(image: &[u8], what: &dyn Fn() -> String) -> (String, Option<PeVersionData>) {
     let r = std::panic::catch_unwind(|| pe::inspect(image))
         .unwrap_or_else(|_| panic!("pe::inspect panicked on {}", what()));
+    // The reader for files too large to hold whole (headers and resource section only) must
+    // give the same answer on every mutant.
+    let partial = std::panic::catch_unwind(|| {
+        kbscan::evidence::partial::inspect_reader(&image, image.len() as u64)
+    })
+    .unwrap_or_else(|_| panic!("partial::inspect_reader panicked on {}", what()));
+    assert_eq!(
+        format!("{partial:?}"),
+        format!("{r:?}"),
+        "partial and whole reads differ on {}",
+        what()
+    );
     match r {
         Ok(d) => {
             let label = if d.resources.iter().any(|r| r.info.is_err()) {

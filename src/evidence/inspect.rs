@@ -1,5 +1,5 @@
-//! One candidate's bytes: size check, bounded read (through whatever source holds the file),
-//! hashes, and the PE reader. Also the direct reading of a file named on the command line
+//! One candidate's bytes: size check, hashes by streaming (through whatever source holds the
+//! file), and the PE reader on only the parts it needs. Also the direct reading of a file named on the command line
 //! (`kbscan version`). Evidence is never opened for writing.
 
 use std::fs::Metadata;
@@ -13,6 +13,7 @@ use super::pe::{self, PeVersionData};
 use crate::error::InspectError;
 use crate::model::time::Times;
 use crate::source::host::{open_evidence, times_of};
+use crate::source::ReadAt;
 
 /// Files larger than this are not read (the real targets are a few hundred KB).
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -31,19 +32,27 @@ pub struct FileEvidence {
 /// so the access time shown is the one the evidence had.
 pub fn inspect_file(path: &Path, meta: &Metadata, max_size: u64) -> FileEvidence {
     let size = meta.len();
-    evidence_from_bytes(size, times_of(meta), max_size, || {
-        open_and_read(path, size, max_size)
-    })
+    evidence_from_reader(size, times_of(meta), max_size, || open_checked(path))
 }
 
+/// Files up to this size are kept in memory whole while they are hashed, and the PE reader
+/// sees them whole (every real target is a few hundred KB). Larger files are hashed by
+/// streaming and only the parts the PE reader needs are read (`partial::inspect_reader`), so the
+/// memory a candidate costs does not depend on its size.
+pub const WHOLE_FILE: u64 = 4 * 1024 * 1024;
+
+/// Bytes read at once while hashing.
+const CHUNK: usize = 256 * 1024;
+
 /// The one inspection every source shares (host files and files inside disk images): size
-/// check, bounded read through `read` (which returns at most `max_size + 1` bytes), hashes,
-/// PE and version reading. `size` and `times` are what the file system said before reading.
-pub fn evidence_from_bytes(
+/// check, hashes by streaming through the opened reader (at most `max_size + 1` bytes are
+/// read, so a file that grew is noticed), then PE and version reading of only what is needed.
+/// `size` and `times` are what the file system said before reading.
+pub fn evidence_from_reader<'r>(
     size: u64,
     times: Times,
     max_size: u64,
-    read: impl FnOnce() -> Result<Vec<u8>, InspectError>,
+    open: impl FnOnce() -> Result<Box<dyn ReadAt + 'r>, InspectError>,
 ) -> FileEvidence {
     let mut ev = FileEvidence {
         size: Some(size),
@@ -59,36 +68,67 @@ pub fn evidence_from_bytes(
         });
         return ev;
     }
-    let bytes = match read() {
-        Ok(v) if v.len() as u64 > max_size => {
-            ev.pe = Err(InspectError::TooLarge {
-                size: v.len() as u64,
-                limit: max_size,
-            });
-            return ev;
-        }
-        Ok(v) => v,
+    let reader = match open() {
+        Ok(r) => r,
         Err(e) => {
             ev.pe = Err(e);
             return ev;
         }
     };
-    // pe::inspect copies the bytes itself when pelite needs another alignment.
-    let data = &bytes[..];
-    ev.sha256 = Some(format!("{:x}", Sha256::digest(data)));
-    ev.md5 = Some(format!("{:x}", Md5::digest(data)));
-    ev.pe = if data.len() as u64 != size {
+    let want = max_size.saturating_add(1);
+    let mut whole: Option<Vec<u8>> =
+        (size <= WHOLE_FILE).then(|| Vec::with_capacity(usize::try_from(size).unwrap_or(0)));
+    let (mut sha, mut md5) = (Sha256::new(), Md5::new());
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    while total < want {
+        let ask = usize::try_from((want - total).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let n = match reader.read_at(&mut buf[..ask], total) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                ev.pe = Err(InspectError::Io(e));
+                return ev;
+            }
+        };
+        sha.update(&buf[..n]);
+        md5.update(&buf[..n]);
+        if let Some(w) = whole.as_mut() {
+            if (w.len() + n) as u64 <= WHOLE_FILE {
+                w.extend_from_slice(&buf[..n]);
+            } else {
+                whole = None;
+            }
+        }
+        total += n as u64;
+    }
+    drop(buf);
+    if total > max_size {
+        ev.pe = Err(InspectError::TooLarge {
+            size: total,
+            limit: max_size,
+        });
+        return ev;
+    }
+    ev.sha256 = Some(format!("{:x}", sha.finalize()));
+    ev.md5 = Some(format!("{:x}", md5.finalize()));
+    ev.pe = if total != size {
         Err(InspectError::Changed {
             expected: size,
-            got: data.len() as u64,
+            got: total,
         })
     } else {
-        pe::inspect(data)
+        match whole {
+            // pe::inspect copies the bytes itself when pelite needs another alignment.
+            Some(bytes) => pe::inspect(&bytes),
+            None => super::partial::inspect_reader(&*reader, total),
+        }
     };
     ev
 }
 
-fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<Vec<u8>, InspectError> {
+fn open_checked<'r>(path: &Path) -> Result<Box<dyn ReadAt + 'r>, InspectError> {
     let file = open_evidence(path)?;
     // The caller saw a regular file; make sure the opened handle still is one.
     let fmeta = file.metadata()?;
@@ -98,7 +138,7 @@ fn open_and_read(path: &Path, size: u64, max_size: u64) -> Result<Vec<u8>, Inspe
             "no longer a regular file when opened",
         )));
     }
-    Ok(crate::source::read_bounded(file, size, max_size)?)
+    Ok(Box::new(file))
 }
 
 /// Inspects a file named on the command line (`kbscan version`): follows links as the

@@ -1,8 +1,9 @@
-//! Evidence from one file's bytes: the bounded read and hashes (`inspect`), the PE headers
-//! and version resources (`pe`), and the `VS_VERSIONINFO` block (`versioninfo`). Turns
-//! bytes into facts; judges nothing.
+//! Evidence from one file's bytes: the streamed hashes (`inspect`), the PE headers and
+//! version resources (`pe`; of a large file only the parts needed, `partial`), and the
+//! `VS_VERSIONINFO` block (`versioninfo`). Turns bytes into facts; judges nothing.
 
 pub mod inspect;
+pub mod partial;
 pub mod pe;
 pub mod updatelog; // issue 14
 pub mod versioninfo;

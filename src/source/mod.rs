@@ -95,6 +95,8 @@ pub enum SourceErrorKind {
     Compressed,
     /// A feature that is not supported (encrypted data…).
     Unsupported,
+    /// A boundary the walk does not cross by default (a mount point): a notice, not an error.
+    Boundary,
 }
 
 impl SourceError {
@@ -130,6 +132,7 @@ impl From<SourceError> for InspectError {
             SourceErrorKind::Corrupt => InspectError::FileSystem(e.message),
             SourceErrorKind::Compressed => InspectError::Compressed(e.message),
             SourceErrorKind::Unsupported => InspectError::Unsupported(e.message),
+            SourceErrorKind::Boundary => InspectError::Io(io::Error::other(e.message)),
         }
     }
 }
@@ -221,6 +224,17 @@ pub trait Source {
     /// The file's bytes, at most `limit + 1` of them (so a larger file is noticed); `size` is
     /// what `stat` said.
     fn read(&self, node: &Self::Node, size: u64, limit: u64) -> Result<Vec<u8>, SourceError>;
+    /// The file opened for positional reads, so that it can be hashed by streaming and only
+    /// the parts the PE reader needs are kept in memory. The default reads it whole, bounded
+    /// by `limit + 1` bytes, through [`Source::read`] (image volumes, whose files are small).
+    fn open(
+        &self,
+        node: &Self::Node,
+        size: u64,
+        limit: u64,
+    ) -> Result<Box<dyn ReadAt + '_>, SourceError> {
+        Ok(Box::new(self.read(node, size, limit)?))
+    }
     /// What a link entry means here.
     fn link(&self, node: &Self::Node) -> Link<Self::Node>;
     /// True when links are followed, so every link (not only candidates) is resolved.
@@ -285,6 +299,41 @@ pub fn path_ci<S: Source>(
         out.push(e);
     }
     Some(out)
+}
+
+/// Positional reads of one opened file (`pread` on the host, a slice for bytes in memory).
+pub trait ReadAt {
+    /// Reads at `offset` into `buf`; 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl ReadAt for std::fs::File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for &T {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        (**self).read_at(buf, offset)
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.as_slice().read_at(buf, offset)
+    }
+}
+
+impl ReadAt for [u8] {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let n = buf.len().min(self.len() - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
 }
 
 /// Reads at most `limit + 1` bytes from a reader, so a file that grew past the limit is
