@@ -33,7 +33,7 @@ impl NameMatcher {
     pub fn on_install_path(&self, parts: &[Vec<u8>]) -> bool {
         self.install_dirs
             .iter()
-            .any(|d| crate::judge::location::on_install_path(parts.iter().map(Vec::as_slice), d))
+            .any(|d| on_install_path(parts.iter().map(Vec::as_slice), d))
     }
 
     pub fn new(rules: &RuleSet) -> Self {
@@ -227,6 +227,24 @@ fn fold_lookalikes(name: &[u8]) -> Option<Vec<u8>> {
         out.push(ascii as u8);
     }
     Some(out)
+}
+
+/// True when the trailing folders of `parts` (a path from the root, `/`-separated components)
+/// equal a leading part of `install_dir` (e.g. `…/system32/Windows Media` for
+/// `system32/Windows Media/Server`), compared ASCII-case-insensitively: a link there hides the
+/// rule's install folder (issue 10 case 6).
+pub fn on_install_path<'a, I>(parts: I, install_dir: &str) -> bool
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let parts: Vec<&[u8]> = parts.into_iter().collect();
+    let want: Vec<&str> = install_dir.split('/').filter(|s| !s.is_empty()).collect();
+    (1..=want.len().min(parts.len())).any(|k| {
+        parts[parts.len() - k..]
+            .iter()
+            .zip(&want[..k])
+            .all(|(p, w)| p.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 #[cfg(test)]

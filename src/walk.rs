@@ -114,6 +114,7 @@ impl DirPath {
 fn visit<'m, S: Source>(
     src: &S,
     matcher: &'m NameMatcher,
+    bounds: Bounds,
     dir: &Arc<DirPath>,
     e: Entry<S::Node>,
     first_visit: &mut dyn FnMut(u64) -> bool,
@@ -241,11 +242,20 @@ where
             }
             if let Some(id) = e.id {
                 if !first_visit(id) {
-                    emit(Event::Notice {
-                        parts: parts(),
-                        message: format!(
-                            "folder already walked (node {id}): a directory cycle, not entered again"
-                        ),
+                    emit(if bounds.revisit_is_damage {
+                        Event::Error {
+                            parts: parts(),
+                            message: format!(
+                                "damaged file system: this folder's data (node {id}) is a folder already walked (a directory cycle): not entered again"
+                            ),
+                        }
+                    } else {
+                        Event::Notice {
+                            parts: parts(),
+                            message: format!(
+                                "folder already walked (node {id}): a directory cycle, not entered again"
+                            ),
+                        }
                     });
                     return None;
                 }
@@ -349,10 +359,32 @@ fn count<N>(stats: &mut WalkStats, e: &Event<'_, N>) {
     }
 }
 
+/// Bounds for walking a file system that may be damaged or hostile (an image volume).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bounds {
+    /// Entries listed at most in the whole walk; past it the walk stops with an error.
+    pub max_entries: Option<u64>,
+    /// A folder met again by node id is a damaged file system (an error), not a notice.
+    pub revisit_is_damage: bool,
+}
+
 /// Walks depth-first on this thread. Fails only when the root cannot be listed.
 pub fn sequential<'m, S: Source>(
     src: &S,
     matcher: &'m NameMatcher,
+    sink: &mut dyn FnMut(Event<'m, S::Node>),
+) -> Result<WalkStats, SourceError>
+where
+    S::Node: Clone,
+{
+    sequential_bounded(src, matcher, Bounds::default(), sink)
+}
+
+/// [`sequential`] within `bounds`.
+pub fn sequential_bounded<'m, S: Source>(
+    src: &S,
+    matcher: &'m NameMatcher,
+    bounds: Bounds,
     sink: &mut dyn FnMut(Event<'m, S::Node>),
 ) -> Result<WalkStats, SourceError>
 where
@@ -375,6 +407,19 @@ where
             }
         };
         first = false;
+        if let Some(max) = bounds.max_entries {
+            if stats.entries.saturating_add(entries.len() as u64) > max {
+                let ev = Event::Error {
+                    parts: path.parts(None),
+                    message: format!(
+                        "more than {max} entries in this volume: the rest of it is not walked (damaged or hostile directory structure?)"
+                    ),
+                };
+                count(&mut stats, &ev);
+                sink(ev);
+                break;
+            }
+        }
         for e in entries {
             stats.entries += 1;
             if stats.entries % PROGRESS_EVERY == 0 {
@@ -386,8 +431,15 @@ where
                 count(&mut stats, &ev);
                 sink(ev);
             };
-            if let Some(next) = visit(src, matcher, &path, e, &mut |id| seen.insert(id), &mut emit)
-            {
+            if let Some(next) = visit(
+                src,
+                matcher,
+                bounds,
+                &path,
+                e,
+                &mut |id| seen.insert(id),
+                &mut emit,
+            ) {
                 stack.push(next);
             }
         }
@@ -430,6 +482,7 @@ where
         if let Some(next) = visit(
             src,
             matcher,
+            Bounds::default(),
             &root_path,
             e,
             &mut |id| first_visit(id),
@@ -472,9 +525,15 @@ where
                             let _ = tx.send(ev);
                         };
                         for e in list {
-                            if let Some(next) =
-                                visit(src, matcher, &path, e, &mut |id| first_visit(id), &mut emit)
-                            {
+                            if let Some(next) = visit(
+                                src,
+                                matcher,
+                                Bounds::default(),
+                                &path,
+                                e,
+                                &mut |id| first_visit(id),
+                                &mut emit,
+                            ) {
                                 found.push(next);
                             }
                         }
@@ -659,6 +718,49 @@ mod tests {
             assert_eq!(notices, ["a/loop"]);
             assert!(errors.is_empty());
         }
+    }
+
+    #[test]
+    fn a_bounded_walk_stops_at_its_entry_budget_and_calls_a_revisit_damage() {
+        let d = EntryKind::Dir;
+        let fs = Mock {
+            nodes: vec![
+                ("", None, d, Some(1), vec![1, 2]),
+                ("a", None, d, Some(2), vec![3, 4]),
+                ("back", None, d, Some(1), vec![1, 2]),
+                ("b", None, d, Some(3), vec![]),
+                ("c", None, d, Some(4), vec![]),
+            ],
+        };
+        let rules = RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let m = NameMatcher::new(&rules);
+        let run = |bounds| {
+            let mut errors = Vec::new();
+            sequential_bounded(&fs, &m, bounds, &mut |e| {
+                if let Event::Error { parts, message } = e {
+                    errors.push((text(&parts), message));
+                }
+            })
+            .unwrap();
+            errors
+        };
+        let errors = run(Bounds {
+            max_entries: None,
+            revisit_is_damage: true,
+        });
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, "back");
+        assert!(errors[0].1.starts_with("damaged file system:"));
+        let errors = run(Bounds {
+            max_entries: Some(3),
+            revisit_is_damage: true,
+        });
+        assert!(
+            errors
+                .iter()
+                .any(|(_, m)| m.starts_with("more than 3 entries")),
+            "{errors:?}"
+        );
     }
 
     #[test]

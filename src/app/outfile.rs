@@ -15,6 +15,10 @@
 //! hard link that fails if something appeared meanwhile. On any error the temporary file is
 //! removed. A character device or a FIFO (`-o /dev/null`, `-o >(gzip > r.gz)`) is written
 //! directly, as a shell redirection would.
+//!
+//! Over 400 lines: every check that keeps the report away from evidence (paths, inodes,
+//! segments, hives, rule files, links) must run before the first write; split, a check could
+//! be forgotten.
 
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata, OpenOptions};

@@ -27,6 +27,11 @@ pub const REPARSE_NOT_FOLLOWED: &str = "a reparse point (junction or symbolic li
 /// What is said when a volume's root folder cannot be read.
 pub const ROOT_FAILURE: &str = "cannot read the root folder of this volume";
 
+/// Entries listed at most in one image volume (all its folders together): a damaged or
+/// hostile directory structure cannot make the walk branch without end. Ten million is far
+/// above any Windows system volume (a few hundred thousand files).
+pub const MAX_VOLUME_ENTRIES: u64 = 10_000_000;
+
 /// True when `path` should be read as a disk image: a regular file (after links).
 pub fn is_image(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
@@ -110,7 +115,15 @@ pub struct OpenImage {
     pub report: ImageReport,
     disk: Option<Disk>,
     pub slots: Vec<Slot>,
+    /// The image file (links resolved) and its segments, to open it again for another thread.
+    real: std::path::PathBuf,
+    segments: Vec<std::path::PathBuf>,
 }
+
+/// The bytes of an image opened once more, for one more thread (readers are not shared
+/// between threads).
+#[derive(Debug)]
+pub struct DiskHandle(Disk);
 
 impl OpenImage {
     /// Opens `v`'s file system and hands it to `user`; `Err` with the message when the file
@@ -123,6 +136,49 @@ impl OpenImage {
         let Some(disk) = self.disk.as_mut() else {
             return Err("the image is not open".to_owned());
         };
+        scan_volume_on(disk, v, user)
+    }
+
+    /// The image's bytes opened again (its container too, never verified again), for a
+    /// thread scanning volumes of its own. Fails if the image cannot be opened or its size
+    /// changed.
+    pub fn open_again(&self) -> Result<DiskHandle, String> {
+        let mut scratch = self.report.clone();
+        let src: Box<dyn reader::ByteSource> =
+            match container::open_for_scan(&self.real, &self.segments, false, &mut scratch) {
+                Ok(Some(src)) => src,
+                Ok(None) => Box::new(
+                    Segments::open(&self.segments)
+                        .map_err(|e| format!("cannot open the image again: {e}"))?,
+                ),
+                Err(message) => return Err(message),
+            };
+        let disk = Disk::new(src);
+        if Some(disk.len()) != self.report.size {
+            return Err("the image changed size while it was scanned".to_owned());
+        }
+        Ok(DiskHandle(disk))
+    }
+}
+
+impl DiskHandle {
+    /// Opens `v`'s file system on these bytes and hands it to `user` (as
+    /// [`OpenImage::scan_volume`]).
+    pub fn scan_volume<T>(
+        &mut self,
+        v: &Volume,
+        user: &mut impl WithSource<T>,
+    ) -> Result<T, String> {
+        scan_volume_on(&mut self.0, v, user)
+    }
+}
+
+fn scan_volume_on<T>(
+    disk: &mut Disk,
+    v: &Volume,
+    user: &mut impl WithSource<T>,
+) -> Result<T, String> {
+    {
         let window = Window::new(disk, v.source.offset, v.source.length);
         match v.kind {
             FsKind::Ntfs => match ntfs::NtfsSource::open(window, v.name.clone()) {
@@ -131,14 +187,16 @@ impl OpenImage {
             },
             FsKind::Fat(_) => match fat::open(ReadOnly(window)) {
                 Ok(f) => Ok(user.with(&fat::FatSource {
-                    fs: &f,
+                    vol: &f,
                     name: v.name.clone(),
                 })),
                 Err(e) => Err(format!("FAT volume: {e}")),
             },
         }
     }
+}
 
+impl OpenImage {
     /// Records the scanned roots' names and the disk's verdict.
     pub fn finish(mut self, volumes: Vec<String>, verdict: Verdict) -> ImageReport {
         self.report.volumes = volumes;
@@ -178,6 +236,8 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
         },
         disk: None,
         slots: Vec::new(),
+        real: real.clone(),
+        segments: segments.clone(),
     };
     let fail = |mut image: OpenImage, message: String| {
         image.report.error = Some(message.clone());

@@ -6,6 +6,9 @@
 //! and junctions are not followed, every other tag is walked as the file or folder it is, and
 //! a file whose data is not in its `$DATA` (cloud placeholder, HSM, dedup, WOF) is a precise
 //! read error naming the tag. Every call into the crate runs inside `contain::contained`.
+//!
+//! Over 400 lines: listing, times ($STANDARD_INFORMATION and $FILE_NAME), data (plain,
+//! compressed, reparse tags) all go through one contained, budgeted reader.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

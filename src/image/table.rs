@@ -327,10 +327,16 @@ fn read_mbr(sector0: &[u8], disk: &mut Disk) -> Table {
             }
             index += 1;
             let (nty, next, _) = mbr_entry(&s, 1);
-            if nty == 0 || next == 0 {
+            if nty == 0 {
                 break;
             }
             let next_abs = base + next;
+            if next == 0 {
+                notices.push(format!(
+                    "the EBR chain loops (the record at sector {ebr} points back to the first one, sector {base}): not followed"
+                ));
+                break;
+            }
             if next_abs <= ebr {
                 notices.push(format!(
                     "the EBR chain points back (sector {next_abs} after {ebr}): not followed"
@@ -347,10 +353,109 @@ fn read_mbr(sector0: &[u8], disk: &mut Disk) -> Table {
     }
 }
 
+/// Overlap notices given at most (each names two partitions); the rest are counted.
+const MAX_OVERLAP_NOTICES: usize = 16;
+/// Duplicate partition names listed in one notice at most.
+const MAX_NAMED_DUPLICATES: usize = 8;
+
+/// Keeps one partition per start offset: entries that start at the same byte (the same
+/// (offset, length), or the same start with another length) hold the same file system, so
+/// each is scanned once, as the first entry naming it, and one notice per kept partition
+/// names the others. Partitions that overlap without starting at the same byte are kept and
+/// noticed. Without this, 4,096 GPT entries describing one volume scan it 4,096 times.
+fn dedupe(parts: Vec<Part>, notices: &mut Vec<String>) -> Vec<Part> {
+    use std::collections::HashMap;
+    let mut kept: Vec<Part> = Vec::new();
+    let mut by_offset: HashMap<u64, usize> = HashMap::new();
+    // For each kept partition: the duplicates (name, length).
+    let mut dups: Vec<Vec<(String, u64)>> = Vec::new();
+    for p in parts {
+        match by_offset.get(&p.offset) {
+            Some(&k) => dups[k].push((p.volume, p.length)),
+            None => {
+                by_offset.insert(p.offset, kept.len());
+                kept.push(p);
+                dups.push(Vec::new());
+            }
+        }
+    }
+    for (k, d) in kept.iter().zip(&dups) {
+        if d.is_empty() {
+            continue;
+        }
+        let same = d.iter().filter(|(_, l)| *l == k.length).count();
+        let names: Vec<&str> = d
+            .iter()
+            .take(MAX_NAMED_DUPLICATES)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let more = if d.len() > names.len() {
+            format!(" and {} more", d.len() - names.len())
+        } else {
+            String::new()
+        };
+        notices.push(format!(
+            "duplicate partitions: {} more entr{} ({}{more}) start at byte {} like {} ({same} with the same length {}): the volume is scanned once, as {}",
+            d.len(),
+            if d.len() == 1 { "y" } else { "ies" },
+            names.join(", "),
+            k.offset,
+            k.volume,
+            k.length,
+            k.volume
+        ));
+    }
+    // Overlaps among the kept partitions, by start offset.
+    let mut order: Vec<&Part> = kept.iter().collect();
+    order.sort_by_key(|p| (p.offset, p.length));
+    let mut overlaps = 0usize;
+    let mut widest: Option<&Part> = None;
+    for p in order {
+        if let Some(w) = widest {
+            let w_end = w.offset.saturating_add(w.length);
+            if p.offset < w_end {
+                overlaps += 1;
+                if overlaps <= MAX_OVERLAP_NOTICES {
+                    notices.push(format!(
+                        "overlapping partitions: {} (bytes {}..{}) overlaps {} (bytes {}..{}); both are scanned",
+                        p.volume,
+                        p.offset,
+                        p.offset.saturating_add(p.length),
+                        w.volume,
+                        w.offset,
+                        w_end
+                    ));
+                }
+            }
+            if p.offset.saturating_add(p.length) > w_end {
+                widest = Some(p);
+            }
+        } else {
+            widest = Some(p);
+        }
+    }
+    if overlaps > MAX_OVERLAP_NOTICES {
+        notices.push(format!(
+            "overlapping partitions: {} more overlaps not listed",
+            overlaps - MAX_OVERLAP_NOTICES
+        ));
+    }
+    kept
+}
+
+/// Reads the partition table (see [`read_table_raw`]); partitions starting at the same byte
+/// are scanned once, and overlaps are noticed ([`dedupe`]).
+pub fn read_table(disk: &mut Disk) -> Table {
+    let mut t = read_table_raw(disk);
+    let parts = std::mem::take(&mut t.parts);
+    t.parts = dedupe(parts, &mut t.notices);
+    t
+}
+
 /// Reads the partition table: a volume boot sector at 0 means the image is one volume; GPT
 /// (protective MBR or a GPT header) next, then MBR. Without a usable table the whole image is
 /// tried as one volume, and a notice says so.
-pub fn read_table(disk: &mut Disk) -> Table {
+fn read_table_raw(disk: &mut Disk) -> Table {
     let whole = |notices: Vec<String>, disk: &Disk| Table {
         kind: "none",
         parts: vec![Part {
@@ -437,7 +542,15 @@ mod tests {
         let names: Vec<_> = t.parts.iter().map(|p| p.volume.as_str()).collect();
         assert_eq!(names, ["p1", "p5", "p6"]);
         assert_eq!(t.parts[1].offset, 18 * 512);
-        // next = 0 ends the chain: no notice. Now point it backwards.
+        // A next entry of start 0 points back at the first EBR: a loop, cut with a notice.
+        assert!(t.notices[0].contains("loops"), "{:?}", t.notices);
+        // A next entry of type 0 ends the chain: no notice.
+        entry(&mut img[e2..e2 + 512], 1, 0x00, 0, 0);
+        let (_d, mut disk) = disk_of(&img);
+        let t = read_table(&mut disk);
+        assert_eq!(t.parts.len(), 3);
+        assert!(t.notices.is_empty(), "{:?}", t.notices);
+        // Now point it backwards.
         entry(&mut img[e2..e2 + 512], 1, 0x05, 4, 8);
         let (_d, mut disk) = disk_of(&img);
         let t = read_table(&mut disk);
@@ -449,6 +562,35 @@ mod tests {
         let t = read_table(&mut disk);
         assert_eq!(t.parts.len(), 2);
         assert!(t.notices[0].contains("cannot be read"), "{:?}", t.notices);
+    }
+
+    #[test]
+    fn partitions_starting_at_the_same_byte_are_kept_once_and_overlaps_noticed() {
+        let part = |v: &str, offset, length| Part {
+            volume: v.to_owned(),
+            offset,
+            length,
+            ptype: None,
+        };
+        let mut notices = Vec::new();
+        let kept = dedupe(
+            vec![
+                part("p1", 1024, 4096),
+                part("p2", 1024, 4096),
+                part("p3", 1024, 8192),
+                part("p4", 2048, 512),
+                part("p5", 8192, 512),
+            ],
+            &mut notices,
+        );
+        let names: Vec<_> = kept.iter().map(|p| p.volume.as_str()).collect();
+        assert_eq!(names, ["p1", "p4", "p5"]);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("duplicate partitions: 2 more entries (p2, p3) start at byte 1024 like p1 (1 with the same length 4096)"), "{notices:?}");
+        assert!(
+            notices[1].starts_with("overlapping partitions: p4"),
+            "{notices:?}"
+        );
     }
 
     #[test]

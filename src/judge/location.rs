@@ -112,23 +112,9 @@ pub fn started_by_service(by_folders: &Location) -> Location {
     }
 }
 
-/// True when the trailing folders of `parts` (a path from the root, `/`-separated components)
-/// equal a leading part of `install_dir` (e.g. `…/system32/Windows Media` for
-/// `system32/Windows Media/Server`), compared ASCII-case-insensitively: a link there hides the
-/// rule's install folder (issue 10 case 6).
-pub fn on_install_path<'a, I>(parts: I, install_dir: &str) -> bool
-where
-    I: IntoIterator<Item = &'a [u8]>,
-{
-    let parts: Vec<&[u8]> = parts.into_iter().collect();
-    let want: Vec<&str> = install_dir.split('/').filter(|s| !s.is_empty()).collect();
-    (1..=want.len().min(parts.len())).any(|k| {
-        parts[parts.len() - k..]
-            .iter()
-            .zip(&want[..k])
-            .all(|(p, w)| p.eq_ignore_ascii_case(w.as_bytes()))
-    })
-}
+// Where a link hides an install folder is a name test the walker makes too: it lives in
+// `filter`, below both.
+pub use crate::filter::on_install_path;
 
 /// The description of a backup rule id, for reports.
 pub fn describe(rule: &str) -> Option<&'static str> {

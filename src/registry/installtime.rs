@@ -3,6 +3,9 @@
 //! `InstalledDate`/`InstalledBy`-style values, the uninstall folder's times, and the system's
 //! time zone (SYSTEM `<ControlSet>\Control\TimeZoneInformation`) that turns the log's local
 //! times into UTC. Everything bounded; nothing judged (that is `judge::installed`).
+//!
+//! Over 400 lines with its tests (about 50): every install-time source read from a hive or a
+//! folder, each with its bound kind, is gathered in one place.
 
 use nt_hive::{Hive, NtHiveNameString};
 

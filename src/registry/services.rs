@@ -260,9 +260,46 @@ pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
     out
 }
 
+/// Resolves a service `ImagePath` to a path relative to the root, lower-cased, `/`-separated
+/// (`C:\WINNT\System32\x.exe`, `%SystemRoot%\System32\x.exe`, `\SystemRoot\System32\x.exe`,
+/// `System32\x.exe`, quoted paths with arguments), knowing only the Windows folder. `None`
+/// when it cannot be placed. The full resolution, with the hive's `ProgramFilesDir` and the
+/// reason when it fails, is [`resolve`].
+pub fn resolve_image_path(image_path: &str, windir: Option<&str>) -> Option<String> {
+    let env = ServiceEnv {
+        windir: windir.map(str::to_owned),
+        ..Default::default()
+    };
+    resolve(image_path, &env).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_paths_resolve_to_root_relative_paths() {
+        let w = Some("WINNT");
+        let want = "winnt/system32/windows media/server/nscm.exe";
+        for p in [
+            r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
+            r#""C:\WINNT\System32\Windows Media\Server\nscm.exe" -service"#,
+            r"%SystemRoot%\System32\Windows Media\Server\nscm.exe",
+            r"%windir%\system32\windows media\server\NSCM.EXE",
+            r"\SystemRoot\System32\Windows Media\Server\nscm.exe",
+            r"System32\Windows Media\Server\nscm.exe",
+            r"\??\C:\WINNT\System32\Windows Media\Server\nscm.exe",
+            r"C:\WINNT\System32\Windows Media\Server\nscm.exe /run",
+        ] {
+            assert_eq!(resolve_image_path(p, w).as_deref(), Some(want), "{p}");
+        }
+        assert_eq!(resolve_image_path("", w), None);
+        assert_eq!(resolve_image_path("nscm.exe", w), None);
+        assert_eq!(
+            resolve_image_path(r"%SystemRoot%\x.exe", Some("Windows")).as_deref(),
+            Some("windows/x.exe")
+        );
+    }
 
     fn env() -> ServiceEnv {
         ServiceEnv {

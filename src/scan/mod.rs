@@ -3,6 +3,8 @@
 //! judgement → a `RootReport`. A folder is one source; a disk image is opened by `image`
 //! into volumes, each a source scanned as its own root.
 
+mod systems;
+
 use std::path::Path;
 
 use crate::escape::escape_bytes;
@@ -12,8 +14,7 @@ use crate::image::{self, Slot, WithSource};
 use crate::judge::findings::{self, CandidateInput, Outcome};
 use crate::judge::system::{self, RootOutcome};
 use crate::model::{
-    combine, Finding, ImageReport, PathMessage, Reason, ReasonCode, RootReport, SystemEvidence,
-    WalkStats,
+    combine, Finding, ImageReport, PathMessage, RootReport, SystemEvidence, WalkStats,
 };
 use crate::registry::{self, HiveArgs};
 use crate::rules::RuleSet;
@@ -81,7 +82,10 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// Scans a disk image: every volume a root, plus the disk's own report.
+    /// Scans a disk image: every volume a root, plus the disk's own report. Volumes are
+    /// scanned by up to `threads` threads at once, each with the image opened on its own
+    /// (file-system readers are not shared between threads); the roots stay in partition
+    /// order.
     pub fn image(
         &self,
         path: &Path,
@@ -89,29 +93,26 @@ impl<'a> Scanner<'a> {
     ) -> (Vec<RootReport>, ImageReport) {
         let mut img = image::open(path, self.settings.verify_image);
         let slots = std::mem::take(&mut img.slots);
-        let mut roots = Vec::with_capacity(slots.len());
-        for slot in slots {
-            let root = match slot {
-                Slot::Unreadable { name, message } => vec![self.unreadable(name, message)],
-                Slot::Volume(v) => {
-                    let mut user = VolumeScan {
-                        scanner: self,
-                        name: v.name.clone(),
-                        progress: &mut *progress,
-                    };
-                    let mut systems = img
-                        .scan_volume(&v, &mut user)
-                        .unwrap_or_else(|message| vec![self.unreadable(v.name.clone(), message)]);
-                    // The volume's own entry comes first; its notices are the volume's.
-                    systems[0].notices.extend(v.notices);
-                    for root in &mut systems {
-                        root.image = Some(v.source.clone());
-                    }
-                    systems
-                }
-            };
-            roots.extend(root);
-        }
+        let volumes = slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Volume(_)))
+            .count();
+        let threads = self.settings.threads.clamp(1, volumes.max(1));
+        let done = if threads <= 1 {
+            slots
+                .iter()
+                .map(|slot| {
+                    Some(self.scan_slot(
+                        slot,
+                        &mut |v, user| img.scan_volume(v, user),
+                        &mut *progress,
+                    ))
+                })
+                .collect()
+        } else {
+            self.volumes_in_parallel(&mut img, &slots, threads, progress)
+        };
+        let mut roots: Vec<RootReport> = done.into_iter().flatten().flatten().collect();
         if let Some(v) = img.report.verification.as_ref().filter(|v| v.is_mismatch()) {
             for root in &mut roots {
                 system::distrust_image(root, &v.detail);
@@ -127,6 +128,104 @@ impl<'a> Scanner<'a> {
         (roots, report)
     }
 
+    /// Scans the volumes of `slots` with `threads` threads: this thread with the image as
+    /// opened, the others each with the image opened again; slots are taken in order from a
+    /// shared counter. Progress comes back to this thread.
+    fn volumes_in_parallel(
+        &self,
+        img: &mut image::OpenImage,
+        slots: &[Slot],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<Option<Vec<RootReport>>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc;
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<(usize, Vec<RootReport>)>();
+        let (ptx, prx) = mpsc::channel::<u64>();
+        let mut out: Vec<Option<Vec<RootReport>>> = slots.iter().map(|_| None).collect();
+        let extra: Vec<_> = (1..threads).map(|_| img.open_again()).collect();
+        std::thread::scope(|scope| {
+            for handle in extra {
+                let (tx, ptx, next) = (tx.clone(), ptx.clone(), &next);
+                scope.spawn(move || {
+                    let mut handle = handle;
+                    let mut forward = |n| {
+                        let _ = ptx.send(n);
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = slots.get(i) else { break };
+                        let roots = self.scan_slot(
+                            slot,
+                            &mut |v, user| match handle.as_mut() {
+                                Ok(h) => h.scan_volume(v, user),
+                                Err(e) => Err(e.clone()),
+                            },
+                            &mut forward,
+                        );
+                        if tx.send((i, roots)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(ptx);
+            // This thread scans too, with the image as first opened, and passes progress on
+            // between volumes.
+            loop {
+                while let Ok(n) = prx.try_recv() {
+                    progress(n);
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = slots.get(i) else { break };
+                out[i] = Some(self.scan_slot(
+                    slot,
+                    &mut |v, user| img.scan_volume(v, user),
+                    &mut *progress,
+                ));
+            }
+            drop(tx);
+            for n in prx {
+                progress(n);
+            }
+        });
+        for (i, roots) in rx {
+            out[i] = Some(roots);
+        }
+        out
+    }
+
+    /// The roots of one slot: a volume scanned by `scan` (its systems, the volume's own entry
+    /// first), or a root that could not be read.
+    fn scan_slot(
+        &self,
+        slot: &Slot,
+        scan: &mut ScanWith<'_, 'a>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<RootReport> {
+        match slot {
+            Slot::Unreadable { name, message } => {
+                vec![self.unreadable(name.clone(), message.clone())]
+            }
+            Slot::Volume(v) => {
+                let mut user = VolumeScan {
+                    scanner: self,
+                    name: v.name.clone(),
+                    progress,
+                };
+                let mut systems = scan(v, &mut user)
+                    .unwrap_or_else(|message| vec![self.unreadable(v.name.clone(), message)]);
+                // The volume's own entry comes first; its notices are the volume's.
+                systems[0].notices.extend(v.notices.iter().cloned());
+                for root in &mut systems {
+                    root.image = Some(v.source.clone());
+                }
+                systems
+            }
+        }
+    }
+
     /// Scans one source as one root, walking it on this thread (several entries when it holds
     /// several Windows installations).
     pub fn source<S: Source>(
@@ -135,8 +234,14 @@ impl<'a> Scanner<'a> {
         name: String,
         progress: &mut dyn FnMut(u64),
     ) -> Vec<RootReport> {
+        // Image volumes may be damaged or hostile: a folder met twice is damage, and the
+        // whole walk is bounded.
+        let bounds = walk::Bounds {
+            max_entries: Some(image::MAX_VOLUME_ENTRIES),
+            revisit_is_damage: true,
+        };
         self.collect(src, name, progress, |sink| {
-            walk::sequential(src, &self.matcher, sink)
+            walk::sequential_bounded(src, &self.matcher, bounds, sink)
         })
     }
 
@@ -217,134 +322,6 @@ impl<'a> Scanner<'a> {
             system::links_on_install_paths(root, self.rules, &not_walked);
         }
         roots
-    }
-
-    /// A volume with several Windows folders holding hives (issue 10 case 4): each Windows
-    /// folder is judged as its own system (`NAME#WINNT`) with its own hives and the files
-    /// under it; the files outside every Windows folder stay with the volume's own entry
-    /// (`NAME`), judged on file evidence alone. Errors and notices go with the path they are
-    /// about; one about the root itself goes to every entry.
-    #[allow(clippy::too_many_arguments)]
-    fn split<S: Source>(
-        &self,
-        src: &S,
-        name: String,
-        windirs: Vec<registry::Windir<S::Node>>,
-        findings: Vec<Finding>,
-        errors: Vec<PathMessage>,
-        notices: Vec<PathMessage>,
-        (stats, unfollowed): (WalkStats, Vec<String>),
-    ) -> Vec<RootReport> {
-        let dirs: Vec<String> = windirs.iter().map(|w| w.1.clone()).collect();
-        // The entry a path belongs to: 0 the volume, 1.. the Windows folders. The root itself
-        // as a Windows folder (`.`) takes every path no other Windows folder does.
-        let dot = dirs.iter().position(|d| d == ".").map(|i| i + 1);
-        let owner = |path: &str| -> usize {
-            let first = path.split('/').next().unwrap_or_default();
-            dirs.iter()
-                .position(|d| d != "." && d == first)
-                .map(|i| i + 1)
-                .or(dot)
-                .unwrap_or(0)
-        };
-        let n = dirs.len() + 1;
-        let mut parts: Vec<(Vec<Finding>, Vec<PathMessage>, Vec<PathMessage>)> =
-            (0..n).map(|_| Default::default()).collect();
-        for f in findings {
-            parts[owner(&f.path)].0.push(f);
-        }
-        // The links on an install path the walk did not enter go with the entry they are in.
-        let mut unread: Vec<Vec<String>> = vec![Vec::new(); n];
-        for u in unfollowed {
-            unread[owner(&u)].push(u);
-        }
-        let mut unread = unread.into_iter();
-        for (list, pick) in [(errors, 1usize), (notices, 2)] {
-            for m in list {
-                let targets: Vec<usize> = if m.path.is_empty() {
-                    (0..n).collect()
-                } else {
-                    vec![owner(&m.path)]
-                };
-                for t in targets {
-                    let bucket = if pick == 1 {
-                        &mut parts[t].1
-                    } else {
-                        &mut parts[t].2
-                    };
-                    bucket.push(m.clone());
-                }
-            }
-        }
-        let systems: Vec<String> = dirs.iter().map(|d| format!("{name}#{d}")).collect();
-        let many = Reason::new(
-            ReasonCode::MultipleWindowsInstallations,
-            format!(
-                "{} Windows folders with hives on this volume ({}): each is judged as its own system ({}); copies outside every Windows folder are judged with the volume ({name}) on file evidence alone",
-                dirs.len(),
-                dirs.join(", "),
-                systems.join(", ")
-            ),
-        );
-        let mut windirs = windirs.into_iter();
-        let mut out = Vec::with_capacity(n);
-        for (i, (findings, errors, notices)) in parts.into_iter().enumerate() {
-            let unfollowed = unread.next().unwrap_or_default();
-            let sub_stats = WalkStats {
-                entries: stats.entries,
-                candidates: findings
-                    .iter()
-                    .map(|f| f.path.as_str())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len() as u64,
-                errors: errors.len() as u64,
-            };
-            let mut root = if i == 0 {
-                let live = findings.iter().filter(|f| f.is_live()).count();
-                let mut root = self.finish(
-                    name.clone(),
-                    findings,
-                    errors,
-                    notices,
-                    (stats, unfollowed),
-                    || {
-                    SystemEvidence {
-                        notes: vec![format!(
-                            "no Windows folder's hives apply to the copies outside {}: they are judged on file evidence alone",
-                            dirs.join(" and ")
-                        )],
-                        ..SystemEvidence::default()
-                    }
-                });
-                if live > 0 {
-                    root.reasons.push(Reason::new(
-                        ReasonCode::OutsideWindowsFolders,
-                        format!(
-                            "{live} live {} outside every Windows folder ({}): either installation could start {}, so no installation's registry (applicability, update records) is applied; judged on file evidence alone",
-                            if live == 1 { "copy" } else { "copies" },
-                            dirs.join(", "),
-                            if live == 1 { "it" } else { "them" }
-                        ),
-                    ));
-                }
-                root
-            } else {
-                let w = windirs.next();
-                let mut root = self.finish(
-                    systems[i - 1].clone(),
-                    findings,
-                    errors,
-                    notices,
-                    (sub_stats, unfollowed),
-                    || registry::gather_at(src, &self.rules.rules, &self.settings.hives, w),
-                );
-                root.parent_root = Some(name.clone());
-                root
-            };
-            root.reasons.push(many.clone());
-            out.push(root);
-        }
-        out
     }
 
     /// Stats, reads and inspects one candidate, then judges it against every rule file its
@@ -470,6 +447,10 @@ impl<'a> Scanner<'a> {
         }
     }
 }
+
+/// Opens a volume's file system (on one thread's copy of the image) and scans it.
+type ScanWith<'f, 'a> =
+    dyn FnMut(&image::Volume, &mut VolumeScan<'_, 'a, '_>) -> Result<Vec<RootReport>, String> + 'f;
 
 /// The scan of one image volume, handed the volume's file system by `image`.
 struct VolumeScan<'s, 'a, 'p> {
