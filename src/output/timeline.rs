@@ -100,6 +100,7 @@ impl Events {
         what: &str,
         rule: Option<&str>,
         note: Option<&str>,
+        si_note: Option<&str>,
     ) {
         let ntfs = ff.name_times.is_some();
         let sets: [(&str, Option<&Times>); 2] = [
@@ -116,6 +117,12 @@ impl Events {
         ];
         for (prefix, times) in sets {
             let Some(t) = times else { continue };
+            // Back-dated $STANDARD_INFORMATION times carry the finding's note (issue 14).
+            let note = if prefix == "$SI " {
+                si_note.or(note)
+            } else {
+                note
+            };
             for (value, desc) in [
                 (&t.created, "Creation Time"),
                 (&t.modified, "Content Modification Time"),
@@ -157,12 +164,26 @@ impl Events {
             .iter()
             .find(|n| n.as_str() == crate::image::fat::FAT_TIME_NOTE)
             .map(String::as_str);
+        let backdated = f
+            .notes
+            .iter()
+            .find(|n| n.starts_with("timestamps_inconsistent:"))
+            .map(String::as_str);
         let (source, what) = if f.is_live() {
             ("live_file", "live file")
         } else {
             ("backup_copy", "backup copy")
         };
-        self.file_times(root, &f.path, &f.file, source, what, Some(&f.rule), fat);
+        self.file_times(
+            root,
+            &f.path,
+            &f.file,
+            source,
+            what,
+            Some(&f.rule),
+            fat,
+            backdated,
+        );
     }
 
     fn evidence(&mut self, root: &str, rule: &str, e: &TimeEvidence) {
@@ -291,7 +312,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
 pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> {
     let mut ev = Events::default();
     for f in &report.files {
-        ev.file_times("", &f.path, &f.file, "file", "file", None, None);
+        ev.file_times("", &f.path, &f.file, "file", "file", None, None, None);
     }
     ev.write(w)
 }

@@ -30,8 +30,18 @@
 #                    p2: WINNT/system32/Windows Media made a junction (on the install path),
 #                    /Cloud/Nspmon.exe a cloud file not downloaded (offline), /Dedup/Nscm.exe
 #                    deduplicated, /Wof/Nscm.exe WOF-compressed (WofCompressedData stream).
+#   ntfs-backdated.img MBR, two NTFS volumes (issue 14), every file and folder created with
+#                    libntfs-3g's clock at 2004-03-17T15:15:04Z (NTFSPUT_NOW), 2 s after the
+#                    install moment of w2k-server1's update log; then the live
+#                    WINNT/system32/Windows Media/Server/Nscm.exe back-dated with
+#                    `ntfsput backdate-si`: its four $STANDARD_INFORMATION times set to
+#                    2001-08-15T12:00:00Z, its $FILE_NAME times left at 2004-03-17T15:15:04Z.
+#                    p1 = w2k-server1 (update log, hives with key times, time zone);
+#                    p2 = w2k-server1's files only (no update log, no hives): file-system times
+#                    are all there is.
 #
-#   bash tests/images/build.sh reparse   builds only ntfs-reparse.img (the others are kept)
+#   bash tests/images/build.sh reparse     builds only ntfs-reparse.img (the others are kept)
+#   bash tests/images/build.sh backdated   builds only ntfs-backdated.img
 #
 # Everything but the file system contents is zeros, so the gzipped images are small. mkntfs
 # writes a random volume serial and GUIDs, so rebuilt NTFS images differ in those bytes; the
@@ -159,6 +169,52 @@ EOF
     gzip -9 -n -c "$disk" >"$here/ntfs-reparse.img.gz"
 }
 
+# The times of ntfs-backdated.img (Unix seconds, UTC); tests/install_time.rs checks them.
+CREATED_AT=$(date -u -d 2004-03-17T15:15:04Z +%s)
+BACKDATED_TO=$(date -u -d 2001-08-15T12:00:00Z +%s)
+
+backdated_image() {
+    local live="/WINNT/system32/Windows Media/Server/Nscm.exe"
+    rm -rf "$work/files-only"
+    cp -a "$systems/w2k-server1" "$work/files-only"
+    rm "$work/files-only/WINNT/KB832359.log" "$work/files-only/WINNT/system32/config/SOFTWARE" \
+        "$work/files-only/WINNT/system32/config/SYSTEM"
+    rmdir "$work/files-only/WINNT/system32/config"
+    local part src
+    for part in b1 b2; do
+        src="$systems/w2k-server1"
+        [ "$part" = b2 ] && src="$work/files-only"
+        rm -f "$work/$part"
+        truncate -s 8M "$work/$part"
+        mkntfs -q -F -f -c 4096 -s 512 -L KBSCAN "$work/$part" >/dev/null 2>&1
+        NTFSPUT_NOW=$CREATED_AT "$ntfsput" "$work/$part" copy "$src"
+        "$ntfsput" "$work/$part" backdate-si "$live" \
+            "$BACKDATED_TO" "$BACKDATED_TO" "$BACKDATED_TO" "$BACKDATED_TO"
+    done
+    local disk="$work/ntfs-backdated.img"
+    rm -f "$disk"
+    truncate -s 18M "$disk"
+    sfdisk -q "$disk" <<EOF
+label: dos
+label-id: 0x6b627369
+start=$((1 * MIB)), size=$((8 * MIB)), type=7
+start=$((9 * MIB)), size=$((8 * MIB)), type=7
+EOF
+    place "$disk" "$work/b1" $((1 * MIB))
+    place "$disk" "$work/b2" $((9 * MIB))
+    # What sleuthkit reads, for the record (tests/install_time.rs compares kbscan with it).
+    local inode
+    inode=$(ifind -n "${live#/}" "$work/b1")
+    TZ=UTC istat -z UTC "$work/b1" "$inode" | sed -n '/^\$STANDARD_INFORMATION/,/^Attributes:/p'
+    gzip -9 -n -c "$disk" >"$here/ntfs-backdated.img.gz"
+}
+
+if [ "${1:-}" = backdated ]; then
+    backdated_image
+    ls -l "$here/ntfs-backdated.img.gz"
+    exit 0
+fi
+
 if [ "${1:-}" = reparse ]; then
     reparse_image
     ls -l "$here/ntfs-reparse.img.gz"
@@ -229,4 +285,5 @@ for img in mbr gpt ntfs-damaged; do
     gzip -9 -n -c "$work/$img.img" >"$here/$img.img.gz"
 done
 reparse_image
+backdated_image
 ls -l "$here"/*.img.gz

@@ -25,8 +25,16 @@
  *                                          UTF-16 code units UNITS (hex, comma-separated, e.g.
  *                                          58,d800: unpaired surrogates allowed, as NTFS does;
  *                                          tests/hostile_sources.rs)
+ *   ntfsput VOLUME backdate-si DEST CREATED MODIFIED ACCESSED CHANGED
+ *                                          set the four $STANDARD_INFORMATION times of the
+ *                                          existing DEST (Unix seconds, UTC), as a timestomping
+ *                                          tool does through SetFileTime; its $FILE_NAME
+ *                                          attribute keeps the times of its creation (issue 14)
  *
  * DEST is an absolute path inside the volume; its folders are created as needed.
+ * With NTFSPUT_NOW=SECONDS (Unix seconds, UTC) in the environment, libntfs-3g's clock reads
+ * that moment instead of the host's, so the times written when files are created (the
+ * $STANDARD_INFORMATION and $FILE_NAME times) are fixed and the image is reproducible.
  * Licence: GPL-3.0-or-later, as kbscan; libntfs-3g is GPL-2.0-or-later.
  */
 #define _GNU_SOURCE
@@ -36,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
 #include <ntfs-3g/dir.h>
@@ -46,6 +57,36 @@
 #include <ntfs-3g/volume.h>
 
 static ntfs_volume *vol;
+
+/* NTFSPUT_NOW: libntfs-3g takes "now" from clock_gettime(CLOCK_REALTIME) (ntfs_current_time
+ * in ntfstime.h) or time(); these definitions in the executable take their place for it. */
+static int fixed_now(time_t *out) {
+	const char *now = getenv("NTFSPUT_NOW");
+	if (!now || !*now) return 0;
+	*out = (time_t)strtoll(now, NULL, 10);
+	return 1;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts) {
+	time_t t;
+	if (id == CLOCK_REALTIME && fixed_now(&t)) {
+		ts->tv_sec = t;
+		ts->tv_nsec = 0;
+		return 0;
+	}
+	return (int)syscall(SYS_clock_gettime, id, ts);
+}
+
+time_t time(time_t *out) {
+	time_t t;
+	if (!fixed_now(&t)) {
+		struct timespec ts;
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
+		t = ts.tv_sec;
+	}
+	if (out) *out = t;
+	return t;
+}
 
 static void die(const char *what, const char *name) {
 	fprintf(stderr, "ntfsput: %s %s: %s\n", what, name, strerror(errno));
@@ -296,6 +337,42 @@ static void reparse(const char *dest, const char *taghex, const char *what, int 
 	ntfs_inode_close(dir);
 }
 
+/* Unix seconds (text) as an NTFS time: 100 ns units since 1601-01-01 UTC. */
+static sle64 ntfs_seconds(const char *text) {
+	long long s = strtoll(text, NULL, 10);
+	return cpu_to_sle64((s + 11644473600LL) * 10000000LL);
+}
+
+/* issue 14: back-dated $STANDARD_INFORMATION times. Only the SI attribute (and the inode's
+ * copy of its times, which libntfs-3g writes back to it on close) changes: not the $FILE_NAME
+ * attribute in the MFT record, not the parent's index entry. (ntfs_inode_set_times, behind
+ * the system.ntfs_times extended attribute, would also rewrite the $FILE_NAME attributes.) */
+static void backdate_si(const char *dest, char **times) {
+	const char *base;
+	ntfs_inode *dir = parent_of(dest, &base);
+	ntfschar *u = NULL;
+	int len = ntfs_mbstoucs(base, &u);
+	u64 mref = ntfs_inode_lookup_by_name(dir, u, len);
+	free(u);
+	if (mref == (u64)-1) die("find", dest);
+	ntfs_inode *ni = ntfs_inode_open(vol, MREF(mref));
+	if (!ni) die("open", dest);
+	ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+	if (!ctx || ntfs_attr_lookup(AT_STANDARD_INFORMATION, AT_UNNAMED, 0, CASE_SENSITIVE, 0, NULL, 0, ctx))
+		die("find $STANDARD_INFORMATION of", dest);
+	STANDARD_INFORMATION *si = (STANDARD_INFORMATION *)((u8 *)ctx->attr + le16_to_cpu(ctx->attr->value_offset));
+	si->creation_time = ni->creation_time = ntfs_seconds(times[0]);
+	si->last_data_change_time = ni->last_data_change_time = ntfs_seconds(times[1]);
+	si->last_access_time = ni->last_access_time = ntfs_seconds(times[2]);
+	si->last_mft_change_time = ni->last_mft_change_time = ntfs_seconds(times[3]);
+	ntfs_inode_mark_dirty(ctx->ntfs_ino);
+	ntfs_attr_put_search_ctx(ctx);
+	/* Keep these times when the inode is written back. */
+	set_nino_flag(ni, TimesSet);
+	if (ntfs_inode_close(ni)) die("close", dest);
+	ntfs_inode_close(dir);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 4) {
 		fprintf(stderr, "usage: ntfsput VOLUME copy|frag|compress|put|rm ARGS\n");
@@ -318,6 +395,7 @@ int main(int argc, char **argv) {
 		reparse(argv[3], argv[4], argv[5], offline, wof);
 	}
 	else if (!strcmp(cmd, "putu") && argc >= 7) put_units(argv[3], argv[4], argv[5], argv[6]);
+	else if (!strcmp(cmd, "backdate-si") && argc == 8) backdate_si(argv[3], argv + 4);
 	else if (!strcmp(cmd, "frag")) frag(argv[3], argv[4]);
 	else if (!strcmp(cmd, "compress")) put(argv[3], argv[4], 1);
 	else if (!strcmp(cmd, "put")) put(argv[3], argv[4], 0);
