@@ -11,6 +11,9 @@
 //! a `filesystem` error, not a loop); and a file's chain is walked in the FAT before its data
 //! is read: a chain that loops, leaves the volume, or is longer or shorter than the file's
 //! size needs is a `filesystem` error, never a hash of repeated clusters.
+//!
+//! Over 400 lines: fatfs for names and data, plus our own reader of the FAT itself (first
+//! clusters as node ids, chains checked against sizes) sharing one budgeted view of the volume.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
