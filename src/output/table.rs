@@ -104,7 +104,7 @@ fn paint(color: bool, v: Verdict, text: &str) -> String {
     }
 }
 
-fn hive_text(h: &HiveInfo) -> String {
+pub(crate) fn hive_text(h: &HiveInfo) -> String {
     match &h.error {
         Some(e) => format!("{}: {}", h.path, esc(e)),
         None => format!(
@@ -312,7 +312,7 @@ fn evidence(
 
 /// The decisive reason of a root: the first reason of a rule whose verdict is the root's
 /// (the most urgent), else the root's first reason.
-fn decisive(root: &RootReport) -> String {
+pub(crate) fn decisive(root: &RootReport) -> String {
     let by_rule = root
         .rule_verdicts
         .iter()
@@ -330,7 +330,7 @@ fn decisive(root: &RootReport) -> String {
 }
 
 /// The rules that judged a copy (vulnerable, patched, inconclusive): `MS04-008 patched, …`.
-fn rules_cell(root: &RootReport) -> String {
+pub(crate) fn rules_cell(root: &RootReport) -> String {
     let v: Vec<String> = root
         .rule_verdicts
         .iter()
