@@ -35,7 +35,11 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
     /// Print the version information of any PE file (an offline sigcheck).
-    #[command(after_help = "Exit codes: 0 every file read, 2 a file could not be read.")]
+    #[command(
+        after_help = "Exit codes: 0 every file read as a PE (one without a version resource \
+                      included: a fact, noted \"no version resource\"), 2 a file could not be \
+                      read or is not a PE."
+    )]
     Version(VersionArgs),
     /// List the loaded rules (advisories).
     Rules(RulesArgs),

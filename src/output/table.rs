@@ -659,6 +659,9 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
                 writeln!(out, "{pad2}{:<16}{}", "error", esc(e))?;
             }
         }
+        if let Some(n) = &f.note {
+            writeln!(out, "{pad}{:<16}{}", "note", esc(n))?;
+        }
         if let Some(e) = &f.error {
             writeln!(
                 out,
