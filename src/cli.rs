@@ -344,7 +344,10 @@ pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
         written.push(path);
         Ok(())
     };
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
         let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
         page(
