@@ -55,7 +55,7 @@ fn completions_are_current() {
             "man/completions/kbscan.{shell} is out of date"
         );
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("--verify-image") && text.contains("--brief"), "{shell}");
+        assert!(text.contains("verify-image") && text.contains("brief"), "{shell}");
     }
 }
 
