@@ -211,6 +211,14 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-ms04-008-only/$WMS/Nspmon.exe"
 place nsum-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$WMS/nsum.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$U832359/Nscm.exe"
 place nspmon-4.1.0.3917-x86.exe   "w2k-ms04-008-only/$U832359/Nspmon.exe"
+# issue 14: server1, MS04-008 installed 2004-03-17 with its update log (KB832359.log, from
+# registry/w2k-server1/KB832359.log) and key times (registry/w2k-server1/*-key-times.txt).
+place nscm-4.1.0.3934-x86.exe     "w2k-server1/$WMS/Nscm.exe"
+place nspmon-4.1.0.3934-x64.exe   "w2k-server1/$WMS/Nspmon.exe"
+place nsum-4.1.0.3917-x86.exe     "w2k-server1/$WMS/nsum.exe"
+place nscm-4.1.0.3917-x86.exe     "w2k-server1/$U832359/Nscm.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-server1/$U832359/Nspmon.exe"
+cp "$HERE/registry/w2k-server1/KB832359.log" "$SYSTEMS/w2k-server1/WINNT/KB832359.log"
 
 place nsiislog-4.1.0.3917-x86/nsiislog.dll "w2k-iis-nsiislog-unpatched/$ISS/nsiislog.dll"
 # Issue 10 case 2: two live copies that differ only in case (a Linux mount can hold both).

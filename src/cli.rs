@@ -85,6 +85,8 @@ pub enum FormatArg {
     Json,
     /// One JSON object per line, each carrying its root.
     Jsonl,
+    /// One JSON object per time read (file, update log, registry key), sorted, for Timesketch.
+    Timeline,
     /// One self-contained, printable HTML page (scan only).
     Html,
 }
@@ -152,6 +154,11 @@ pub struct ScanArgs {
     /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
     #[arg(long)]
     pub verify_image: bool,
+    /// issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning
+    /// midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then,
+    /// 2 when none was but one cannot be told.
+    #[arg(long, value_name = "DATE", value_parser = crate::model::installed::parse_as_of)]
+    pub as_of: Option<i128>,
     /// Table: the summary and each root's findings table, without the evidence blocks.
     #[arg(long)]
     pub brief: bool,
@@ -235,6 +242,7 @@ impl From<FormatArg> for crate::output::Format {
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Timeline => Format::Timeline,
             FormatArg::Html => Format::Html,
         }
     }
@@ -351,9 +359,7 @@ pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
         // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
         let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
         page(
-            sub.clone()
-                .name(name)
-                .version(env!("CARGO_PKG_VERSION")),
+            sub.clone().name(name).version(env!("CARGO_PKG_VERSION")),
             format!("{name}.1"),
         )?;
     }

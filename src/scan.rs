@@ -379,7 +379,14 @@ impl<'a> Scanner<'a> {
             outcome,
             source_note: src.finding_note(),
         };
-        findings::findings_from(self.rules, &input)
+        let mut out = findings::findings_from(self.rules, &input);
+        // issue 14: NTFS $FILE_NAME times beside the $STANDARD_INFORMATION ones.
+        if let Some(name) = src.node_times(&c.node).and_then(|t| t.name) {
+            for f in &mut out {
+                f.file.name_times = Some(name.clone());
+            }
+        }
+        out
     }
 
     /// Everything after the walk: sorting, registry evidence (`system` reads it), verdict.
@@ -402,7 +409,15 @@ impl<'a> Scanner<'a> {
             unreadable: errors.len(),
             unfollowed,
         };
-        let j = system::judge_root(self.rules, &mut findings, &outcome, &system);
+        let mut j = system::judge_root(self.rules, &mut findings, &outcome, &system);
+        // issue 14: install times from the registry evidence and the findings' times.
+        let mut system = system;
+        crate::judge::installed::attach(
+            &mut system,
+            &mut findings,
+            &mut j.rule_verdicts,
+            &mut j.reasons,
+        );
         RootReport {
             root,
             verdict: j.verdict,
@@ -415,6 +430,7 @@ impl<'a> Scanner<'a> {
             system,
             image: None,
             parent_root: None,
+            as_of: None, // issue 14: set by app with --as-of
         }
     }
 
@@ -446,6 +462,7 @@ impl<'a> Scanner<'a> {
             system,
             image: None,
             parent_root: None,
+            as_of: None, // issue 14: set by app with --as-of
         }
     }
 }

@@ -12,9 +12,12 @@ use kbscan::escape::{needs_escape, unescape};
 const COMPANY: &str = "kbscan test fixture (not Microsoft software)";
 
 fn hostile_company() -> String {
-    let mut h = String::from(
-        "\u{1b}[2J\r\nserver1,patched\u{1b}]8;;\u{7}\u{8}\u{202e}\u{2066}\u{2069}\u{2028}\u{2029}\u{85}\u{9f}\\x41=",
-    );
+    padded("\u{1b}[2J\r\nserver1,patched\u{1b}]8;;\u{7}\u{8}\u{202e}\u{2066}\u{2069}\u{2028}\u{2029}\u{85}\u{9f}\\x41=")
+}
+
+/// `start` padded with `A` to the sample CompanyName's UTF-16 length.
+fn padded(start: &str) -> String {
+    let mut h = String::from(start);
     while h.encode_utf16().count() < COMPANY.len() {
         h.push('A');
     }
@@ -29,12 +32,16 @@ fn utf16(s: &str) -> Vec<u8> {
 /// A copy of `w2k-sp4-vulnerable` whose live Nscm.exe has the hostile CompanyName, plus the
 /// folders `=a` and `'=a` each holding a copy.
 fn hostile_system(dir: &Path) -> std::path::PathBuf {
+    hostile_system_with(dir, &hostile_company())
+}
+
+fn hostile_system_with(dir: &Path, company: &str) -> std::path::PathBuf {
     let root = dir.join("server1");
     let server = root.join("WINNT/system32/Windows Media/Server");
     std::fs::create_dir_all(&server).unwrap();
     let src = common::system("w2k-sp4-vulnerable").join("WINNT/system32/Windows Media/Server");
     let mut pe = std::fs::read(src.join("Nscm.exe")).unwrap();
-    let (from, to) = (utf16(COMPANY), utf16(&hostile_company()));
+    let (from, to) = (utf16(COMPANY), utf16(company));
     let at = pe
         .windows(from.len())
         .position(|w| w == from)
@@ -121,4 +128,35 @@ fn csv_formula_cells_stay_distinct_and_reversible() {
         let back = p.strip_prefix('\'').unwrap_or(p);
         assert!(!back.starts_with(['=', '+', '-', '@']) || p.starts_with('\''));
     }
+}
+
+#[test]
+fn a_nul_inside_a_version_string_ends_it_and_what_comes_before_is_escaped() {
+    // The NUL is inside the string's declared length (the table's layout is unchanged). kbscan
+    // reads a version string up to its first NUL, as `VerQueryValue` callers do: the rest never
+    // reaches the report. What comes before it is escaped and decodes back.
+    let before = "Micro\u{1b}]8;;http://x/\u{1b}\\\u{202e}";
+    let company = padded(&format!("{before}\u{0}soft\u{0}\u{1b}[2J"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = hostile_system_with(dir.path(), &company);
+    for format in ["table", "csv", "json", "jsonl"] {
+        let text = scan(&root, format);
+        assert_no_raw(&text, format);
+        assert!(!text.contains("x00soft"), "{format}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&scan(&root, "json")).unwrap();
+    let got = v["roots"][0]["findings"][0]["string_tables"][0]["strings"]["CompanyName"]
+        .as_str()
+        .unwrap();
+    assert_eq!(unescape(got).unwrap(), before.as_bytes(), "{got}");
+    let csv = scan(&root, "csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "string_tables").unwrap();
+    let rec = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .next()
+        .unwrap()
+        .unwrap();
+    let cell = String::from_utf8(unescape(&rec[col]).unwrap()).unwrap();
+    assert!(cell.contains(&format!("CompanyName={before}")), "{cell:?}");
 }

@@ -30,7 +30,10 @@ fn tool(name: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "{name} is needed under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is needed under CI"
+        );
         eprintln!("{name} not installed: check skipped");
     }
     found
@@ -39,7 +42,8 @@ fn tool(name: &str) -> bool {
 #[test]
 fn the_page_is_self_contained_printable_and_escaped() {
     let dir = tempfile::tempdir().unwrap();
-    let html = std::fs::read_to_string(sample_report(dir.path(), "<script>x</script>&'\"")).unwrap();
+    let html =
+        std::fs::read_to_string(sample_report(dir.path(), "<script>x</script>&'\"")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     for external in ["<script", "<link", "src=", "href=\"http", "url("] {
         assert!(!html.contains(external), "{external}");
@@ -90,7 +94,10 @@ fn the_page_renders_and_prints_one_root_per_page_at_least() {
     let chromium = |extra: &[String]| {
         Command::new("chromium")
             .args(["--headless", "--no-sandbox", "--disable-gpu"])
-            .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
             .args(extra)
             .arg(&url)
             .output()
@@ -108,8 +115,10 @@ fn the_page_renders_and_prints_one_root_per_page_at_least() {
     let bytes = std::fs::read(&pdf).expect("chromium printed the page");
     assert!(bytes.starts_with(b"%PDF"));
     let text = String::from_utf8_lossy(&bytes);
-    let pages = text.matches("/Type /Page\n").count() + text.matches("/Type /Page/").count()
-        + text.matches("/Type /Page ").count() + text.matches("/Type /Page>>").count();
+    let pages = text.matches("/Type /Page\n").count()
+        + text.matches("/Type /Page/").count()
+        + text.matches("/Type /Page ").count()
+        + text.matches("/Type /Page>>").count();
     // The summary, then each of the 23 roots on pages of its own.
     assert!(pages > 23, "{pages} pages");
 }

@@ -58,6 +58,20 @@ fn comparable(root: &Value) -> Value {
         if let Some(notes) = f.get_mut("notes").and_then(Value::as_array_mut) {
             notes.retain(|n| n != FAT_NOTE);
         }
+        // issue 14: NTFS $FILE_NAME times, file-system facts as above.
+        f.remove("name_times");
+    }
+    // issue 14: the install-time evidence holds those same file-system times.
+    if let Some(rules) = obj
+        .get_mut("system")
+        .and_then(|s| s.get_mut("rules"))
+        .and_then(Value::as_array_mut)
+    {
+        for rr in rules {
+            if let Some(o) = rr.as_object_mut() {
+                o.remove("installed");
+            }
+        }
     }
     r
 }

@@ -35,7 +35,10 @@ fn man_pages_are_current() {
         let fresh = std::fs::read_to_string(dir.path().join(n)).unwrap();
         let committed = std::fs::read_to_string(format!("man/{n}"))
             .unwrap_or_else(|_| panic!("man/{n} is not committed"));
-        assert_eq!(fresh, committed, "man/{n} is out of date: run `kbscan man man`");
+        assert_eq!(
+            fresh, committed,
+            "man/{n} is out of date: run `kbscan man man`"
+        );
     }
     let scan = std::fs::read_to_string(dir.path().join("kbscan-scan.1")).unwrap();
     assert!(scan.contains("\\-\\-examiner"), "{scan}");
@@ -55,16 +58,26 @@ fn completions_are_current() {
             "man/completions/kbscan.{shell} is out of date"
         );
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("verify-image") && text.contains("brief"), "{shell}");
+        assert!(
+            text.contains("verify-image") && text.contains("brief"),
+            "{shell}"
+        );
     }
 }
 
 #[test]
 fn bash_completion_loads_in_bash() {
     let out = Command::new("bash")
-        .args(["-c", "source man/completions/kbscan.bash && complete -p kbscan"])
+        .args([
+            "-c",
+            "source man/completions/kbscan.bash && complete -p kbscan",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("kbscan"));
 }

@@ -429,6 +429,7 @@ mod readings {
                     .into_iter()
                     .collect(),
                 uninstall_dir: None,
+                installed: None, // issue 14
             }],
             ..Default::default()
         }

@@ -38,8 +38,16 @@ fn sha256_hex(b: &[u8]) -> String {
 #[test]
 fn json_carries_the_examination_record() {
     let (text, code) = run(&[
-        "scan", "-f", "json", "--case", "2024-017\x1b[2J", "--examiner", "A. N. Examiner",
-        "--rule", "MS04-008", SERVER,
+        "scan",
+        "-f",
+        "json",
+        "--case",
+        "2024-017\x1b[2J",
+        "--examiner",
+        "A. N. Examiner",
+        "--rule",
+        "MS04-008",
+        SERVER,
     ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -83,7 +91,14 @@ fn a_rules_file_is_hashed_as_read() {
     let path = dir.path().join("local.toml");
     std::fs::write(&path, &rule).unwrap();
     let (text, _) = run(&[
-        "scan", "-f", "json", "--rules", path.to_str().unwrap(), "--rule", "LOCAL-1", SERVER,
+        "scan",
+        "-f",
+        "json",
+        "--rules",
+        path.to_str().unwrap(),
+        "--rule",
+        "LOCAL-1",
+        SERVER,
     ]);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let r = &v["examination"]["rules"][0];
@@ -104,7 +119,10 @@ fn jsonl_starts_with_the_examination_record() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(
-        records.iter().filter(|r| r["record"] == "examination").count(),
+        records
+            .iter()
+            .filter(|r| r["record"] == "examination")
+            .count(),
         1
     );
     assert_eq!(records.last().unwrap()["record"], "summary");
@@ -155,7 +173,10 @@ fn case_and_examiner_are_bounded() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--case") && err.contains("at most 256"), "{err}");
+    assert!(
+        err.contains("--case") && err.contains("at most 256"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 

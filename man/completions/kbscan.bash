@@ -206,11 +206,11 @@ _kbscan() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -241,18 +241,18 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__scan)
-            opts="-f -o -j -q -h --format --output --color --rules --rule --follow-symlinks --software-hive --system-hive --max-size --threads --quiet --verify-image --brief --case --examiner --help"
+            opts="-f -o -j -q -h --format --output --color --rules --rule --follow-symlinks --software-hive --system-hive --max-size --threads --quiet --verify-image --as-of --brief --case --examiner --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -295,6 +295,10 @@ _kbscan() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --case)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -318,11 +322,11 @@ _kbscan() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table csv json jsonl html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
                     return 0
                     ;;
                 --output)

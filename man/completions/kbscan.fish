@@ -36,6 +36,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s f -l format -d 'O
 csv\t'One row per finding, header row first'
 json\t'One JSON document'
 jsonl\t'One JSON object per line, each carrying its root'
+timeline\t'One JSON object per time read (file, update log, registry key), sorted, for Timesketch'
 html\t'One self-contained, printable HTML page (scan only)'"
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s o -l output -d 'Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded' -r -F
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l color -d 'Colour the table\'s verdicts: auto (only on a terminal, and not when NO_COLOR is set), always, never' -r -f -a "auto\t'Only when standard output is a terminal and NO_COLOR is not set'
@@ -47,6 +48,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l software-hive -d 
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l system-hive -d 'Read the SYSTEM hive from FILE instead of the one found under each root' -r -F
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l max-size -d 'Do not read candidate files larger than this: bytes, or with a suffix K, M, G, T (powers of 1024: 64M, 2G)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s j -l threads -d 'Threads reading directories, 1 to 256 (default: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l as-of -d 'issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l case -d 'The case this examination belongs to, recorded in the report (at most 256 characters)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l examiner -d 'Who ran the examination, recorded in the report (at most 256 characters)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l follow-symlinks -d 'Follow symbolic links whose target stays inside the root (absolute links never)'
@@ -58,6 +60,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s f -l format -d
 csv\t'One row per finding, header row first'
 json\t'One JSON document'
 jsonl\t'One JSON object per line, each carrying its root'
+timeline\t'One JSON object per time read (file, update log, registry key), sorted, for Timesketch'
 html\t'One self-contained, printable HTML page (scan only)'"
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s o -l output -d 'Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded' -r -F
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -l color -d 'Colour the table\'s verdicts: auto (only on a terminal, and not when NO_COLOR is set), always, never' -r -f -a "auto\t'Only when standard output is a terminal and NO_COLOR is not set'
@@ -69,6 +72,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -s f -l format -d '
 csv\t'One row per finding, header row first'
 json\t'One JSON document'
 jsonl\t'One JSON object per line, each carrying its root'
+timeline\t'One JSON object per time read (file, update log, registry key), sorted, for Timesketch'
 html\t'One self-contained, printable HTML page (scan only)'"
 complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -s o -l output -d 'Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded' -r -F
 complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -l color -d 'Colour the table\'s verdicts: auto (only on a terminal, and not when NO_COLOR is set), always, never' -r -f -a "auto\t'Only when standard output is a terminal and NO_COLOR is not set'

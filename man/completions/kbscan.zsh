@@ -34,11 +34,13 @@ _arguments "${_arguments_options[@]}" : \
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
 '--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
@@ -52,6 +54,7 @@ never\:"Never"))' \
 '--max-size=[Do not read candidate files larger than this\: bytes, or with a suffix K, M, G, T (powers of 1024\: 64M, 2G)]:SIZE:_default' \
 '-j+[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
 '--threads=[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
+'--as-of=[issue 14\: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence\: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told]:DATE:_default' \
 '--case=[The case this examination belongs to, recorded in the report (at most 256 characters)]:ID:_default' \
 '--examiner=[Who ran the examination, recorded in the report (at most 256 characters)]:NAME:_default' \
 '--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
@@ -70,11 +73,13 @@ _arguments "${_arguments_options[@]}" : \
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
 '--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
@@ -93,11 +98,13 @@ _arguments "${_arguments_options[@]}" : \
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
 '-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
 '--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \

@@ -59,6 +59,10 @@ def main():
                     os.chmod(work, 0o644)
                     subprocess.run(["hivexregedit", "--merge", work, os.path.join(regs, hive + ".reg")], check=True)
                     finish(work, name in UNCLEAN)
+                    # issue 14: key last-write times, which hivexregedit cannot set.
+                    times = os.path.join(regs, hive + "-key-times.txt")
+                    if os.path.exists(times):
+                        subprocess.run([sys.executable, os.path.join(here, "set-key-times.py"), work, times], check=True)
                     shutil.copyfile(work, os.path.join(config, hive.upper()))
         print(f"make-hives: {name}", file=sys.stderr)
 

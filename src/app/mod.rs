@@ -176,6 +176,12 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         }
     }
     progress.finish();
+    // issue 14: --as-of, judged per root from its install-time evidence.
+    if let Some(date) = a.as_of {
+        for r in &mut roots {
+            r.as_of = Some(crate::judge::installed::as_of(r, date));
+        }
+    }
     record::finish(&mut record, &rules, &images);
     let summary = Summary::of(&roots);
     let report = Report {

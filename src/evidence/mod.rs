@@ -4,6 +4,7 @@
 
 pub mod inspect;
 pub mod pe;
+pub mod updatelog; // issue 14
 pub mod versioninfo;
 
 use crate::model::time::unix_rfc3339;

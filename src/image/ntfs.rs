@@ -277,6 +277,39 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
     fn root_failure(&self) -> &'static str {
         super::ROOT_FAILURE
     }
+
+    /// issue 14: `$STANDARD_INFORMATION` and `$FILE_NAME` times of a file or folder (the
+    /// first Win32 or POSIX name's attribute; the DOS 8.3 duplicate holds the same times).
+    fn node_times(&self, node: &u64) -> Option<crate::source::NodeTimes> {
+        let (ntfs, r) = (&self.ntfs, &mut *self.r.borrow_mut());
+        let node = *node;
+        guarded(LIST_BUDGET, || {
+            let file = ntfs.file(r, node).map_err(err)?;
+            let info = file.info().map_err(err)?;
+            let si = Times {
+                modified: time(info.modification_time()),
+                accessed: time(info.access_time()),
+                created: time(info.creation_time()),
+                changed: time(info.mft_record_modification_time()),
+            };
+            let name = [
+                NtfsFileNamespace::Win32AndDos,
+                NtfsFileNamespace::Win32,
+                NtfsFileNamespace::Posix,
+            ]
+            .into_iter()
+            .find_map(|ns| file.name(r, Some(ns), None).and_then(Result::ok))
+            .or_else(|| file.name(r, None, None).and_then(Result::ok))
+            .map(|n| Times {
+                modified: time(n.modification_time()),
+                accessed: time(n.access_time()),
+                created: time(n.creation_time()),
+                changed: time(n.mft_record_modification_time()),
+            });
+            Ok(crate::source::NodeTimes { si, name })
+        })
+        .ok()
+    }
 }
 
 // ---- Reparse points (issue 12 item 5) ------------------------------------------------------

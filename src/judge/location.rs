@@ -86,7 +86,8 @@ where
             return Location {
                 class: LocationClass::Backup,
                 rule: Some(rule.id),
-                folder: Some(String::from_utf8_lossy(folder).into_owned()),
+                // Escaped losslessly, as every name (a bad byte is `\xff`, not U+FFFD).
+                folder: Some(crate::escape::escape_bytes(folder)),
             };
         }
     }

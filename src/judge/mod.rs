@@ -7,6 +7,7 @@
 //! Over 400 lines with its tests (the verdict and version tables are about half of it).
 
 pub mod findings;
+pub mod installed; // issue 14
 pub mod location;
 pub mod reconcile;
 pub mod system;

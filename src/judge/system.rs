@@ -580,6 +580,7 @@ mod tests {
                     on_disk: Vec::new(),
                 }],
                 uninstall_dir: None,
+                installed: None,
             }],
             ..Default::default()
         }

@@ -14,6 +14,10 @@ pub struct FileFacts {
     pub created: Option<String>,
     pub changed: Option<String>,
     pub pe: Option<PeFacts>,
+    /// issue 14: NTFS `$FILE_NAME` times (the times above are `$STANDARD_INFORMATION`'s);
+    /// absent outside NTFS images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_times: Option<super::time::Times>,
 }
 
 impl FileFacts {

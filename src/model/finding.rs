@@ -25,8 +25,8 @@ pub struct Location {
     /// case 3; `location_folder` is then that folder).
     #[serde(rename = "location_rule")]
     pub rule: Option<&'static str>,
-    /// The folder name, as found, that matched the rule.
-    #[serde(rename = "location_folder")]
+    /// The folder name, as found and escaped (`escape::escape_bytes`), that matched the rule.
+    #[serde(rename = "location_folder", serialize_with = "crate::escape::name_opt")]
     pub folder: Option<String>,
 }
 

@@ -7,6 +7,7 @@ pub mod described;
 pub mod examination;
 pub mod file;
 pub mod finding;
+pub mod installed; // issue 14
 pub mod rule;
 pub mod system;
 pub mod time;
@@ -127,8 +128,14 @@ pub struct RootReport {
     pub image: Option<ImageSource>,
     /// For one of several Windows installations on a volume (`ROOT#WINNT`): the root entry
     /// of the volume it is on (`ROOT`). Absent for every other root.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::escape::name_opt"
+    )]
     pub parent_root: Option<String>,
+    /// issue 14: the state at `--as-of DATE` (absent without the flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<installed::AsOf>,
 }
 
 /// Counts of one walk, for the report.
@@ -224,7 +231,21 @@ impl Summary {
                 }
             }
         }
-        s.exit_code = if s.verdicts.vulnerable > 0 {
+        // issue 14: with --as-of, the state at that date decides: vulnerable then is 1,
+        // none vulnerable but one unknown is 2.
+        let as_of = |st: installed::AsOfState| {
+            roots
+                .iter()
+                .any(|r| r.as_of.as_ref().is_some_and(|a| a.state == st))
+        };
+        let any_as_of = roots.iter().any(|r| r.as_of.is_some());
+        s.exit_code = if any_as_of && as_of(installed::AsOfState::VulnerableAtDate) {
+            exit::VULNERABLE
+        } else if any_as_of && as_of(installed::AsOfState::UnknownAtDate) {
+            exit::INCOMPLETE
+        } else if any_as_of && s.errors == 0 && s.findings.error == 0 {
+            exit::CLEAN
+        } else if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
         } else if s.errors > 0
             || s.findings.unknown_version > 0

@@ -116,6 +116,10 @@ pub struct RuleRegistry {
     pub services: Vec<ServiceFacts>,
     /// `%Windir%\<uninstall_dir>` relative to the root, when that folder exists.
     pub uninstall_dir: Option<String>,
+    /// issue 14: when the update was installed, with every time read (absent when nothing
+    /// was found).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed: Option<super::installed::Installed>,
 }
 
 /// Everything known about the system under one root besides its files.
@@ -129,6 +133,9 @@ pub struct SystemEvidence {
     pub os: OsFacts,
     pub rules: Vec<RuleRegistry>,
     pub notes: Vec<String>,
+    /// issue 14: SYSTEM `Control\TimeZoneInformation` (absent when not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<super::installed::TimeZoneFacts>,
 }
 
 impl SystemEvidence {

@@ -193,6 +193,22 @@ coded! {
         /// Copies outside every Windows folder of a volume with several: judged on file
         /// evidence alone, no installation's registry applies to them.
         OutsideWindowsFolders = "outside_windows_folders",
+        // issue 14: install times.
+        /// A live file's `$STANDARD_INFORMATION` creation time is earlier than its `$FILE_NAME`
+        /// creation time (NTFS): probably back-dated; its SI times are not used (also a note
+        /// on the finding).
+        TimestampsInconsistent = "timestamps_inconsistent",
+        /// The install-time bounds cannot all hold; the message names the sources, which are
+        /// trusted and why.
+        InstallTimeConflict = "install_time_conflict",
+        /// `--as-of`: the rule was vulnerable at the date.
+        VulnerableAtDate = "vulnerable_at_date",
+        /// `--as-of`: the rule was patched at the date.
+        PatchedAtDate = "patched_at_date",
+        /// `--as-of`: whether it was patched at the date cannot be told.
+        UnknownAtDate = "unknown_at_date",
+        /// `--as-of`: the rule's files are not installed, or the rule does not apply.
+        NotAffectedAtDate = "not_affected_at_date",
     }
 }
 

@@ -114,7 +114,10 @@ fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     rows.push(("finished", html(&ex.finished)));
     rows.push((
         "command line",
-        format!("<span class=\"mono\">{}</span>", html(&ex.command_line.join(" "))),
+        format!(
+            "<span class=\"mono\">{}</span>",
+            html(&ex.command_line.join(" "))
+        ),
     ));
     for r in &ex.rules {
         rows.push((
@@ -245,6 +248,10 @@ fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
                 )),
             ));
         }
+        // issue 14: when the update was installed.
+        if let Some(i) = &rr.installed {
+            rows.push(("installed", ev(&format!("{}: {}", rr.rule, i.summary))));
+        }
         if let Some(u) = &rr.uninstall_dir {
             rows.push(("uninstall folder", ev(&format!("{}: {u}", rr.rule))));
         }
@@ -274,7 +281,7 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     };
     let text = |t: &Option<String>| t.as_deref().map(html);
     let loc = match &f.location.folder {
-        Some(folder) => format!("{} ({})", ev(&f.location.label()), ev(folder)),
+        Some(folder) => format!("{} ({})", ev(&f.location.label()), html(folder)),
         None => ev(&f.location.label()),
     };
     let mut rows: Vec<(&str, Option<String>)> = vec![
@@ -287,10 +294,7 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         ),
         (
             "status",
-            Some(format!(
-                "{} ({loc})",
-                html(f.status.as_str())
-            )),
+            Some(format!("{} ({loc})", html(f.status.as_str()))),
         ),
         ("version", Some(ev(&f.version_label()))),
         (
@@ -329,7 +333,11 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
         rows.push((
             "error",
-            Some(format!("<span class=\"error\">{} [{}]</span>", ev(e), html(kind))),
+            Some(format!(
+                "<span class=\"error\">{} [{}]</span>",
+                ev(e),
+                html(kind)
+            )),
         ));
     }
     let rows: Vec<(&str, String)> = rows
@@ -360,7 +368,11 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
         verdict(root.verdict)
     )?;
     if let Some(p) = &root.parent_root {
-        writeln!(out, "<p>a Windows installation on the volume {}</p>", path(p))?;
+        writeln!(
+            out,
+            "<p>a Windows installation on the volume {}</p>",
+            path(p)
+        )?;
     }
     if let Some(img) = &root.image {
         writeln!(
@@ -387,7 +399,31 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
         writeln!(out, "</ul>")?;
     }
     if root.rule_verdicts.len() > 1 {
-        writeln!(out, "<p>rules: {}</p>", html(&rule_verdicts_line(&root.rule_verdicts)))?;
+        writeln!(
+            out,
+            "<p>rules: {}</p>",
+            html(&rule_verdicts_line(&root.rule_verdicts))
+        )?;
+    }
+    // issue 14: the state at --as-of.
+    if let Some(a) = &root.as_of {
+        writeln!(
+            out,
+            "<h3>As of {}: {}</h3><ul>",
+            ev(&a.date),
+            html(a.state.as_str())
+        )?;
+        for r in &a.rules {
+            let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
+            writeln!(
+                out,
+                "<li>{} {}: {}</li>",
+                ev(&r.rule),
+                html(r.state.as_str()),
+                ev(&why.join("; "))
+            )?;
+        }
+        writeln!(out, "</ul>")?;
     }
     registry(out, root)?;
     if !root.findings.is_empty() {
@@ -437,7 +473,12 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
             )?;
         }
         for n in &root.notices {
-            writeln!(out, "<li>notice: {}: {}</li>", path(&n.path), ev(&n.message))?;
+            writeln!(
+                out,
+                "<li>notice: {}: {}</li>",
+                path(&n.path),
+                ev(&n.message)
+            )?;
         }
         writeln!(out, "</ul>")?;
     }
@@ -491,7 +532,11 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             if let Some(v) = &image.verification {
                 rows.push((
                     "verification",
-                    format!("{} <span class=\"hash\">({})</span>", html(v.status), ev(&v.detail)),
+                    format!(
+                        "{} <span class=\"hash\">({})</span>",
+                        html(v.status),
+                        ev(&v.detail)
+                    ),
                 ));
             }
             if let Some(m) = &image.container_metadata {
@@ -535,7 +580,10 @@ mod tests {
 
     #[test]
     fn html_escapes_the_five_characters() {
-        assert_eq!(html(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            html(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(ev("a\u{1b}<b>"), "a\\x1b&lt;b&gt;");
     }
 

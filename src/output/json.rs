@@ -248,7 +248,7 @@ fn records(report: &Report) -> Result<Value, Error> {
         });
         // One of several Windows installations on a volume: the volume's root entry.
         if let (Some(parent), Value::Object(map)) = (&root.parent_root, &mut line) {
-            map.insert("parent_root".to_owned(), json!(parent));
+            map.insert("parent_root".to_owned(), json!(Name(parent)));
         }
         out.push(line);
     }

@@ -6,6 +6,7 @@ mod csv_out;
 mod html;
 mod json;
 mod table;
+mod timeline; // issue 14
 
 use std::io::Write;
 
@@ -25,6 +26,8 @@ pub enum Format {
     Json,
     /// One JSON object per line, each carrying its root.
     Jsonl,
+    /// issue 14: one JSON object per time read, for Timesketch (rules: JSON Lines).
+    Timeline,
     /// One self-contained, printable HTML page (scans only).
     Html,
 }
@@ -51,20 +54,20 @@ pub fn write_scan(
         Format::Csv => csv_out::scan(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::scan_lines(report, w),
+        Format::Timeline => timeline::scan(report, w),
         Format::Html => html::scan(report, w),
     }
 }
 
 /// The examination record alone, as one JSON document (the CSV report's sidecar file).
-pub fn write_examination(
-    ex: &crate::model::Examination,
-    w: &mut dyn Write,
-) -> Result<(), Error> {
+pub fn write_examination(ex: &crate::model::Examination, w: &mut dyn Write) -> Result<(), Error> {
     json::document(&serde_json::json!({ "examination": ex }), w)
 }
 
 fn scan_only() -> Error {
-    Error::Usage("--format html is for kbscan scan; use table, csv, json or jsonl".to_owned())
+    Error::Usage(
+        "--format html is for kbscan scan; use table, csv, json, jsonl or timeline".to_owned(),
+    )
 }
 
 pub fn write_versions(
@@ -77,6 +80,7 @@ pub fn write_versions(
         Format::Csv => csv_out::versions(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::version_lines(report, w),
+        Format::Timeline => timeline::versions(report, w),
         Format::Html => Err(scan_only()),
     }
 }
@@ -86,7 +90,7 @@ pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result
         Format::Table => guarded(w, false, |b| table::rules(rules, b)),
         Format::Csv => csv_out::rules(rules, w),
         Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
-        Format::Jsonl => json::lines(rules.rules.iter(), w),
+        Format::Jsonl | Format::Timeline => json::lines(rules.rules.iter(), w),
         Format::Html => Err(scan_only()),
     }
 }
@@ -101,7 +105,7 @@ pub fn write_lineage(
         Format::Table => guarded(w, false, |b| table::lineage(l, b)),
         Format::Csv => csv_out::lineage(l, w),
         Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
-        Format::Jsonl => json::lines(l.builds.iter(), w),
+        Format::Jsonl | Format::Timeline => json::lines(l.builds.iter(), w),
         Format::Html => Err(scan_only()),
     }
 }

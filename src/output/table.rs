@@ -245,7 +245,7 @@ fn evidence(
     )?;
     let loc = match (&f.location.rule, &f.location.folder) {
         // `backup:<rule>`, or `live:service` for a copy a service starts there (issue 10 case 3).
-        (Some(_), Some(folder)) => format!("{} ({})", f.location.label(), esc(folder)),
+        (Some(_), Some(folder)) => format!("{} ({folder})", f.location.label()),
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
@@ -305,7 +305,13 @@ fn evidence(
     if let Some(e) = &f.error {
         let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
         let text = format!("{} [{kind}]", esc(e));
-        wrapped_to(out, width, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
+        wrapped_to(
+            out,
+            width,
+            &format!("{pad}{:<12}", "error"),
+            pad.len() + 12,
+            &text,
+        )?;
     }
     Ok(())
 }
@@ -435,7 +441,11 @@ fn examination(
     writeln!(out, "  finished    {}", ex.finished)?;
     wrapped_to(out, width, "  command     ", 14, &ex.command_line.join(" "))?;
     for r in &ex.rules {
-        writeln!(out, "  rule        {} {} (sha256 {})", r.id, r.source, r.sha256)?;
+        writeln!(
+            out,
+            "  rule        {} {} (sha256 {})",
+            r.id, r.source, r.sha256
+        )?;
     }
     for i in &ex.images {
         let text = format!("{}: {} ({})", i.path, i.status, i.detail);
@@ -539,6 +549,28 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
             if root.rule_verdicts.len() > 1 {
                 // issue 13: one compact line, one verdict per rule.
                 writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
+            }
+            // issue 14: when each rule's update was installed, and the state at --as-of.
+            for rr in &root.system.rules {
+                if let Some(i) = &rr.installed {
+                    let text = format!("{}: {}", rr.rule, i.summary);
+                    wrapped_to(out, width, "   installed: ", 16, &esc(&text))?;
+                }
+            }
+            if let Some(a) = &root.as_of {
+                let rules: Vec<String> = a
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
+                        format!("{} {}: {}", r.rule, r.state.as_str(), why.join("; "))
+                    })
+                    .collect();
+                let head = format!("as of {}: {}", a.date, a.state.as_str());
+                wrapped_to(out, width, "   ", 5, &esc(&head))?;
+                for r in rules {
+                    wrapped_to(out, width, "     - ", 7, &esc(&r))?;
+                }
             }
         }
         if style.brief {

@@ -115,6 +115,11 @@ pub fn load(
 }
 
 impl LoadedHive {
+    /// The hive's bytes (issue 14: key time stamps are read from them, see `installtime`).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Runs `f` over the hive's root key; any error or panic inside becomes `Err(text)`.
     pub fn with_root<T>(
         &self,

@@ -6,7 +6,8 @@
 
 pub mod facts;
 pub mod hive;
-pub mod services;
+pub mod installtime;
+pub mod services; // issue 14
 
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ pub struct HiveArgs {
 
 /// The display path of entries found below `base` (a Windows folder as shown), each name as
 /// the file system spells it.
-fn shown_path<N>(base: &str, found: &[Entry<N>]) -> String {
+pub(crate) fn shown_path<N>(base: &str, found: &[Entry<N>]) -> String {
     let mut parts: Vec<String> = Vec::new();
     if !base.is_empty() && base != "." {
         parts.push(base.to_owned());
@@ -187,6 +188,7 @@ pub fn gather_at<S: Source>(
             update_records: Vec::new(),
             services: Vec::new(),
             uninstall_dir: None,
+            installed: None, // issue 14: filled by installtime::gather below
         };
         if let Some((_, Some(h))) = &software {
             match h.with_root(|r| find_update_records(r, &rule.kb)) {
@@ -255,6 +257,15 @@ pub fn gather_at<S: Source>(
         }
         ev.rules.push(rr);
     }
+    // issue 14: install-time evidence (update log, key times, uninstall folder, time zone).
+    installtime::gather(
+        src,
+        windir.as_ref(),
+        software.as_ref().and_then(|s| s.1.as_ref()),
+        system.as_ref().and_then(|s| s.1.as_ref()),
+        rules,
+        &mut ev,
+    );
     ev.software_hive = software.map(|(i, _)| i);
     ev.system_hive = system.map(|(i, _)| i);
     ev

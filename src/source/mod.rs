@@ -167,6 +167,14 @@ pub struct Stat {
     pub times: Times,
 }
 
+/// Times of any node, a folder too (issue 14): `si` are the times `stat` gives (on NTFS
+/// `$STANDARD_INFORMATION`), `name` the NTFS `$FILE_NAME` attribute's times (NTFS only).
+#[derive(Debug, Clone, Default)]
+pub struct NodeTimes {
+    pub si: Times,
+    pub name: Option<Times>,
+}
+
 /// What a symbolic link (or reparse point) met in a listing means, by the source's policy.
 #[derive(Debug)]
 pub enum Link<N> {
@@ -232,6 +240,14 @@ pub trait Source {
     }
     /// What to say when the root cannot be read.
     fn root_failure(&self) -> &'static str;
+    /// issue 14: the times of any node, folders too, with NTFS's `$FILE_NAME` times where the
+    /// file system has them; by default what `stat` gives.
+    fn node_times(&self, node: &Self::Node) -> Option<NodeTimes> {
+        self.stat(node).ok().map(|s| NodeTimes {
+            si: s.times,
+            name: None,
+        })
+    }
 }
 
 /// The entry of `dir` named `name` (ASCII-case-insensitively, as Windows compares), of the

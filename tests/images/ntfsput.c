@@ -20,6 +20,11 @@
  *                                          WofCompressedData stream
  *   ntfsput VOLUME gen DIRS FILES          make DIRS folders /tree/dNNN/dMMM holding FILES
  *                                          small files each (bench/images.sh)
+ *   ntfsput VOLUME putu SRC_FILE PARENT UNITS NAME
+ *                                          write NAME into a folder of PARENT whose name is the
+ *                                          UTF-16 code units UNITS (hex, comma-separated, e.g.
+ *                                          58,d800: unpaired surrogates allowed, as NTFS does;
+ *                                          tests/hostile_sources.rs)
  *
  * DEST is an absolute path inside the volume; its folders are created as needed.
  * Licence: GPL-3.0-or-later, as kbscan; libntfs-3g is GPL-2.0-or-later.
@@ -212,6 +217,34 @@ static void gen(int dirs, int files) {
 	}
 }
 
+/* PARENT/<UNITS>/NAME from SRC: the folder named by raw UTF-16 code units (no conversion). */
+static void put_units(const char *src, const char *parent, const char *units, const char *name) {
+	ntfschar u[256];
+	int len = 0;
+	for (const char *p = units; *p && len < 256; len++) {
+		char *end;
+		u[len] = cpu_to_le16((u16)strtoul(p, &end, 16));
+		p = *end == ',' ? end + 1 : end;
+	}
+	const char *base;
+	char *slash;
+	if (asprintf(&slash, "%s/x", parent) < 0) exit(1);
+	ntfs_inode *up = parent_of(slash, &base);
+	free(slash);
+	u64 mref = ntfs_inode_lookup_by_name(up, u, len);
+	ntfs_inode *dir = mref != (u64)-1 ? ntfs_inode_open(vol, MREF(mref))
+		: ntfs_create(up, const_cpu_to_le32(0), u, len, S_IFDIR);
+	if (!dir) die("create folder in", parent);
+	size_t n;
+	char *buf = slurp(src, &n);
+	ntfs_inode *ni = child(dir, name, S_IFREG, 0);
+	write_at(ni, 0, buf, n, name);
+	ntfs_inode_close_in_dir(ni, dir);
+	ntfs_inode_close_in_dir(dir, up);
+	ntfs_inode_close(up);
+	free(buf);
+}
+
 /* Little-endian stores into a byte buffer. */
 static void put16(unsigned char *p, unsigned v) { p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; }
 static void put32(unsigned char *p, unsigned long v) { put16(p, v & 0xffff); put16(p + 2, (v >> 16) & 0xffff); }
@@ -284,6 +317,7 @@ int main(int argc, char **argv) {
 		}
 		reparse(argv[3], argv[4], argv[5], offline, wof);
 	}
+	else if (!strcmp(cmd, "putu") && argc >= 7) put_units(argv[3], argv[4], argv[5], argv[6]);
 	else if (!strcmp(cmd, "frag")) frag(argv[3], argv[4]);
 	else if (!strcmp(cmd, "compress")) put(argv[3], argv[4], 1);
 	else if (!strcmp(cmd, "put")) put(argv[3], argv[4], 0);

@@ -88,12 +88,15 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             }
             header_ok = Some(checksum(&hdr, 36) == be32(&hdr, 36));
             if disk_type == 4 {
-                let name: Vec<u16> = hdr[64..576]
+                let name = hdr[64..576]
                     .chunks_exact(2)
                     .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .take_while(|&c| c != 0)
-                    .collect();
-                let parent = String::from_utf16_lossy(&name);
+                    .take_while(|&c| c != 0);
+                // Escaped here, losslessly, as NTFS names are (an unpaired surrogate is
+                // `\u{d800}`, not U+FFFD): the printers escape the message once more.
+                let mut raw = Vec::new();
+                crate::escape::utf16_to_bytes(name, &mut raw);
+                let parent = crate::escape::escape_bytes(&raw);
                 return Err(ContainerError::Refused(format!(
                     "format not supported: this is a differencing VHD whose parent is \"{parent}\"; \
                      kbscan does not read parent chains. Merge it with its parent first: \

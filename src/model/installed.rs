@@ -1,0 +1,226 @@
+//! When was an update installed (issue 14): every time read that bears on it, the bounds they
+//! give, the interval that follows (`installed`), and the state at a chosen moment (`as_of`).
+//! Plain data; gathered in `registry::installtime`, judged in `judge::installed`.
+
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::time::unix_nanos_rfc3339;
+use super::verdict::Reason;
+
+/// What a piece of evidence says about the install moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The install moment itself (update log header, an `InstalledDate` value), within
+    /// `not_before`..`not_after` (the time zone and the precision widen it).
+    Moment,
+    /// The install happened no later than this (a key's last-write time: the key was created
+    /// no later, and later edits only move the time forward).
+    NotAfter,
+    /// Folder and file times: near the install moment when nothing copied or back-dated them.
+    /// Never a hard bound: compared with the bounds (agrees or disagrees), used for `best` only
+    /// when nothing better exists.
+    Approximate,
+    /// Read and reported (timeline), but says nothing about this install (a failed or
+    /// uninstall run of the update, the old build's times in a backup copy).
+    Context,
+}
+
+/// Where a time was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// `%windir%\KB<number>.log`.
+    UpdateLog,
+    /// A key's last-write time in the SOFTWARE hive.
+    RegistryKey,
+    /// An `InstalledDate`-style value of an update key.
+    RegistryValue,
+    /// `%windir%\$NTUninstallKB…$`.
+    UninstallFolder,
+    /// A live copy of a rule file.
+    LiveFile,
+    /// A copy in a backup or cache folder.
+    BackupCopy,
+}
+
+impl TimeSource {
+    /// How the table names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeSource::UpdateLog => "update log",
+            TimeSource::RegistryKey => "registry key",
+            TimeSource::RegistryValue => "registry value",
+            TimeSource::UninstallFolder => "uninstall folder",
+            TimeSource::LiveFile => "live file",
+            TimeSource::BackupCopy => "backup copy",
+        }
+    }
+    /// Trust, most trusted first (docs/evidence.md, "When was it installed?").
+    pub fn trust_rank(self) -> u8 {
+        match self {
+            TimeSource::UpdateLog => 0,
+            TimeSource::RegistryValue => 1,
+            TimeSource::RegistryKey => 2,
+            TimeSource::UninstallFolder => 3,
+            TimeSource::LiveFile => 4,
+            TimeSource::BackupCopy => 5,
+        }
+    }
+}
+
+/// One time read from the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimeEvidence {
+    pub source: TimeSource,
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// Which time of the object: `log_header`, `log_line`, `last_written`, `installed_date`,
+    /// `si_created`, `si_modified`, `fn_created`, …
+    pub field: &'static str,
+    pub bound: Bound,
+    /// The interval this evidence allows for the install moment (moments and their
+    /// uncertainty; `not_after` for a key), RFC 3339 UTC.
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    /// What it says, for people.
+    pub says: String,
+    /// The file, folder or key it was read from (escaped).
+    pub path: String,
+    /// Caveats: an unknown time zone, FAT local times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The log line itself for update-log evidence (escaped, bounded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+}
+
+/// `system.rules[].installed`: when the rule's update was installed, as far as the evidence
+/// tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Installed {
+    /// Not before this (the latest lower bound of the trusted evidence), RFC 3339 UTC.
+    pub earliest: Option<String>,
+    /// Not after this (the earliest upper bound of the trusted evidence).
+    pub latest: Option<String>,
+    /// The single best estimate, and the source it comes from.
+    pub best: Option<String>,
+    pub best_source: Option<TimeSource>,
+    /// True when every bound can hold at once.
+    pub consistent: bool,
+    /// On a conflict: the sources in conflict, which are trusted and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+    /// `patched since 2004-03-17 (update log, registry key; uninstall folder agrees)`, or
+    /// what is known when nothing bounds the moment.
+    pub summary: String,
+    /// Every piece of evidence, sorted by time.
+    pub evidence: Vec<TimeEvidence>,
+}
+
+/// One rule's state at `--as-of DATE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOfState {
+    /// Patched later than DATE, or never.
+    VulnerableAtDate,
+    /// Patched now, but when cannot be told (no evidence, or conflicting evidence across DATE).
+    UnknownAtDate,
+    /// Patched no later than DATE.
+    PatchedAtDate,
+    /// The rule's file is not installed or the rule does not apply to this Windows.
+    NotAffectedAtDate,
+}
+
+impl AsOfState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsOfState::VulnerableAtDate => "vulnerable_at_date",
+            AsOfState::UnknownAtDate => "unknown_at_date",
+            AsOfState::PatchedAtDate => "patched_at_date",
+            AsOfState::NotAffectedAtDate => "not_affected_at_date",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleAsOf {
+    pub rule: String,
+    pub state: AsOfState,
+    pub reasons: Vec<Reason>,
+}
+
+/// `roots[].as_of`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AsOf {
+    /// RFC 3339 UTC.
+    pub date: String,
+    /// The most urgent of the rules' states.
+    pub state: AsOfState,
+    pub rules: Vec<RuleAsOf>,
+}
+
+/// The system's time zone, from SYSTEM `<ControlSet>\Control\TimeZoneInformation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimeZoneFacts {
+    /// Minutes: UTC = local time + bias (`ActiveTimeBias` when present, else `Bias`).
+    pub bias_minutes: i32,
+    /// The value the bias was read from.
+    pub bias_value: &'static str,
+    /// `DaylightBias` (minutes), when present: local times may be off by this much.
+    pub daylight_bias_minutes: Option<i32>,
+    pub standard_name: Option<String>,
+}
+
+/// A point in time as Unix nanoseconds, from RFC 3339 text.
+pub fn parse_time(text: &str) -> Option<i128> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp_nanos())
+}
+
+/// Unix nanoseconds as RFC 3339 UTC text.
+pub fn show_time(nanos: i128) -> String {
+    unix_nanos_rfc3339(nanos)
+}
+
+/// Parses `--as-of`: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
+pub fn parse_as_of(text: &str) -> Result<i128, String> {
+    let t = text.trim();
+    if let Some(n) = parse_time(t) {
+        return Ok(n);
+    }
+    let b = t.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        if let Some(n) = parse_time(&format!("{t}T00:00:00Z")) {
+            return Ok(n);
+        }
+    }
+    Err(format!(
+        "{text:?} is not a date: RFC 3339 (2004-03-01T12:00:00Z) or YYYY-MM-DD (UTC)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_takes_rfc3339_and_plain_dates() {
+        let day = parse_as_of("2004-03-01").unwrap();
+        assert_eq!(show_time(day), "2004-03-01T00:00:00Z");
+        let t = parse_as_of("2004-03-01T12:30:00+01:00").unwrap();
+        assert_eq!(show_time(t), "2004-03-01T11:30:00Z");
+        for bad in [
+            "",
+            "2004-13-01",
+            "yesterday",
+            "2004/03/01",
+            "2004-03-01T25:00:00Z",
+        ] {
+            assert!(parse_as_of(bad).is_err(), "{bad}");
+        }
+    }
+}
