@@ -290,6 +290,38 @@ pub struct RulesArgs {
     pub lineage: bool,
 }
 
+/// The man pages, generated from these definitions: `kbscan.1` and one page per visible
+/// subcommand (`kbscan-scan.1`…), written into `dir` (`kbscan man DIR`; the committed copies
+/// in `man/` are checked to be current by `tests/man_completions.rs`).
+pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut written = Vec::new();
+    let mut page = |c: clap::Command, file: String| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        let path = dir.join(file);
+        std::fs::write(&path, buf)?;
+        written.push(path);
+        Ok(())
+    };
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
+        let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
+        page(
+            sub.clone().name(name).version(env!("CARGO_PKG_VERSION")),
+            format!("{name}.1"),
+        )?;
+    }
+    page(cmd, "kbscan.1".to_owned())?;
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,36 +365,4 @@ mod tests {
             assert!(parse_threads(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// The man pages, generated from these definitions: `kbscan.1` and one page per visible
-/// subcommand (`kbscan-scan.1`…), written into `dir` (`kbscan man DIR`; the committed copies
-/// in `man/` are checked to be current by `tests/man_completions.rs`).
-pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    use clap::CommandFactory;
-    std::fs::create_dir_all(dir)?;
-    let mut cmd = Cli::command();
-    cmd.build();
-    let mut written = Vec::new();
-    let mut page = |c: clap::Command, file: String| -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf)?;
-        let path = dir.join(file);
-        std::fs::write(&path, buf)?;
-        written.push(path);
-        Ok(())
-    };
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
-        // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
-        let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
-        page(
-            sub.clone().name(name).version(env!("CARGO_PKG_VERSION")),
-            format!("{name}.1"),
-        )?;
-    }
-    page(cmd, "kbscan.1".to_owned())?;
-    Ok(written)
 }
