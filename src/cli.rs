@@ -35,10 +35,44 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
     /// Print the version information of any PE file (an offline sigcheck).
-    #[command(after_help = "Exit codes: 0 every file read, 2 a file could not be read.")]
+    #[command(
+        after_help = "Exit codes: 0 every file read as a PE (one without a version resource \
+                      included: a fact, noted \"no version resource\"), 2 a file could not be \
+                      read or is not a PE."
+    )]
     Version(VersionArgs),
     /// List the loaded rules (advisories).
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    Completions(CompletionsArgs),
+    /// Write the man pages (kbscan.1 and one per subcommand) into DIR.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder the pages are written into (created when missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// `--color`: when the table's verdicts are coloured (ripgrep and fd's convention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Only when standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always, even into a file or a pipe.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +87,8 @@ pub enum FormatArg {
     Jsonl,
     /// One JSON object per time read (file, update log, registry key), sorted, for Timesketch.
     Timeline,
+    /// One self-contained, printable HTML page (scan only).
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +101,10 @@ pub struct OutputArgs {
     /// file beside it and moved into place only when the command succeeded.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colour the table's verdicts: auto (only on a terminal, and not when NO_COLOR is set),
+    /// always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +163,32 @@ pub struct ScanArgs {
     /// 2 when none was but one cannot be told.
     #[arg(long, value_name = "DATE", value_parser = crate::model::installed::parse_as_of)]
     pub as_of: Option<i128>,
+    /// Table: the summary and each root's findings table, without the evidence blocks.
+    #[arg(long)]
+    pub brief: bool,
+    /// The case this examination belongs to, recorded in the report (at most 256 characters).
+    #[arg(long = "case", value_name = "ID", value_parser = parse_label)]
+    pub case: Option<String>,
+    /// Who ran the examination, recorded in the report (at most 256 characters).
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub examiner: Option<String>,
+}
+
+/// The longest `--case` or `--examiner` text, in characters.
+pub const MAX_LABEL: usize = 256;
+
+/// `--case`, `--examiner`: any text of 1 to 256 characters (escaped in the report).
+fn parse_label(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if n == 0 {
+        return Err("must not be empty".to_owned());
+    }
+    if n > MAX_LABEL {
+        return Err(format!(
+            "is {n} characters long; at most {MAX_LABEL} are recorded in the report"
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 /// The most walking threads `-j` accepts.
@@ -181,6 +247,7 @@ impl From<FormatArg> for crate::output::Format {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Timeline => Format::Timeline,
+            FormatArg::Html => Format::Html,
         }
     }
 }
@@ -228,6 +295,38 @@ pub struct RulesArgs {
     pub lineage: bool,
 }
 
+/// The man pages, generated from these definitions: `kbscan.1` and one page per visible
+/// subcommand (`kbscan-scan.1`…), written into `dir` (`kbscan man DIR`; the committed copies
+/// in `man/` are checked to be current by `tests/man_completions.rs`).
+pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut written = Vec::new();
+    let mut page = |c: clap::Command, file: String| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        let path = dir.join(file);
+        std::fs::write(&path, buf)?;
+        written.push(path);
+        Ok(())
+    };
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
+        let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
+        page(
+            sub.clone().name(name).version(env!("CARGO_PKG_VERSION")),
+            format!("{name}.1"),
+        )?;
+    }
+    page(cmd, "kbscan.1".to_owned())?;
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +351,15 @@ mod tests {
         ] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(parse_label("2024-017"), Ok("2024-017".to_owned()));
+        assert!(parse_label("").is_err());
+        assert_eq!(parse_label(&"é".repeat(256)).map(|s| s.len()), Ok(512));
+        let long = parse_label(&"x".repeat(257)).unwrap_err();
+        assert!(long.contains("at most 256"), "{long}");
     }
 
     #[test]

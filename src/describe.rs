@@ -116,6 +116,7 @@ pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
         resources: Vec::new(),
         error: None,
         error_kind: None,
+        note: None,
     };
     let ev = match inspect::inspect_path(path, max_size) {
         Ok(ev) => ev,
@@ -134,9 +135,8 @@ pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
             d.file.pe = Some(PeFacts::from(&pe.header));
             d.resources = describe_pe(pe);
             if d.resources.is_empty() {
-                let e = crate::error::InspectError::NoVersionResource;
-                d.error = Some(e.to_string());
-                d.error_kind = Some(e.kind());
+                // A readable PE without a version resource: a fact, not an error (issue 15).
+                d.note = Some(crate::error::InspectError::NoVersionResource.to_string());
             }
         }
         Err(e) => {

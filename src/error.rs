@@ -96,4 +96,7 @@ pub enum Error {
     StdoutClosed,
     #[error("cannot encode the report: {0}")]
     Encode(String),
+    /// Flags that cannot go together (`--format html` for `kbscan version`).
+    #[error("{0}")]
+    Usage(String),
 }

@@ -497,6 +497,10 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
         releases: raw.releases,
         sources: raw.sources,
         citations: raw.citations,
+        text_sha256: format!(
+            "{:x}",
+            <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())
+        ),
     })
 }
 

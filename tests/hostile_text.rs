@@ -97,7 +97,12 @@ fn hostile_version_strings_are_escaped_and_decode_back_in_every_format() {
     assert_eq!(unescape(company).unwrap(), want.as_bytes());
     // JSON Lines: the same.
     let line = scan(&root, "jsonl");
-    let first: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    // issue 15: the first line is the examination record; the first finding follows it.
+    let first: serde_json::Value = line
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["record"] == "finding")
+        .unwrap();
     let company = first["string_tables"][0]["strings"]["CompanyName"]
         .as_str()
         .unwrap();

@@ -3,6 +3,7 @@
 
 mod outfile;
 mod progress;
+mod record;
 
 use std::io;
 
@@ -23,7 +24,44 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Scan(a) => run_scan(a),
         Command::Version(a) => run_version(a),
         Command::Rules(a) => run_rules(a),
+        Command::Completions(a) => run_completions(a),
+        Command::Man(a) => run_man(a),
     }
+}
+
+/// How the table is laid out: colours and wrapping only for a terminal on standard output
+/// (`--color always` colours anywhere; `NO_COLOR` set and not empty turns `auto` off).
+fn style(o: &crate::cli::OutputArgs, brief: bool) -> output::Style {
+    use std::io::IsTerminal;
+    let terminal = o.output.is_none() && io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match o.color {
+        crate::cli::ColorArg::Always => true,
+        crate::cli::ColorArg::Never => false,
+        crate::cli::ColorArg::Auto => {
+            terminal && !no_color && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    };
+    let width = if terminal {
+        terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0).max(40))
+    } else {
+        None
+    };
+    output::Style {
+        color,
+        width,
+        brief,
+    }
+}
+
+/// `kbscan scan -f html` and friends need a scan: refuse before anything is opened.
+fn scan_only_formats(o: &crate::cli::OutputArgs) -> Result<(), Error> {
+    if o.format == crate::cli::FormatArg::Html {
+        return Err(Error::Usage(
+            "--format html is for kbscan scan; use table, csv, json or jsonl".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether standard output was closed when kbscan started (`>&-`).
@@ -100,8 +138,16 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     if let Some(h) = &a.system_hive {
         inputs.add(h, "the --system-hive file");
     }
+    let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    // CSV has no place for the examination record: it goes beside the report, FILE.examination.json.
+    let mut sidecar = match (&a.output.output, a.output.format) {
+        (Some(o), crate::cli::FormatArg::Csv) => {
+            Some(Sink::open(Some(&examination_path(o)), &inputs)?)
+        }
+        _ => None,
+    };
     let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
     let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
@@ -136,20 +182,35 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
             r.as_of = Some(crate::judge::installed::as_of(r, date));
         }
     }
+    record::finish(&mut record, &rules, &images);
     let summary = Summary::of(&roots);
     let report = Report {
         tool: ToolInfo::this(),
+        examination: record,
         rules: rules.rules.clone(),
         roots,
         images,
         summary,
     };
-    let written = output::write_scan(&report, a.output.format.into(), sink.writer());
+    let style = style(&a.output, a.brief);
+    let written = output::write_scan(&report, a.output.format.into(), style, sink.writer());
     sink.finish(written, &inputs)?;
+    if let Some(mut side) = sidecar.take() {
+        let written = output::write_examination(&report.examination, side.writer());
+        side.finish(written, &inputs)?;
+    }
     Ok(report.summary.exit_code)
 }
 
+/// Where a CSV report's examination record goes: `FILE.examination.json` beside `-o FILE`.
+pub fn examination_path(output: &std::path::Path) -> std::path::PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".examination.json");
+    name.into()
+}
+
 fn run_version(a: VersionArgs) -> Result<i32, Error> {
+    scan_only_formats(&a.output)?;
     let mut inputs = Inputs::default();
     for f in &a.files {
         inputs.add(f, "the input file");
@@ -180,6 +241,7 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
 }
 
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
+    scan_only_formats(&a.output)?;
     let inputs = inputs_with_rules(&a.rules.rules);
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
     let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
@@ -193,5 +255,23 @@ fn run_rules(a: RulesArgs) -> Result<i32, Error> {
         output::write_rules(&rules, a.output.format.into(), sink.writer())
     };
     sink.finish(written, &inputs)?;
+    Ok(exit::CLEAN)
+}
+
+/// `kbscan completions SHELL`: the completion script on standard output.
+fn run_completions(a: crate::cli::CompletionsArgs) -> Result<i32, Error> {
+    let mut sink = Sink::open(None, &Inputs::default())?;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(a.shell, &mut cmd, "kbscan", sink.writer());
+    sink.finish(Ok(()), &Inputs::default())?;
+    Ok(exit::CLEAN)
+}
+
+/// `kbscan man DIR`: the man pages, generated from the command-line definitions.
+fn run_man(a: crate::cli::ManArgs) -> Result<i32, Error> {
+    crate::cli::write_man_pages(&a.dir).map_err(|source| Error::Output {
+        path: a.dir.clone(),
+        source,
+    })?;
     Ok(exit::CLEAN)
 }

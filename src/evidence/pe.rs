@@ -317,6 +317,13 @@ pub fn inspect(image: &[u8]) -> Result<PeVersionData, InspectError> {
     if len < MIN_PE_SIZE {
         return Err(InspectError::TooShort(len));
     }
+    // A 16-bit NE executable (Windows 3.x, OS/2 1.x) is named as such (issue 15).
+    let lfanew = u32::from_le_bytes([image[0x3c], image[0x3d], image[0x3e], image[0x3f]]);
+    if image.get(lfanew as usize..(lfanew as usize).saturating_add(2)) == Some(b"NE") {
+        return Err(InspectError::NotPe(
+            "a 16-bit NE executable, not a PE".to_owned(),
+        ));
+    }
     let copy = realign(image);
     let image = copy.as_ref().map_or(image, Realigned::bytes);
     crate::contain::contained(|| read_pe(image)).unwrap_or(Err(InspectError::ParserPanic))

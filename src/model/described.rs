@@ -22,6 +22,10 @@ pub struct DescribedFile {
     pub resources: Vec<DescribedResource>,
     pub error: Option<String>,
     pub error_kind: Option<ErrorKind>,
+    /// A fact that is not an error: `no version resource` for a readable PE without one
+    /// (issue 15: `kbscan version` exits 0 for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

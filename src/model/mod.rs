@@ -4,6 +4,7 @@
 
 pub mod container;
 pub mod described;
+pub mod examination;
 pub mod file;
 pub mod finding;
 pub mod installed; // issue 14
@@ -16,6 +17,7 @@ pub mod version;
 use serde::Serialize;
 
 pub use container::{ContainerMeta, Verification};
+pub use examination::Examination;
 pub use file::{FileFacts, PeFacts, StringTable};
 pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
@@ -42,6 +44,8 @@ impl ToolInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub tool: ToolInfo,
+    /// Who ran the examination, when, where, with which program and rules (issue 15).
+    pub examination: Examination,
     pub rules: Vec<Rule>,
     pub roots: Vec<RootReport>,
     /// One per disk image given as a root: its volumes (each a root above) and its verdict.

@@ -41,6 +41,9 @@ pub struct Rule {
     pub sources: Vec<SourceDoc>,
     /// The sources of the top-level facts.
     pub citations: Vec<Citation>,
+    /// Lower-case hex SHA-256 of the rule file's text (for the examination record; issue 15).
+    #[serde(skip)]
+    pub text_sha256: String,
 }
 
 /// One file the update replaces.

@@ -258,6 +258,7 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
         "name",
         "value",
         "error",
+        "note",
     ];
     out.write_record(header).map_err(csv_err)?;
     for f in &report.files {
@@ -324,14 +325,16 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 cells.extend(fixed.iter().cloned());
                 cells.extend(p);
                 cells.push(opt(&r.error));
+                cells.push(opt(&f.note));
                 row_names(&mut out, &cells, &[0])?;
                 wrote = true;
             }
         }
         if !wrote {
             let mut cells: Vec<String> = base.to_vec();
-            cells.resize(header.len() - 1, String::new());
+            cells.resize(header.len() - 2, String::new());
             cells.push(opt(&f.error));
+            cells.push(opt(&f.note));
             row_names(&mut out, &cells, &[0])?;
         }
     }

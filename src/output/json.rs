@@ -201,7 +201,7 @@ fn with_fields(value: impl Serialize, fields: &[(&str, Value)]) -> Result<Value,
     Ok(v)
 }
 
-/// `record: "finding"` lines (each with its `root`), then one `record: "root"` line per root
+/// A `record: "examination"` line, then `record: "finding"` lines (each with its `root`), then one `record: "root"` line per root
 /// (verdict, reasons, errors), then one `record: "summary"` line.
 pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
     let Value::Array(records) = escaped(|| records(report))? else {
@@ -216,7 +216,11 @@ pub fn scan_lines(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
 
 /// The scan's JSON Lines records, not yet escaped.
 fn records(report: &Report) -> Result<Value, Error> {
-    let mut out = Vec::new();
+    // issue 15: the examination record comes first, a record of its own.
+    let mut out = vec![with_fields(
+        &report.examination,
+        &[("record", json!("examination"))],
+    )?];
     for root in &report.roots {
         for f in &root.findings {
             out.push(with_fields(

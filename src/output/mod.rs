@@ -3,6 +3,7 @@
 //! arm in each `write_*`.
 
 mod csv_out;
+mod html;
 mod json;
 mod table;
 mod timeline; // issue 14
@@ -27,16 +28,46 @@ pub enum Format {
     Jsonl,
     /// issue 14: one JSON object per time read, for Timesketch (rules: JSON Lines).
     Timeline,
+    /// One self-contained, printable HTML page (scans only).
+    Html,
 }
 
-pub fn write_scan(report: &Report, format: Format, w: &mut dyn Write) -> Result<(), Error> {
+/// How the table is laid out for its reader, decided by `app/` (never a flag here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Colour the verdicts (ANSI SGR), for a terminal.
+    pub color: bool,
+    /// The terminal's width to wrap to; `None` (a file, a pipe): lines are not wrapped.
+    pub width: Option<usize>,
+    /// Stop each root after its findings table (no evidence blocks).
+    pub brief: bool,
+}
+
+pub fn write_scan(
+    report: &Report,
+    format: Format,
+    style: Style,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
     match format {
-        Format::Table => guarded(w, |b| table::scan(report, b)),
+        Format::Table => guarded(w, style.color, |b| table::scan(report, style, b)),
         Format::Csv => csv_out::scan(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::scan_lines(report, w),
         Format::Timeline => timeline::scan(report, w),
+        Format::Html => html::scan(report, w),
     }
+}
+
+/// The examination record alone, as one JSON document (the CSV report's sidecar file).
+pub fn write_examination(ex: &crate::model::Examination, w: &mut dyn Write) -> Result<(), Error> {
+    json::document(&serde_json::json!({ "examination": ex }), w)
+}
+
+fn scan_only() -> Error {
+    Error::Usage(
+        "--format html is for kbscan scan; use table, csv, json, jsonl or timeline".to_owned(),
+    )
 }
 
 pub fn write_versions(
@@ -45,20 +76,22 @@ pub fn write_versions(
     w: &mut dyn Write,
 ) -> Result<(), Error> {
     match format {
-        Format::Table => guarded(w, |b| table::versions(report, b)),
+        Format::Table => guarded(w, false, |b| table::versions(report, b)),
         Format::Csv => csv_out::versions(report, w),
         Format::Json => json::document(report, w),
         Format::Jsonl => json::version_lines(report, w),
         Format::Timeline => timeline::versions(report, w),
+        Format::Html => Err(scan_only()),
     }
 }
 
 pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result<(), Error> {
     match format {
-        Format::Table => guarded(w, |b| table::rules(rules, b)),
+        Format::Table => guarded(w, false, |b| table::rules(rules, b)),
         Format::Csv => csv_out::rules(rules, w),
         Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
         Format::Jsonl | Format::Timeline => json::lines(rules.rules.iter(), w),
+        Format::Html => Err(scan_only()),
     }
 }
 
@@ -69,25 +102,34 @@ pub fn write_lineage(
     w: &mut dyn Write,
 ) -> Result<(), Error> {
     match format {
-        Format::Table => guarded(w, |b| table::lineage(l, b)),
+        Format::Table => guarded(w, false, |b| table::lineage(l, b)),
         Format::Csv => csv_out::lineage(l, w),
         Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
         Format::Jsonl | Format::Timeline => json::lines(l.builds.iter(), w),
+        Format::Html => Err(scan_only()),
     }
 }
 
 /// Writes a table through a last check: every evidence text is escaped where it is printed
 /// (`escape::escape_str`), so no control, bidi or separator character but the newline can reach
 /// the terminal; one that does anyway (a field printed without it) is escaped here, and fails
-/// the tests in debug builds.
+/// the tests in debug builds. With `color`, the colour sequences the table itself writes
+/// ([`table::COLORS`], [`table::RESET`]) are the one exception.
 fn guarded(
     w: &mut dyn Write,
+    color: bool,
     f: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut buf = Vec::new();
     f(&mut buf)?;
     let text = String::from_utf8_lossy(&buf);
-    if !text
+    let mut checked = text.to_string();
+    if color {
+        for seq in table::COLORS.iter().chain([&table::RESET]) {
+            checked = checked.replace(seq, "");
+        }
+    }
+    if !checked
         .chars()
         .any(|c| c != '\n' && crate::escape::needs_escape(c))
     {

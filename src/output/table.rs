@@ -16,7 +16,8 @@ use crate::error::Error;
 use crate::escape::escape_str as esc;
 use crate::model::described::VersionReport;
 use crate::model::system::{HiveInfo, SystemEvidence};
-use crate::model::{Finding, Report, RootReport, StringTable};
+use crate::model::{Finding, Report, RootReport, StringTable, Verdict};
+use crate::output::Style as Layout;
 use crate::rules::RuleSet;
 
 /// The width a table is kept within.
@@ -36,7 +37,21 @@ fn render(builder: Builder) -> String {
 /// Word-wraps `text` after `first` (already printed, `indent` wide) so lines stay within
 /// `WIDTH`; a word longer than a line (a hash, a path) is kept whole.
 fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::io::Result<()> {
-    let room = WIDTH.saturating_sub(indent).max(20);
+    wrapped_to(out, Some(WIDTH), first, indent, text)
+}
+
+/// [`wrapped`] to `width`, or one unwrapped line when `width` is `None` (a file, a pipe).
+fn wrapped_to(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    first: &str,
+    indent: usize,
+    text: &str,
+) -> std::io::Result<()> {
+    let Some(width) = width else {
+        return writeln!(out, "{first}{text}");
+    };
+    let room = width.saturating_sub(indent).max(20);
     let mut line = String::new();
     let mut lead = first.to_owned();
     for word in text.split(' ') {
@@ -53,7 +68,43 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
     writeln!(out, "{lead}{line}")
 }
 
-fn hive_text(h: &HiveInfo) -> String {
+/// Breaks a `/`-separated path into lines of at most `room` characters, only after a `/`:
+/// a name is never broken (one longer than `room` keeps its own line).
+pub fn wrap_at_slash(path: &str, room: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let parts: Vec<&str> = path.split_inclusive('/').collect();
+    for part in parts {
+        if !line.is_empty() && line.chars().count() + part.chars().count() > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        line.push_str(part);
+    }
+    lines.push(line);
+    lines
+}
+
+/// SGR sequences for the verdicts: vulnerable (bold red), inconclusive (yellow), patched
+/// (green), the rest (plain). The only control sequences a table holds (see `guarded`).
+pub const COLORS: [&str; 3] = ["\x1b[1;31m", "\x1b[33m", "\x1b[32m"];
+pub const RESET: &str = "\x1b[0m";
+
+/// `text` (a verdict or a status) coloured for `v` when `color`.
+fn paint(color: bool, v: Verdict, text: &str) -> String {
+    let c = match v {
+        Verdict::Vulnerable => COLORS[0],
+        Verdict::Inconclusive => COLORS[1],
+        Verdict::Patched => COLORS[2],
+        Verdict::NotInstalled | Verdict::NotApplicable => return text.to_owned(),
+    };
+    if color {
+        format!("{c}{text}{RESET}")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub(crate) fn hive_text(h: &HiveInfo) -> String {
     match &h.error {
         Some(e) => format!("{}: {}", h.path, esc(e)),
         None => format!(
@@ -70,7 +121,11 @@ fn hive_text(h: &HiveInfo) -> String {
 }
 
 /// The registry evidence of a root, when there is any.
-fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()> {
+fn system_lines(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    sys: &SystemEvidence,
+) -> std::io::Result<()> {
     let os = &sys.os;
     if os.current_version.is_some() || os.product_type.is_some() {
         let text = format!(
@@ -81,20 +136,21 @@ fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()
             os.csd_version.as_deref().unwrap_or("no service pack"),
             os.product_type.as_deref().unwrap_or("?")
         );
-        wrapped(out, "   os:       ", 13, &esc(&text))?;
+        wrapped_to(out, width, "   os:       ", 13, &esc(&text))?;
     }
     for (name, hive) in [
         ("SOFTWARE", &sys.software_hive),
         ("SYSTEM", &sys.system_hive),
     ] {
         if let Some(h) = hive {
-            wrapped(out, &format!("   {name:<9} "), 13, &hive_text(h))?;
+            wrapped_to(out, width, &format!("   {name:<9} "), 13, &hive_text(h))?;
         }
     }
     for rr in &sys.rules {
         for u in &rr.update_records {
-            wrapped(
+            wrapped_to(
                 out,
+                width,
                 "   record:   ",
                 13,
                 &format!("{} {}", esc(&rr.kb), esc(&u.key)),
@@ -108,30 +164,56 @@ fn system_lines(out: &mut dyn Write, sys: &SystemEvidence) -> std::io::Result<()
                 esc(svc.image_path.as_deref().unwrap_or("no ImagePath")),
                 svc.start_type.unwrap_or("?")
             );
-            wrapped(out, "   service:  ", 13, &text)?;
+            wrapped_to(out, width, "   service:  ", 13, &text)?;
         }
     }
     for n in &sys.notes {
-        wrapped(out, "   registry: ", 13, &esc(n))?;
+        wrapped_to(out, width, "   registry: ", 13, &esc(n))?;
     }
     Ok(())
 }
 
-fn findings_table(root: &RootReport) -> String {
-    let mut b = Builder::default();
-    b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
-    for (i, f) in root.findings.iter().enumerate() {
-        b.push_record([
-            (i + 1).to_string(),
-            f.path.clone(),
-            esc(&f.rule),
-            f.status.as_str().to_owned(),
-            esc(&f.location.label()),
-            esc(&f.version_label()),
-            opt(&f.file.size),
-        ]);
+/// The findings of a root, one row each. Paths are never broken inside a name: with a
+/// `width` (a terminal) a path too long for its column is broken after a `/`; without one
+/// (a file, a pipe) rows are as long as they need.
+fn findings_table(root: &RootReport, width: Option<usize>) -> String {
+    let build = |room: Option<usize>| {
+        let mut b = Builder::default();
+        b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
+        for (i, f) in root.findings.iter().enumerate() {
+            let path = match room {
+                Some(room) => wrap_at_slash(&f.path, room).join("\n"),
+                None => f.path.clone(),
+            };
+            b.push_record([
+                (i + 1).to_string(),
+                path,
+                esc(&f.rule),
+                f.status.as_str().to_owned(),
+                esc(&f.location.label()),
+                esc(&f.version_label()),
+                opt(&f.file.size),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::psql());
+        t.to_string()
+    };
+    let whole = build(None);
+    let Some(width) = width else {
+        return whole;
+    };
+    let widest = whole.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    if widest <= width {
+        return whole;
     }
-    render(b)
+    let longest = root
+        .findings
+        .iter()
+        .map(|f| f.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    build(Some(longest.saturating_sub(widest - width).max(20)))
 }
 
 fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> std::io::Result<()> {
@@ -144,7 +226,12 @@ fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> st
     Ok(())
 }
 
-fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
+fn evidence(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    i: usize,
+    f: &Finding,
+) -> std::io::Result<()> {
     let pad = "      ";
     writeln!(out, "  [{}] {}", i + 1, f.path)?;
     writeln!(
@@ -207,8 +294,9 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     }
     tables_lines(out, pad, &f.string_tables)?;
     for n in &f.notes {
-        wrapped(
+        wrapped_to(
             out,
+            width,
             &format!("{pad}{:<12}", "note"),
             pad.len() + 12,
             &esc(n),
@@ -217,103 +305,185 @@ fn evidence(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
     if let Some(e) = &f.error {
         let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
         let text = format!("{} [{kind}]", esc(e));
-        wrapped(out, &format!("{pad}{:<12}", "error"), pad.len() + 12, &text)?;
+        wrapped_to(
+            out,
+            width,
+            &format!("{pad}{:<12}", "error"),
+            pad.len() + 12,
+            &text,
+        )?;
     }
     Ok(())
 }
 
-pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
-    let rules: Vec<String> = report
-        .rules
+/// The decisive reason of a root: the first reason of a rule whose verdict is the root's
+/// (the most urgent), else the root's first reason.
+pub(crate) fn decisive(root: &RootReport) -> String {
+    let by_rule = root
+        .rule_verdicts
         .iter()
-        .map(|r| format!("{} ({})", esc(&r.id), esc(&r.kb)))
+        .filter(|rv| rv.verdict == root.verdict)
+        .find_map(|rv| rv.reasons.first().map(|r| (Some(&rv.rule), r)));
+    match by_rule.or_else(|| root.reasons.first().map(|r| (None, r))) {
+        Some((rule, r)) => format!(
+            "{}{}: {}",
+            rule.map(|id| format!("{} ", esc(id))).unwrap_or_default(),
+            r.code.as_str(),
+            esc(&r.message)
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+/// The rules that judged a copy (vulnerable, patched, inconclusive): `MS04-008 patched, …`.
+pub(crate) fn rules_cell(root: &RootReport) -> String {
+    let v: Vec<String> = root
+        .rule_verdicts
+        .iter()
+        .filter(|rv| {
+            matches!(
+                rv.verdict,
+                Verdict::Vulnerable | Verdict::Patched | Verdict::Inconclusive
+            )
+        })
+        .map(|rv| format!("{} {}", esc(&rv.rule), rv.verdict.as_str()))
         .collect();
-    writeln!(
-        out,
-        "kbscan {} - rules: {}",
-        report.tool.version,
-        rules.join(", ")
-    )?;
+    if v.is_empty() {
+        "-".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// `--brief`: one row per file (its rules' statuses together), no header, no evidence.
+fn brief_rows(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
+    let mut rows: Vec<Vec<(String, Option<Verdict>)>> = Vec::new();
+    let mut last: Option<&str> = None;
+    for f in &root.findings {
+        let status = format!("{} {}", esc(&f.rule), f.status.as_str());
+        if last == Some(f.path.as_str()) {
+            if let Some(row) = rows.last_mut() {
+                row[4].0.push_str(", ");
+                row[4].0.push_str(&status);
+            }
+            continue;
+        }
+        last = Some(&f.path);
+        rows.push(vec![
+            (format!("  {}", f.path), None),
+            (esc(&f.location.label()), None),
+            (esc(&f.version_label()), None),
+            (opt(&f.file.size), None),
+            (status, None),
+        ]);
+    }
+    grid(out, false, &rows)
+}
+
+/// Rows of cells, each column padded to its widest cell (colours do not count).
+fn grid(
+    out: &mut dyn Write,
+    color: bool,
+    rows: &[Vec<(String, Option<Verdict>)>],
+) -> std::io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|(t, _)| t.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::from("  ");
+        for (c, (text, v)) in row.iter().enumerate() {
+            let last = c + 1 == row.len();
+            let pad = if last {
+                String::new()
+            } else {
+                " ".repeat(widths[c] - text.chars().count() + 2)
+            };
+            match v {
+                Some(v) => line.push_str(&paint(color, *v, text)),
+                None => line.push_str(text),
+            }
+            line.push_str(&pad);
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// The examination record: program, rules, command line, host, times, case, examiner.
+fn examination(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    ex: &crate::model::Examination,
+) -> std::io::Result<()> {
+    writeln!(out, "Examination")?;
+    let exe = match (&ex.executable.sha256, &ex.executable.error) {
+        (Some(h), _) => format!("sha256 {h}"),
+        (None, Some(e)) => format!("not hashed: {e}"),
+        (None, None) => "not hashed".to_owned(),
+    };
+    let at = ex.executable.path.as_deref().unwrap_or("?");
+    writeln!(out, "  kbscan      {} {at} ({exe})", ex.version)?;
+    if let Some(c) = &ex.case {
+        writeln!(out, "  case        {c}")?;
+    }
+    if let Some(e) = &ex.examiner {
+        writeln!(out, "  examiner    {e}")?;
+    }
+    writeln!(out, "  host        {}", ex.host.as_deref().unwrap_or("?"))?;
+    writeln!(out, "  started     {}", ex.started)?;
+    writeln!(out, "  finished    {}", ex.finished)?;
+    wrapped_to(out, width, "  command     ", 14, &ex.command_line.join(" "))?;
+    for r in &ex.rules {
+        writeln!(
+            out,
+            "  rule        {} {} (sha256 {})",
+            r.id, r.source, r.sha256
+        )?;
+    }
+    for i in &ex.images {
+        let text = format!("{}: {} ({})", i.path, i.status, i.detail);
+        wrapped_to(out, width, "  image       ", 14, &text)?;
+    }
+    Ok(())
+}
+
+/// The summary: one line per root (root, verdict, decisive reason), then each rule's verdict
+/// per root when several rules are loaded, then the counts.
+fn summary(out: &mut dyn Write, style: Layout, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "Summary")?;
+    let mut rows = vec![vec![
+        ("root".to_owned(), None),
+        ("verdict".to_owned(), None),
+        ("rules judged".to_owned(), None),
+        ("decisive reason".to_owned(), None),
+    ]];
     for root in &report.roots {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "== {}: {}",
-            root.root,
-            root.verdict.as_str().to_uppercase()
-        )?;
-        for r in &root.reasons {
-            wrapped(out, "   - ", 5, &esc(&r.message))?;
-        }
-        system_lines(out, &root.system)?;
-        if root.rule_verdicts.len() > 1 {
-            // issue 13: one compact line, one verdict per rule.
-            writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
-        }
-        // issue 14: when each rule's update was installed, and the state at --as-of.
-        for rr in &root.system.rules {
-            if let Some(i) = &rr.installed {
-                let text = format!("{}: {}", rr.rule, i.summary);
-                wrapped(out, "   installed: ", 16, &esc(&text))?;
-            }
-        }
-        if let Some(a) = &root.as_of {
-            let rules: Vec<String> = a
-                .rules
-                .iter()
-                .map(|r| {
-                    let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
-                    format!("{} {}: {}", r.rule, r.state.as_str(), why.join("; "))
-                })
-                .collect();
-            let head = format!("as of {}: {}", a.date, a.state.as_str());
-            wrapped(out, "   ", 5, &esc(&head))?;
-            for r in rules {
-                wrapped(out, "     - ", 7, &esc(&r))?;
-            }
-        }
-        if !root.findings.is_empty() {
-            writeln!(out, "{}", findings_table(root))?;
-            writeln!(out, "  Evidence:")?;
-            for (i, f) in root.findings.iter().enumerate() {
-                evidence(out, i, f)?;
-            }
-        }
-        for e in &root.errors {
-            let at = if e.path.is_empty() { "(root)" } else { &e.path };
-            wrapped(out, &format!("  error: {at}: "), 4, &esc(&e.message))?;
-        }
-        for n in &root.notices {
-            writeln!(out, "  notice: {}: {}", n.path, esc(&n.message))?;
-        }
-        writeln!(
-            out,
-            "  ({} entries walked, {} candidates)",
-            root.stats.entries, root.stats.candidates
-        )?;
+        rows.push(vec![
+            (root.root.clone(), None),
+            (root.verdict.as_str().to_uppercase(), Some(root.verdict)),
+            (rules_cell(root), None),
+            (decisive(root), None),
+        ]);
     }
     for image in &report.images {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "== image {}: {} ({}, partition table {}, volumes: {})",
-            image.path,
-            image.verdict.as_str().to_uppercase(),
-            esc(&image.format),
-            image.partition_table.unwrap_or("-"),
-            image.volumes.join(", ")
-        )?;
-        if let Some(e) = &image.error {
-            wrapped(out, "   error: ", 10, &esc(e))?;
-        }
-        for n in &image.notices {
-            wrapped(out, "   notice: ", 11, &esc(n))?;
-        }
+        rows.push(vec![
+            (format!("image {}", image.path), None),
+            (image.verdict.as_str().to_uppercase(), Some(image.verdict)),
+            (format!("volumes: {}", image.volumes.join(", ")), None),
+            ("-".to_owned(), None),
+        ]);
     }
+    grid(out, style.color, &rows)?;
     let s = &report.summary;
-    writeln!(out)?;
-    let summary = format!(
-        "Summary: {} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
+    let counts = format!(
+        "{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
          {} not applicable; \
          findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
          {} path error(s); exit code {}",
@@ -331,7 +501,126 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         s.errors,
         s.exit_code
     );
-    wrapped(out, "", 0, &summary)?;
+    wrapped_to(out, style.width, "Summary: ", 9, &counts)
+}
+
+pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), Error> {
+    let width = style.width;
+    let rules: Vec<String> = report
+        .rules
+        .iter()
+        .map(|r| format!("{} ({})", esc(&r.id), esc(&r.kb)))
+        .collect();
+    wrapped_to(
+        out,
+        width,
+        "",
+        4,
+        &format!(
+            "kbscan {} - rules: {}",
+            report.tool.version,
+            rules.join(", ")
+        ),
+    )?;
+    if !style.brief {
+        examination(out, width, &report.examination)?;
+    }
+    writeln!(out)?;
+    summary(out, style, report)?;
+    for root in &report.roots {
+        if !style.brief {
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "== {}: {}",
+            root.root,
+            paint(
+                style.color,
+                root.verdict,
+                &root.verdict.as_str().to_uppercase()
+            )
+        )?;
+        if !style.brief {
+            for r in &root.reasons {
+                wrapped_to(out, width, "   - ", 5, &esc(&r.message))?;
+            }
+            system_lines(out, width, &root.system)?;
+            if root.rule_verdicts.len() > 1 {
+                // issue 13: one compact line, one verdict per rule.
+                writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
+            }
+            // issue 14: when each rule's update was installed, and the state at --as-of.
+            for rr in &root.system.rules {
+                if let Some(i) = &rr.installed {
+                    let text = format!("{}: {}", rr.rule, i.summary);
+                    wrapped_to(out, width, "   installed: ", 16, &esc(&text))?;
+                }
+            }
+            if let Some(a) = &root.as_of {
+                let rules: Vec<String> = a
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
+                        format!("{} {}: {}", r.rule, r.state.as_str(), why.join("; "))
+                    })
+                    .collect();
+                let head = format!("as of {}: {}", a.date, a.state.as_str());
+                wrapped_to(out, width, "   ", 5, &esc(&head))?;
+                for r in rules {
+                    wrapped_to(out, width, "     - ", 7, &esc(&r))?;
+                }
+            }
+        }
+        if style.brief {
+            brief_rows(out, root)?;
+            continue;
+        }
+        if !root.findings.is_empty() {
+            writeln!(out, "{}", findings_table(root, width))?;
+            {
+                writeln!(out, "  Evidence:")?;
+                for (i, f) in root.findings.iter().enumerate() {
+                    evidence(out, width, i, f)?;
+                }
+            }
+        }
+        for e in &root.errors {
+            let at = if e.path.is_empty() { "(root)" } else { &e.path };
+            wrapped_to(out, width, &format!("  error: {at}: "), 4, &esc(&e.message))?;
+        }
+        for n in &root.notices {
+            writeln!(out, "  notice: {}: {}", n.path, esc(&n.message))?;
+        }
+        writeln!(
+            out,
+            "  ({} entries walked, {} candidates)",
+            root.stats.entries, root.stats.candidates
+        )?;
+    }
+    for image in &report.images {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "== image {}: {} ({}, partition table {}, volumes: {})",
+            image.path,
+            paint(
+                style.color,
+                image.verdict,
+                &image.verdict.as_str().to_uppercase()
+            ),
+            esc(&image.format),
+            image.partition_table.unwrap_or("-"),
+            image.volumes.join(", ")
+        )?;
+        if let Some(e) = &image.error {
+            wrapped_to(out, width, "   error: ", 10, &esc(e))?;
+        }
+        for n in &image.notices {
+            wrapped_to(out, width, "   notice: ", 11, &esc(n))?;
+        }
+    }
     Ok(())
 }
 
@@ -401,6 +690,9 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             if let Some(e) = &r.error {
                 writeln!(out, "{pad2}{:<16}{}", "error", esc(e))?;
             }
+        }
+        if let Some(n) = &f.note {
+            writeln!(out, "{pad}{:<16}{}", "note", esc(n))?;
         }
         if let Some(e) = &f.error {
             writeln!(

@@ -1,0 +1,265 @@
+#compdef kbscan
+
+autoload -U is-at-least
+
+_kbscan() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_kbscan_commands" \
+"*::: :->kbscan" \
+&& ret=0
+    case $state in
+    (kbscan)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kbscan-command-$line[1]:"
+        case $line[1] in
+            (scan)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
+always\:"Always, even into a file or a pipe"
+never\:"Never"))' \
+'*--rules=[Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated]:FILE:_files' \
+'*--rule=[Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated]:ID:_default' \
+'--software-hive=[Read the SOFTWARE hive from FILE instead of <windir>/system32/config/SOFTWARE under each root (for hives exported separately; applies to every root)]:FILE:_files' \
+'--system-hive=[Read the SYSTEM hive from FILE instead of the one found under each root]:FILE:_files' \
+'--max-size=[Do not read candidate files larger than this\: bytes, or with a suffix K, M, G, T (powers of 1024\: 64M, 2G)]:SIZE:_default' \
+'-j+[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
+'--threads=[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
+'--as-of=[issue 14\: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence\: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told]:DATE:_default' \
+'--case=[The case this examination belongs to, recorded in the report (at most 256 characters)]:ID:_default' \
+'--examiner=[Who ran the examination, recorded in the report (at most 256 characters)]:NAME:_default' \
+'--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
+'--cross-mounts[Walk folders that are mount points (another file system, a bind mount) inside a folder root; by default each is a notice and is not walked (find'\''s and fd'\''s \`-xdev\`)]' \
+'-q[No progress line and no per-path messages on standard error]' \
+'--quiet[No progress line and no per-path messages on standard error]' \
+'--verify-image[Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive]' \
+'--brief[Table\: the summary and each root'\''s findings table, without the evidence blocks]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'*::roots -- Folders to scan, each judged as one system (e.g. a mounted C\: drive), or raw disk images (whole disk, one partition, or the first file of a split set `disk.001`)\: each NTFS or FAT volume in an image is judged as one system, named IMAGE#pN:_files' \
+&& ret=0
+;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
+always\:"Always, even into a file or a pipe"
+never\:"Never"))' \
+'--max-size=[Do not read files larger than this\: bytes, or with a suffix K, M, G, T (64M, 2G)]:SIZE:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'*::files -- PE files to describe:_files' \
+&& ret=0
+;;
+(rules)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
+always\:"Always, even into a file or a pipe"
+never\:"Never"))' \
+'*--rules=[Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated]:FILE:_files' \
+'*--rule=[Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated]:ID:_default' \
+'--lineage[Print the build lineage table (which update shipped which build) instead of the rules]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+':shell -- The shell to complete for:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+':dir -- The folder the pages are written into (created when missing):_files' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_kbscan__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kbscan-help-command-$line[1]:"
+        case $line[1] in
+            (scan)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(rules)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_kbscan_commands] )) ||
+_kbscan_commands() {
+    local commands; commands=(
+'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
+'version:Print the version information of any PE file (an offline sigcheck)' \
+'rules:List the loaded rules (advisories)' \
+'completions:Print a shell completion script (bash, zsh, fish, powershell) to standard output' \
+'man:Write the man pages (kbscan.1 and one per subcommand) into DIR' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kbscan commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__completions_commands] )) ||
+_kbscan__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan completions commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help_commands] )) ||
+_kbscan__subcmd__help_commands() {
+    local commands; commands=(
+'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
+'version:Print the version information of any PE file (an offline sigcheck)' \
+'rules:List the loaded rules (advisories)' \
+'completions:Print a shell completion script (bash, zsh, fish, powershell) to standard output' \
+'man:Write the man pages (kbscan.1 and one per subcommand) into DIR' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kbscan help commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__completions_commands] )) ||
+_kbscan__subcmd__help__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help completions commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__help_commands] )) ||
+_kbscan__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help help commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__man_commands] )) ||
+_kbscan__subcmd__help__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help man commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__rules_commands] )) ||
+_kbscan__subcmd__help__subcmd__rules_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help rules commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__scan_commands] )) ||
+_kbscan__subcmd__help__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help scan commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__help__subcmd__version_commands] )) ||
+_kbscan__subcmd__help__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan help version commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__man_commands] )) ||
+_kbscan__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan man commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__rules_commands] )) ||
+_kbscan__subcmd__rules_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan rules commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__scan_commands] )) ||
+_kbscan__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan scan commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__version_commands] )) ||
+_kbscan__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan version commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_kbscan" ]; then
+    _kbscan "$@"
+else
+    compdef _kbscan kbscan
+fi
