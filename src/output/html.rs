@@ -3,6 +3,9 @@
 //! the page size is left to the printer). Every text from evidence is escaped twice: first
 //! losslessly (`escape::escape_str`, names already escaped in the model), then for HTML
 //! (`& < > " '`). Paths break only after a `/` (`<wbr>`), never inside a name.
+//!
+//! Over 400 lines: the page is one document (record, summary, per-root sections, findings,
+//! install-time evidence) with its style sheet; each part is a short function here.
 
 use std::io::Write;
 
