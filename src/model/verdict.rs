@@ -244,6 +244,34 @@ coded! {
     }
 }
 
+impl ReasonCode {
+    /// True for a reason that gives context (a note on the registry, backups reported, a
+    /// service's start type…) rather than one that decides a verdict: summaries show a deciding
+    /// reason first.
+    pub fn is_context(self) -> bool {
+        use ReasonCode::*;
+        matches!(
+            self,
+            BackupIgnored
+                | Skipped
+                | ServiceDisabled
+                | ServiceImageMissing
+                | ProductTypeNotListed
+                | ServicePackNotListed
+                | RegistryCorroborates
+                | NoRegistryRecord
+                | RegistryUnavailable
+                | UninstallFolderPresent
+                | LaterUpdateIncludesFix
+                | ServiceImageUnresolved
+                | RegistryValueWrongType
+                | MultipleWindowsInstallations
+                | TimestampsInconsistent
+                | InstallTimeConflict
+        )
+    }
+}
+
 /// One reason behind a verdict, as data: a stable code, a sentence, and the path it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {

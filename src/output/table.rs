@@ -318,13 +318,21 @@ fn evidence(
 
 /// The decisive reason of a root: the first reason of a rule whose verdict is the root's
 /// (the most urgent), else the root's first reason.
+/// The first reason that decides a verdict, else the first reason.
+fn first_deciding(reasons: &[crate::model::Reason]) -> Option<&crate::model::Reason> {
+    reasons
+        .iter()
+        .find(|r| !r.code.is_context())
+        .or_else(|| reasons.first())
+}
+
 pub(crate) fn decisive(root: &RootReport) -> String {
     let by_rule = root
         .rule_verdicts
         .iter()
         .filter(|rv| rv.verdict == root.verdict)
-        .find_map(|rv| rv.reasons.first().map(|r| (Some(&rv.rule), r)));
-    match by_rule.or_else(|| root.reasons.first().map(|r| (None, r))) {
+        .find_map(|rv| first_deciding(&rv.reasons).map(|r| (Some(&rv.rule), r)));
+    match by_rule.or_else(|| first_deciding(&root.reasons).map(|r| (None, r))) {
         Some((rule, r)) => format!(
             "{}{}: {}",
             rule.map(|id| format!("{} ", esc(id))).unwrap_or_default(),
