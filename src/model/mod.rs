@@ -204,6 +204,29 @@ pub mod exit {
 }
 
 impl Summary {
+    /// The counts in one sentence, as the table and the HTML report print them.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
+             {} not applicable; \
+             findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
+             {} path error(s); exit code {}",
+            self.roots,
+            self.verdicts.vulnerable,
+            self.verdicts.patched,
+            self.verdicts.inconclusive,
+            self.verdicts.not_installed,
+            self.verdicts.not_applicable,
+            self.findings.vulnerable,
+            self.findings.patched,
+            self.findings.unknown_version,
+            self.findings.error,
+            self.findings.skipped,
+            self.errors,
+            self.exit_code
+        )
+    }
+
     pub fn of(roots: &[RootReport]) -> Self {
         let mut s = Summary {
             roots: roots.len(),

@@ -177,26 +177,7 @@ fn summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "</tbody></table>")?;
-    let s = &report.summary;
-    writeln!(
-        out,
-        "<p>{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, {} not \
-         applicable; findings: {} vulnerable, {} patched, {} unknown version, {} error, {} \
-         skipped; {} path error(s); exit code {}.</p>",
-        s.roots,
-        s.verdicts.vulnerable,
-        s.verdicts.patched,
-        s.verdicts.inconclusive,
-        s.verdicts.not_installed,
-        s.verdicts.not_applicable,
-        s.findings.vulnerable,
-        s.findings.patched,
-        s.findings.unknown_version,
-        s.findings.error,
-        s.findings.skipped,
-        s.errors,
-        s.exit_code
-    )?;
+    writeln!(out, "<p>{}.</p>", report.summary.sentence())?;
     writeln!(out, "</section>")
 }
 

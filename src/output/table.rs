@@ -489,26 +489,7 @@ fn summary(out: &mut dyn Write, style: Layout, report: &Report) -> std::io::Resu
         ]);
     }
     grid(out, style.color, &rows)?;
-    let s = &report.summary;
-    let counts = format!(
-        "{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
-         {} not applicable; \
-         findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
-         {} path error(s); exit code {}",
-        s.roots,
-        s.verdicts.vulnerable,
-        s.verdicts.patched,
-        s.verdicts.inconclusive,
-        s.verdicts.not_installed,
-        s.verdicts.not_applicable,
-        s.findings.vulnerable,
-        s.findings.patched,
-        s.findings.unknown_version,
-        s.findings.error,
-        s.findings.skipped,
-        s.errors,
-        s.exit_code
-    );
+    let counts = report.summary.sentence();
     wrapped_to(out, style.width, "Summary: ", 9, &counts)
 }
 
