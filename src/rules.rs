@@ -836,6 +836,21 @@ path = "p.md"
             assert!(!r.sources.is_empty(), "{}", r.id);
             for f in &r.files {
                 assert!(!f.sources.is_empty(), "{} {}", r.id, f.name);
+                // The facts that decide are quoted, not merely accompanied by a source
+                // (issue 13: a fact that cannot be sourced is not in the rule).
+                let quoted = |fact: &str| {
+                    f.sources
+                        .iter()
+                        .any(|c| c.quote.to_lowercase().contains(&fact.to_lowercase()))
+                };
+                assert!(quoted(&f.name), "{} {}: name not quoted", r.id, f.name);
+                if f.judged_by.is_none() {
+                    let v = f.fixed_version.to_string();
+                    assert!(quoted(&v), "{} {}: {v} not quoted", r.id, f.name);
+                }
+                if let Some(svc) = &f.service {
+                    assert!(quoted(svc), "{} {}: service {svc} not quoted", r.id, f.name);
+                }
             }
             for k in &r.registry_records {
                 assert!(!k.sources.is_empty(), "{} {}", r.id, k.key);

@@ -22,8 +22,9 @@ const NSCM_SHA256: &str = "4c0e3938c228db1542495851e71f4ee16f4a313db0a58a6244b82
 /// A hang guard, not a speed claim.
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
+/// Whether mkfs.fat and mtools are here; missing under CI (`CI` set) is a failure, not a skip.
 fn have_tools() -> bool {
-    ["mkfs.fat", "mcopy", "mmd"].iter().all(|t| {
+    let ok = ["mkfs.fat", "mcopy", "mmd"].iter().all(|t| {
         Command::new("sh")
             .args([
                 "-c",
@@ -31,7 +32,12 @@ fn have_tools() -> bool {
             ])
             .output()
             .is_ok_and(|o| o.status.success())
-    })
+    });
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "mkfs.fat and mtools are needed under CI (Debian: dosfstools mtools)"
+    );
+    ok
 }
 
 fn mkfs_fat() -> &'static str {

@@ -419,6 +419,7 @@ mod readings {
                     .map(|i| ServiceFacts {
                         name: "nsstation".to_owned(),
                         file: "Nscm.exe".to_owned(),
+                        matched_by: kbscan::model::system::ServiceMatch::ImageName,
                         image_path: Some(PATHS[i].to_owned()),
                         start: Some(2),
                         start_type: None,

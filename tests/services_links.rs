@@ -27,11 +27,9 @@ fn codes(root: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Whether hivexregedit is here (a failure under CI). Not `hivexregedit --help`: it exits 1.
 fn hivex() -> bool {
-    Command::new("hivexregedit")
-        .arg("--help")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    have("hivexregedit")
 }
 
 /// Writes a hive built from `reg` (the body after the header line) at `dest`.
@@ -61,6 +59,11 @@ fn hive(dest: &Path, reg: &str) {
 /// A Windows 2000 SP4 server whose `nsstation` service has `image_path` (.reg-escaped);
 /// `program_files` is the SOFTWARE hive's ProgramFilesDir when given.
 fn hives(root: &Path, image_path: &str, program_files: Option<&str>) {
+    hives_with(root, &[("nsstation", image_path, 2)], program_files);
+}
+
+/// The same server with the given services: (key name, ImagePath .reg-escaped, Start).
+fn hives_with(root: &Path, services: &[(&str, &str, u32)], program_files: Option<&str>) {
     let config = root.join("WINNT/system32/config");
     let pf = program_files
         .map(|p| format!("\"ProgramFilesDir\"=\"{p}\"\n"))
@@ -80,9 +83,13 @@ fn hives(root: &Path, image_path: &str, program_files: Option<&str>) {
         &format!(
             "[\\Select]\n\"Current\"=dword:00000001\n\n[\\ControlSet001]\n\n[\\ControlSet001\\Control]\n\n\
              [\\ControlSet001\\Control\\ProductOptions]\n\"ProductType\"=\"ServerNT\"\n\n\
-             [\\ControlSet001\\Services]\n\n[\\ControlSet001\\Services\\nsstation]\n\
-             \"ImagePath\"=str(2):\"{image_path}\"\n\"Start\"=dword:00000002\n"
-        ),
+             [\\ControlSet001\\Services]\n\n{}"
+        , services
+            .iter()
+            .map(|(name, image, start)| format!(
+                "[\\ControlSet001\\Services\\{name}]\n\"ImagePath\"=str(2):\"{image}\"\n\"Start\"=dword:{start:08x}\n\n"
+            ))
+            .collect::<String>()),
     );
 }
 
@@ -109,7 +116,6 @@ fn twins(dir: &Path, second: &str) -> PathBuf {
 #[test]
 fn case_twins_with_a_service_are_inconclusive_unless_both_are_vulnerable() {
     if !hivex() {
-        eprintln!("hivexregedit not installed: skipped");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -171,7 +177,6 @@ fn case_twins_without_a_service_are_inconclusive_too() {
 #[test]
 fn a_service_that_starts_a_backup_copy_makes_it_live() {
     if !hivex() {
-        eprintln!("hivexregedit not installed: skipped");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -275,7 +280,6 @@ fn a_linked_install_folder_is_inconclusive_and_followed_it_is_live() {
 #[test]
 fn service_paths_resolve_as_windows_would() {
     if !hivex() {
-        eprintln!("hivexregedit not installed: skipped");
         return;
     }
     // %ProgramFiles% from the SOFTWARE hive, quoted with arguments.
@@ -337,4 +341,92 @@ fn service_paths_resolve_as_windows_would() {
     let c = codes(&r);
     assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
     assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
+}
+
+const NSUM_PATCHED: &str = "w2k-wms-fully-patched/WINNT/system32/Windows Media/Server/nsum.exe";
+const NSUM_OLD: &str = "w2k-ms10-025-withdrawn/WINNT/system32/Windows Media/Server/nsum.exe";
+
+/// Issue 13: the MS04-008 bulletins never give the Station service's key name, so a service
+/// is found by the file its ImagePath starts, whatever it is called; unrelated services are
+/// not reported.
+#[test]
+fn a_service_of_any_name_that_starts_the_file_decides() {
+    if !hivex() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    hives_with(
+        &root,
+        &[
+            (
+                "StationRenamed",
+                r"C:\\Program Files\\WMS\\NSCM.EXE -service",
+                2,
+            ),
+            (
+                "W32Time",
+                r"%SystemRoot%\\System32\\svchost.exe -k netsvcs",
+                2,
+            ),
+        ],
+        None,
+    );
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
+    assert!(codes(&r).contains(&"service_image_decides".into()));
+    assert_eq!(
+        finding(&r, "WMS/nscm.exe")["service_image"],
+        "StationRenamed"
+    );
+    let svcs = r["system"]["rules"][0]["services"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(svcs.len(), 1, "{svcs:#?}");
+    assert_eq!(svcs[0]["name"], "StationRenamed");
+    assert_eq!(svcs[0]["file"], "Nscm.exe");
+    assert_eq!(svcs[0]["matched_by"], "image_name");
+}
+
+/// Issue 13, thinking as the attacker: the sourced `nsunicast` service starts a renamed old
+/// nsum.exe while a patched nsum.exe sits where a scanner looks. Windows runs the renamed
+/// copy, which kbscan did not judge: never `patched`. Disabled, the service runs nothing.
+#[test]
+fn a_named_service_that_starts_a_renamed_copy_is_not_patched() {
+    if !hivex() {
+        return;
+    }
+    let image = r"%SystemRoot%\\System32\\Windows Media\\Server\\nsum_old.exe";
+    let evidence = |start: u32| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        put(&root, &format!("{SERVER}/nsum.exe"), NSUM_PATCHED);
+        put(&root, &format!("{SERVER}/nsum_old.exe"), NSUM_OLD);
+        hives_with(&root, &[("nsunicast", image, start)], None);
+        (dir, root)
+    };
+    let (_dir, root) = evidence(2);
+    let (code, r) = scan(&root, &["--rule", "MS10-025"]);
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert_eq!(code, 2);
+    let c = codes(&r);
+    assert!(c.contains(&"service_image_not_judged".into()), "{c:?}");
+    assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
+    let svc = &r["system"]["rules"][0]["services"][0];
+    assert_eq!(svc["matched_by"], "service_name", "{svc:#}");
+    // The table says why, with the path of the copy not read.
+    let o = run(&["scan", "--rule", "MS10-025", root.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("nsum_old.exe"), "{table}");
+
+    // The same with the service disabled: the patched copy decides, the reason stays.
+    let (_dir, root) = evidence(4);
+    let (code, r) = scan(&root, &["--rule", "MS10-025"]);
+    assert_eq!(r["verdict"], "patched", "{r:#}");
+    assert_eq!(code, 0);
+    assert!(codes(&r).contains(&"service_image_not_judged".into()));
 }

@@ -71,6 +71,7 @@ pub fn judge_root(
         let counted = |f: &Finding| f.is_live() && !superseded(f);
         let (ambiguous_paths, mut unsure) = ambiguous_readings(&mine, &counted);
         unsure.extend(unfollowed_on_install_path(rule, system, unfollowed));
+        unsure.extend(services_not_judged(&rule.id, system, &mine));
         let facts: Vec<CandidateFacts<'_>> = mine
             .iter()
             .map(|f| CandidateFacts {
@@ -291,6 +292,44 @@ fn unfollowed_on_install_path(
     out
 }
 
+/// Services of a rule that start a file kbscan found under the root but did not judge as the
+/// rule's file (issue 13): a service found by its name may start a copy under another name
+/// (`nsum_old.exe`), or one the walk did not reach. Windows runs that copy, unread: the rule
+/// cannot be `patched`. A disabled service does not run, so it only notes it.
+fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -> Vec<Unsure> {
+    let Some(rr) = system.for_rule(rule) else {
+        return Vec::new();
+    };
+    rr.services
+        .iter()
+        .filter(|svc| svc.unresolved.is_none() && !svc.on_disk.is_empty())
+        .filter(|svc| {
+            !mine.iter().any(|f| {
+                f.target == svc.file && f.service_image.as_deref() == Some(svc.name.as_str())
+            })
+        })
+        .map(|svc| Unsure {
+            reason: Reason::at(
+                ReasonCode::ServiceImageNotJudged,
+                format!(
+                    "service {} ({}) is configured to start {}, which kbscan did not judge as {}: the copy Windows runs was not read{}",
+                    svc.name,
+                    svc.matched_by.as_text(),
+                    svc.on_disk[0],
+                    svc.file,
+                    if svc.start == Some(4) {
+                        " (the service is disabled)"
+                    } else {
+                        ""
+                    }
+                ),
+                &svc.on_disk[0],
+            ),
+            undecided: svc.start != Some(4),
+        })
+        .collect()
+}
+
 /// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
 fn unreadable_root(rules: &RuleSet) -> RootJudgement {
     RootJudgement {
@@ -462,6 +501,11 @@ fn mark_one(
                 .map(|(i, _)| i)
                 .collect();
             let Some(&first) = hits.first() else {
+                // Found under the root but not judged as the rule's file: a rule-level reason
+                // (`services_not_judged`), not a note.
+                if !svc.on_disk.is_empty() {
+                    return;
+                }
                 reasons.push(Reason::new(
                     ReasonCode::ServiceImageMissing,
                     format!(
@@ -573,6 +617,7 @@ mod tests {
                 services: vec![ServiceFacts {
                     name: "nsstation".to_owned(),
                     file: "Nscm.exe".to_owned(),
+                    matched_by: crate::model::system::ServiceMatch::ImageName,
                     image_path: Some(resolved.to_owned()),
                     start: Some(start),
                     start_type: None,

@@ -85,12 +85,36 @@ pub struct UpdateRecord {
     pub file_list: Vec<Pairs>,
 }
 
-/// A service a rule file names, as the SYSTEM hive configures it.
+/// Why kbscan takes a service as one that runs a rule's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceMatch {
+    /// Its key name is the rule file's sourced `service` (`nsunicast`).
+    ServiceName,
+    /// Its `ImagePath` names a file of the rule file's name (`…\nscm.exe`), whatever the
+    /// service is called: the file names are what the bulletins give.
+    ImageName,
+}
+
+impl ServiceMatch {
+    /// How the printers say it.
+    pub fn as_text(self) -> &'static str {
+        match self {
+            ServiceMatch::ServiceName => "by its service name",
+            ServiceMatch::ImageName => "by its image name",
+        }
+    }
+}
+
+/// A service that runs a rule file, as the SYSTEM hive configures it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceFacts {
+    /// The service's key name under `Services`.
     pub name: String,
     /// The rule file the service runs (`Nscm.exe`).
     pub file: String,
+    /// Why this service is taken as running `file`.
+    pub matched_by: ServiceMatch,
     pub image_path: Option<String>,
     pub start: Option<u32>,
     /// `boot`, `system`, `automatic`, `manual`, `disabled`.

@@ -178,6 +178,10 @@ coded! {
         /// A live candidate name, or a folder on a rule's install path, is a link kbscan did not
         /// follow (issue 10 case 6): a live copy may be there unread.
         LiveCopyNotRead = "live_copy_not_read",
+        /// A service of a rule starts a file under the root that kbscan did not judge as the
+        /// rule's file (another name, or not walked): the copy Windows runs was not read, so
+        /// the rule cannot be `patched` (issue 13).
+        ServiceImageNotJudged = "service_image_not_judged",
         /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
         /// (issue 10 case 9): the service does not decide.
         ServiceImageUnresolved = "service_image_unresolved",

@@ -224,9 +224,11 @@ fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
             rows.push((
                 "service",
                 ev(&format!(
-                    "{} ({}): {} [{}]",
+                    "{}: {} ({}, {}): {} [{}]",
+                    rr.rule,
                     svc.name,
                     svc.file,
+                    svc.matched_by.as_text(),
                     svc.image_path.as_deref().unwrap_or("no ImagePath"),
                     svc.start_type.unwrap_or("?")
                 )),

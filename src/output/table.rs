@@ -158,9 +158,11 @@ fn system_lines(
         }
         for svc in &rr.services {
             let text = format!(
-                "{} ({}): {} [{}]",
+                "{}: {} ({}, {}): {} [{}]",
+                esc(&rr.rule),
                 esc(&svc.name),
                 esc(&svc.file),
+                svc.matched_by.as_text(),
                 esc(svc.image_path.as_deref().unwrap_or("no ImagePath")),
                 svc.start_type.unwrap_or("?")
             );

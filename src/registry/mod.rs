@@ -12,11 +12,14 @@ pub mod services; // issue 14
 use std::path::PathBuf;
 
 use crate::escape::escape_bytes;
-use crate::model::system::{HiveInfo, RuleRegistry, SystemEvidence};
+use crate::model::system::{HiveInfo, RuleRegistry, ServiceMatch, SystemEvidence};
 use crate::model::Rule;
 use crate::source::{self, Entry, EntryKind, Source};
-use facts::{find_update_records, key, read_os, read_product, reg_dword, value_text};
+use facts::{find_update_records, read_os, read_product};
 use hive::{load, read_hive_bytes, LoadedHive, MAX_HIVE_SIZE};
+
+/// Most services kept per rule (a hive may list thousands that all start `nscm.exe`).
+const MAX_SERVICES_PER_RULE: usize = 64;
 
 /// Hives named on the command line instead of found under the root.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +184,20 @@ pub fn gather_at<S: Source>(
         }
     }
 
+    // Every service of the current control set, read once (issue 13: which of them runs a
+    // rule's file is decided per file).
+    let mut service_keys = Vec::new();
+    if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {
+        let mut notes = Vec::new();
+        match h.with_root(|r| facts::read_services(r, &cs, &mut notes)) {
+            Ok(keys) => service_keys = keys,
+            Err(e) => ev
+                .notes
+                .push(format!("SYSTEM hive: reading {cs}\\Services failed: {e}")),
+        }
+        ev.notes.append(&mut notes);
+    }
+
     for rule in rules {
         let mut rr = RuleRegistry {
             rule: rule.id.clone(),
@@ -219,35 +236,56 @@ pub fn gather_at<S: Source>(
                 }
             }
         }
-        if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {
-            for file in &rule.files {
-                let Some(name) = &file.service else { continue };
-                let path = format!("{cs}\\Services\\{name}");
-                let mut wrong = Vec::new();
-                let read = h.with_root(|r| {
-                    Ok(match key(&r, &path)? {
-                        None => None,
-                        Some(k) => Some((
-                            value_text(&k, "ImagePath")?,
-                            // Start is a REG_DWORD; another type is not used (issue 10 case 5).
-                            reg_dword(&k, &format!("SYSTEM\\{path}"), "Start", &mut wrong)?,
-                        )),
-                    })
-                });
-                ev.os.wrong_type.append(&mut wrong);
-                match read {
-                    Ok(Some((image_path, start))) => rr.services.push(services::service_facts(
+        // The services that run the rule's files: by the file's sourced service name, or by
+        // the file their ImagePath starts, whatever they are called.
+        for file in &rule.files {
+            for sk in &service_keys {
+                let mut notes = Vec::new();
+                let svc = match services::runs_file(&sk.name, sk.image_path.as_deref(), file) {
+                    Some(by) => services::service_facts(
                         src,
                         &service_env,
-                        name,
+                        &sk.name,
                         &file.name,
-                        image_path,
-                        start,
-                        &mut ev.notes,
-                    )),
-                    Ok(None) => {}
-                    Err(e) => ev.notes.push(format!("SYSTEM hive: service {name}: {e}")),
+                        by,
+                        sk.image_path.clone(),
+                        sk.start,
+                        &mut notes,
+                    ),
+                    None if sk
+                        .image_path
+                        .as_deref()
+                        .is_some_and(|p| services::image_file_name(p).contains('~')) =>
+                    {
+                        let svc = services::service_facts(
+                            src,
+                            &service_env,
+                            &sk.name,
+                            &file.name,
+                            ServiceMatch::ImageName,
+                            sk.image_path.clone(),
+                            sk.start,
+                            &mut notes,
+                        );
+                        if !services::alias_names_file(sk.image_path.as_deref(), &svc, file) {
+                            continue;
+                        }
+                        svc
+                    }
+                    None => continue,
+                };
+                if rr.services.len() >= MAX_SERVICES_PER_RULE {
+                    ev.notes.push(format!(
+                        "SYSTEM hive: more than {MAX_SERVICES_PER_RULE} services run files of {}; the rest are not read",
+                        rule.id
+                    ));
+                    break;
                 }
+                if !ev.os.wrong_type.iter().any(|w| sk.start_wrong.contains(w)) {
+                    ev.os.wrong_type.extend(sk.start_wrong.iter().cloned());
+                }
+                ev.notes.append(&mut notes);
+                rr.services.push(svc);
             }
         }
         if let (Some(w), Some(dir)) = (&windir, &rule.uninstall_dir) {

@@ -9,7 +9,8 @@
 use nt_hive::{KeyNode, KeyValueDataType, NtHiveError};
 
 use crate::escape::escape_bytes;
-use crate::model::system::ServiceFacts;
+use crate::model::rule::RuleFile;
+use crate::model::system::{ServiceFacts, ServiceMatch};
 use crate::source::{EntryKind, Source};
 
 /// A string value (`REG_SZ` or `REG_EXPAND_SZ` only: a value of another type is not a path).
@@ -69,14 +70,26 @@ fn drive_of(p: &str) -> Option<(u8, &str)> {
         .then(|| (b[0].to_ascii_lowercase(), &p[2..]))
 }
 
-/// The program part of a command line: a quoted path, or everything up to the end of the
-/// first `.exe`, or the first word.
+/// The program part of a command line: a quoted path, or everything up to the first `.exe`
+/// that ends a word (an unquoted path may hold spaces; `nscm.exe.bak` is not `nscm.exe`), or
+/// the first word.
 fn program(image_path: &str) -> &str {
     let s = image_path.trim();
     if let Some(rest) = s.strip_prefix('"') {
         return rest.split('"').next().unwrap_or(rest);
     }
-    match s.to_ascii_lowercase().find(".exe") {
+    let lower = s.to_ascii_lowercase();
+    let ends_word = |i: usize| {
+        lower[i + 4..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace)
+    };
+    match lower
+        .match_indices(".exe")
+        .map(|(i, _)| i)
+        .find(|&i| ends_word(i))
+    {
         Some(i) => &s[..i + 4],
         None => s.split(' ').next().unwrap_or(s),
     }
@@ -173,14 +186,52 @@ pub fn resolve(image_path: &str, env: &ServiceEnv) -> Result<String, String> {
     Ok(parts.join("/").to_ascii_lowercase())
 }
 
-/// A rule's service as the SYSTEM hive configures it, its `ImagePath` resolved and looked up
-/// under the root; an `ImagePath` that stays unresolved is a note in `notes` (and, in the
-/// judgement, a reason).
+/// The last component of the program an `ImagePath` starts (`nscm.exe` from
+/// `"C:\…\Server\nscm.exe" -service`).
+pub fn image_file_name(image_path: &str) -> &str {
+    let prog = program(image_path).trim();
+    prog.rsplit(['\\', '/']).next().unwrap_or(prog)
+}
+
+/// Whether service `name`, configured to start `image_path`, runs the rule file `file`: its
+/// key name is the file's sourced `service`, or its program is a file of the rule file's name
+/// (compared as Windows compares names). A program named by an 8.3 alias (`NSCM~1.EXE`) is
+/// only known once looked up on the volume: see [`alias_names_file`].
+pub fn runs_file(name: &str, image_path: Option<&str>, file: &RuleFile) -> Option<ServiceMatch> {
+    if file
+        .service
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case(name))
+    {
+        return Some(ServiceMatch::ServiceName);
+    }
+    image_path
+        .map(image_file_name)
+        .filter(|n| n.eq_ignore_ascii_case(&file.name))
+        .map(|_| ServiceMatch::ImageName)
+}
+
+/// Whether a program named by an 8.3 alias is, on this volume, a file of the rule file's
+/// name (`svc.on_disk` as [`service_facts`] found it).
+pub fn alias_names_file(image_path: Option<&str>, svc: &ServiceFacts, file: &RuleFile) -> bool {
+    image_path.is_some_and(|p| image_file_name(p).contains('~'))
+        && svc.on_disk.iter().any(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&file.name))
+        })
+}
+
+/// A service that runs a rule file, as the SYSTEM hive configures it, its `ImagePath`
+/// resolved and looked up under the root; an `ImagePath` that stays unresolved is a note in
+/// `notes` (and, in the judgement, a reason).
+#[allow(clippy::too_many_arguments)] // the service's facts, each from its own value
 pub fn service_facts<S: Source>(
     src: &S,
     env: &ServiceEnv,
     name: &str,
     file: &str,
+    matched_by: ServiceMatch,
     image_path: Option<String>,
     start: Option<u32>,
     notes: &mut Vec<String>,
@@ -188,6 +239,7 @@ pub fn service_facts<S: Source>(
     let mut svc = ServiceFacts {
         name: name.to_owned(),
         file: file.to_owned(),
+        matched_by,
         resolved_path: None,
         unresolved: None,
         on_disk: Vec::new(),
@@ -299,6 +351,83 @@ mod tests {
             resolve_image_path(r"%SystemRoot%\x.exe", Some("Windows")).as_deref(),
             Some("windows/x.exe")
         );
+    }
+
+    /// Issue 13: which services run a rule file. By the program's name for every built-in
+    /// file; by the key name only where the rule has a sourced `service` (MS10-025's
+    /// `nsunicast`; MS04-008 has none, its bulletins never name the keys).
+    #[test]
+    fn services_run_a_file_by_image_name_or_sourced_service_name() {
+        let set = crate::rules::RuleSet::load(&[] as &[&std::path::Path]).unwrap();
+        let file = |rule: &str, name: &str| {
+            set.get(rule)
+                .unwrap()
+                .files
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(name))
+                .unwrap()
+                .clone()
+        };
+        let nscm = file("MS04-008", "Nscm.exe");
+        let nsum = file("MS10-025", "nsum.exe");
+        assert_eq!(nscm.service, None);
+        for p in [
+            r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
+            r#""C:\Program Files\x\NSCM.EXE" -service"#,
+            r"%SystemRoot%/x/Nscm.exe /run",
+            "nscm.exe",
+        ] {
+            assert_eq!(
+                runs_file("anything", Some(p), &nscm),
+                Some(ServiceMatch::ImageName),
+                "{p}"
+            );
+        }
+        for p in [
+            r"C:\x\nscm.exe.bak",
+            r"C:\x\xnscm.exe",
+            r"C:\nscm.exe\svchost.exe",
+            "",
+        ] {
+            assert_eq!(runs_file("nsstation", Some(p), &nscm), None, "{p}");
+        }
+        assert_eq!(runs_file("nsstation", None, &nscm), None);
+        assert_eq!(
+            runs_file("NSUNICAST", Some(r"C:\x\renamed.exe"), &nsum),
+            Some(ServiceMatch::ServiceName)
+        );
+        assert_eq!(
+            runs_file("other", Some(r"C:\x\NSUM.exe"), &nsum),
+            Some(ServiceMatch::ImageName)
+        );
+        // An 8.3 alias is the file only when the volume says so.
+        let svc = |on_disk: &[&str]| ServiceFacts {
+            name: "s".into(),
+            file: "Nscm.exe".into(),
+            matched_by: ServiceMatch::ImageName,
+            image_path: None,
+            start: None,
+            start_type: None,
+            resolved_path: None,
+            unresolved: None,
+            on_disk: on_disk.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let alias = Some(r"C:\WINNT\SYSTEM32\WINDOW~1\SERVER\NSCM~1.EXE");
+        assert!(alias_names_file(
+            alias,
+            &svc(&["WINNT/system32/Windows Media/Server/Nscm.exe"]),
+            &nscm
+        ));
+        assert!(!alias_names_file(
+            alias,
+            &svc(&["WINNT/system32/Windows Media/Server/other.exe"]),
+            &nscm
+        ));
+        assert!(!alias_names_file(
+            Some(r"C:\x\nscm.exe"),
+            &svc(&["x/Nscm.exe"]),
+            &nscm
+        ));
     }
 
     fn env() -> ServiceEnv {

@@ -102,3 +102,21 @@ pub fn finding<'a>(root: &'a Value, suffix: &str) -> &'a Value {
         .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
         .unwrap_or_else(|| panic!("no finding ending with {suffix}: {root:#}"))
 }
+
+/// Whether `tool` is on the PATH. Missing under CI (`CI` set) is a failure, not a skip: CI
+/// installs every tool the tests need (`.ci/run`), so a test that would skip there cannot
+/// silently pass.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is needed (Debian: libhivex-bin libwin-hivex-perl, ewf-tools, ntfs-3g ntfs-3g-dev gcc, dosfstools, mtools)"
+        );
+        eprintln!("skipped: {tool} not installed");
+    }
+    ok
+}
