@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::model::rule::Branch;
 pub use crate::model::rule::{
     AppliesTo, Citation, Cite, RegistryRecordSpec, Release, Rule, RuleFile, SourceDoc,
 };
@@ -226,6 +227,18 @@ struct RawFile {
     judged_by: Option<Spanned<String>>,
     #[serde(default)]
     sources: Vec<Cite>,
+    #[serde(default)]
+    branches: Vec<RawBranch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBranch {
+    name: Spanned<String>,
+    from: Spanned<String>,
+    fixed_version: Spanned<String>,
+    #[serde(default)]
+    sources: Vec<Cite>,
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -234,6 +247,75 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+/// A file's `branches`, validated and sorted by `from`: names unique, `from` values distinct,
+/// and each fixed version inside its own branch's range (a typo would otherwise move the copy
+/// to another branch silently).
+fn parse_branches(
+    f: &RawFile,
+    invalid: &dyn Fn(std::ops::Range<usize>, &str, String) -> RuleError,
+) -> Result<Vec<Branch>, RuleError> {
+    let mut out: Vec<(Branch, std::ops::Range<usize>)> = Vec::new();
+    for b in &f.branches {
+        let four = |v: &Spanned<String>, field: &str| {
+            parse_fixed(v, invalid).map_err(|_| {
+                invalid(
+                    v.span(),
+                    field,
+                    format!(
+                        "{:?} must be written as four numbers, e.g. \"4.1.0.3934\"",
+                        v.get_ref()
+                    ),
+                )
+            })
+        };
+        let from = four(&b.from, "files.branches.from")?;
+        let fixed = four(&b.fixed_version, "files.branches.fixed_version")?;
+        let name = b.name.get_ref().trim();
+        if name.is_empty() || out.iter().any(|(o, _)| o.name.eq_ignore_ascii_case(name)) {
+            return Err(invalid(
+                b.name.span(),
+                "files.branches.name",
+                format!("{:?} is empty or listed twice", b.name.get_ref()),
+            ));
+        }
+        if out.iter().any(|(o, _)| o.from == from) {
+            return Err(invalid(
+                b.from.span(),
+                "files.branches.from",
+                format!("two branches start at {from}"),
+            ));
+        }
+        out.push((
+            Branch {
+                name: name.to_owned(),
+                from,
+                fixed_version: fixed,
+                sources: b.sources.clone(),
+            },
+            b.fixed_version.span(),
+        ));
+    }
+    out.sort_by_key(|(b, _)| b.from);
+    for i in 0..out.len() {
+        let (b, span) = &out[i];
+        let next = out.get(i + 1).map(|(n, _)| n.from);
+        if b.fixed_version < b.from || next.is_some_and(|n| b.fixed_version >= n) {
+            return Err(invalid(
+                span.clone(),
+                "files.branches.fixed_version",
+                format!(
+                    "{} is outside branch {}'s builds ({} up to {})",
+                    b.fixed_version,
+                    b.name,
+                    b.from,
+                    next.map_or("any later build".to_owned(), |n| format!("below {n}"))
+                ),
+            ));
+        }
+    }
+    Ok(out.into_iter().map(|(b, _)| b).collect())
 }
 
 /// Parses and validates one rule file's text.
@@ -276,7 +358,10 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             (
                 "files",
                 raw.files.get_ref().iter().any(|f| {
-                    f.product_line.is_some() || f.judged_by.is_some() || !f.sources.is_empty()
+                    f.product_line.is_some()
+                        || f.judged_by.is_some()
+                        || !f.sources.is_empty()
+                        || !f.branches.is_empty()
                 }),
             ),
         ];
@@ -311,7 +396,13 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
         .iter()
         .flat_map(|c| c.sources.iter())
         .chain(raw.registry_records.iter().flat_map(|r| r.sources.iter()))
-        .chain(raw.files.get_ref().iter().flat_map(|f| f.sources.iter()));
+        .chain(raw.files.get_ref().iter().flat_map(|f| f.sources.iter()))
+        .chain(
+            raw.files
+                .get_ref()
+                .iter()
+                .flat_map(|f| f.branches.iter().flat_map(|b| b.sources.iter())),
+        );
     for c in cites {
         if !ids.contains(c.source.as_str()) {
             return Err(invalid(
@@ -372,7 +463,26 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
                 format!("{name:?} is listed twice"),
             ));
         }
+        let branches = parse_branches(&f, &invalid)?;
         let fixed_version = match (&f.fixed_version, &f.judged_by) {
+            (_, _) if !branches.is_empty() => {
+                if let Some(fv) = &f.fixed_version {
+                    return Err(invalid(
+                        fv.span(),
+                        "files.fixed_version",
+                        "give either `fixed_version` or `branches`, not both".into(),
+                    ));
+                }
+                if let Some(by) = &f.judged_by {
+                    return Err(invalid(
+                        by.span(),
+                        "files.judged_by",
+                        "give either `judged_by` or `branches`, not both".into(),
+                    ));
+                }
+                // A copy below every branch is judged against the lowest.
+                branches[0].fixed_version
+            }
             (Some(fv), None) => parse_fixed(fv, &invalid)?,
             (None, Some(by)) => {
                 if !raw
@@ -436,6 +546,7 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             product_line: f.product_line.map(Spanned::into_inner),
             judged_by: f.judged_by.map(Spanned::into_inner),
             sources: f.sources,
+            branches,
         });
     }
     let mut registry_records = Vec::new();
@@ -631,9 +742,13 @@ fn resolve_references(rules: &mut [Rule]) -> Result<(), RuleError> {
                         .iter()
                         .find(|f| f.name.eq_ignore_ascii_case(&name) && f.judged_by.is_none())
                 })
-                .map(|f| f.fixed_version);
+                .map(|f| (f.fixed_version, f.branches.clone()));
             match fixed {
-                Some(v) => rules[i].files[j].fixed_version = v,
+                // The deciding rule's branches too: its fixed build per branch decides.
+                Some((v, branches)) => {
+                    rules[i].files[j].fixed_version = v;
+                    rules[i].files[j].branches = branches;
+                }
                 None => {
                     return Err(err(
                         &rules[i],
@@ -689,6 +804,100 @@ fixed_version = "5.0.2195.1"
         }
         assert_eq!(r.files[0].size, Some(222_384));
         assert_eq!(r.files[1].size, Some(31_808));
+    }
+
+    const BRANCHED: &str = r#"
+schema = 2
+id = "MS99-002"
+kb = "KB123457"
+title = "Test"
+
+[[files]]
+name = "a.dll"
+[[files.branches]]
+name = "QFE"
+from = "5.0.2195.7000"
+fixed_version = "5.0.2195.7017"
+[[files.branches]]
+name = "GDR"
+from = "5.0.2195.0"
+fixed_version = "5.0.2195.6824"
+"#;
+
+    /// A fixed version per branch: sorted by `from`; a copy is judged against the branch its
+    /// own version falls in, below every branch against the lowest.
+    #[test]
+    fn branches_parse_and_pick_the_copys_branch() {
+        let r = parse_rule(BRANCHED, "t.toml").unwrap();
+        let f = &r.files[0];
+        let names: Vec<_> = f.branches.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["GDR", "QFE"]);
+        assert_eq!(f.fixed_version, FileVersion::new(5, 0, 2195, 6824));
+        let v = |r| Some(FileVersion::new(5, 0, 2195, r));
+        for (rev, fixed) in [
+            (6800, 6824), // GDR, vulnerable
+            (6900, 6824), // GDR, patched
+            (6999, 6824),
+            (7000, 7017), // QFE, below its fix: vulnerable although above the GDR fix
+            (7100, 7017),
+        ] {
+            assert_eq!(
+                f.fixed_for(v(rev)),
+                FileVersion::new(5, 0, 2195, fixed),
+                "{rev}"
+            );
+        }
+        assert_eq!(
+            f.fixed_for(Some(FileVersion::new(4, 0, 0, 1))),
+            FileVersion::new(5, 0, 2195, 6824)
+        );
+        assert_eq!(f.fixed_for(None), FileVersion::new(5, 0, 2195, 6824));
+        // Without branches, fixed_version decides.
+        let plain = parse_rule(GOOD, "t.toml").unwrap();
+        assert!(plain.files[0].branches.is_empty());
+        assert_eq!(
+            plain.files[0].fixed_for(v(9999)),
+            FileVersion::new(5, 0, 2195, 1)
+        );
+    }
+
+    #[test]
+    fn branch_mistakes_are_refused() {
+        let cases = [
+            // A fixed version outside its own branch's builds.
+            (
+                BRANCHED.replace("5.0.2195.6824", "5.0.2195.7001"),
+                "outside branch GDR",
+            ),
+            (
+                BRANCHED.replace("5.0.2195.7017", "5.0.2195.6999"),
+                "outside branch QFE",
+            ),
+            (
+                BRANCHED.replace("name = \"GDR\"", "name = \"qfe\""),
+                "listed twice",
+            ),
+            (
+                BRANCHED.replace("5.0.2195.0", "5.0.2195.7000"),
+                "two branches start",
+            ),
+            (
+                BRANCHED.replace("5.0.2195.7000", "5.0.x"),
+                "files.branches.from",
+            ),
+            (
+                BRANCHED.replace(
+                    "name = \"a.dll\"",
+                    "name = \"a.dll\"\nfixed_version = \"1.0.0.0\"",
+                ),
+                "not both",
+            ),
+            (BRANCHED.replace("schema = 2", "schema = 1"), "schema = 2"),
+        ];
+        for (text, want) in cases {
+            let e = err(&text);
+            assert!(e.contains(want), "{want}: {e}");
+        }
     }
 
     #[test]
@@ -844,9 +1053,19 @@ path = "p.md"
                         .any(|c| c.quote.to_lowercase().contains(&fact.to_lowercase()))
                 };
                 assert!(quoted(&f.name), "{} {}: name not quoted", r.id, f.name);
-                if f.judged_by.is_none() {
+                if f.judged_by.is_none() && f.branches.is_empty() {
                     let v = f.fixed_version.to_string();
                     assert!(quoted(&v), "{} {}: {v} not quoted", r.id, f.name);
+                }
+                for b in &f.branches {
+                    let v = b.fixed_version.to_string();
+                    assert!(
+                        b.sources.iter().any(|c| c.quote.contains(&v)),
+                        "{} {} {}: {v} not quoted",
+                        r.id,
+                        f.name,
+                        b.name
+                    );
                 }
                 if let Some(svc) = &f.service {
                     assert!(quoted(svc), "{} {}: service {svc} not quoted", r.id, f.name);

@@ -96,3 +96,101 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
         "{help}"
     );
 }
+
+/// A rule whose bulletin gives a fixed build per branch (issue 13's format extension): the
+/// copy's own version picks its branch. Branch B's fix (4.1.0.3936) is above 4.1.0.3934, so
+/// the MS04-008-patched server is vulnerable here although it is above branch A's fix.
+const BRANCHED: &str = r#"
+schema = 2
+id = "TEST-BRANCH"
+kb = "KB999998"
+title = "A hypothetical update with two branches of Nscm.exe"
+
+[[files]]
+name = "Nscm.exe"
+[[files.branches]]
+name = "A"
+from = "4.1.0.0"
+fixed_version = "4.1.0.3920"
+[[files.branches]]
+name = "B"
+from = "4.1.0.3930"
+fixed_version = "4.1.0.3936"
+"#;
+
+#[test]
+fn a_copy_is_judged_against_its_own_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("branched.toml");
+    std::fs::write(&rule, BRANCHED).unwrap();
+    let rule = rule.to_str().unwrap();
+    for (sys, version, branch, required, verdict) in [
+        (
+            "w2k-sp4-vulnerable",
+            "4.1.0.3917",
+            "A",
+            "4.1.0.3920",
+            "vulnerable",
+        ),
+        (
+            "w2k-sp4-patched",
+            "4.1.0.3934",
+            "B",
+            "4.1.0.3936",
+            "vulnerable",
+        ),
+        (
+            "w2k-wms-fully-patched",
+            "4.1.0.3936",
+            "B",
+            "4.1.0.3936",
+            "patched",
+        ),
+    ] {
+        let root = system(sys);
+        let (_, doc) = scan_json(
+            &[root.as_path()],
+            &["--rules", rule, "--rule", "TEST-BRANCH"],
+        );
+        let r = &doc["roots"][0];
+        assert_eq!(r["rule_verdicts"][0]["rule"], "TEST-BRANCH");
+        assert_eq!(r["rule_verdicts"][0]["verdict"], verdict, "{sys}: {r:#}");
+        let f = finding(r, "Server/Nscm.exe");
+        assert_eq!(f["version"], version, "{sys}");
+        assert_eq!(f["required_version"], required, "{sys}");
+        assert!(
+            f["notes"]
+                .to_string()
+                .contains(&format!("belongs to the {branch} branch")),
+            "{sys}: {f:#}"
+        );
+    }
+    // `kbscan rules` shows the branches in every format.
+    let o = run(&[
+        "rules",
+        "--rules",
+        rule,
+        "--rule",
+        "TEST-BRANCH",
+        "-f",
+        "json",
+    ]);
+    let doc = json(&o);
+    let text = doc.to_string();
+    assert!(text.contains("\"branches\""), "{text}");
+    assert!(text.contains("4.1.0.3930"), "{text}");
+    for (fmt, want) in [
+        (
+            "table",
+            "Nscm.exe: branch B (4.1.0.3930+): fixed in 4.1.0.3936",
+        ),
+        (
+            "csv",
+            "A (4.1.0.0+): 4.1.0.3920; B (4.1.0.3930+): 4.1.0.3936",
+        ),
+    ] {
+        let o = run(&["rules", "--rules", rule, "--rule", "TEST-BRANCH", "-f", fmt]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(want), "{fmt}: {out}");
+    }
+}

@@ -152,10 +152,7 @@ fn apply_evidence(f: &mut Finding, ev: &FileEvidence, file: &RuleFile) {
 fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
     f.file.pe = Some(PeFacts::from(&pe.header));
     let read: Vec<&VersionResource> = pe.resources.iter().filter(|r| r.windows_reads()).collect();
-    let readings: Vec<Reading> = read
-        .iter()
-        .map(|r| reading(r, f.required_version, file))
-        .collect();
+    let readings: Vec<Reading> = read.iter().map(|r| reading(r, file)).collect();
     if pe.resources.len() > 1 || read.len() != pe.resources.len() {
         let mut judged = readings.iter();
         f.version_resources = pe
@@ -189,8 +186,8 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
                 if pe.resources.len() == 1 { "resource" } else { "resources" }
             ));
         }
-        0 | 1 => apply_one(f, &read),
-        _ => apply_several(f, &read, &readings),
+        0 | 1 => apply_one(f, &read, file),
+        _ => apply_several(f, &read, &readings, file),
     }
     if let Some(n) = f
         .file
@@ -210,7 +207,9 @@ struct Reading {
     error: Option<String>,
 }
 
-fn reading(r: &VersionResource, required: FileVersion, file: &RuleFile) -> Reading {
+/// One version resource's reading, judged against the fixed version of the branch its own
+/// version belongs to.
+fn reading(r: &VersionResource, file: &RuleFile) -> Reading {
     let (fixed, strings): (Option<FileVersion>, Vec<&str>) = match &r.info {
         Ok(info) => (
             info.fixed.as_ref().map(|x| x.file_version),
@@ -222,7 +221,7 @@ fn reading(r: &VersionResource, required: FileVersion, file: &RuleFile) -> Readi
         Err(_) => (None, Vec::new()),
     };
     let eff = judge::effective_version(fixed, &strings);
-    let (status, error) = rule_status(eff.version, required, file);
+    let (status, error) = rule_status(eff.version, file.fixed_for(eff.version), file);
     let error = error.or_else(|| match (&r.info, eff.version) {
         (Err(e), _) => Some(e.to_string()),
         (Ok(_), None) => Some("no usable version in the version resource".to_owned()),
@@ -320,11 +319,16 @@ fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading
 }
 
 /// Id 1 in several languages: which one Windows reads depends on the machine's language.
-fn apply_several(f: &mut Finding, read: &[&VersionResource], readings: &[Reading]) {
+fn apply_several(
+    f: &mut Finding,
+    read: &[&VersionResource],
+    readings: &[Reading],
+    file: &RuleFile,
+) {
     let langs: Vec<String> = read.iter().map(|r| format!("{:04x}", r.lang)).collect();
     let first = readings[0].version;
     if readings.iter().all(|r| r.version == first) {
-        apply_one(f, &read[..1]);
+        apply_one(f, &read[..1], file);
         f.notes.push(format!(
             "version resource 1 is present in {} languages ({}), all saying {}; Windows reads one of them depending on the machine's language",
             read.len(),
@@ -400,7 +404,7 @@ fn apply_several(f: &mut Finding, read: &[&VersionResource], readings: &[Reading
     }
 }
 
-fn apply_one(f: &mut Finding, resources: &[&VersionResource]) {
+fn apply_one(f: &mut Finding, resources: &[&VersionResource], file: &RuleFile) {
     let mut fixed = None;
     let mut corrupt = Vec::new();
     for res in resources {
@@ -450,6 +454,17 @@ fn apply_one(f: &mut Finding, resources: &[&VersionResource]) {
     f.version = eff.version;
     f.version_source = eff.source;
     f.notes.extend(eff.notes);
+    // The fixed version of the copy's branch (GDR/QFE, platform), when the rule gives several.
+    f.required_version = file.fixed_for(eff.version);
+    if let Some(b) = eff.version.and_then(|v| file.branch_for(v)) {
+        f.notes.push(format!(
+            "{} belongs to the {} branch ({} and later builds): fixed in {}",
+            eff.version.map(|v| v.to_string()).unwrap_or_default(),
+            b.name,
+            b.from,
+            b.fixed_version
+        ));
+    }
     f.status = judge::status_for(eff.version, f.required_version);
     if f.status == Status::UnknownVersion {
         let err = if resources.is_empty() {
@@ -521,7 +536,7 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
         ));
         return;
     }
-    let fixed = file.fixed_version;
+    let fixed = f.required_version;
     if let Some(by) = &file.judged_by {
         if f.status == Status::Vulnerable {
             f.status = Status::UnknownVersion;

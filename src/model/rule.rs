@@ -68,9 +68,56 @@ pub struct RuleFile {
     pub judged_by: Option<String>,
     /// The quoted rows the file facts come from.
     pub sources: Vec<Cite>,
+    /// A fixed version per branch or platform (GDR/QFE, or one platform's builds), when the
+    /// bulletin gives several; sorted by `from`. Empty: `fixed_version` decides every copy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<Branch>,
+}
+
+/// One branch's fixed build of a file. A copy belongs to the branch with the highest `from` at
+/// or below its version (below every branch, to the lowest): the branches' version ranges are
+/// how Microsoft's GDR and QFE builds (and the builds of different platforms) are told apart,
+/// so the copy's own version, not the registry, picks the branch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Branch {
+    /// `GDR`, `QFE`, `Windows 2000`…
+    pub name: String,
+    /// The lowest build of the branch.
+    pub from: FileVersion,
+    /// Below this, a copy of the branch is vulnerable.
+    pub fixed_version: FileVersion,
+    pub sources: Vec<Cite>,
 }
 
 impl RuleFile {
+    /// The branch a copy at `v` belongs to (none without branches).
+    pub fn branch_for(&self, v: FileVersion) -> Option<&Branch> {
+        self.branches
+            .iter()
+            .rev()
+            .find(|b| b.from <= v)
+            .or(self.branches.first())
+    }
+
+    /// The fixed version as printers show it: `4.1.0.3934`, or per branch
+    /// `GDR (5.0.2195.0+): 5.0.2195.6824; QFE (5.0.2195.7000+): 5.0.2195.7017`.
+    pub fn fixed_text(&self) -> String {
+        if self.branches.is_empty() {
+            return self.fixed_version.to_string();
+        }
+        self.branches
+            .iter()
+            .map(|b| format!("{} ({}+): {}", b.name, b.from, b.fixed_version))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The fixed version a copy at `v` is judged against: its branch's, or `fixed_version`.
+    pub fn fixed_for(&self, v: Option<FileVersion>) -> FileVersion {
+        v.and_then(|v| self.branch_for(v))
+            .map_or(self.fixed_version, |b| b.fixed_version)
+    }
+
     /// Whether `v` is inside the file's product line (always, without one).
     pub fn in_product_line(&self, v: FileVersion) -> bool {
         match &self.product_line {

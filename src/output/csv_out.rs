@@ -369,7 +369,7 @@ pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {
                     r.cves.join(" "),
                     r.title.clone(),
                     f.name.clone(),
-                    f.fixed_version.to_string(),
+                    f.fixed_text(),
                     opt(&f.size),
                     opt(&f.install_dir),
                     r.source.clone(),

@@ -778,7 +778,7 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
                 esc(&r.id),
                 esc(&r.kb),
                 esc(&f.name),
-                f.fixed_version.to_string(),
+                esc(&f.fixed_text()),
                 opt(&f.size),
                 esc(&opt(&f.install_dir)),
                 esc(&r.source),
@@ -818,6 +818,16 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
             }
             if let Some(pl) = &f.product_line {
                 writeln!(out, "  {}: product line {}", esc(&f.name), esc(pl))?;
+            }
+            for br in &f.branches {
+                writeln!(
+                    out,
+                    "  {}: branch {} ({}+): fixed in {}",
+                    esc(&f.name),
+                    esc(&br.name),
+                    br.from,
+                    br.fixed_version
+                )?;
             }
         }
         for k in &r.registry_records {
