@@ -453,3 +453,79 @@ fn iis_system_with_an_old_nsiislog_dll_is_vulnerable_to_ms03_022() {
         .contains("MS03-019 has no sourced fixed version of nsiislog.dll"));
     assert_eq!(findings(root).len(), 2, "only nsiislog.dll: {root:#}");
 }
+
+/// The README's example table is the main command's output, not prose: every example system,
+/// its verdict and each built-in rule's, rebuilt here from `kbscan scan -f json` over all of
+/// them (run from the repository, as the README's command is, so the names match).
+#[test]
+fn the_readme_table_is_what_the_main_command_says() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let (_, rest) = readme
+        .split_once("<!-- verdicts:begin -->\n")
+        .expect("README has the verdicts table");
+    let (table, _) = rest.split_once("<!-- verdicts:end -->").unwrap();
+    let mut systems: Vec<String> = std::fs::read_dir(samples().join("systems"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "sample_binaries/systems/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    systems.sort();
+    let o = kbscan()
+        .current_dir(repo())
+        .args(["scan", "-q", "-f", "json"])
+        .args(&systems)
+        .output()
+        .unwrap();
+    let doc = json(&o);
+    let rules = ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"];
+    let mut want = vec![
+        format!("| system | verdict | {} |", rules.join(" | ")),
+        format!("|---|---|{}", "---|".repeat(rules.len())),
+    ];
+    for r in doc["roots"].as_array().unwrap() {
+        let cells: Vec<String> = rules
+            .iter()
+            .map(|id| {
+                let rv = r["rule_verdicts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["rule"] == *id)
+                    .unwrap_or_else(|| panic!("{id} missing: {r:#}"));
+                let withdrawn = rv["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["code"] == "withdrawn_release_suspected");
+                format!(
+                    "{}{}",
+                    rv["verdict"].as_str().unwrap(),
+                    if withdrawn {
+                        " (withdrawn release suspected)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        want.push(format!(
+            "| `{}` | **{}** | {} |",
+            r["root"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("sample_binaries/systems/"),
+            r["verdict"].as_str().unwrap(),
+            cells.join(" | ")
+        ));
+    }
+    let want = want.join("\n");
+    assert_eq!(
+        table.trim_end(),
+        want,
+        "README.md's verdicts table differs from the output; the table should be:\n{want}"
+    );
+}
