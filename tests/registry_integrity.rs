@@ -34,22 +34,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// True when `tool` runs; under CI a missing tool is a failure, elsewhere the test is skipped.
-fn have(tool: &str) -> bool {
-    let ok = Proc::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is needed (Debian: libhivex-bin libwin-hivex-perl, dosfstools, mtools)"
-        );
-        eprintln!("skipped: {tool} not installed");
-    }
-    ok
-}
-
 /// Merges `.reg` text into the hive at `hive` with hivexregedit (values listed replace the
 /// ones there, with the type the text gives).
 fn merge(hive: &Path, reg: &str) {
