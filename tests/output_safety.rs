@@ -259,6 +259,48 @@ fn an_output_equal_to_an_image_or_any_of_its_segments_is_refused() {
     }
 }
 
+/// A VMDK descriptor names its extent files; they hold the disk, so `-o` on any of them is
+/// refused like the descriptor itself (made by qemu-img: a monolithicFlat and a split sparse
+/// set).
+#[test]
+fn an_output_equal_to_a_vmdk_extent_file_is_refused() {
+    if !common::have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (sub, extent) in [
+        ("monolithicFlat", "disk-flat.vmdk"),
+        ("twoGbMaxExtentSparse", "disk-s001.vmdk"),
+    ] {
+        let vdir = d.join(sub);
+        fs::create_dir(&vdir).unwrap();
+        let desc = vdir.join("disk.vmdk");
+        let st = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "vmdk", "-o"])
+            .arg(format!("subformat={sub}"))
+            .arg(&desc)
+            .arg("1M")
+            .status()
+            .unwrap();
+        assert!(st.success(), "qemu-img create {sub}");
+        let ext = vdir.join(extent);
+        assert!(
+            ext.is_file(),
+            "{sub}: {:?}",
+            fs::read_dir(&vdir).unwrap().collect::<Vec<_>>()
+        );
+        for target in [&desc, &ext] {
+            assert_refused(
+                &["scan", "-q", "-o", s(target), s(&desc)],
+                d,
+                &[&desc, &ext],
+                &[&vdir],
+            );
+        }
+    }
+}
+
 #[test]
 fn an_output_equal_to_a_hive_a_rule_file_or_a_version_input_is_refused() {
     let c = case();

@@ -101,7 +101,8 @@ impl Inputs {
         });
     }
 
-    /// A scan root: a folder, or an image file and every segment of its set.
+    /// A scan root: a folder, or an image file and every segment of its set (and a VMDK
+    /// descriptor's extent files).
     pub fn add_root(&mut self, root: &Path) {
         if !crate::image::is_image(root) {
             self.add(root, "the scanned root");
@@ -116,6 +117,10 @@ impl Inputs {
         }
         for seg in segments {
             self.add(&seg, "a segment of the scanned image");
+        }
+        // A VMDK descriptor's extent files hold the disk's data.
+        for ext in crate::image::container::vmdk::extent_paths(root) {
+            self.add(&ext, "an extent file of the scanned VMDK");
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {
             first.split = split_stem(first.canonical.as_deref());

@@ -86,6 +86,29 @@ fn extent_names(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The extent files a VMDK descriptor file names, beside it (none for anything else): inputs
+/// as much as the descriptor, so `-o` must never land on one. Reads at most `MAX_DESCRIPTOR`
+/// bytes, read-only, and only when the file starts as a descriptor.
+pub fn extent_paths(path: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(mut file) = crate::source::host::open_evidence(path) else {
+        return Vec::new();
+    };
+    let mut raw = vec![0u8; MAX_DESCRIPTOR];
+    let Ok(n) = pread(&mut file, 0, &mut raw) else {
+        return Vec::new();
+    };
+    raw.truncate(n);
+    if !raw.starts_with(b"# Disk DescriptorFile") {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    extent_names(&text)
+        .into_iter()
+        .map(|name| dir.join(name))
+        .collect()
+}
+
 pub fn open_descriptor(path: &Path, mut file: File) -> Result<Opened, ContainerError> {
     let size = file.metadata()?.len();
     if size > MAX_DESCRIPTOR as u64 {
