@@ -529,3 +529,32 @@ fn the_readme_table_is_what_the_main_command_says() {
         "README.md's verdicts table differs from the output; the table should be:\n{want}"
     );
 }
+
+/// The summary's decisive reason comes from a rule whose verdict is the root's, and is the
+/// reason that decided it: for a `not_applicable` root the registry's `os_not_affected`, not
+/// the file evidence kept beside it.
+#[test]
+fn the_summary_gives_the_reason_that_decided() {
+    for (sys, want) in [
+        (
+            "w2k3-server",
+            "NOT_APPLICABLE  -  MS03-019 os_not_affected: ",
+        ),
+        (
+            "w2k-ms10-025-withdrawn",
+            "MS10-025 live_vulnerable: live copy",
+        ),
+        ("w2k-wms-fully-patched", "MS03-019 live_patched: "),
+        ("backup-copies-only", "MS03-019 not_found: "),
+    ] {
+        let o = run_all_rules(&["scan", "-q", system(sys).to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("systems/{sys} ")))
+            .unwrap_or_else(|| panic!("{sys}: {out}"));
+        let squeezed = line.split_whitespace().collect::<Vec<_>>().join("  ");
+        let want = want.split_whitespace().collect::<Vec<_>>().join("  ");
+        assert!(squeezed.contains(&want), "{sys}: {line}");
+    }
+}

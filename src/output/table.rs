@@ -318,23 +318,33 @@ fn evidence(
     Ok(())
 }
 
-/// The decisive reason of a root: the first reason of a rule whose verdict is the root's
-/// (the most urgent), else the root's first reason.
-/// The first reason that decides a verdict, else the first reason.
-fn first_deciding(reasons: &[crate::model::Reason]) -> Option<&crate::model::Reason> {
-    reasons
-        .iter()
-        .find(|r| !r.code.is_context())
+/// The first reason that decides `verdict`, else the first reason. A `not_applicable` verdict
+/// is decided by the registry (`os_not_affected`), not by the file evidence kept beside it.
+fn first_deciding(
+    reasons: &[crate::model::Reason],
+    verdict: Verdict,
+) -> Option<&crate::model::Reason> {
+    let os = (verdict == Verdict::NotApplicable)
+        .then(|| {
+            reasons
+                .iter()
+                .find(|r| r.code == crate::model::ReasonCode::OsNotAffected)
+        })
+        .flatten();
+    os.or_else(|| reasons.iter().find(|r| !r.code.is_context()))
         .or_else(|| reasons.first())
 }
+
+/// The decisive reason of a root: the deciding reason of the first rule whose verdict is the
+/// root's (the most urgent), else the root's.
 
 pub(crate) fn decisive(root: &RootReport) -> String {
     let by_rule = root
         .rule_verdicts
         .iter()
         .filter(|rv| rv.verdict == root.verdict)
-        .find_map(|rv| first_deciding(&rv.reasons).map(|r| (Some(&rv.rule), r)));
-    match by_rule.or_else(|| first_deciding(&root.reasons).map(|r| (None, r))) {
+        .find_map(|rv| first_deciding(&rv.reasons, rv.verdict).map(|r| (Some(&rv.rule), r)));
+    match by_rule.or_else(|| first_deciding(&root.reasons, root.verdict).map(|r| (None, r))) {
         Some((rule, r)) => format!(
             "{}{}: {}",
             rule.map(|id| format!("{} ", esc(id))).unwrap_or_default(),
