@@ -337,7 +337,6 @@ fn first_deciding(
 
 /// The decisive reason of a root: the deciding reason of the first rule whose verdict is the
 /// root's (the most urgent), else the root's.
-
 pub(crate) fn decisive(root: &RootReport) -> String {
     let by_rule = root
         .rule_verdicts
