@@ -314,7 +314,9 @@ fn e01(dir: &Path, value: &str) -> PathBuf {
     fs::write(&raw, data).unwrap();
     let out = dir.join("e01");
     fs::create_dir_all(&out).unwrap();
+    // A UTF-8 locale: ewfacquire reads its arguments in the locale's encoding.
     let o = Command::new("ewfacquire")
+        .env("LC_ALL", "C.UTF-8")
         .args(["-u", "-q", "-f", "encase6", "-c", "fast", "-b", "64"])
         .arg("-t")
         .arg(out.join("disk"))
@@ -337,12 +339,9 @@ fn hostile_e01_header_values_are_escaped_in_every_format() {
     // lines of tab-separated values: a CR, LF or TAB in a value splits it (tested below) and
     // an argument cannot hold a NUL.
     let value: String = HOSTILE.replace(['\r', '\n'], "");
-    // What kbscan reports is the header's ASCII copy, where ewfacquire wrote each character
-    // outside ASCII as 0x1A (SUB); the UTF-16 `header2` copy, which holds them, is not read.
-    let reported: String = value
-        .chars()
-        .map(|c| if c.is_ascii() { c } else { '\u{1a}' })
-        .collect();
+    // kbscan reports the UTF-16 `header2` copy, which holds every character as given; the
+    // ASCII `header` copy has each character outside ASCII as 0x1A (SUB).
+    let reported = value.clone();
     let dir = tempfile::tempdir().unwrap();
     let image = e01(dir.path(), &value);
     let outs = every_format(&["scan", "-q"], &[&image]);
@@ -354,7 +353,7 @@ fn hostile_e01_header_values_are_escaped_in_every_format() {
         .unwrap();
     for (what, img) in [("json", &doc["images"][0]), ("jsonl", &line)] {
         let m = &img["container_metadata"];
-        for field in ["case_number", "examiner", "description"] {
+        for field in ["case_number", "examiner", "description", "notes"] {
             let got = m[field]
                 .as_str()
                 .unwrap_or_else(|| panic!("{what} {field}: {m:#}"));

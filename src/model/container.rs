@@ -23,6 +23,9 @@ pub struct ContainerMeta {
     pub examiner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The acquisition notes (E01 `t`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acquisition_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -530,6 +530,8 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
                     ("case number", &m.case_number),
                     ("evidence number", &m.evidence_number),
                     ("examiner", &m.examiner),
+                    ("description", &m.description),
+                    ("notes", &m.notes),
                     ("acquired", &m.acquisition_date),
                     ("stored md5", &m.stored_md5),
                     ("stored sha1", &m.stored_sha1),

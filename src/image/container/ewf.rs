@@ -3,7 +3,8 @@
 //! `File::open`, which follows links). The crate does not check the Adler-32 of an
 //! uncompressed chunk on read, so those chunks are read and checked here: a damaged chunk is
 //! a read error, never silently different bytes. Compressed chunks are zlib streams, whose
-//! own Adler-32 the inflater checks.
+//! own Adler-32 the inflater checks. The case fields come from the UTF-16 `header2` section
+//! when there is one (`ewf_header2`), else from the crate's ASCII `header`.
 
 use std::fs::File;
 use std::io;
@@ -101,6 +102,12 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
         return Err(damaged(format!("implausible chunk size {chunk_size}")));
     }
     let md = reader.metadata().clone();
+    // The case fields from the UTF-16 `header2` copy when there is one: the crate reads the
+    // ASCII `header`, where every character outside ASCII was written as 0x1A.
+    let h2 = own
+        .first_mut()
+        .and_then(super::ewf_header2::read)
+        .unwrap_or_default();
     let stored = reader.stored_hashes();
     let smart = md
         .acquiry_software
@@ -112,10 +119,11 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
     let meta = ContainerMeta {
         subformat: Some(if smart { "smart" } else { "ewf1" }.to_owned()),
         virtual_size: Some(reader.total_size()),
-        case_number: md.case_number,
-        evidence_number: md.evidence_number,
-        examiner: md.examiner,
-        description: md.description,
+        case_number: h2.case_number.or(md.case_number),
+        evidence_number: h2.evidence_number.or(md.evidence_number),
+        examiner: h2.examiner.or(md.examiner),
+        description: h2.description.or(md.description),
+        notes: h2.notes.or(md.notes),
         acquisition_date: md.acquiry_date,
         acquisition_software: md.acquiry_software,
         stored_md5: stored.md5.map(|h| hex(&h)),

@@ -8,6 +8,7 @@
 //! instead are kept in one place, so a container is registered here and nowhere else.
 
 pub mod ewf;
+mod ewf_header2;
 pub mod qcow2;
 pub mod vhd;
 pub mod vhdx;
