@@ -430,3 +430,72 @@ fn a_named_service_that_starts_a_renamed_copy_is_not_patched() {
     assert_eq!(code, 0);
     assert!(codes(&r).contains(&"service_image_not_judged".into()));
 }
+
+/// Issue 13: a service whose ImagePath names the program by its 8.3 aliases
+/// (`WINDOW~1\SERVER\NSCM~1.EXE`) runs Nscm.exe when the volume records those aliases: on an
+/// NTFS volume made with mkntfs and tests/images/ntfsput.c (which sets the DOS names), the
+/// alias is looked up and the service, whatever it is called, decides.
+#[test]
+fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
+    if !hivex() || !have("mkntfs") || !have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    // The service starts the patched copy; an old one elsewhere is then not counted. Without
+    // the alias found, both live copies would count and the root would be vulnerable.
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, "Program Files/WMS/Nscm.exe", VULN);
+    hives_with(
+        &root,
+        &[(
+            "StationAlias",
+            r"C:\\WINNT\\SYSTEM32\\WINDOW~1\\SERVER\\NSCM~1.EXE",
+            2,
+        )],
+        None,
+    );
+    let tool = dir.path().join("ntfsput");
+    let st = Command::new("gcc")
+        .args(["-O1", "-Wall", "-o"])
+        .arg(&tool)
+        .arg(repo().join("tests/images/ntfsput.c"))
+        .arg("-lntfs-3g")
+        .status()
+        .unwrap();
+    assert!(st.success(), "gcc ntfsput.c (Debian: ntfs-3g-dev)");
+    let vol = dir.path().join("ntfs.img");
+    fs::File::create(&vol).unwrap().set_len(16 << 20).unwrap();
+    let o = Command::new("mkntfs")
+        .args(["-q", "-F", "-f", "-c", "4096", "-s", "512", "-L", "KBSCAN"])
+        .arg(&vol)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "mkntfs");
+    let ntfsput = |args: &[&str]| {
+        let st = Command::new(&tool).arg(&vol).args(args).status().unwrap();
+        assert!(st.success(), "ntfsput {args:?}");
+    };
+    ntfsput(&["copy", root.to_str().unwrap()]);
+    ntfsput(&["dosname", "/WINNT/system32/Windows Media", "WINDOW~1"]);
+    ntfsput(&["dosname", &format!("/{SERVER}/Nscm.exe"), "NSCM~1.EXE"]);
+    // A file whose DOS name is NSCM.EXE (`fsutil file setshortname` can give any): Windows
+    // opens it by that name too, so it is a candidate, judged as Nscm.exe.
+    let vuln = sample_file(VULN);
+    ntfsput(&["put", vuln.to_str().unwrap(), "/Other/innocent.dat"]);
+    ntfsput(&["dosname", "/Other/innocent.dat", "NSCM.EXE"]);
+    let (code, r) = scan(&vol, &["--rule", "MS04-008"]);
+    assert_eq!(r["verdict"], "patched", "{r:#}");
+    assert_eq!(code, 0);
+    let svc = &r["system"]["rules"][0]["services"][0];
+    assert_eq!(svc["name"], "StationAlias", "{r:#}");
+    assert_eq!(svc["matched_by"], "image_name");
+    assert_eq!(
+        finding(&r, "Server/Nscm.exe")["service_image"],
+        "StationAlias"
+    );
+    let disguised = finding(&r, "Other/innocent.dat");
+    assert_eq!(disguised["target"], "Nscm.exe", "{disguised:#}");
+    assert_eq!(disguised["status"], "vulnerable");
+    assert!(codes(&r).contains(&"service_image_decides".into()));
+}

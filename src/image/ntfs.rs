@@ -88,7 +88,10 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
             let file = ntfs.file(r, dir).map_err(err)?;
             let index = file.directory_index(r).map_err(err)?;
             let mut entries = index.entries();
-            let mut out = Vec::new();
+            let mut out: Vec<Entry<u64>> = Vec::new();
+            // A record's separate DOS (8.3) name: not an entry of its own, but the alias
+            // Windows also opens it by (`NSCM~1.EXE`), kept as the entry's short name.
+            let mut dos: HashMap<u64, Vec<u8>> = HashMap::new();
             let mut seen = 0usize;
             while let Some(entry) = entries.next(r) {
                 seen += 1;
@@ -100,10 +103,13 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                 let entry = entry.map_err(err)?;
                 let Some(key) = entry.key() else { continue };
                 let key = key.map_err(err)?;
+                let record = entry.file_reference().file_record_number();
                 if key.namespace() == NtfsFileNamespace::Dos {
+                    let mut short = Vec::with_capacity(key.name().len());
+                    crate::escape::utf16_to_bytes(key.name().u16_iter(), &mut short);
+                    dos.insert(record, short);
                     continue;
                 }
-                let record = entry.file_reference().file_record_number();
                 if record == dir {
                     continue; // The root's "." entry.
                 }
@@ -128,6 +134,13 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                     id: Some(record),
                     node: record,
                 });
+            }
+            for e in &mut out {
+                if let Some(short) = dos.remove(&e.node) {
+                    if !short.eq_ignore_ascii_case(&e.name) {
+                        e.short_name = Some(short);
+                    }
+                }
             }
             Ok(out)
         })

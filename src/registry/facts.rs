@@ -253,6 +253,9 @@ pub struct ServiceKey {
     pub start: Option<u32>,
     /// … and is recorded here, to be reported only when the service matters.
     pub start_wrong: Vec<WrongTypeValue>,
+    /// When the program is named by an 8.3 alias (`NSCM~1.EXE`): the names of the entries it
+    /// names on the volume (filled by the registry reader, bounded per system).
+    pub alias_names: Vec<String>,
 }
 
 /// Every service key of control set `cs` (at most `MAX_SUBKEYS`). A key that cannot be
@@ -278,6 +281,7 @@ pub fn read_services(
                 image_path: value_text(&k, "ImagePath")?,
                 start: reg_dword(&k, &at, "Start", &mut start_wrong)?,
                 start_wrong,
+                alias_names: Vec::new(),
                 name,
             })
         });

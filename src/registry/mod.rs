@@ -12,7 +12,7 @@ pub mod services; // issue 14
 use std::path::PathBuf;
 
 use crate::escape::escape_bytes;
-use crate::model::system::{HiveInfo, RuleRegistry, ServiceMatch, SystemEvidence};
+use crate::model::system::{HiveInfo, RuleRegistry, SystemEvidence};
 use crate::model::Rule;
 use crate::source::{self, Entry, EntryKind, Source};
 use facts::{find_update_records, read_os, read_product};
@@ -197,6 +197,25 @@ pub fn gather_at<S: Source>(
         }
         ev.notes.append(&mut notes);
     }
+    // Programs named by 8.3 aliases, looked up on the volume once each (bounded).
+    let mut lookups = 0;
+    for sk in &mut service_keys {
+        let Some(p) = sk.image_path.as_deref() else {
+            continue;
+        };
+        if !services::image_file_name(p).contains('~') {
+            continue;
+        }
+        lookups += 1;
+        if lookups > services::MAX_ALIAS_LOOKUPS {
+            ev.notes.push(format!(
+                "SYSTEM hive: more than {} services start programs named by 8.3 aliases; the rest are not looked up",
+                services::MAX_ALIAS_LOOKUPS
+            ));
+            break;
+        }
+        sk.alias_names = services::alias_targets(src, &service_env, p);
+    }
 
     for rule in rules {
         let mut rr = RuleRegistry {
@@ -241,39 +260,21 @@ pub fn gather_at<S: Source>(
         for file in &rule.files {
             for sk in &service_keys {
                 let mut notes = Vec::new();
-                let svc = match services::runs_file(&sk.name, sk.image_path.as_deref(), file) {
-                    Some(by) => services::service_facts(
-                        src,
-                        &service_env,
-                        &sk.name,
-                        &file.name,
-                        by,
-                        sk.image_path.clone(),
-                        sk.start,
-                        &mut notes,
-                    ),
-                    None if sk
-                        .image_path
-                        .as_deref()
-                        .is_some_and(|p| services::image_file_name(p).contains('~')) =>
-                    {
-                        let svc = services::service_facts(
-                            src,
-                            &service_env,
-                            &sk.name,
-                            &file.name,
-                            ServiceMatch::ImageName,
-                            sk.image_path.clone(),
-                            sk.start,
-                            &mut notes,
-                        );
-                        if !services::alias_names_file(sk.image_path.as_deref(), &svc, file) {
-                            continue;
-                        }
-                        svc
-                    }
-                    None => continue,
+                let Some(by) =
+                    services::runs_file(&sk.name, sk.image_path.as_deref(), &sk.alias_names, file)
+                else {
+                    continue;
                 };
+                let svc = services::service_facts(
+                    src,
+                    &service_env,
+                    &sk.name,
+                    &file.name,
+                    by,
+                    sk.image_path.clone(),
+                    sk.start,
+                    &mut notes,
+                );
                 if rr.services.len() >= MAX_SERVICES_PER_RULE {
                     ev.notes.push(format!(
                         "SYSTEM hive: more than {MAX_SERVICES_PER_RULE} services run files of {}; the rest are not read",

@@ -193,11 +193,35 @@ pub fn image_file_name(image_path: &str) -> &str {
     prog.rsplit(['\\', '/']).next().unwrap_or(prog)
 }
 
+/// Most programs named by an 8.3 alias that are looked up on the volume per system: a hive
+/// may list thousands of services, and each lookup lists folders.
+pub const MAX_ALIAS_LOOKUPS: usize = 256;
+
+/// The names of the entries a program named by an 8.3 alias (`…\\WINDOW~1\\SERVER\\NSCM~1.EXE`)
+/// names on this volume; none when the program is not an alias or cannot be placed.
+pub fn alias_targets<S: Source>(src: &S, env: &ServiceEnv, image_path: &str) -> Vec<String> {
+    if !image_file_name(image_path).contains('~') {
+        return Vec::new();
+    }
+    let Ok(rel) = resolve(image_path, env) else {
+        return Vec::new();
+    };
+    on_source(src, &rel)
+        .into_iter()
+        .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
+        .collect()
+}
+
 /// Whether service `name`, configured to start `image_path`, runs the rule file `file`: its
 /// key name is the file's sourced `service`, or its program is a file of the rule file's name
-/// (compared as Windows compares names). A program named by an 8.3 alias (`NSCM~1.EXE`) is
-/// only known once looked up on the volume: see [`alias_names_file`].
-pub fn runs_file(name: &str, image_path: Option<&str>, file: &RuleFile) -> Option<ServiceMatch> {
+/// (compared as Windows compares names; for a program named by an 8.3 alias, the names it has
+/// on the volume, `alias_names`, from [`alias_targets`]).
+pub fn runs_file(
+    name: &str,
+    image_path: Option<&str>,
+    alias_names: &[String],
+    file: &RuleFile,
+) -> Option<ServiceMatch> {
     if file
         .service
         .as_deref()
@@ -205,21 +229,12 @@ pub fn runs_file(name: &str, image_path: Option<&str>, file: &RuleFile) -> Optio
     {
         return Some(ServiceMatch::ServiceName);
     }
-    image_path
-        .map(image_file_name)
-        .filter(|n| n.eq_ignore_ascii_case(&file.name))
-        .map(|_| ServiceMatch::ImageName)
-}
-
-/// Whether a program named by an 8.3 alias is, on this volume, a file of the rule file's
-/// name (`svc.on_disk` as [`service_facts`] found it).
-pub fn alias_names_file(image_path: Option<&str>, svc: &ServiceFacts, file: &RuleFile) -> bool {
-    image_path.is_some_and(|p| image_file_name(p).contains('~'))
-        && svc.on_disk.iter().any(|p| {
-            p.rsplit('/')
-                .next()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&file.name))
-        })
+    let program = image_path.map(image_file_name);
+    program
+        .into_iter()
+        .chain(alias_names.iter().map(String::as_str))
+        .any(|n| n.eq_ignore_ascii_case(&file.name))
+        .then_some(ServiceMatch::ImageName)
 }
 
 /// A service that runs a rule file, as the SYSTEM hive configures it, its `ImagePath`
@@ -378,7 +393,7 @@ mod tests {
             "nscm.exe",
         ] {
             assert_eq!(
-                runs_file("anything", Some(p), &nscm),
+                runs_file("anything", Some(p), &[], &nscm),
                 Some(ServiceMatch::ImageName),
                 "{p}"
             );
@@ -389,45 +404,28 @@ mod tests {
             r"C:\nscm.exe\svchost.exe",
             "",
         ] {
-            assert_eq!(runs_file("nsstation", Some(p), &nscm), None, "{p}");
+            assert_eq!(runs_file("nsstation", Some(p), &[], &nscm), None, "{p}");
         }
-        assert_eq!(runs_file("nsstation", None, &nscm), None);
+        assert_eq!(runs_file("nsstation", None, &[], &nscm), None);
         assert_eq!(
-            runs_file("NSUNICAST", Some(r"C:\x\renamed.exe"), &nsum),
+            runs_file("NSUNICAST", Some(r"C:\x\renamed.exe"), &[], &nsum),
             Some(ServiceMatch::ServiceName)
         );
         assert_eq!(
-            runs_file("other", Some(r"C:\x\NSUM.exe"), &nsum),
+            runs_file("other", Some(r"C:\x\NSUM.exe"), &[], &nsum),
             Some(ServiceMatch::ImageName)
         );
         // An 8.3 alias is the file only when the volume says so.
-        let svc = |on_disk: &[&str]| ServiceFacts {
-            name: "s".into(),
-            file: "Nscm.exe".into(),
-            matched_by: ServiceMatch::ImageName,
-            image_path: None,
-            start: None,
-            start_type: None,
-            resolved_path: None,
-            unresolved: None,
-            on_disk: on_disk.iter().map(|s| (*s).to_owned()).collect(),
-        };
         let alias = Some(r"C:\WINNT\SYSTEM32\WINDOW~1\SERVER\NSCM~1.EXE");
-        assert!(alias_names_file(
-            alias,
-            &svc(&["WINNT/system32/Windows Media/Server/Nscm.exe"]),
-            &nscm
-        ));
-        assert!(!alias_names_file(
-            alias,
-            &svc(&["WINNT/system32/Windows Media/Server/other.exe"]),
-            &nscm
-        ));
-        assert!(!alias_names_file(
-            Some(r"C:\x\nscm.exe"),
-            &svc(&["x/Nscm.exe"]),
-            &nscm
-        ));
+        assert_eq!(
+            runs_file("s", alias, &["Nscm.exe".to_owned()], &nscm),
+            Some(ServiceMatch::ImageName)
+        );
+        assert_eq!(
+            runs_file("s", alias, &["other.exe".to_owned()], &nscm),
+            None
+        );
+        assert_eq!(runs_file("s", alias, &[], &nscm), None);
     }
 
     fn env() -> ServiceEnv {
