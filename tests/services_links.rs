@@ -337,10 +337,25 @@ fn service_paths_resolve_as_windows_would() {
     let root = dir.path().join("evidence");
     put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
     hives(&root, r"C:\\PROGRA~1\\WMS\\nscm.exe", None);
-    let (_, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &[]);
     let c = codes(&r);
     assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
     assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
+    // The copy the service runs was not judged: never patched over the patched copy found.
+    assert_eq!(r["verdict"], "inconclusive", "{r:#}");
+    assert_eq!(code, 2);
+
+    // Another drive: the same; disabled, the service runs nothing and the copy found decides.
+    for (start, verdict, exit) in [(2, "inconclusive", 2), (4, "patched", 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+        hives_with(&root, &[("nsstation", r"D:\\WMS\\nscm.exe", start)], None);
+        let (code, r) = scan(&root, &[]);
+        assert_eq!(r["verdict"], verdict, "Start {start}: {r:#}");
+        assert_eq!(code, exit);
+        assert!(codes(&r).contains(&"service_image_unresolved".into()));
+    }
 }
 
 const NSUM_PATCHED: &str = "w2k-wms-fully-patched/WINNT/system32/Windows Media/Server/nsum.exe";

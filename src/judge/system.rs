@@ -292,15 +292,42 @@ fn unfollowed_on_install_path(
     out
 }
 
-/// Services of a rule that start a file kbscan found under the root but did not judge as the
-/// rule's file (issue 13): a service found by its name may start a copy under another name
-/// (`nsum_old.exe`), or one the walk did not reach. Windows runs that copy, unread: the rule
-/// cannot be `patched`. A disabled service does not run, so it only notes it.
+/// Services of a rule whose copy kbscan did not judge: a program it could not place under the
+/// root, or a file it found there but did not judge as the rule's file (issue 13: a service
+/// found by its name may start a copy under another name, `nsum_old.exe`, or one the walk did
+/// not reach). Windows runs that copy, unread: the rule cannot be `patched`. A disabled
+/// service does not run, so it only notes it.
 fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -> Vec<Unsure> {
     let Some(rr) = system.for_rule(rule) else {
         return Vec::new();
     };
-    rr.services
+    let disabled = |svc: &crate::model::system::ServiceFacts| {
+        if svc.start == Some(4) {
+            " (the service is disabled)"
+        } else {
+            ""
+        }
+    };
+    // A program kbscan could not place (another drive, a network path, a variable the hives do
+    // not give, an 8.3 alias the volume does not record): Windows runs a copy that may be none
+    // of those judged.
+    let unplaced = rr.services.iter().filter_map(|svc| {
+        let why = svc.unresolved.as_deref()?;
+        Some(Unsure {
+            reason: Reason::new(
+                ReasonCode::ServiceImageUnresolved,
+                format!(
+                    "service {} ({}) is configured to start {}, which kbscan could not place under the root ({why}): the copy it runs may be none of those judged{}",
+                    svc.name,
+                    svc.matched_by.as_text(),
+                    svc.image_path.as_deref().unwrap_or_default(),
+                    disabled(svc)
+                ),
+            ),
+            undecided: svc.start != Some(4),
+        })
+    });
+    let not_judged = rr.services
         .iter()
         .filter(|svc| svc.unresolved.is_none() && !svc.on_disk.is_empty())
         .filter(|svc| {
@@ -317,17 +344,13 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
                     svc.matched_by.as_text(),
                     svc.on_disk[0],
                     svc.file,
-                    if svc.start == Some(4) {
-                        " (the service is disabled)"
-                    } else {
-                        ""
-                    }
+                    disabled(svc)
                 ),
                 &svc.on_disk[0],
             ),
             undecided: svc.start != Some(4),
-        })
-        .collect()
+        });
+    unplaced.chain(not_judged).collect()
 }
 
 /// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
@@ -477,14 +500,8 @@ fn mark_one(
     {
         {
             let image_path = svc.image_path.as_deref().unwrap_or_default();
-            if let Some(why) = &svc.unresolved {
-                reasons.push(Reason::new(
-                    ReasonCode::ServiceImageUnresolved,
-                    format!(
-                        "service {} is configured to start {image_path}, which kbscan could not place under the root ({why}): the service does not decide",
-                        svc.name
-                    ),
-                ));
+            // Not placed: a rule-level reason (`services_not_judged`); it marks no copy.
+            if svc.unresolved.is_some() {
                 return;
             }
             let Some(want) = &svc.resolved_path else {

@@ -182,8 +182,9 @@ coded! {
         /// rule's file (another name, or not walked): the copy Windows runs was not read, so
         /// the rule cannot be `patched` (issue 13).
         ServiceImageNotJudged = "service_image_not_judged",
-        /// A rule's service has an ImagePath kbscan could not resolve to a path under the root
-        /// (issue 10 case 9): the service does not decide.
+        /// A service that runs a rule's file has an ImagePath kbscan could not resolve to a path
+        /// under the root (issue 10 case 9): it marks no copy, and the copy it runs was not
+        /// judged, so the rule cannot be `patched` (a note when the service is disabled).
         ServiceImageUnresolved = "service_image_unresolved",
         /// A registry value kbscan reads has a type other than the documented one: it is not
         /// used (issue 10 case 5).
@@ -267,7 +268,6 @@ impl ReasonCode {
                 | RegistryUnavailable
                 | UninstallFolderPresent
                 | LaterUpdateIncludesFix
-                | ServiceImageUnresolved
                 | RegistryValueWrongType
                 | MultipleWindowsInstallations
                 | TimestampsInconsistent
