@@ -370,33 +370,10 @@ fn hostile_e01_header_values_are_escaped_in_every_format() {
 /// An NTFS volume whose folders `X\uD800` and `X\uDC00` (unpaired surrogates, which NTFS
 /// allows) each hold the vulnerable Nscm.exe.
 fn surrogate_volume(dir: &Path) -> PathBuf {
-    let tool = dir.join("ntfsput");
-    let st = Command::new("gcc")
-        .args(["-O1", "-Wall", "-o"])
-        .arg(&tool)
-        .arg(repo().join("tests/images/ntfsput.c"))
-        .arg("-lntfs-3g")
-        .status()
-        .unwrap();
-    assert!(st.success(), "gcc ntfsput.c (Debian: ntfs-3g-dev)");
-    let vol = dir.join("ntfs.img");
-    fs::File::create(&vol).unwrap().set_len(8 << 20).unwrap();
-    let st = Command::new("mkntfs")
-        .args(["-q", "-F", "-f", "-c", "4096", "-s", "512", "-L", "KBSCAN"])
-        .arg(&vol)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "mkntfs");
+    let (vol, ntfsput) = ntfs_volume(dir, 8);
     let pe = sample_file("w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nscm.exe");
     for units in ["58,d800", "58,dc00"] {
-        let st = Command::new(&tool)
-            .arg(&vol)
-            .arg("putu")
-            .arg(&pe)
-            .args(["/WINNT", units, "Nscm.exe"])
-            .status()
-            .unwrap();
-        assert!(st.success(), "ntfsput putu {units}");
+        ntfsput(&["putu", pe.to_str().unwrap(), "/WINNT", units, "Nscm.exe"]);
     }
     vol
 }

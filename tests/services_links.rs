@@ -470,27 +470,7 @@ fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
         )],
         None,
     );
-    let tool = dir.path().join("ntfsput");
-    let st = Command::new("gcc")
-        .args(["-O1", "-Wall", "-o"])
-        .arg(&tool)
-        .arg(repo().join("tests/images/ntfsput.c"))
-        .arg("-lntfs-3g")
-        .status()
-        .unwrap();
-    assert!(st.success(), "gcc ntfsput.c (Debian: ntfs-3g-dev)");
-    let vol = dir.path().join("ntfs.img");
-    fs::File::create(&vol).unwrap().set_len(16 << 20).unwrap();
-    let o = Command::new("mkntfs")
-        .args(["-q", "-F", "-f", "-c", "4096", "-s", "512", "-L", "KBSCAN"])
-        .arg(&vol)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "mkntfs");
-    let ntfsput = |args: &[&str]| {
-        let st = Command::new(&tool).arg(&vol).args(args).status().unwrap();
-        assert!(st.success(), "ntfsput {args:?}");
-    };
+    let (vol, ntfsput) = ntfs_volume(dir.path(), 16);
     ntfsput(&["copy", root.to_str().unwrap()]);
     ntfsput(&["dosname", "/WINNT/system32/Windows Media", "WINDOW~1"]);
     ntfsput(&["dosname", &format!("/{SERVER}/Nscm.exe"), "NSCM~1.EXE"]);

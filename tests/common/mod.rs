@@ -120,3 +120,39 @@ pub fn have(tool: &str) -> bool {
     }
     ok
 }
+
+/// An empty NTFS volume of `mib` MiB made by mkntfs at `dir/ntfs.img`, and a function that runs
+/// tests/images/ntfsput.c (built here with gcc against libntfs-3g) on it: `put`, `copy`,
+/// `dosname`, `putu`… Callers check `have("mkntfs")` and `have("gcc")` first.
+pub fn ntfs_volume(dir: &Path, mib: u64) -> (PathBuf, impl Fn(&[&str])) {
+    let tool = dir.join("ntfsput");
+    let st = std::process::Command::new("gcc")
+        .args(["-O1", "-Wall", "-o"])
+        .arg(&tool)
+        .arg(repo().join("tests/images/ntfsput.c"))
+        .arg("-lntfs-3g")
+        .status()
+        .unwrap();
+    assert!(st.success(), "gcc ntfsput.c (Debian: ntfs-3g-dev)");
+    let vol = dir.join("ntfs.img");
+    std::fs::File::create(&vol)
+        .unwrap()
+        .set_len(mib << 20)
+        .unwrap();
+    let o = std::process::Command::new("mkntfs")
+        .args(["-q", "-F", "-f", "-c", "4096", "-s", "512", "-L", "KBSCAN"])
+        .arg(&vol)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "mkntfs");
+    let at = vol.clone();
+    let put = move |args: &[&str]| {
+        let st = std::process::Command::new(&tool)
+            .arg(&at)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ntfsput {args:?}");
+    };
+    (vol, put)
+}
