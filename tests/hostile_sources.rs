@@ -98,31 +98,6 @@ fn reg_hex(kind: u8, s: &str) -> String {
     format!("hex({kind}):{}", bytes.join(","))
 }
 
-fn merge(hive: &Path, reg: &str) {
-    let file = hive.with_extension("reg");
-    fs::write(
-        &file,
-        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
-    )
-    .unwrap();
-    let mut perms = fs::metadata(hive).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    fs::set_permissions(hive, perms).unwrap();
-    let o = Command::new("hivexregedit")
-        .arg("--merge")
-        .arg(hive)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "hivexregedit: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    fs::remove_file(file).unwrap();
-}
-
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
@@ -153,7 +128,7 @@ fn hostile_registry_values_are_escaped_and_decode_back_in_every_format() {
     let by = format!("Administrator{HOSTILE}");
     // A NUL inside REG_SZ data: Windows' string APIs, and kbscan, read up to it.
     let typ = format!("Update\u{0}{HOSTILE}");
-    merge(
+    merge_reg(
         &config.join("SOFTWARE"),
         &format!(
             "[\\Microsoft\\Windows NT\\CurrentVersion]\n\"ProductName\"={}\n\"CSDVersion\"={}\n\n\
@@ -164,7 +139,7 @@ fn hostile_registry_values_are_escaped_and_decode_back_in_every_format() {
             reg_hex(1, &typ),
         ),
     );
-    merge(
+    merge_reg(
         &config.join("SYSTEM"),
         &format!(
             "[\\ControlSet001\\Services\\nsstation]\n\"ImagePath\"={}\n",

@@ -34,33 +34,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Merges `.reg` text into the hive at `hive` with hivexregedit (values listed replace the
-/// ones there, with the type the text gives).
-fn merge(hive: &Path, reg: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("patch.reg");
-    fs::write(
-        &file,
-        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
-    )
-    .unwrap();
-    let mut perms = fs::metadata(hive).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    fs::set_permissions(hive, perms).unwrap();
-    let o = Proc::new("hivexregedit")
-        .arg("--merge")
-        .arg(hive)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "hivexregedit: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 const CV: &str = r"[\Microsoft\Windows NT\CurrentVersion]";
 
 /// The vulnerable Windows 2000 SP4 sample with its SOFTWARE (and SYSTEM) hive changed by
@@ -71,10 +44,10 @@ fn scan_patched_hives(software: &str, system_reg: &str) -> (i32, Value) {
     copy_tree(&system("w2k-sp4-vulnerable"), &root);
     let config = root.join("WINNT/system32/config");
     if !software.is_empty() {
-        merge(&config.join("SOFTWARE"), software);
+        merge_reg(&config.join("SOFTWARE"), software);
     }
     if !system_reg.is_empty() {
-        merge(&config.join("SYSTEM"), system_reg);
+        merge_reg(&config.join("SYSTEM"), system_reg);
     }
     let (code, doc) = scan_json(&[&root], &[]);
     (code, doc["roots"][0].clone())

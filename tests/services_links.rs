@@ -8,7 +8,6 @@ mod common;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
@@ -37,23 +36,7 @@ fn hive(dest: &Path, reg: &str) {
     let template = repo().join("../shared/fixtures/registry/minimal.hive");
     fs::create_dir_all(dest.parent().unwrap()).unwrap();
     fs::copy(&template, dest).unwrap();
-    let mut perm = fs::metadata(dest).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
-    fs::set_permissions(dest, perm).unwrap();
-    let text = dest.with_extension("reg");
-    fs::write(
-        &text,
-        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
-    )
-    .unwrap();
-    let st = Command::new("hivexregedit")
-        .arg("--merge")
-        .arg(dest)
-        .arg(&text)
-        .status()
-        .unwrap();
-    assert!(st.success(), "hivexregedit failed");
-    fs::remove_file(text).unwrap();
+    merge_reg(dest, reg);
 }
 
 /// A Windows 2000 SP4 server whose `nsstation` service has `image_path` (.reg-escaped);

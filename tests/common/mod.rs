@@ -156,3 +156,32 @@ pub fn ntfs_volume(dir: &Path, mib: u64) -> (PathBuf, impl Fn(&[&str])) {
     };
     (vol, put)
 }
+
+/// Merges `.reg` text (the body after the header line) into the hive at `hive` with Debian's
+/// hivexregedit: values listed replace the ones there, with the type the text gives. The hive
+/// is made writable first (copies of committed fixtures may be read-only); the `.reg` file is
+/// written in a temporary folder, never beside the hive. Callers check `have("hivexregedit")`.
+pub fn merge_reg(hive: &Path, reg: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("patch.reg");
+    std::fs::write(
+        &file,
+        format!("Windows Registry Editor Version 5.00\n\n{reg}\n"),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(hive).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(hive, perms).unwrap();
+    let o = std::process::Command::new("hivexregedit")
+        .arg("--merge")
+        .arg(hive)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "hivexregedit: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
