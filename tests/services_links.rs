@@ -76,6 +76,15 @@ fn hives_with(root: &Path, services: &[(&str, &str, u32)], program_files: Option
     );
 }
 
+/// `dir/evidence` with the patched Nscm.exe in its install folder and an old one in
+/// `Program Files/WMS`: which one a service starts decides.
+fn patched_here_old_elsewhere(dir: &Path) -> PathBuf {
+    let root = dir.join("evidence");
+    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
+    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    root
+}
+
 fn put(root: &Path, rel: &str, sample: &str) -> PathBuf {
     let p = root.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -267,9 +276,7 @@ fn service_paths_resolve_as_windows_would() {
     }
     // %ProgramFiles% from the SOFTWARE hive, quoted with arguments.
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("evidence");
-    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
-    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    let root = patched_here_old_elsewhere(dir.path());
     hives(
         &root,
         r#"\"%ProgramFiles%\\WMS\\nscm.exe\" -service"#,
@@ -286,9 +293,7 @@ fn service_paths_resolve_as_windows_would() {
 
     // Without ProgramFilesDir: unresolved, a note and a reason; the service decides nothing.
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("evidence");
-    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
-    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    let root = patched_here_old_elsewhere(dir.path());
     hives(&root, r"%ProgramFiles%\\WMS\\nscm.exe", None);
     let (_, r) = scan(&root, &[]);
     let c = codes(&r);
@@ -305,9 +310,7 @@ fn service_paths_resolve_as_windows_would() {
         r"\\??\\C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("evidence");
-        put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
-        put(&root, "Program Files/WMS/nscm.exe", VULN);
+        let root = patched_here_old_elsewhere(dir.path());
         hives(&root, image, None);
         let (code, r) = scan(&root, &[]);
         assert_eq!(r["verdict"], "patched", "{image}: {r:#}");
@@ -353,9 +356,7 @@ fn a_service_of_any_name_that_starts_the_file_decides() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("evidence");
-    put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
-    put(&root, "Program Files/WMS/nscm.exe", VULN);
+    let root = patched_here_old_elsewhere(dir.path());
     hives_with(
         &root,
         &[
