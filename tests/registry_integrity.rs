@@ -364,3 +364,71 @@ fn case4_two_windows_inside_a_fat_image() {
     assert_eq!(image["verdict"], "vulnerable");
     assert_eq!(image["volumes"], serde_json::json!([name]));
 }
+
+/// Issue 13: kbscan reads every service key of the control set. A hive whose service keys are
+/// damaged (40 key cells with their `nk` signature overwritten) still gives a verdict, the
+/// other services are still read, and the notes name the first 16 failures and count the
+/// rest instead of growing with the damage.
+#[test]
+fn damaged_service_keys_are_noted_boundedly_and_the_rest_still_read() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("w2k");
+    copy_tree(&system("w2k-sp4-vulnerable"), &root);
+    let hive = root.join("WINNT/system32/config/SYSTEM");
+    let reg: String = (0..40)
+        .map(|i| {
+            format!("[\\ControlSet001\\Services\\zzbroken{i:02}]\n\"Start\"=dword:00000003\n\n")
+        })
+        .collect();
+    merge_reg(&hive, &reg);
+    let mut bytes = fs::read(&hive).unwrap();
+    let mut broken = 0;
+    for i in 0..40 {
+        let name = format!("zzbroken{i:02}");
+        let at = bytes
+            .windows(name.len())
+            .position(|w| w == name.as_bytes())
+            .unwrap_or_else(|| panic!("{name} not in the hive"));
+        // A key node: `nk` at its start, the name at offset 0x4C.
+        let nk = at - 0x4C;
+        assert_eq!(&bytes[nk..nk + 2], b"nk", "{name}");
+        bytes[nk..nk + 2].copy_from_slice(b"xx");
+        broken += 1;
+    }
+    assert_eq!(broken, 40);
+    fs::write(&hive, bytes).unwrap();
+    let (code, doc) = scan_json(&[&root], &[]);
+    let r = &doc["roots"][0];
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
+    let notes: Vec<String> = r["system"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    let named = notes
+        .iter()
+        .filter(|n| n.starts_with("SYSTEM hive: a key under ControlSet001\\Services:"))
+        .count();
+    assert_eq!(named, 16, "{notes:#?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                == "SYSTEM hive: 24 more keys under ControlSet001\\Services could not be read"),
+        "{notes:#?}"
+    );
+    // The undamaged services are still read: the station service starts the live copy.
+    assert!(
+        r["system"]["rules"][0]["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "nsstation"),
+        "{r:#}"
+    );
+}

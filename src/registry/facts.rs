@@ -259,7 +259,7 @@ pub struct ServiceKey {
 }
 
 /// Every service key of control set `cs` (at most `MAX_SUBKEYS`). A key that cannot be
-/// read is a note in `notes`, and the others are still read.
+/// read is a note in `notes` (the first 16, then a count), and the others are still read.
 pub fn read_services(
     root: KeyNode<&[u8]>,
     cs: &str,
@@ -272,6 +272,9 @@ pub fn read_services(
     let Some(list) = services.subkeys().transpose()? else {
         return Ok(out);
     };
+    // A damaged hive may fail on thousands of keys: the first few are named, the rest counted.
+    const MAX_KEY_NOTES: usize = 16;
+    let mut failed = 0usize;
     for k in list.take(MAX_SUBKEYS) {
         let read = k.and_then(|k| {
             let name = k.name()?.to_string_lossy();
@@ -287,8 +290,19 @@ pub fn read_services(
         });
         match read {
             Ok(sk) => out.push(sk),
-            Err(e) => notes.push(format!("SYSTEM hive: a key under {cs}\\Services: {e}")),
+            Err(e) => {
+                failed += 1;
+                if failed <= MAX_KEY_NOTES {
+                    notes.push(format!("SYSTEM hive: a key under {cs}\\Services: {e}"));
+                }
+            }
         }
+    }
+    if failed > MAX_KEY_NOTES {
+        notes.push(format!(
+            "SYSTEM hive: {} more keys under {cs}\\Services could not be read",
+            failed - MAX_KEY_NOTES
+        ));
     }
     Ok(out)
 }
