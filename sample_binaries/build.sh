@@ -232,7 +232,7 @@ ln -s '../../../$NTUninstallKB832359$/Nscm.exe' "$SYSTEMS/w2k-link-not-read/$WMS
 ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nspmon.exe"
 
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
-python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../../shared/fixtures/registry/minimal.hive"
+python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../tests/fixtures/registry/minimal.hive"
 
 # A fixed modification time (the KB832359 file date) for every file and folder, so the
 # tree looks the same after every run. (Git does not keep it; nothing depends on it.)

@@ -32,11 +32,15 @@ fn unpack(dir: &Path, name: &str) -> PathBuf {
     out
 }
 
-/// The containers, built once per test binary; `None` (test skipped) when the tools are
-/// missing outside CI.
+/// The containers, built once per test binary; `None` (test skipped, see `common::require`)
+/// when the tools are missing.
 fn fixtures() -> Option<&'static Fixtures> {
-    static F: OnceLock<Option<Fixtures>> = OnceLock::new();
-    F.get_or_init(|| {
+    // Checked by every test, so each skipped one says so.
+    if !have_all(&["qemu-img", "ewfacquire"]) {
+        return None;
+    }
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    Some(F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let raw = unpack(dir.path(), "mbr");
         let out = dir.path().join("c");
@@ -46,21 +50,13 @@ fn fixtures() -> Option<&'static Fixtures> {
             .arg(&out)
             .status()
             .expect("run build-containers.sh");
-        if !st.success() {
-            assert!(
-                std::env::var("CI").is_err(),
-                "build-containers.sh failed under CI: {st}"
-            );
-            eprintln!("skipped: qemu-img / ewfacquire not available ({st})");
-            return None;
-        }
-        Some(Fixtures {
+        assert!(st.success(), "build-containers.sh failed: {st}");
+        Fixtures {
             _dir: dir,
             raw,
             out,
-        })
-    })
-    .as_ref()
+        }
+    }))
 }
 
 /// The report with what legitimately differs between containers of one disk removed: the

@@ -22,21 +22,8 @@ use common::*;
 const SERVER: &str = "WINNT/system32/Windows Media/Server";
 const WRITE_FLAGS: [&str; 5] = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"];
 
-/// Whether strace can trace here; fails under CI when it cannot.
 fn strace_available() -> bool {
-    let works = Command::new("strace")
-        .args(["-f", "-o", "/dev/null", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "strace is missing or cannot trace (ptrace denied?); CI must install it: apt-get install -y strace"
-        );
-        eprintln!("SKIPPED: strace is not available; these checks run in CI");
-    }
-    works
+    common::strace_works()
 }
 
 /// One open call from the strace log: the full path (the directory descriptor's path joined

@@ -111,12 +111,11 @@ fn a_folder_swapped_for_a_link_while_scanning_is_never_read_outside_the_root() {
 fn can_mount() -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!ci, "the mount tests need root under CI");
-        eprintln!("SKIPPED: not root, mount points cannot be built here");
-    }
-    root
+    common::require(
+        "root (to build mount points)",
+        root,
+        "run the tests as root",
+    )
 }
 
 /// Unmounts on drop, even when the test fails.

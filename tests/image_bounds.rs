@@ -22,22 +22,9 @@ const NSCM_SHA256: &str = "4c0e3938c228db1542495851e71f4ee16f4a313db0a58a6244b82
 /// A hang guard, not a speed claim.
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
-/// Whether mkfs.fat and mtools are here; missing under CI (`CI` set) is a failure, not a skip.
+/// Whether mkfs.fat and mtools are here (see `common::require`).
 fn have_tools() -> bool {
-    let ok = ["mkfs.fat", "mcopy", "mmd"].iter().all(|t| {
-        Command::new("sh")
-            .args([
-                "-c",
-                &format!("command -v {t} || test -x /usr/sbin/{t} || test -x /sbin/{t}"),
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    assert!(
-        ok || std::env::var_os("CI").is_none(),
-        "mkfs.fat and mtools are needed under CI (Debian: dosfstools mtools)"
-    );
-    ok
+    have_all(&["mkfs.fat", "mcopy", "mmd"])
 }
 
 fn mkfs_fat() -> &'static str {
@@ -179,7 +166,6 @@ fn volume_with_nscm(dir: &Path) -> (PathBuf, Vec<u8>, Fat16, usize) {
 #[test]
 fn fat_folders_pointing_back_at_their_parent_are_filesystem_errors_not_a_hang() {
     if !have_tools() {
-        eprintln!("skipped: mkfs.fat and mtools are needed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -226,7 +212,6 @@ fn fat_folders_pointing_back_at_their_parent_are_filesystem_errors_not_a_hang() 
 #[test]
 fn a_looping_or_overlong_fat_chain_is_a_filesystem_error_without_hashes() {
     if !have_tools() {
-        eprintln!("skipped: mkfs.fat and mtools are needed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -286,7 +271,6 @@ const BASIC_DATA: [u8; 16] = [
 #[test]
 fn thousands_of_identical_gpt_entries_scan_the_volume_once_with_a_notice() {
     if !have_tools() {
-        eprintln!("skipped: mkfs.fat and mtools are needed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -363,7 +347,6 @@ fn mbr_entry(s: &mut [u8], i: usize, ty: u8, lba: u32, sectors: u32) {
 #[test]
 fn an_ebr_chain_that_repeats_and_loops_is_cut_with_notices() {
     if !have_tools() {
-        eprintln!("skipped: mkfs.fat and mtools are needed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -69,18 +69,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 }
 
 fn strace_available() -> bool {
-    let works = Command::new("strace")
-        .args(["-f", "-o", "/dev/null", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "strace is missing or cannot trace; CI must install it"
-        );
-        eprintln!("SKIPPED: strace is not available; the open checks run in CI");
-    }
-    works
+    common::strace_works()
 }
 
 /// Every open call that asks for write access, from an strace log.

