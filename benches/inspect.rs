@@ -6,9 +6,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kbscan::judge::{self, CandidateFacts};
-use kbscan::model::version::FileVersion;
-use kbscan::model::Status;
+use kbscan_core::judge::{self, CandidateFacts};
+use kbscan_core::model::version::FileVersion;
+use kbscan_core::model::Status;
 
 fn sample(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,11 +26,15 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function(
         "inspect_file 222 KB PE (open, read, SHA-256, MD5, parse)",
-        |b| b.iter(|| kbscan::evidence::inspect::inspect_file(black_box(&path), &meta, 64 << 20)),
+        |b| {
+            b.iter(|| {
+                kbscan_core::evidence::inspect::inspect_file(black_box(&path), &meta, 64 << 20)
+            })
+        },
     );
     c.bench_function(
         "pe::inspect 222 KB PE (headers, resources, VS_VERSIONINFO)",
-        |b| b.iter(|| kbscan::evidence::pe::inspect(black_box(&bytes))),
+        |b| b.iter(|| kbscan_core::evidence::pe::inspect(black_box(&bytes))),
     );
     c.bench_function("FileVersion::parse_lenient", |b| {
         b.iter(|| FileVersion::parse_lenient(black_box("4.1.00.3934 (srv_wms.040115-1200)")))

@@ -1,5 +1,5 @@
 //! Command-line interface: the flags, and their translation into the library's settings
-//! (`output::Format`, `scan::Settings`) before anything runs. Nothing below `app` sees a flag.
+//! (`kbscan_output::Format`, `scan::Settings`) before anything runs. Nothing below `app` sees a flag.
 
 use std::path::PathBuf;
 
@@ -161,7 +161,7 @@ pub struct ScanArgs {
     /// issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning
     /// midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then,
     /// 2 when none was but one cannot be told.
-    #[arg(long, value_name = "DATE", value_parser = crate::model::installed::parse_as_of)]
+    #[arg(long, value_name = "DATE", value_parser = kbscan_core::model::installed::parse_as_of)]
     pub as_of: Option<i128>,
     /// Table: the summary and each root's findings table, without the evidence blocks.
     #[arg(long)]
@@ -235,12 +235,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn kbscan_default_max() -> u64 {
-    crate::evidence::inspect::DEFAULT_MAX_SIZE
+    kbscan_core::evidence::inspect::DEFAULT_MAX_SIZE
 }
 
-impl From<FormatArg> for crate::output::Format {
+impl From<FormatArg> for kbscan_output::Format {
     fn from(f: FormatArg) -> Self {
-        use crate::output::Format;
+        use kbscan_output::Format;
         match f {
             FormatArg::Table => Format::Table,
             FormatArg::Csv => Format::Csv,
@@ -254,10 +254,10 @@ impl From<FormatArg> for crate::output::Format {
 
 impl ScanArgs {
     /// The scan settings these flags ask for.
-    pub fn settings(&self) -> crate::scan::Settings {
-        crate::scan::Settings {
+    pub fn settings(&self) -> kbscan_core::scan::Settings {
+        kbscan_core::scan::Settings {
             max_size: self.max_size,
-            hives: crate::registry::HiveArgs {
+            hives: kbscan_core::registry::HiveArgs {
                 software: self.software_hive.clone(),
                 system: self.system_hive.clone(),
             },
@@ -265,7 +265,7 @@ impl ScanArgs {
             cross_mounts: self.cross_mounts,
             threads: self
                 .threads
-                .unwrap_or_else(crate::walk::default_threads)
+                .unwrap_or_else(kbscan_core::walk::default_threads)
                 .clamp(1, MAX_THREADS),
             verify_image: self.verify_image,
         }

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kbscan::cli::Cli;
-use kbscan::model::exit;
+use kbscan_core::model::exit;
 
 fn main() -> ExitCode {
-    kbscan::contain::install_quiet_hook();
+    kbscan_core::contain::install_quiet_hook();
     let cli = Cli::parse();
     match kbscan::app::run(cli) {
         Ok(code) => ExitCode::from(code as u8),

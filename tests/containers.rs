@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
-use kbscan::image::container;
+use kbscan_core::image::container;
 use serde_json::Value;
 
 struct Fixtures {

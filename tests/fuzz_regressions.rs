@@ -8,10 +8,10 @@
 use std::fs;
 use std::path::PathBuf;
 
-use kbscan::evidence::pe;
-use kbscan::evidence::versioninfo;
-use kbscan::model::version::FileVersion;
-use kbscan::rules;
+use kbscan_core::evidence::pe;
+use kbscan_core::evidence::versioninfo;
+use kbscan_core::model::version::FileVersion;
+use kbscan_core::rules;
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");

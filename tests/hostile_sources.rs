@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use kbscan::escape::{escape_str, needs_escape, unescape};
+use kbscan_core::escape::{escape_str, needs_escape, unescape};
 use serde_json::Value;
 
 /// ESC sequences, OSC 8 (a terminal hyperlink), a forged CSV row, BS, BEL, bidi controls, line

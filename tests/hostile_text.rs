@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use kbscan::escape::{needs_escape, unescape};
+use kbscan_core::escape::{needs_escape, unescape};
 
 /// Same length as the sample's CompanyName (44 UTF-16 units), so the string table stays valid.
 const COMPANY: &str = "kbscan test fixture (not Microsoft software)";

@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use common::pe_layout::{self, put_u16, put_u32, resource_tables, Layout};
 use common::samples;
-use kbscan::error::InspectError;
-use kbscan::evidence::pe::{self, PeVersionData};
-use kbscan::model::version::FileVersion;
+use kbscan_core::error::InspectError;
+use kbscan_core::evidence::pe::{self, PeVersionData};
+use kbscan_core::model::version::FileVersion;
 
 /// xorshift64*: tiny, deterministic, no dependency.
 struct Rng(u64);
@@ -66,7 +66,7 @@ fn check(image: &[u8], what: &dyn Fn() -> String) -> (String, Option<PeVersionDa
     // The reader for files too large to hold whole (headers and resource section only) must
     // give the same answer on every mutant.
     let partial = std::panic::catch_unwind(|| {
-        kbscan::evidence::partial::inspect_reader(&image, image.len() as u64)
+        kbscan_core::evidence::partial::inspect_reader(&image, image.len() as u64)
     })
     .unwrap_or_else(|_| panic!("partial::inspect_reader panicked on {}", what()));
     assert_eq!(

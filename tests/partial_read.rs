@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use kbscan::evidence::{partial, pe};
+use kbscan_core::evidence::{partial, pe};
 
 fn sample_pes() -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -26,7 +26,7 @@ fn sample_pes() -> Vec<PathBuf> {
     out
 }
 
-fn answer(r: Result<pe::PeVersionData, kbscan::error::InspectError>) -> String {
+fn answer(r: Result<pe::PeVersionData, kbscan_core::error::InspectError>) -> String {
     match r {
         Ok(d) => format!("{d:?}"),
         Err(e) => format!("{} {e}", e.kind().as_str()),

@@ -3,9 +3,9 @@
 
 use std::cmp::Ordering;
 
-use kbscan::judge::{self, CandidateFacts};
-use kbscan::model::version::FileVersion;
-use kbscan::model::{Status, Verdict};
+use kbscan_core::judge::{self, CandidateFacts};
+use kbscan_core::model::version::FileVersion;
+use kbscan_core::model::{Status, Verdict};
 use proptest::prelude::*;
 
 fn any_version() -> impl Strategy<Value = FileVersion> {
@@ -169,15 +169,15 @@ proptest! {
 
 // ---- Several version resources (issue 10 case 1): what Windows could read decides. ----
 
-use kbscan::evidence::inspect::FileEvidence;
-use kbscan::evidence::pe::{PeFormat, PeHeader, PeVersionData, VersionResource};
-use kbscan::evidence::versioninfo::{FixedFileInfo, VersionInfo};
-use kbscan::filter::NameMatcher;
-use kbscan::judge::findings::{findings_from, CandidateInput, Outcome};
-use kbscan::judge::system::{judge_root, RootOutcome};
-use kbscan::model::time::Times;
-use kbscan::model::SystemEvidence;
-use kbscan::rules::RuleSet;
+use kbscan_core::evidence::inspect::FileEvidence;
+use kbscan_core::evidence::pe::{PeFormat, PeHeader, PeVersionData, VersionResource};
+use kbscan_core::evidence::versioninfo::{FixedFileInfo, VersionInfo};
+use kbscan_core::filter::NameMatcher;
+use kbscan_core::judge::findings::{findings_from, CandidateInput, Outcome};
+use kbscan_core::judge::system::{judge_root, RootOutcome};
+use kbscan_core::model::time::Times;
+use kbscan_core::model::SystemEvidence;
+use kbscan_core::rules::RuleSet;
 
 /// One generated resource: name (0 = id 1, 1 = id 2, 2 = a string name), language, fixed version.
 type Res = (u8, u32, Option<FileVersion>);
@@ -239,8 +239,9 @@ fn pe_data(res: &[Res]) -> PeVersionData {
 /// judgement: findings from the evidence, then the root's verdict.
 fn verdict_of(files: &[(Vec<Res>, bool)]) -> Verdict {
     static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
-    let rules = RULES
-        .get_or_init(|| RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap());
+    let rules = RULES.get_or_init(|| {
+        kbscan_core::rules::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap()
+    });
     let matcher = NameMatcher::new(rules);
     let mut findings = Vec::new();
     let mut parts_store = Vec::new();
@@ -278,7 +279,7 @@ fn verdict_of(files: &[(Vec<Res>, bool)]) -> Verdict {
                     pe: Ok(pe_data(res)),
                 },
             },
-            source_note: None,
+            time_basis: Default::default(),
         };
         findings.extend(findings_from(rules, &input));
     }
@@ -346,11 +347,10 @@ proptest! {
 // combination, the root is never `patched` while a reading Windows could use is vulnerable
 // (or unknown), nor `not_installed` while a live reading was not read.
 mod readings {
-    use kbscan::judge::location;
-    use kbscan::judge::system::{judge_root, RootOutcome};
-    use kbscan::model::system::{RuleRegistry, ServiceFacts};
-    use kbscan::model::{FileFacts, FileVersion, Finding, Status, SystemEvidence, Verdict};
-    use kbscan::rules::RuleSet;
+    use kbscan_core::judge::location;
+    use kbscan_core::judge::system::{judge_root, RootOutcome};
+    use kbscan_core::model::system::{RuleRegistry, ServiceFacts};
+    use kbscan_core::model::{FileFacts, FileVersion, Finding, Status, SystemEvidence, Verdict};
     use proptest::prelude::*;
 
     /// Where a copy can be: three spellings of the install path, another live folder and the
@@ -401,6 +401,7 @@ mod readings {
             file: FileFacts::default(),
             version_resources: Vec::new(),
             link_target: (r == Reading::Link).then(|| "../elsewhere/Nscm.exe".to_owned()),
+            time_basis: Default::default(),
             service_image: None,
             lineage: None,
             notes: Vec::new(),
@@ -419,7 +420,7 @@ mod readings {
                     .map(|i| ServiceFacts {
                         name: "nsstation".to_owned(),
                         file: "Nscm.exe".to_owned(),
-                        matched_by: kbscan::model::system::ServiceMatch::ImageName,
+                        matched_by: kbscan_core::model::system::ServiceMatch::ImageName,
                         image_path: Some(PATHS[i].to_owned()),
                         start: Some(2),
                         start_type: None,
@@ -454,7 +455,7 @@ mod readings {
             service in proptest::option::of(0..PATHS.len()),
             folder_link in any::<bool>(),
         ) {
-            let rules = RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
+            let rules = kbscan_core::rules::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
             let mut findings: Vec<Finding> =
                 copies.iter().map(|(&i, &r)| finding(PATHS[i], r)).collect();
             let unfollowed = if folder_link {
@@ -519,8 +520,8 @@ mod readings {
 // product name, product type, a value of the wrong type) gives a reading under which it
 // applies or contradicts it. Otherwise the file verdict stands.
 
-use kbscan::judge::reconcile::{reconcile, RuleSystemFacts};
-use kbscan::model::system::{OsFacts, WrongTypeValue};
+use kbscan_core::judge::reconcile::{reconcile, RuleSystemFacts};
+use kbscan_core::model::system::{OsFacts, WrongTypeValue};
 
 /// One value as the hive could hold it: absent, of its documented type, or of another.
 #[derive(Debug, Clone)]
@@ -607,7 +608,7 @@ proptest! {
         file in prop_oneof![Just(Verdict::Vulnerable), Just(Verdict::Patched), Just(Verdict::Inconclusive), Just(Verdict::NotInstalled)],
         recorded in any::<bool>(),
     ) {
-        let set = kbscan::rules::RuleSet::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
+        let set = kbscan_core::rules::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap();
         let keys = if recorded { vec!["Microsoft\\Updates\\Windows Media Services\\KB832359".to_owned()] } else { vec![] };
         let f = RuleSystemFacts { software_read: true, os: &os, update_keys: &keys, uninstall_dir: None };
         let (v, reasons) = reconcile(&set.rules[0], file, &f);

@@ -319,13 +319,13 @@ fn amplified(names: u16, langs: u16) -> Vec<u8> {
 fn resource_amplification_is_cut_at_the_cap() {
     // Below the cap: 4 names × 16 languages sharing one block are read (parsed once).
     let small = amplified(4, 16);
-    let d = kbscan::evidence::pe::inspect(&small).expect("read");
+    let d = kbscan_core::evidence::pe::inspect(&small).expect("read");
     assert_eq!(d.resources.len(), 64);
     assert!(d.resources.iter().all(|r| r.data == d.resources[0].data));
     for (names, langs) in [(4u16, 17u16), (1024, 1024), (65535, 65535)] {
         let pe = amplified(names, langs);
         let t = Instant::now();
-        let e = kbscan::evidence::pe::inspect(&pe).unwrap_err();
+        let e = kbscan_core::evidence::pe::inspect(&pe).unwrap_err();
         assert_eq!(
             e.kind().as_str(),
             "too_many_resources",

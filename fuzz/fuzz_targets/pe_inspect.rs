@@ -1,5 +1,5 @@
 //! Whole-file version extraction: pelite's header and resource walk, then our own
-//! VS_VERSIONINFO reader, exactly as `kbscan::evidence::inspect` calls it.
+//! VS_VERSIONINFO reader, exactly as `kbscan_core::evidence::inspect` calls it.
 //!
 //! libfuzzer-sys installs a panic hook that aborts before unwinding, so the `catch_unwind`
 //! inside `pe::inspect` cannot hide a panic here: any panic, in pelite or in kbscan, is a
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let start = (shift + 8 - (buf.as_ptr() as usize) % 8) % 8;
     buf[start..start + data.len()].copy_from_slice(data);
     let image = &buf[start..start + data.len()];
-    match kbscan::evidence::pe::inspect(image) {
+    match kbscan_core::evidence::pe::inspect(image) {
         Ok(pe) => {
             for r in &pe.resources {
                 if let Ok(info) = &r.info {
@@ -32,5 +32,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // The same bytes straight into our version reader (a PE is as hostile as any input).
-    let _ = kbscan::evidence::versioninfo::parse(data);
+    let _ = kbscan_core::evidence::versioninfo::parse(data);
 });

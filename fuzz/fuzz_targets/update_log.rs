@@ -2,8 +2,8 @@
 //! panics, stays within its bounds, and every kept line is escaped (no control characters).
 #![no_main]
 
-use kbscan::evidence::updatelog::{self, MAX_KEPT_LINES, MAX_LINE_CHARS, MAX_RUNS};
-use kbscan::registry::installtime::log_evidence;
+use kbscan_core::evidence::updatelog::{self, MAX_KEPT_LINES, MAX_LINE_CHARS, MAX_RUNS};
+use kbscan_core::registry::installtime::log_evidence;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

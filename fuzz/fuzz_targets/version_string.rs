@@ -2,7 +2,7 @@
 //! prints back as `a.b.c.d` text that parses to the same version.
 #![no_main]
 
-use kbscan::model::version::FileVersion;
+use kbscan_core::model::version::FileVersion;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

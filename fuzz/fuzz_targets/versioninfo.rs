@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(info) = kbscan::evidence::versioninfo::parse(data) {
+    if let Ok(info) = kbscan_core::evidence::versioninfo::parse(data) {
         // Every block is at least 6 bytes, so no list can be longer than that allows.
         let blocks: usize = info
             .string_tables

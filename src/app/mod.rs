@@ -8,13 +8,11 @@ mod record;
 use std::io;
 
 use crate::cli::{Cli, Command, RulesArgs, ScanArgs, VersionArgs};
-use crate::describe;
 use crate::error::Error;
-use crate::model::described::VersionReport;
-use crate::model::{exit, Report, Summary, ToolInfo};
-use crate::output;
-use crate::rules::RuleSet;
-use crate::scan::Scanner;
+use kbscan_core::describe;
+use kbscan_core::model::described::VersionReport;
+use kbscan_core::model::{exit, Report, Summary, ToolInfo};
+use kbscan_core::scan::Scanner;
 use outfile::{Inputs, Sink};
 use progress::Progress;
 
@@ -31,7 +29,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 
 /// How the table is laid out: colours and wrapping only for a terminal on standard output
 /// (`--color always` colours anywhere; `NO_COLOR` set and not empty turns `auto` off).
-fn style(o: &crate::cli::OutputArgs, brief: bool) -> output::Style {
+fn style(o: &crate::cli::OutputArgs, brief: bool) -> kbscan_output::Style {
     use std::io::IsTerminal;
     let terminal = o.output.is_none() && io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -47,7 +45,7 @@ fn style(o: &crate::cli::OutputArgs, brief: bool) -> output::Style {
     } else {
         None
     };
-    output::Style {
+    kbscan_output::Style {
         color,
         width,
         brief,
@@ -148,7 +146,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         }
         _ => None,
     };
-    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
+    let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
     let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
@@ -158,7 +156,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         progress.root(&shown);
         let mut on_entries = |n| progress.entries(&shown, n);
         // A file is read as a disk image (detected by content); a folder is walked.
-        let found = if crate::image::is_image(root) {
+        let found = if kbscan_core::image::is_image(root) {
             let (volumes, image) = scanner.image(root, &mut on_entries);
             images.push(image);
             volumes
@@ -179,7 +177,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     // issue 14: --as-of, judged per root from its install-time evidence.
     if let Some(date) = a.as_of {
         for r in &mut roots {
-            r.as_of = Some(crate::judge::installed::as_of(r, date));
+            r.as_of = Some(kbscan_core::judge::installed::as_of(r, date));
         }
     }
     record::finish(&mut record, &rules, &images);
@@ -193,10 +191,10 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         summary,
     };
     let style = style(&a.output, a.brief);
-    let written = output::write_scan(&report, a.output.format.into(), style, sink.writer());
+    let written = kbscan_output::write_scan(&report, a.output.format.into(), style, sink.writer());
     sink.finish(written, &inputs)?;
     if let Some(mut side) = sidecar.take() {
-        let written = output::write_examination(&report.examination, side.writer());
+        let written = kbscan_output::write_examination(&report.examination, side.writer());
         side.finish(written, &inputs)?;
     }
     Ok(report.summary.exit_code)
@@ -235,7 +233,7 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         files,
     };
-    let written = output::write_versions(&report, a.output.format.into(), sink.writer());
+    let written = kbscan_output::write_versions(&report, a.output.format.into(), sink.writer());
     sink.finish(written, &inputs)?;
     Ok(code)
 }
@@ -244,15 +242,15 @@ fn run_rules(a: RulesArgs) -> Result<i32, Error> {
     scan_only_formats(&a.output)?;
     let inputs = inputs_with_rules(&a.rules.rules);
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
-    let rules = RuleSet::load_selected(&a.rules.rules, &a.rules.select)?;
+    let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
     let written = if a.lineage {
-        output::write_lineage(
-            crate::lineage::builtin(),
+        kbscan_output::write_lineage(
+            kbscan_core::lineage::builtin(),
             a.output.format.into(),
             sink.writer(),
         )
     } else {
-        output::write_rules(&rules, a.output.format.into(), sink.writer())
+        kbscan_output::write_rules(&rules, a.output.format.into(), sink.writer())
     };
     sink.finish(written, &inputs)?;
     Ok(exit::CLEAN)

@@ -104,13 +104,13 @@ impl Inputs {
     /// A scan root: a folder, or an image file and every segment of its set (and a VMDK
     /// descriptor's extent files).
     pub fn add_root(&mut self, root: &Path) {
-        if !crate::image::is_image(root) {
+        if !kbscan_core::image::is_image(root) {
             self.add(root, "the scanned root");
             return;
         }
         // A split raw set (`disk.001`, `disk.002`, …) or an EWF set (`x.E01`, `x.E02`, …).
-        let mut segments = crate::image::reader::segment_paths(root);
-        for seg in crate::image::container::ewf_segment_paths(root) {
+        let mut segments = kbscan_core::image::reader::segment_paths(root);
+        for seg in kbscan_core::image::container::ewf_segment_paths(root) {
             if !segments.contains(&seg) {
                 segments.push(seg);
             }
@@ -119,7 +119,7 @@ impl Inputs {
             self.add(&seg, "a segment of the scanned image");
         }
         // A VMDK descriptor's extent files hold the disk's data.
-        for ext in crate::image::container::vmdk::extent_paths(root) {
+        for ext in kbscan_core::image::container::vmdk::extent_paths(root) {
             self.add(&ext, "an extent file of the scanned VMDK");
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {
@@ -473,7 +473,12 @@ impl Sink {
     /// Ends the report: `written` is how rendering went. Standard output closed by its reader
     /// (`| head`) is a quiet stop; any other failure is an error naming the destination, and
     /// a temporary file is removed.
-    pub fn finish(self, written: Result<(), Error>, inputs: &Inputs) -> Result<(), Error> {
+    pub fn finish(
+        self,
+        written: Result<(), kbscan_output::Error>,
+        inputs: &Inputs,
+    ) -> Result<(), Error> {
+        let written = written.map_err(Error::from);
         match self {
             Sink::Stdout(mut w) => {
                 let flushed = match written {

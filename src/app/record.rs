@@ -5,11 +5,11 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::escape::{escape_bytes, escape_str};
-use crate::model::examination::{Examination, Executable, ImageRecord, RuleRecord};
-use crate::model::time::rfc3339;
-use crate::model::ImageReport;
-use crate::rules::RuleSet;
+use kbscan_core::escape::{escape_bytes, escape_str};
+use kbscan_core::model::examination::{Examination, Executable, ImageRecord, RuleRecord};
+use kbscan_core::model::time::rfc3339;
+use kbscan_core::model::ImageReport;
+use kbscan_core::rules::RuleSet;
 
 /// The largest executable hashed (kbscan is a few MiB; a bound keeps a strange `/proc` honest).
 pub const MAX_EXECUTABLE: u64 = 512 << 20;

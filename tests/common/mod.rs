@@ -161,9 +161,9 @@ pub fn have(tool: &str) -> bool {
     require(tool, found, package_of(tool))
 }
 
-/// Whether every one of `tools` is here (each missing one is named).
+/// Whether every one of `tools` is here. Each is checked, so every missing one is named.
 pub fn have_all(tools: &[&str]) -> bool {
-    tools.iter().fold(true, |all, t| have(t) && all)
+    tools.iter().filter(|t| !have(t)).count() == 0
 }
 
 /// Whether strace can trace here (installed, and ptrace allowed).

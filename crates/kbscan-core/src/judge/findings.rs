@@ -1,0 +1,591 @@
+//! From what was read about one candidate to its findings: one per rule file its name
+//! matches, with the version chosen, the status against the fixed version, the location
+//! class and the notes that explain them. Pure: the bytes were read before, by the source.
+//!
+//! Over 400 lines: turning evidence into a finding includes choosing among the version
+//! resources Windows could read; both decide the status and belong together.
+
+use crate::error::InspectError;
+use crate::escape::escape_bytes;
+use crate::evidence::inspect::FileEvidence;
+use crate::evidence::pe::{PeVersionData, VersionResource};
+use crate::filter::Target;
+use crate::judge::{self, location};
+use crate::lineage;
+use crate::model::time::Times;
+use crate::model::{
+    ErrorKind, FileFacts, FileVersion, Finding, Location, PeFacts, Status, VersionReading,
+    VersionSource,
+};
+use crate::rules::{Rule, RuleFile, RuleSet};
+
+/// What happened to one candidate before judgement.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Never opened (a directory, a device, a link not followed…): why, and the times and
+    /// size the listing gave (none when they could not be had).
+    Skipped {
+        why: String,
+        times: Times,
+        size: Option<u64>,
+    },
+    /// Its metadata could not be read, so it was not opened.
+    Failed(InspectError),
+    /// Read: the times and size before reading, and what the bytes said.
+    Inspected {
+        times: Times,
+        size: Option<u64>,
+        evidence: FileEvidence,
+    },
+}
+
+/// One candidate as the source found it.
+#[derive(Debug)]
+pub struct CandidateInput<'a> {
+    /// Path components from the root down; the last is the entry's own name.
+    pub parts: &'a [Vec<u8>],
+    /// The root as shown joined with the path.
+    pub abs_path: String,
+    pub targets: &'a [Target],
+    /// For a link: what it points to, as shown.
+    pub link_target: Option<String>,
+    pub outcome: Outcome,
+    /// What the source's times mean; a judged finding carries it (and its note).
+    pub time_basis: crate::model::time::TimeBasis,
+}
+
+/// `/`-separated, escaped text of path components.
+pub fn parts_text(parts: &[Vec<u8>]) -> String {
+    let v: Vec<String> = parts.iter().map(|p| escape_bytes(p)).collect();
+    v.join("/")
+}
+
+/// Judges one candidate against every rule file its name matches.
+pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
+    let folders: &[Vec<u8>] = c.parts.split_last().map_or(&[], |(_, f)| f);
+    let loc = location::classify(folders.iter().map(Vec::as_slice));
+    let path = parts_text(c.parts);
+    let name = escape_bytes(c.parts.last().map(Vec::as_slice).unwrap_or_default());
+    c.targets
+        .iter()
+        .map(|t| {
+            let rule = &rules.rules[t.rule];
+            let file = &rule.files[t.file];
+            let mut f = Finding {
+                path: path.clone(),
+                abs_path: c.abs_path.clone(),
+                name: name.clone(),
+                rule: rule.id.clone(),
+                kb: rule.kb.clone(),
+                target: file.name.clone(),
+                status: Status::Skipped,
+                location: loc.clone(),
+                version: None,
+                version_source: None,
+                file_version: None,
+                file_version_string: None,
+                product_version: None,
+                product_version_string: None,
+                string_tables: Vec::new(),
+                version_resources: Vec::new(),
+                required_version: file.fixed_version,
+                published_size: file.size,
+                file: FileFacts::default(),
+                link_target: c.link_target.clone(),
+                time_basis: Default::default(),
+                service_image: None,
+                lineage: None,
+                notes: Vec::new(),
+                error: None,
+                error_kind: None,
+            };
+            match &c.outcome {
+                Outcome::Skipped { why, times, size } => {
+                    f.file.set_times(times);
+                    f.file.size = *size;
+                    f.notes.push(format!("not opened: {why}"));
+                }
+                Outcome::Failed(e) => {
+                    f.status = Status::Error;
+                    f.error = Some(e.to_string());
+                    f.error_kind = Some(e.kind());
+                }
+                Outcome::Inspected {
+                    times, evidence, ..
+                } => {
+                    f.file.set_times(times);
+                    apply_evidence(&mut f, evidence, file);
+                    judge_by_rule(&mut f, rules, rule, file);
+                }
+            }
+            add_location_notes(&mut f, &loc, file.install_dir.as_deref(), folders);
+            if f.status != Status::Skipped {
+                f.time_basis = c.time_basis;
+                f.notes.extend(c.time_basis.note().map(str::to_owned));
+            }
+            f
+        })
+        .collect()
+}
+
+fn apply_evidence(f: &mut Finding, ev: &FileEvidence, file: &RuleFile) {
+    f.file.size = ev.size;
+    f.file.sha256.clone_from(&ev.sha256);
+    f.file.md5.clone_from(&ev.md5);
+    match &ev.pe {
+        Ok(pe) => apply_pe(f, pe, file),
+        Err(e) => {
+            f.status = if e.is_version_problem() {
+                Status::UnknownVersion
+            } else {
+                Status::Error
+            };
+            f.error = Some(e.to_string());
+            f.error_kind = Some(e.kind());
+        }
+    }
+}
+
+/// Reads the version the way `GetFileVersionInfo` does: only `RT_VERSION` id 1
+/// (`VS_VERSION_INFO`), in the language the loader picks — which depends on the machine, so
+/// every language of id 1 is a reading Windows could use. Several readings that disagree are
+/// judged by the rule "ambiguity never favours patched": `vulnerable` when every one is,
+/// otherwise not judged (`version_resources_disagree`). Every resource is kept as evidence.
+fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
+    f.file.pe = Some(PeFacts::from(&pe.header));
+    let read: Vec<&VersionResource> = pe.resources.iter().filter(|r| r.windows_reads()).collect();
+    let readings: Vec<Reading> = read.iter().map(|r| reading(r, file)).collect();
+    if pe.resources.len() > 1 || read.len() != pe.resources.len() {
+        let mut judged = readings.iter();
+        f.version_resources = pe
+            .resources
+            .iter()
+            .map(|r| {
+                let j = if r.windows_reads() {
+                    judged.next()
+                } else {
+                    None
+                };
+                evidence_row(r, j)
+            })
+            .collect();
+    }
+    for r in pe.resources.iter().filter(|r| !r.windows_reads()) {
+        f.notes.push(format!(
+            "version resource {} (language {:04x}) is not the one Windows reads (GetFileVersionInfo reads id 1, VS_VERSION_INFO): {}; not judged",
+            r.name,
+            r.lang,
+            says(r)
+        ));
+    }
+    match readings.len() {
+        0 if !pe.resources.is_empty() => {
+            f.status = Status::UnknownVersion;
+            f.error_kind = Some(ErrorKind::NoVersionResource);
+            f.error = Some(format!(
+                "no version resource with id 1 (VS_VERSION_INFO), the one Windows reads; {} other version {} not read",
+                pe.resources.len(),
+                if pe.resources.len() == 1 { "resource" } else { "resources" }
+            ));
+        }
+        0 | 1 => apply_one(f, &read, file),
+        _ => apply_several(f, &read, &readings, file),
+    }
+    if let Some(n) = f
+        .file
+        .size
+        .and_then(|s| judge::size_note(f.status, s, file.size))
+    {
+        f.notes.push(n);
+    }
+}
+
+/// One reading Windows could use, judged alone against the rule file.
+#[derive(Debug, Clone)]
+struct Reading {
+    version: Option<FileVersion>,
+    source: Option<VersionSource>,
+    status: Status,
+    error: Option<String>,
+}
+
+/// One version resource's reading, judged against the fixed version of the branch its own
+/// version belongs to.
+fn reading(r: &VersionResource, file: &RuleFile) -> Reading {
+    let (fixed, strings): (Option<FileVersion>, Vec<&str>) = match &r.info {
+        Ok(info) => (
+            info.fixed.as_ref().map(|x| x.file_version),
+            info.string_tables
+                .iter()
+                .filter_map(|t| t.get("FileVersion"))
+                .collect(),
+        ),
+        Err(_) => (None, Vec::new()),
+    };
+    let eff = judge::effective_version(fixed, &strings);
+    let (status, error) = rule_status(eff.version, file.fixed_for(eff.version), file);
+    let error = error.or_else(|| match (&r.info, eff.version) {
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(_), None) => Some("no usable version in the version resource".to_owned()),
+        _ => None,
+    });
+    Reading {
+        version: eff.version,
+        source: eff.source,
+        status,
+        error,
+    }
+}
+
+/// The status of one version for the rule file, with the product line, the implausible
+/// 0xFFFF fields and a borrowed fixed version (`judged_by`) taken into account, and why it
+/// is not judged when it is not.
+fn rule_status(
+    v: Option<FileVersion>,
+    required: FileVersion,
+    file: &RuleFile,
+) -> (Status, Option<String>) {
+    let status = judge::status_for(v, required);
+    let Some(v) = v else {
+        return (status, None);
+    };
+    if !file.in_product_line(v) {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "version {v} is outside the product line {}: not judged",
+                file.product_line.as_deref().unwrap_or_default()
+            )),
+        );
+    }
+    if status == Status::Patched && judge::implausible(v) {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "version {v} has a field of 65535 (0xFFFF), the largest value a field can hold: not a plausible build, not judged patched"
+            )),
+        );
+    }
+    if status == Status::Vulnerable && file.judged_by.is_some() {
+        return (
+            Status::UnknownVersion,
+            Some(format!(
+                "{v} is below {required}, the fixed version of the rule that replaced this one: cannot tell"
+            )),
+        );
+    }
+    (status, None)
+}
+
+fn says(r: &VersionResource) -> String {
+    match &r.info {
+        Ok(info) => match &info.fixed {
+            Some(fx) => format!("says {}", fx.file_version),
+            None => match info.string_tables.iter().find_map(|t| t.get("FileVersion")) {
+                Some(s) => format!("no fixed version, string FileVersion {s:?}"),
+                None => "no version".to_owned(),
+            },
+        },
+        Err(e) => format!("unreadable ({e})"),
+    }
+}
+
+fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading {
+    let info = r.info.as_ref().ok();
+    VersionReading {
+        name: r.name.clone(),
+        language: format!("{:04x}", r.lang),
+        fixed_version: info.and_then(|i| i.fixed.as_ref().map(|x| x.file_version)),
+        file_version_string: info.and_then(|i| {
+            i.string_tables
+                .iter()
+                .find_map(|t| t.get("FileVersion"))
+                .map(str::to_owned)
+        }),
+        version: judged.and_then(|j| j.version),
+        windows_reads: r.windows_reads(),
+        status: judged.map(|j| j.status),
+        error: match judged {
+            Some(j) => j.error.clone(),
+            None => Some(match &r.info {
+                Ok(_) => {
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO)"
+                        .to_owned()
+                }
+                Err(e) => format!(
+                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO); unreadable: {e}"
+                ),
+            }),
+        },
+    }
+}
+
+/// Id 1 in several languages: which one Windows reads depends on the machine's language.
+fn apply_several(
+    f: &mut Finding,
+    read: &[&VersionResource],
+    readings: &[Reading],
+    file: &RuleFile,
+) {
+    let langs: Vec<String> = read.iter().map(|r| format!("{:04x}", r.lang)).collect();
+    let first = readings[0].version;
+    if readings.iter().all(|r| r.version == first) {
+        apply_one(f, &read[..1], file);
+        f.notes.push(format!(
+            "version resource 1 is present in {} languages ({}), all saying {}; Windows reads one of them depending on the machine's language",
+            read.len(),
+            langs.join(", "),
+            first.map_or_else(|| "no version".to_owned(), |v| v.to_string())
+        ));
+        return;
+    }
+    let list: Vec<String> = read
+        .iter()
+        .zip(readings)
+        .map(|(r, j)| {
+            format!(
+                "language {:04x} says {} ({})",
+                r.lang,
+                j.version
+                    .map_or_else(|| "no version".to_owned(), |v| v.to_string()),
+                j.status.as_str()
+            )
+        })
+        .collect();
+    for res in read {
+        if let Ok(info) = &res.info {
+            f.string_tables.extend(info.string_tables.iter().cloned());
+        }
+    }
+    f.file_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("FileVersion"))
+        .map(str::to_owned);
+    f.product_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("ProductVersion"))
+        .map(str::to_owned);
+    let all = |s: Status| readings.iter().all(|r| r.status == s);
+    // The reading reported: the highest of all-vulnerable ones, the lowest of all-patched ones.
+    let pick = if all(Status::Vulnerable) {
+        readings.iter().enumerate().max_by_key(|(_, r)| r.version)
+    } else if all(Status::Patched) {
+        readings.iter().enumerate().min_by_key(|(_, r)| r.version)
+    } else {
+        None
+    };
+    match pick {
+        Some((i, r)) => {
+            f.status = r.status;
+            f.version = r.version;
+            f.version_source = r.source;
+            if let Ok(info) = &read[i].info {
+                if let Some(fx) = &info.fixed {
+                    f.file_version = Some(fx.file_version);
+                    f.product_version = Some(fx.product_version);
+                }
+            }
+            f.notes.push(format!(
+                "version resource 1 is present in {} languages and they disagree ({}); Windows reads one of them depending on the machine's language, and every one is {}",
+                read.len(),
+                list.join("; "),
+                r.status.as_str()
+            ));
+        }
+        None => {
+            f.status = Status::UnknownVersion;
+            f.error_kind = Some(ErrorKind::VersionResourcesDisagree);
+            f.error = Some(format!(
+                "version resource 1 is present in {} languages and they disagree ({}); which one Windows reads depends on the machine's language: not judged",
+                read.len(),
+                list.join("; ")
+            ));
+        }
+    }
+}
+
+fn apply_one(f: &mut Finding, resources: &[&VersionResource], file: &RuleFile) {
+    let mut fixed = None;
+    let mut corrupt = Vec::new();
+    for res in resources {
+        match &res.info {
+            Ok(info) => {
+                if let Some(fx) = &info.fixed {
+                    match fixed {
+                        None => {
+                            fixed = Some(fx.file_version);
+                            f.product_version = Some(fx.product_version);
+                        }
+                        Some(first) if first != fx.file_version => f.notes.push(format!(
+                            "version resource {} (language {:04x}) says {}, the first one says {first}",
+                            res.name, res.lang, fx.file_version
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for w in &info.warnings {
+                    f.notes.push(format!("version resource {}: {w}", res.name));
+                }
+                f.string_tables.extend(info.string_tables.iter().cloned());
+            }
+            Err(e) => corrupt.push(format!(
+                "version resource {} (language {:04x}): {e}",
+                res.name, res.lang
+            )),
+        }
+    }
+    f.file_version = fixed;
+    f.file_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("FileVersion"))
+        .map(str::to_owned);
+    f.product_version_string = f
+        .string_tables
+        .iter()
+        .find_map(|t| t.get("ProductVersion"))
+        .map(str::to_owned);
+    let strings: Vec<&str> = f
+        .string_tables
+        .iter()
+        .filter_map(|t| t.get("FileVersion"))
+        .collect();
+    let eff = judge::effective_version(fixed, &strings);
+    f.version = eff.version;
+    f.version_source = eff.source;
+    f.notes.extend(eff.notes);
+    // The fixed version of the copy's branch (GDR/QFE, platform), when the rule gives several.
+    f.required_version = file.fixed_for(eff.version);
+    if let Some(b) = eff.version.and_then(|v| file.branch_for(v)) {
+        f.notes.push(format!(
+            "{} belongs to the {} branch ({} and later builds): fixed in {}",
+            eff.version.map(|v| v.to_string()).unwrap_or_default(),
+            b.name,
+            b.from,
+            b.fixed_version
+        ));
+    }
+    f.status = judge::status_for(eff.version, f.required_version);
+    if f.status == Status::UnknownVersion {
+        let err = if resources.is_empty() {
+            InspectError::NoVersionResource
+        } else if corrupt.is_empty() {
+            InspectError::CorruptVersion("no usable version in the version resource".to_owned())
+        } else {
+            InspectError::CorruptVersion(corrupt.join("; "))
+        };
+        f.error_kind = Some(err.kind());
+        f.error = Some(err.to_string());
+    } else {
+        f.notes.extend(corrupt);
+    }
+}
+
+fn add_location_notes(
+    f: &mut Finding,
+    loc: &Location,
+    install_dir: Option<&str>,
+    folders: &[Vec<u8>],
+) {
+    if let Some(rule) = loc.rule {
+        let what = location::describe(rule).unwrap_or(rule);
+        f.notes.push(format!(
+            "inactive copy ({what}): reported, never counted in the verdict"
+        ));
+    } else if let Some(dir) = install_dir {
+        if f.status != Status::Skipped
+            && !location::ends_with_dir(folders.iter().map(Vec::as_slice), dir)
+        {
+            f.notes.push(format!(
+                "not in the expected install folder {dir}; judged as a live copy"
+            ));
+        }
+    }
+}
+
+/// What the rule file adds to a judged copy: the product line (a version outside it is not
+/// judged), a fixed version borrowed from a later rule (`judged_by`: below it, this rule cannot
+/// tell), and the lineage of the build, explaining when a later update's build satisfies the rule.
+fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile) {
+    let Some(v) = f.version else { return };
+    if !matches!(f.status, Status::Vulnerable | Status::Patched) {
+        return;
+    }
+    if let Some(m) = lineage::builtin().lookup(&file.name, v) {
+        f.notes.push(format!("{} {}", file.name, m.text));
+        f.lineage = Some(m);
+    }
+    if judge::implausible(v) {
+        f.notes.push(format!(
+            "version {v} has a field of 65535 (0xFFFF), the largest value a version field can hold: implausible for a real build"
+        ));
+    }
+    if !file.in_product_line(v) {
+        f.status = Status::UnknownVersion;
+        f.error = Some(format!(
+            "version {v} is outside the product line {} that {} covers: not judged",
+            file.product_line.as_deref().unwrap_or_default(),
+            rule.id
+        ));
+        return;
+    }
+    if f.status == Status::Patched && judge::implausible(v) {
+        f.status = Status::UnknownVersion;
+        f.error = Some(format!(
+            "version {v} has a field of 65535 (0xFFFF): not a plausible build, not judged patched"
+        ));
+        return;
+    }
+    let fixed = f.required_version;
+    if let Some(by) = &file.judged_by {
+        if f.status == Status::Vulnerable {
+            f.status = Status::UnknownVersion;
+            f.error = Some(format!(
+                "{} has no sourced fixed version of {}; {v} is below {fixed}, the fixed version of {by}, which replaced it, so whether this copy has the {} fix cannot be told (see {by})",
+                rule.id, file.name, rule.id
+            ));
+        } else {
+            f.notes.push(format!(
+                "judged by {by}, which replaced {}: {} {fixed} and later include the {} fix",
+                rule.id, file.name, rule.id
+            ));
+        }
+        return;
+    }
+    // A build a later update shipped satisfies this rule by version: say so, and whether the
+    // bulletins say that update replaces this one.
+    if let (Status::Patched, Some(m)) = (f.status, &f.lineage) {
+        let later =
+            m.kb.as_deref()
+                .is_some_and(|kb| !kb.eq_ignore_ascii_case(&rule.kb));
+        if later && v > fixed {
+            let by = m
+                .bulletin
+                .clone()
+                .unwrap_or_else(|| m.kb.clone().unwrap_or_default());
+            let official = rule
+                .superseded_by
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&by))
+                || rules.get(&by).is_some_and(|o| {
+                    o.supersedes
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(&rule.id))
+                });
+            let why = if official {
+                format!("{by} supersedes {}", rule.id)
+            } else {
+                format!(
+                    "by kbscan's version rule (at or above {fixed}); the bulletins do not say {by} replaces {}",
+                    rule.id
+                )
+            };
+            f.notes.push(format!(
+                "{} {}; includes the {} fix by version: {why}",
+                file.name, m.text, rule.id
+            ));
+        }
+    }
+}

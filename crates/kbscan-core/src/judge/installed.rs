@@ -1,0 +1,802 @@
+//! When was it patched (issue 14)? From the times gathered (`registry::installtime`) and the
+//! findings' own times: per rule, `installed` = {earliest, latest, best} with a consistency
+//! check (`install_time_conflict`), the note `timestamps_inconsistent` on back-dated NTFS
+//! times, and the state at `--as-of DATE`. Pure functions of plain data; the rules of trust
+//! are in docs/evidence.md, "When was it installed?".
+//!
+//! Over 400 lines with its tests (about 270: the bounds, conflicts and `--as-of` tables).
+
+use crate::model::installed::{
+    parse_time, show_time, AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeSource,
+};
+use crate::model::time::TimeBasis;
+use crate::model::{Finding, Reason, ReasonCode, RootReport, RuleVerdict, SystemEvidence, Verdict};
+
+const SECOND: i128 = 1_000_000_000;
+/// Bounds closer than this are taken to agree (clock resolution, FAT's 2 s).
+const TOLERANCE: i128 = 2 * SECOND;
+/// An approximate time this close to the bounds agrees with them.
+const AGREE: i128 = 3600 * SECOND;
+
+fn lower(e: &TimeEvidence) -> Option<i128> {
+    e.not_before.as_deref().and_then(parse_time)
+}
+fn upper(e: &TimeEvidence) -> Option<i128> {
+    e.not_after.as_deref().and_then(parse_time)
+}
+fn at(e: &TimeEvidence) -> Option<i128> {
+    parse_time(&e.time)
+}
+fn is_hard(e: &TimeEvidence) -> bool {
+    matches!(e.bound, Bound::Moment | Bound::NotAfter)
+}
+
+/// The interval allowed by a set of hard evidence: (max of lower bounds, min of upper bounds).
+fn interval<'a>(
+    ev: impl Iterator<Item = &'a TimeEvidence> + Clone,
+) -> (Option<i128>, Option<i128>) {
+    (
+        ev.clone().filter_map(lower).max(),
+        ev.filter_map(upper).min(),
+    )
+}
+
+fn holds(iv: (Option<i128>, Option<i128>)) -> bool {
+    match iv {
+        (Some(lo), Some(hi)) => lo <= hi + TOLERANCE,
+        _ => true,
+    }
+}
+
+/// The evidence a finding's times give: creation times approximate the install (update.exe
+/// writes a new file; a copy moved into a backup folder gets a new `$FILE_NAME`), modification
+/// times are the package's build times (context). SI times of a finding whose
+/// `$STANDARD_INFORMATION` creation is earlier than its `$FILE_NAME` creation are never used.
+pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
+    let live = f.is_live();
+    let source = if live {
+        TimeSource::LiveFile
+    } else {
+        TimeSource::BackupCopy
+    };
+    let backdated = timestamps_inconsistent(f).is_some();
+    let mut out = Vec::new();
+    let ff = &f.file;
+    let mut push = |field: &'static str, value: &Option<String>, bound: Bound, says: &str| {
+        let Some(t) = value.as_deref().and_then(parse_time) else {
+            return;
+        };
+        let si = field.starts_with("si_");
+        let bound = if si && backdated {
+            Bound::Context
+        } else {
+            bound
+        };
+        out.push(TimeEvidence {
+            source,
+            time: show_time(t),
+            field,
+            bound,
+            not_before: None,
+            not_after: None,
+            says: says.to_owned(),
+            path: f.path.clone(),
+            note: if si && backdated {
+                Some("timestamps_inconsistent: $STANDARD_INFORMATION created before $FILE_NAME: possibly back-dated, not used".to_owned())
+            } else if fat_note {
+                f.time_basis.note().map(str::to_owned)
+            } else {
+                None
+            },
+            line: None,
+        });
+    };
+    let created_bound = if live {
+        Bound::Approximate
+    } else {
+        Bound::Context
+    };
+    push(
+        "si_created",
+        &ff.created,
+        created_bound,
+        if live {
+            "live file created (when the update wrote it, unless copied or back-dated)"
+        } else {
+            "backup copy created (the old file's own time, kept when it was moved)"
+        },
+    );
+    push(
+        "si_modified",
+        &ff.modified,
+        Bound::Context,
+        "file last modified (usually the build's own time, kept from the package)",
+    );
+    if let Some(n) = &ff.name_times {
+        push(
+            "fn_created",
+            &n.created,
+            Bound::Approximate,
+            if live {
+                "live file's name created ($FILE_NAME)"
+            } else {
+                "backup copy's name created ($FILE_NAME: when it was moved there)"
+            },
+        );
+        push(
+            "fn_modified",
+            &n.modified,
+            Bound::Context,
+            "$FILE_NAME modified",
+        );
+    }
+    out
+}
+
+/// `$STANDARD_INFORMATION` creation earlier than `$FILE_NAME` creation: the message, if so.
+pub fn timestamps_inconsistent(f: &Finding) -> Option<String> {
+    let si = f.file.created.as_deref().and_then(parse_time)?;
+    let fname = f
+        .file
+        .name_times
+        .as_ref()?
+        .created
+        .as_deref()
+        .and_then(parse_time)?;
+    (si + TOLERANCE < fname).then(|| {
+        format!(
+            "timestamps_inconsistent: $STANDARD_INFORMATION created {} is earlier than $FILE_NAME created {}: the SI times were probably back-dated; they are not used as install-time evidence",
+            show_time(si),
+            show_time(fname)
+        )
+    })
+}
+
+fn labels(ev: &[&TimeEvidence]) -> Vec<&'static str> {
+    let mut v: Vec<(u8, &'static str)> = ev
+        .iter()
+        .map(|e| (e.source.trust_rank(), e.source.label()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v.into_iter().map(|x| x.1).collect()
+}
+
+fn day(t: i128) -> String {
+    show_time(t).chars().take(10).collect()
+}
+
+/// Computes `installed` from the evidence (sorted by time here). `verdict` is the rule's
+/// verdict now (it words the summary). Returns the conflict reason, if any.
+pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Option<Reason> {
+    inst.evidence.sort_by(|a, b| {
+        (at(a), a.source, a.field, &a.path).cmp(&(at(b), b.source, b.field, &b.path))
+    });
+    let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
+    // Trust: add sources most trusted first; a source that cannot hold with those already
+    // trusted is set aside.
+    let mut by_trust = hard.clone();
+    by_trust.sort_by_key(|e| (e.source.trust_rank(), at(e)));
+    let mut trusted: Vec<&TimeEvidence> = Vec::new();
+    let mut aside: Vec<&TimeEvidence> = Vec::new();
+    for e in by_trust {
+        let mut with = trusted.clone();
+        with.push(e);
+        if holds(interval(with.iter().copied())) {
+            trusted = with;
+        } else {
+            aside.push(e);
+        }
+    }
+    let (lo, hi) = interval(trusted.iter().copied());
+    inst.earliest = lo.map(show_time);
+    inst.latest = hi.map(show_time);
+    inst.consistent = aside.is_empty();
+    // Best: the most trusted moment; else an approximate time within the bounds; else the
+    // upper bound; else the earliest approximate time.
+    let approx: Vec<&TimeEvidence> = inst
+        .evidence
+        .iter()
+        .filter(|e| e.bound == Bound::Approximate)
+        .collect();
+    let within = |t: i128| lo.is_none_or(|l| t + AGREE >= l) && hi.is_none_or(|h| t <= h + AGREE);
+    let moment = trusted.iter().find(|e| e.bound == Bound::Moment);
+    let best = if let Some(m) = moment {
+        at(m).map(|t| (t, m.source))
+    } else if let Some(a) = approx
+        .iter()
+        .filter(|e| !hard.is_empty() && at(e).is_some_and(within))
+        .min_by_key(|e| (e.source.trust_rank(), at(e)))
+    {
+        at(a).map(|t| (t, a.source))
+    } else if let (Some(h), Some(e)) = (hi, trusted.iter().min_by_key(|e| upper(e))) {
+        Some((h, e.source))
+    } else {
+        approx
+            .iter()
+            .filter_map(|e| at(e).map(|t| (t, e.source)))
+            .min_by_key(|x| x.0)
+    };
+    inst.best = best.map(|b| show_time(b.0));
+    inst.best_source = best.map(|b| b.1);
+
+    let hard_labels = labels(&trusted);
+    let agree: Vec<&TimeEvidence> = approx
+        .iter()
+        .copied()
+        .filter(|e| !trusted.is_empty() && at(e).is_some_and(within))
+        .collect();
+    let disagree: Vec<&TimeEvidence> = approx
+        .iter()
+        .copied()
+        .filter(|e| !trusted.is_empty() && !at(e).is_some_and(within))
+        .collect();
+    let agree_l: Vec<&str> = labels(&agree)
+        .into_iter()
+        .filter(|l| !labels(&disagree).contains(l))
+        .collect();
+    let mut tail = String::new();
+    if !agree_l.is_empty() {
+        tail.push_str(&format!(
+            "; {} agree{}",
+            agree_l.join(", "),
+            if agree_l.len() == 1 { "s" } else { "" }
+        ));
+    }
+    let dis_l = labels(&disagree);
+    if !dis_l.is_empty() {
+        tail.push_str(&format!(
+            "; {} disagree{}",
+            dis_l.join(", "),
+            if dis_l.len() == 1 { "s" } else { "" }
+        ));
+    }
+    if !aside.is_empty() {
+        tail.push_str(&format!(
+            "; conflicting: {} set aside",
+            labels(&aside).join(", ")
+        ));
+    }
+    let what = if verdict == Verdict::Patched {
+        "patched"
+    } else {
+        "installed"
+    };
+    inst.summary = match (moment, lo, hi) {
+        (Some(_), _, _)
+            if lo
+                .zip(hi)
+                .is_some_and(|(l, h)| h - l <= 2 * 86_400 * SECOND && day(l) == day(h))
+                || best.is_some() && lo == hi =>
+        {
+            format!(
+                "{what} since {} ({}{tail})",
+                day(best.map_or(0, |b| b.0)),
+                hard_labels.join(", ")
+            )
+        }
+        (Some(_), Some(l), Some(h)) => format!(
+            "{what} between {} and {} ({}{tail})",
+            show_time(l),
+            show_time(h),
+            hard_labels.join(", ")
+        ),
+        (_, _, Some(h)) => format!(
+            "{what} no later than {} ({}{tail})",
+            day(h),
+            hard_labels.join(", ")
+        ),
+        _ => match best {
+            Some((t, _)) => format!(
+                "{what} around {}? (only file-system times, which can be copied or back-dated: {})",
+                day(t),
+                labels(&approx).join(", ")
+            ),
+            None => format!(
+                "no install time found ({} times read, none dates the install)",
+                inst.evidence.len()
+            ),
+        },
+    };
+    if aside.is_empty() {
+        inst.conflict = None;
+        return None;
+    }
+    let describe =
+        |e: &TimeEvidence| format!("{} {} ({}, {})", e.source.label(), e.path, e.field, e.time);
+    let text = format!(
+        "the install-time evidence of {rule} cannot all hold: {} against {}; kbscan trusts {} (an update log states the moment itself; an InstalledDate value is written by the installer; a key's last-write time only bounds it and a restored or re-imported key can carry an older time) and sets aside {}",
+        aside.iter().map(|e| describe(e)).collect::<Vec<_>>().join(", "),
+        trusted.iter().map(|e| describe(e)).collect::<Vec<_>>().join(", "),
+        labels(&trusted).join(", "),
+        labels(&aside).join(", "),
+    );
+    inst.conflict = Some(text.clone());
+    Some(Reason::new(ReasonCode::InstallTimeConflict, text))
+}
+
+/// Adds the findings' times to every rule's install-time evidence, notes back-dated NTFS
+/// times on the findings, judges `installed`, and adds the reasons to the rule's and the
+/// root's (the verdicts do not change).
+pub fn attach(
+    system: &mut SystemEvidence,
+    findings: &mut [Finding],
+    rule_verdicts: &mut [RuleVerdict],
+    reasons: &mut Vec<Reason>,
+) {
+    for f in findings.iter_mut() {
+        if let Some(note) = timestamps_inconsistent(f) {
+            f.notes.push(note);
+        }
+    }
+    for rr in &mut system.rules {
+        let mut evidence = rr.installed.take().map(|i| i.evidence).unwrap_or_default();
+        let mut new_reasons = Vec::new();
+        for f in findings.iter().filter(|f| f.rule == rr.rule) {
+            let fat = f.time_basis == TimeBasis::LocalNoZone;
+            evidence.extend(finding_evidence(f, fat));
+            if f.is_live() {
+                if let Some(note) = timestamps_inconsistent(f) {
+                    new_reasons.push(Reason::at(
+                        ReasonCode::TimestampsInconsistent,
+                        note,
+                        &f.path,
+                    ));
+                }
+            }
+        }
+        if evidence.is_empty() {
+            continue;
+        }
+        let verdict = rule_verdicts
+            .iter()
+            .find(|v| v.rule == rr.rule)
+            .map_or(Verdict::Inconclusive, |v| v.verdict);
+        let mut inst = Installed {
+            evidence,
+            ..Default::default()
+        };
+        new_reasons.extend(judge_installed(&mut inst, verdict, &rr.rule));
+        rr.installed = Some(inst);
+        if let Some(v) = rule_verdicts.iter_mut().find(|v| v.rule == rr.rule) {
+            v.reasons.extend(new_reasons.iter().cloned());
+        }
+        reasons.extend(new_reasons);
+    }
+}
+
+/// One rule's state at `date` (Unix nanoseconds), from its verdict now and `installed`.
+pub fn rule_as_of(
+    verdict: Verdict,
+    installed: Option<&Installed>,
+    date: i128,
+) -> (AsOfState, Vec<Reason>) {
+    let d = show_time(date);
+    let r = |code, m: String| vec![Reason::new(code, m)];
+    match verdict {
+        Verdict::Vulnerable => {
+            return (
+                AsOfState::VulnerableAtDate,
+                r(
+                    ReasonCode::VulnerableAtDate,
+                    format!("vulnerable now, so not patched at {d} either"),
+                ),
+            )
+        }
+        Verdict::Inconclusive => {
+            return (
+                AsOfState::UnknownAtDate,
+                r(
+                    ReasonCode::UnknownAtDate,
+                    "the verdict now is inconclusive".to_owned(),
+                ),
+            )
+        }
+        Verdict::NotInstalled | Verdict::NotApplicable => {
+            return (
+                AsOfState::NotAffectedAtDate,
+                r(
+                    ReasonCode::NotAffectedAtDate,
+                    format!("the verdict now is {}", verdict.as_str()),
+                ),
+            )
+        }
+        Verdict::Patched => {}
+    }
+    let Some(inst) = installed else {
+        return (
+            AsOfState::UnknownAtDate,
+            r(
+                ReasonCode::UnknownAtDate,
+                "patched now, but no install-time evidence was found".to_owned(),
+            ),
+        );
+    };
+    let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
+    let name = |e: &TimeEvidence| format!("{} {} ({})", e.source.label(), e.path, e.time);
+    if !inst.consistent {
+        // Before every bound of every source: all of them say later.
+        let first = hard.iter().filter_map(|e| lower(e).or(upper(e))).min();
+        if first.is_some_and(|f| date + TOLERANCE < f) && hard.iter().all(|e| lower(e).is_some()) {
+            return (
+                AsOfState::VulnerableAtDate,
+                r(ReasonCode::VulnerableAtDate, format!("every install-time source, though they conflict, dates the install after {d}")),
+            );
+        }
+        return (
+            AsOfState::UnknownAtDate,
+            r(
+                ReasonCode::InstallTimeConflict,
+                format!(
+                    "the install-time evidence conflicts ({}), so whether it was patched at {d} cannot be told",
+                    hard.iter().map(|e| name(e)).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        );
+    }
+    let lo = inst.earliest.as_deref().and_then(parse_time);
+    let hi = inst.latest.as_deref().and_then(parse_time);
+    let by = |pick: &dyn Fn(&TimeEvidence) -> Option<i128>, t: i128| {
+        hard.iter()
+            .filter(|e| pick(e).is_some_and(|x| (x - t).abs() <= TOLERANCE))
+            .map(|e| name(e))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(h) = hi.filter(|h| date >= *h) {
+        return (
+            AsOfState::PatchedAtDate,
+            r(
+                ReasonCode::PatchedAtDate,
+                format!(
+                    "installed no later than {} ({}), before {d}",
+                    show_time(h),
+                    by(&upper, h)
+                ),
+            ),
+        );
+    }
+    if let Some(l) = lo.filter(|l| date < *l) {
+        return (
+            AsOfState::VulnerableAtDate,
+            r(
+                ReasonCode::VulnerableAtDate,
+                format!(
+                    "installed no earlier than {} ({}), after {d}",
+                    show_time(l),
+                    by(&lower, l)
+                ),
+            ),
+        );
+    }
+    let why = match (lo, hi) {
+        (None, None) => format!(
+            "patched now, but nothing bounds the install moment ({})",
+            if inst.evidence.is_empty() {
+                "no times".to_owned()
+            } else {
+                format!(
+                    "only file-system times, which can be copied or back-dated; best guess {}",
+                    inst.best.as_deref().unwrap_or("none")
+                )
+            }
+        ),
+        (None, Some(h)) => format!(
+            "installed no later than {} but nothing says how much earlier; {d} is before that",
+            show_time(h)
+        ),
+        (Some(l), None) => format!(
+            "installed no earlier than {} but nothing says how much later",
+            show_time(l)
+        ),
+        (Some(l), Some(h)) => format!(
+            "installed between {} and {}: {d} falls inside",
+            show_time(l),
+            show_time(h)
+        ),
+    };
+    (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why))
+}
+
+/// `roots[].as_of` at `date` (Unix nanoseconds).
+pub fn as_of(root: &RootReport, date: i128) -> AsOf {
+    let rules: Vec<RuleAsOf> = root
+        .rule_verdicts
+        .iter()
+        .map(|rv| {
+            let inst = root
+                .system
+                .for_rule(&rv.rule)
+                .and_then(|r| r.installed.as_ref());
+            let (state, reasons) = rule_as_of(rv.verdict, inst, date);
+            RuleAsOf {
+                rule: rv.rule.clone(),
+                state,
+                reasons,
+            }
+        })
+        .collect();
+    AsOf {
+        date: show_time(date),
+        state: rules
+            .iter()
+            .map(|r| r.state)
+            .min()
+            .unwrap_or(AsOfState::NotAffectedAtDate),
+        rules,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> i128 {
+        parse_time(s).unwrap()
+    }
+
+    fn e(
+        source: TimeSource,
+        time: &str,
+        bound: Bound,
+        nb: Option<&str>,
+        na: Option<&str>,
+    ) -> TimeEvidence {
+        TimeEvidence {
+            source,
+            time: time.to_owned(),
+            field: "x",
+            bound,
+            not_before: nb.map(str::to_owned),
+            not_after: na.map(str::to_owned),
+            says: String::new(),
+            path: "p".to_owned(),
+            note: None,
+            line: None,
+        }
+    }
+
+    const LOG: &str = "2004-03-17T09:15:02Z";
+    const KEY: &str = "2004-03-17T09:16:40Z";
+
+    fn consistent() -> Installed {
+        let mut i = Installed {
+            evidence: vec![
+                e(
+                    TimeSource::UpdateLog,
+                    LOG,
+                    Bound::Moment,
+                    Some(LOG),
+                    Some(LOG),
+                ),
+                e(
+                    TimeSource::RegistryKey,
+                    KEY,
+                    Bound::NotAfter,
+                    None,
+                    Some(KEY),
+                ),
+                e(
+                    TimeSource::UninstallFolder,
+                    "2004-03-17T09:15:30Z",
+                    Bound::Approximate,
+                    None,
+                    None,
+                ),
+            ],
+            ..Default::default()
+        };
+        assert!(judge_installed(&mut i, Verdict::Patched, "MS04-008").is_none());
+        i
+    }
+
+    #[test]
+    fn bounds_give_earliest_latest_best_and_the_summary() {
+        let i = consistent();
+        assert_eq!(i.earliest.as_deref(), Some(LOG));
+        assert_eq!(i.latest.as_deref(), Some(LOG));
+        assert_eq!(i.best.as_deref(), Some(LOG));
+        assert_eq!(i.best_source, Some(TimeSource::UpdateLog));
+        assert!(i.consistent);
+        assert_eq!(
+            i.summary,
+            "patched since 2004-03-17 (update log, registry key; uninstall folder agrees)"
+        );
+    }
+
+    #[test]
+    fn as_of_before_between_and_after_the_evidence() {
+        // Time zone unknown: the log allows ±14 h; the key bounds from above.
+        let lo = "2004-03-16T19:15:02Z";
+        let hi = "2004-03-17T23:15:02Z";
+        let mut i = Installed {
+            evidence: vec![
+                e(
+                    TimeSource::UpdateLog,
+                    LOG,
+                    Bound::Moment,
+                    Some(lo),
+                    Some(hi),
+                ),
+                e(
+                    TimeSource::RegistryKey,
+                    KEY,
+                    Bound::NotAfter,
+                    None,
+                    Some(KEY),
+                ),
+            ],
+            ..Default::default()
+        };
+        assert!(judge_installed(&mut i, Verdict::Patched, "R").is_none());
+        let at = |d| rule_as_of(Verdict::Patched, Some(&i), t(d)).0;
+        assert_eq!(at("2004-03-01T00:00:00Z"), AsOfState::VulnerableAtDate);
+        assert_eq!(at("2004-03-17T00:00:00Z"), AsOfState::UnknownAtDate);
+        assert_eq!(at("2004-03-18T00:00:00Z"), AsOfState::PatchedAtDate);
+        // With the zone known, the moment decides.
+        let c = consistent();
+        let at = |d| rule_as_of(Verdict::Patched, Some(&c), t(d)).0;
+        assert_eq!(at("2004-03-17T09:15:01Z"), AsOfState::VulnerableAtDate);
+        assert_eq!(at("2004-03-17T09:15:02Z"), AsOfState::PatchedAtDate);
+        // Nothing known, or vulnerable now.
+        assert_eq!(
+            rule_as_of(Verdict::Patched, None, 0).0,
+            AsOfState::UnknownAtDate
+        );
+        assert_eq!(
+            rule_as_of(Verdict::Vulnerable, None, 0).0,
+            AsOfState::VulnerableAtDate
+        );
+        assert_eq!(
+            rule_as_of(Verdict::NotInstalled, None, 0).0,
+            AsOfState::NotAffectedAtDate
+        );
+    }
+
+    #[test]
+    fn a_conflict_is_named_trusts_the_log_and_is_never_patched_at_date() {
+        // The key was last written a week before the install the log records.
+        let mut i = Installed {
+            evidence: vec![
+                e(
+                    TimeSource::UpdateLog,
+                    LOG,
+                    Bound::Moment,
+                    Some(LOG),
+                    Some(LOG),
+                ),
+                e(
+                    TimeSource::RegistryKey,
+                    "2004-03-10T00:00:00Z",
+                    Bound::NotAfter,
+                    None,
+                    Some("2004-03-10T00:00:00Z"),
+                ),
+            ],
+            ..Default::default()
+        };
+        let reason = judge_installed(&mut i, Verdict::Patched, "MS04-008").unwrap();
+        assert_eq!(reason.code, ReasonCode::InstallTimeConflict);
+        assert!(
+            reason.message.contains("trusts update log"),
+            "{}",
+            reason.message
+        );
+        assert!(reason.message.contains("sets aside registry key"));
+        assert!(!i.consistent);
+        assert_eq!(i.best.as_deref(), Some(LOG));
+        for d in [
+            "2004-03-12T00:00:00Z",
+            "2004-03-18T00:00:00Z",
+            "2010-01-01T00:00:00Z",
+        ] {
+            let (s, r) = rule_as_of(Verdict::Patched, Some(&i), t(d));
+            assert_eq!(s, AsOfState::UnknownAtDate, "{d}");
+            assert_eq!(r[0].code, ReasonCode::InstallTimeConflict);
+        }
+    }
+
+    #[test]
+    fn back_dated_si_times_give_the_note_and_are_not_used() {
+        use crate::model::time::Times;
+        use crate::model::{FileFacts, FileVersion, Location, Status};
+        let mut f = Finding {
+            path: "WINNT/system32/Windows Media/Server/Nscm.exe".to_owned(),
+            abs_path: String::new(),
+            name: "Nscm.exe".to_owned(),
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            target: "Nscm.exe".to_owned(),
+            status: Status::Patched,
+            location: Location::live(),
+            version: None,
+            version_source: None,
+            file_version: None,
+            file_version_string: None,
+            product_version: None,
+            product_version_string: None,
+            string_tables: Vec::new(),
+            required_version: FileVersion::new(4, 1, 0, 3934),
+            published_size: None,
+            file: FileFacts {
+                created: Some("2003-01-01T00:00:00Z".to_owned()),
+                modified: Some("2003-01-01T00:00:00Z".to_owned()),
+                name_times: Some(Times {
+                    created: Some(LOG.to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            link_target: None,
+            time_basis: Default::default(),
+            service_image: None,
+            lineage: None,
+            notes: Vec::new(),
+            error: None,
+            error_kind: None,
+            version_resources: Vec::new(),
+        };
+        assert!(timestamps_inconsistent(&f).is_some());
+        let ev = finding_evidence(&f, false);
+        let si = ev.iter().find(|e| e.field == "si_created").unwrap();
+        assert_eq!(si.bound, Bound::Context, "never silently used");
+        assert!(si
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("timestamps_inconsistent"));
+        let fname = ev.iter().find(|e| e.field == "fn_created").unwrap();
+        assert_eq!(fname.bound, Bound::Approximate);
+        let mut system = SystemEvidence {
+            rules: vec![crate::model::system::RuleRegistry {
+                rule: "MS04-008".to_owned(),
+                kb: "KB832359".to_owned(),
+                update_records: Vec::new(),
+                services: Vec::new(),
+                uninstall_dir: None,
+                installed: None,
+            }],
+            ..Default::default()
+        };
+        let mut rvs = vec![RuleVerdict {
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            verdict: Verdict::Patched,
+            reasons: Vec::new(),
+        }];
+        let mut reasons = Vec::new();
+        attach(
+            &mut system,
+            std::slice::from_mut(&mut f),
+            &mut rvs,
+            &mut reasons,
+        );
+        assert!(f.notes[0].starts_with("timestamps_inconsistent:"));
+        assert_eq!(reasons[0].code, ReasonCode::TimestampsInconsistent);
+        assert_eq!(rvs[0].reasons[0].code, ReasonCode::TimestampsInconsistent);
+        // Consistent times: no note.
+        f.file.created = Some(LOG.to_owned());
+        assert!(timestamps_inconsistent(&f).is_none());
+    }
+
+    #[test]
+    fn approximate_times_alone_never_decide() {
+        let mut i = Installed {
+            evidence: vec![e(TimeSource::LiveFile, LOG, Bound::Approximate, None, None)],
+            ..Default::default()
+        };
+        judge_installed(&mut i, Verdict::Patched, "R");
+        assert!(
+            i.summary.contains("only file-system times"),
+            "{}",
+            i.summary
+        );
+        assert_eq!(i.best.as_deref(), Some(LOG));
+        for d in ["2000-01-01T00:00:00Z", "2010-01-01T00:00:00Z"] {
+            assert_eq!(
+                rule_as_of(Verdict::Patched, Some(&i), t(d)).0,
+                AsOfState::UnknownAtDate
+            );
+        }
+    }
+}

@@ -1,0 +1,785 @@
+//! A root's verdict from its findings and its registry evidence: which live copy a service
+//! starts (it decides, other live copies are then not counted), each rule's file verdict,
+//! the reconciliation with the registry, and the root's verdict, the most urgent of its
+//! rules'. Pure functions of plain data.
+//!
+//! Over 400 lines with its tests (about 200: the root-verdict table), and the install-path
+//! checks for links and reparse points not walked.
+
+use std::collections::BTreeMap;
+
+use crate::judge::reconcile::{self, RuleSystemFacts};
+use crate::judge::{self, location, CandidateFacts};
+use crate::model::{
+    Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
+    Verdict,
+};
+use crate::rules::RuleSet;
+
+/// How the walk of a root ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootOutcome {
+    /// Walked; `unreadable` folders or files could not be read on the way; `unfollowed` are
+    /// the paths of links kbscan did not follow (or follow into) that sit on a rule's install
+    /// path (issue 10 case 6: a live copy may be behind them).
+    Scanned {
+        unreadable: usize,
+        unfollowed: Vec<String>,
+    },
+    /// The root itself could not be read.
+    Unreadable,
+}
+
+/// A root's verdict, its reasons and each rule's verdict.
+#[derive(Debug, Clone)]
+pub struct RootJudgement {
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    pub rule_verdicts: Vec<RuleVerdict>,
+}
+
+/// Judges one root. Marks in `findings` the copies services start, and notes the copies
+/// they supersede.
+pub fn judge_root(
+    rules: &RuleSet,
+    findings: &mut [Finding],
+    outcome: &RootOutcome,
+    system: &SystemEvidence,
+) -> RootJudgement {
+    let (unreadable, unfollowed) = match outcome {
+        RootOutcome::Unreadable => return unreadable_root(rules),
+        RootOutcome::Scanned {
+            unreadable,
+            unfollowed,
+        } => (*unreadable, unfollowed.as_slice()),
+    };
+    let service_reasons = mark_service_images(findings, system);
+    let mut reasons = Vec::new();
+    let mut rule_verdicts = Vec::new();
+    for rule in &rules.rules {
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule.id).collect();
+        // A live copy is not counted when a service names another copy of the same file.
+        let superseded = |f: &Finding| {
+            f.service_image.is_none()
+                && mine
+                    .iter()
+                    .any(|o| o.target == f.target && o.service_image.is_some())
+        };
+        // Readings kbscan cannot choose between (issue 10 cases 2 and 6): twins differing only
+        // in case, links not read on the live path. They are kept out of the file verdict and
+        // then allowed only to make it vulnerable-or-inconclusive, never patched.
+        let counted = |f: &Finding| f.is_live() && !superseded(f);
+        let (ambiguous_paths, mut unsure) = ambiguous_readings(&mine, &counted);
+        unsure.extend(unfollowed_on_install_path(rule, system, unfollowed));
+        unsure.extend(services_not_judged(&rule.id, system, &mine));
+        let facts: Vec<CandidateFacts<'_>> = mine
+            .iter()
+            .map(|f| CandidateFacts {
+                path: &f.path,
+                status: f.status,
+                live: f.is_live(),
+                superseded: f.is_live()
+                    && (superseded(f) || ambiguous_paths.contains(&f.path.as_str())),
+                version: f.version,
+                required: f.required_version,
+                error: f.error.as_deref(),
+                readings: &f.version_resources,
+            })
+            .collect();
+        let (mut file_verdict, mut rule_reasons) =
+            judge::rule_verdict(&rule.file_names(), &facts, unreadable);
+        let undecided = unsure.iter().any(|u| u.undecided);
+        if undecided && matches!(file_verdict, Verdict::Patched | Verdict::NotInstalled) {
+            // One reading Windows could use is not known to be patched: never `patched`.
+            rule_reasons.retain(|r| r.code != ReasonCode::NotFound);
+            file_verdict = Verdict::Inconclusive;
+        }
+        rule_reasons.extend(unsure.into_iter().map(|u| u.reason));
+        for f in &mine {
+            let counted = f.is_live() && !(f.is_live() && superseded(f));
+            if let (true, Status::Patched, Some(m)) = (counted, f.status, &f.lineage) {
+                let Some(kb) =
+                    m.kb.as_deref()
+                        .filter(|kb| !kb.eq_ignore_ascii_case(&rule.kb))
+                else {
+                    continue;
+                };
+                if f.version.is_some_and(|v| v > f.required_version) {
+                    let by = m.bulletin.as_deref().unwrap_or(kb);
+                    let official = rule
+                        .superseded_by
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(by))
+                        || rules.get(by).is_some_and(|o| {
+                            o.supersedes
+                                .iter()
+                                .any(|s| s.eq_ignore_ascii_case(&rule.id))
+                        });
+                    rule_reasons.push(Reason::at(
+                        ReasonCode::LaterUpdateIncludesFix,
+                        format!(
+                            "{} {}; includes the {} fix by version{}",
+                            f.target,
+                            m.text,
+                            rule.id,
+                            if official {
+                                format!(" ({by} supersedes {})", rule.id)
+                            } else {
+                                format!(
+                                    " (kbscan's rule: at or above {}; the bulletins do not say {by} replaces {})",
+                                    f.required_version, rule.id
+                                )
+                            }
+                        ),
+                        &f.path,
+                    ));
+                }
+            }
+        }
+        let rr = system.for_rule(&rule.id);
+        let keys: Vec<String> = rr
+            .map(|r| r.update_records.iter().map(|u| u.key.clone()).collect())
+            .unwrap_or_default();
+        let sys_facts = RuleSystemFacts {
+            software_read: system.software_read(),
+            os: &system.os,
+            update_keys: &keys,
+            uninstall_dir: rr.and_then(|r| r.uninstall_dir.as_deref()),
+        };
+        let (v, rec_reasons) = reconcile::reconcile(rule, file_verdict, &sys_facts);
+        rule_reasons.extend(rec_reasons);
+        reasons.extend(rule_reasons.iter().cloned());
+        rule_verdicts.push(RuleVerdict {
+            rule: rule.id.clone(),
+            kb: rule.kb.clone(),
+            verdict: v,
+            reasons: rule_reasons,
+        });
+    }
+    reasons.extend(service_reasons);
+    RootJudgement {
+        verdict: judge::combine(rule_verdicts.iter().map(|r| r.verdict)),
+        reasons,
+        rule_verdicts,
+    }
+}
+
+/// A reading of a rule's live file that kbscan cannot settle, with its reason; `undecided`
+/// when it keeps the rule from `patched` (every reading agreeing is only a note).
+struct Unsure {
+    reason: Reason,
+    undecided: bool,
+}
+
+/// The counted live copies of a rule that Windows could read more than one way: paths that
+/// differ only in case (`case_twins`: Windows opens names case-insensitively, so either could
+/// run) and links to a candidate that were not read (`live_copy_not_read`). Returns the paths
+/// to keep out of the file verdict (twins that disagree) and the reasons.
+fn ambiguous_readings<'f>(
+    mine: &[&'f Finding],
+    counted: &dyn Fn(&Finding) -> bool,
+) -> (Vec<&'f str>, Vec<Unsure>) {
+    let mut out = Vec::new();
+    let mut keep_out = Vec::new();
+    let mut groups: BTreeMap<(String, String), Vec<&'f Finding>> = BTreeMap::new();
+    for f in mine.iter().copied().filter(|f| counted(f)) {
+        groups
+            .entry((f.target.clone(), f.path.to_ascii_lowercase()))
+            .or_default()
+            .push(f);
+    }
+    for twins in groups.values().filter(|g| g.len() > 1) {
+        let all = |s: Status| twins.iter().all(|f| f.status == s);
+        let agree = all(Status::Vulnerable) || all(Status::Patched);
+        let readings: Vec<String> = twins
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.path,
+                    match f.version {
+                        Some(v) => format!("{v} ({})", f.status.as_str()),
+                        None => f.status.as_str().to_owned(),
+                    }
+                )
+            })
+            .collect();
+        let message = format!(
+            "{} live entries differ only in case ({}): Windows opens names case-insensitively, so any of them could be the {} that runs; {}",
+            twins.len(),
+            readings.join("; "),
+            twins[0].target,
+            if agree {
+                "every reading agrees"
+            } else {
+                "the readings disagree, so the verdict cannot be patched"
+            }
+        );
+        if !agree {
+            keep_out.extend(twins.iter().map(|f| f.path.as_str()));
+        }
+        out.push(Unsure {
+            reason: Reason::at(ReasonCode::CaseTwins, message, &twins[0].path),
+            undecided: !agree,
+        });
+    }
+    for f in mine
+        .iter()
+        .filter(|f| counted(f) && f.status == Status::Skipped && f.link_target.is_some())
+    {
+        out.push(Unsure {
+            reason: Reason::at(
+                ReasonCode::LiveCopyNotRead,
+                format!(
+                    "live {} is a link that was not read ({}): the copy Windows would run there was not judged (see --follow-symlinks)",
+                    f.path,
+                    f.link_target.as_deref().unwrap_or("target unknown"),
+                ),
+                &f.path,
+            ),
+            undecided: true,
+        });
+    }
+    (keep_out, out)
+}
+
+/// Links on a rule's install path (`system32/Windows Media/Server`) that kbscan did not walk
+/// into: a live copy may be behind them. Not when a service of the rule starts a copy found
+/// elsewhere (the service decides, and its path does not go through the link).
+fn unfollowed_on_install_path(
+    rule: &crate::model::Rule,
+    system: &SystemEvidence,
+    unfollowed: &[String],
+) -> Vec<Unsure> {
+    let services: Vec<&crate::model::system::ServiceFacts> = system
+        .for_rule(&rule.id)
+        .map(|r| r.services.iter().collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for link in unfollowed {
+        let parts: Vec<&[u8]> = link.split('/').map(str::as_bytes).collect();
+        for file in &rule.files {
+            let Some(dir) = file.install_dir.as_deref() else {
+                continue;
+            };
+            if !location::on_install_path(parts.iter().copied(), dir) {
+                continue;
+            }
+            let prefix = format!("{}/", link.to_ascii_lowercase());
+            let elsewhere = services.iter().any(|s| {
+                s.file == file.name
+                    && !s.on_disk.is_empty()
+                    && s.resolved_path
+                        .as_deref()
+                        .is_some_and(|p| !p.starts_with(&prefix))
+            });
+            if elsewhere {
+                continue;
+            }
+            out.push(Unsure {
+                reason: Reason::at(
+                    ReasonCode::LiveCopyNotRead,
+                    format!(
+                        "{link} is a link on the install path {dir} of {} and was not followed: a live copy may be there unread (see --follow-symlinks)",
+                        file.name
+                    ),
+                    link,
+                ),
+                undecided: true,
+            });
+        }
+    }
+    out
+}
+
+/// Services of a rule whose copy kbscan did not judge: a program it could not place under the
+/// root, or a file it found there but did not judge as the rule's file (issue 13: a service
+/// found by its name may start a copy under another name, `nsum_old.exe`, or one the walk did
+/// not reach). Windows runs that copy, unread: the rule cannot be `patched`. A disabled
+/// service does not run, so it only notes it.
+fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -> Vec<Unsure> {
+    let Some(rr) = system.for_rule(rule) else {
+        return Vec::new();
+    };
+    let disabled = |svc: &crate::model::system::ServiceFacts| {
+        if svc.start == Some(4) {
+            " (the service is disabled)"
+        } else {
+            ""
+        }
+    };
+    // A program kbscan could not place (another drive, a network path, a variable the hives do
+    // not give, an 8.3 alias the volume does not record): Windows runs a copy that may be none
+    // of those judged.
+    let unplaced = rr.services.iter().filter_map(|svc| {
+        let why = svc.unresolved.as_deref()?;
+        Some(Unsure {
+            reason: Reason::new(
+                ReasonCode::ServiceImageUnresolved,
+                format!(
+                    "service {} ({}) is configured to start {}, which kbscan could not place under the root ({why}): the copy it runs may be none of those judged{}",
+                    svc.name,
+                    svc.matched_by.as_text(),
+                    svc.image_path.as_deref().unwrap_or_default(),
+                    disabled(svc)
+                ),
+            ),
+            undecided: svc.start != Some(4),
+        })
+    });
+    let not_judged = rr.services
+        .iter()
+        .filter(|svc| svc.unresolved.is_none() && !svc.on_disk.is_empty())
+        .filter(|svc| {
+            !mine.iter().any(|f| {
+                f.target == svc.file && f.service_image.as_deref() == Some(svc.name.as_str())
+            })
+        })
+        .map(|svc| Unsure {
+            reason: Reason::at(
+                ReasonCode::ServiceImageNotJudged,
+                format!(
+                    "service {} ({}) is configured to start {}, which kbscan did not judge as {}: the copy Windows runs was not read{}",
+                    svc.name,
+                    svc.matched_by.as_text(),
+                    svc.on_disk[0],
+                    svc.file,
+                    disabled(svc)
+                ),
+                &svc.on_disk[0],
+            ),
+            undecided: svc.start != Some(4),
+        });
+    unplaced.chain(not_judged).collect()
+}
+
+/// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
+fn unreadable_root(rules: &RuleSet) -> RootJudgement {
+    RootJudgement {
+        verdict: Verdict::Inconclusive,
+        reasons: vec![Reason::new(
+            ReasonCode::RootUnreadable,
+            "the root could not be scanned".to_owned(),
+        )],
+        rule_verdicts: rules
+            .rules
+            .iter()
+            .map(|r| RuleVerdict {
+                rule: r.id.clone(),
+                kb: r.kb.clone(),
+                verdict: Verdict::Inconclusive,
+                reasons: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+/// A root read from an image that does not match the hash or checksum its container stores
+/// (`--verify-image`, `detail` says what was compared): `inconclusive` for the root and every
+/// rule whatever was found, with the reason `image_hash_mismatch`, and an error on the root
+/// itself so the exit code says the scan is not to be relied on.
+pub fn distrust_image(root: &mut RootReport, detail: &str) {
+    root.errors.push(PathMessage {
+        path: String::new(),
+        message: format!("--verify-image: the image does not match its stored hash ({detail})"),
+    });
+    root.verdict = Verdict::Inconclusive;
+    for rv in &mut root.rule_verdicts {
+        rv.verdict = Verdict::Inconclusive;
+    }
+    root.reasons.push(Reason::new(
+        ReasonCode::ImageHashMismatch,
+        format!(
+            "the image does not match the hash or checksum it stores ({detail}): its content cannot be trusted"
+        ),
+    ));
+}
+
+/// Links and reparse points the walk did not enter (`not_walked`, by path) that lie on a
+/// rule's install path — the Windows folder, a folder of a file's `install_dir` below it, or
+/// the file itself — hide where the live copy would be: that rule (unless already
+/// `vulnerable`) and the root become `inconclusive`, with the reason
+/// `reparse_point_not_walked`. When the Windows folder is unknown, a path ending with the
+/// start of `install_dir` (`…/system32/Windows Media`) counts.
+pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked: &[PathMessage]) {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let windir: Vec<String> = root
+        .system
+        .windir
+        .as_deref()
+        .map(|w| w.split('/').filter(|p| !p.is_empty()).map(lower).collect())
+        .unwrap_or_default();
+    let mut changed = false;
+    for rule in &rules.rules {
+        let mut hits: Vec<&PathMessage> = Vec::new();
+        for f in &rule.files {
+            let Some(dir) = f.install_dir.as_deref() else {
+                continue;
+            };
+            let mut install: Vec<String> = dir
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(lower)
+                .collect();
+            install.push(lower(&f.name));
+            for nw in not_walked {
+                let p: Vec<String> = nw.path.split('/').map(lower).collect();
+                let on_path = if windir.is_empty() {
+                    (1..=install.len().min(p.len())).any(|k| p.ends_with(&install[..k]))
+                } else {
+                    let full: Vec<String> = windir.iter().chain(&install).cloned().collect();
+                    !p.is_empty() && full.starts_with(&p)
+                };
+                if on_path && !hits.iter().any(|h| h.path == nw.path) {
+                    hits.push(nw);
+                }
+            }
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        changed = true;
+        let Some(rv) = root.rule_verdicts.iter_mut().find(|rv| rv.rule == rule.id) else {
+            continue;
+        };
+        for h in hits {
+            let reason = Reason::at(
+                ReasonCode::ReparsePointNotWalked,
+                format!(
+                    "{} is on the install path of {} and was not walked ({}): a live copy may be hidden behind it",
+                    h.path,
+                    rule.file_names(),
+                    h.message
+                ),
+                &h.path,
+            );
+            rv.reasons.push(reason.clone());
+            root.reasons.push(reason);
+        }
+        if rv.verdict != Verdict::Vulnerable {
+            rv.verdict = Verdict::Inconclusive;
+        }
+    }
+    if changed {
+        root.verdict = judge::combine(root.rule_verdicts.iter().map(|r| r.verdict));
+    }
+}
+
+/// Marks the copy each service starts (its `ImagePath`). When a service names one of several
+/// live copies, that copy decides and the others are noted and not counted. The copy a
+/// service starts is live whatever folder it is in (`live:service`, issue 10 case 3); when the
+/// `ImagePath` names several entries that differ only in case, each is marked (the twins are
+/// judged together, see [`ambiguous_readings`]). An `ImagePath` that could not be resolved is a
+/// reason and decides nothing.
+fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for rr in &system.rules {
+        for svc in &rr.services {
+            mark_one(findings, &rr.rule, svc, &mut reasons);
+            if svc.start == Some(4) {
+                reasons.push(Reason::new(
+                    ReasonCode::ServiceDisabled,
+                    format!(
+                        "service {} is disabled (Start = 4); the verdict stays with the files",
+                        svc.name
+                    ),
+                ));
+            }
+        }
+    }
+    reasons
+}
+
+/// One service of [`mark_service_images`].
+fn mark_one(
+    findings: &mut [Finding],
+    rule: &str,
+    svc: &crate::model::system::ServiceFacts,
+    reasons: &mut Vec<Reason>,
+) {
+    {
+        {
+            let image_path = svc.image_path.as_deref().unwrap_or_default();
+            // Not placed: a rule-level reason (`services_not_judged`); it marks no copy.
+            if svc.unresolved.is_some() {
+                return;
+            }
+            let Some(want) = &svc.resolved_path else {
+                return;
+            };
+            let same_target = |f: &Finding| f.rule == rule && f.target == svc.file;
+            let hits: Vec<usize> = findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    same_target(f)
+                        && (svc.on_disk.contains(&f.path) || f.path.to_ascii_lowercase() == *want)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let Some(&first) = hits.first() else {
+                // Found under the root but not judged as the rule's file: a rule-level reason
+                // (`services_not_judged`), not a note.
+                if !svc.on_disk.is_empty() {
+                    return;
+                }
+                reasons.push(Reason::new(
+                    ReasonCode::ServiceImageMissing,
+                    format!(
+                        "service {} is configured to start {image_path}, which was not found under the root",
+                        svc.name
+                    ),
+                ));
+                return;
+            };
+            for &i in &hits {
+                let f = &mut findings[i];
+                if !f.is_live() {
+                    f.location = location::started_by_service(&f.location);
+                    f.notes.retain(|n| !n.starts_with("inactive copy ("));
+                    f.notes.push(format!(
+                        "live: service {} starts this copy, whatever folder it is in",
+                        svc.name
+                    ));
+                }
+                f.service_image = Some(svc.name.clone());
+                f.notes.push(format!(
+                    "the file service {} starts (ImagePath {image_path})",
+                    svc.name
+                ));
+            }
+            let image = findings[first].path.clone();
+            let mut others = 0;
+            for f in findings.iter_mut() {
+                if same_target(f) && f.is_live() && f.service_image.is_none() {
+                    others += 1;
+                    f.notes.push(format!(
+                        "not the file service {} starts ({image}): not counted in the verdict",
+                        svc.name
+                    ));
+                }
+            }
+            if others > 0 {
+                reasons.push(Reason::at(
+                    ReasonCode::ServiceImageDecides,
+                    format!(
+                        "service {} starts {image}; {others} other live {} of {} not counted",
+                        svc.name,
+                        if others == 1 { "copy" } else { "copies" },
+                        svc.file
+                    ),
+                    &image,
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::system::{RuleRegistry, ServiceFacts};
+    use crate::model::{FileFacts, FileVersion, Location, LocationClass, Status};
+
+    const LIVE: &str = "WINNT/system32/Windows Media/Server/Nscm.exe";
+
+    fn rules() -> RuleSet {
+        crate::rules::load_selected(&[] as &[&std::path::Path], &["MS04-008"]).unwrap()
+    }
+
+    fn finding(path: &str, status: Status, live: bool, version: (u16, u16)) -> Finding {
+        Finding {
+            path: path.to_owned(),
+            abs_path: path.to_owned(),
+            name: "Nscm.exe".to_owned(),
+            rule: "MS04-008".to_owned(),
+            kb: "KB832359".to_owned(),
+            target: "Nscm.exe".to_owned(),
+            status,
+            location: if live {
+                Location::live()
+            } else {
+                Location {
+                    class: LocationClass::Backup,
+                    rule: Some("ntuninstall"),
+                    folder: Some("$NTUninstallKB832359$".to_owned()),
+                }
+            },
+            version: Some(FileVersion::new(4, 1, version.0, version.1)),
+            version_source: None,
+            file_version: None,
+            file_version_string: None,
+            product_version: None,
+            product_version_string: None,
+            string_tables: Vec::new(),
+            version_resources: Vec::new(),
+            required_version: FileVersion::new(4, 1, 0, 3934),
+            published_size: None,
+            file: FileFacts::default(),
+            link_target: None,
+            time_basis: Default::default(),
+            service_image: None,
+            lineage: None,
+            notes: Vec::new(),
+            error: None,
+            error_kind: None,
+        }
+    }
+
+    fn with_service(resolved: &str, start: u32) -> SystemEvidence {
+        SystemEvidence {
+            rules: vec![RuleRegistry {
+                rule: "MS04-008".to_owned(),
+                kb: "KB832359".to_owned(),
+                update_records: Vec::new(),
+                services: vec![ServiceFacts {
+                    name: "nsstation".to_owned(),
+                    file: "Nscm.exe".to_owned(),
+                    matched_by: crate::model::system::ServiceMatch::ImageName,
+                    image_path: Some(resolved.to_owned()),
+                    start: Some(start),
+                    start_type: None,
+                    resolved_path: Some(resolved.to_ascii_lowercase()),
+                    unresolved: None,
+                    on_disk: Vec::new(),
+                }],
+                uninstall_dir: None,
+                installed: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn codes(j: &RootJudgement) -> Vec<&'static str> {
+        j.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+
+    #[test]
+    fn root_verdict_table() {
+        use Status::*;
+        let ok = RootOutcome::Scanned {
+            unreadable: 0,
+            unfollowed: Vec::new(),
+        };
+        let other = "Program Files/Old/Nscm.exe";
+        // (findings, outcome, system, verdict, a reason code that must be given)
+        let cases: Vec<(Vec<Finding>, RootOutcome, SystemEvidence, Verdict, &str)> = vec![
+            (
+                vec![],
+                RootOutcome::Unreadable,
+                SystemEvidence::default(),
+                Verdict::Inconclusive,
+                "root_unreadable",
+            ),
+            (
+                vec![],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::NotInstalled,
+                "not_found",
+            ),
+            (
+                vec![],
+                RootOutcome::Scanned {
+                    unreadable: 1,
+                    unfollowed: Vec::new(),
+                },
+                SystemEvidence::default(),
+                Verdict::Inconclusive,
+                "tree_incomplete",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::Patched,
+                "live_patched",
+            ),
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::Vulnerable,
+                "live_vulnerable",
+            ),
+            // The service starts the patched copy: the other live copy is not counted.
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                with_service(LIVE, 2),
+                Verdict::Patched,
+                "service_image_decides",
+            ),
+            // The service starts the old copy: vulnerable whatever else is there.
+            (
+                vec![
+                    finding(LIVE, Patched, true, (0, 3934)),
+                    finding(other, Vulnerable, true, (0, 3917)),
+                ],
+                ok.clone(),
+                with_service(other, 2),
+                Verdict::Vulnerable,
+                "service_image_decides",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                with_service("WINNT/elsewhere/nscm.exe", 4),
+                Verdict::Patched,
+                "service_image_missing",
+            ),
+            (
+                vec![finding(LIVE, Patched, true, (0, 3934))],
+                ok.clone(),
+                with_service(LIVE, 4),
+                Verdict::Patched,
+                "service_disabled",
+            ),
+            // Backup copies never decide.
+            (
+                vec![finding(
+                    "WINNT/$NTUninstallKB832359$/Nscm.exe",
+                    Vulnerable,
+                    false,
+                    (0, 3917),
+                )],
+                ok.clone(),
+                SystemEvidence::default(),
+                Verdict::NotInstalled,
+                "backup_ignored",
+            ),
+        ];
+        for (i, (mut findings, outcome, system, want, code)) in cases.into_iter().enumerate() {
+            let j = judge_root(&rules(), &mut findings, &outcome, &system);
+            assert_eq!(j.verdict, want, "case {i}: {:?}", codes(&j));
+            assert!(codes(&j).contains(&code), "case {i}: {:?}", codes(&j));
+            assert_eq!(j.rule_verdicts.len(), 1);
+        }
+    }
+
+    #[test]
+    fn the_started_copy_is_marked_and_the_others_are_noted() {
+        let mut findings = vec![
+            finding(LIVE, Status::Patched, true, (0, 3934)),
+            finding("Temp/Nscm.exe", Status::Vulnerable, true, (0, 3917)),
+        ];
+        let j = judge_root(
+            &rules(),
+            &mut findings,
+            &RootOutcome::Scanned {
+                unreadable: 0,
+                unfollowed: Vec::new(),
+            },
+            &with_service(LIVE, 2),
+        );
+        assert_eq!(j.verdict, Verdict::Patched);
+        assert_eq!(findings[0].service_image.as_deref(), Some("nsstation"));
+        assert!(findings[1].notes[0].contains("not counted"));
+    }
+}

@@ -1,0 +1,270 @@
+//! Advisories as data: the shape of a rule (one advisory) as the report carries it. Parsing
+//! and validation of rule files live in `rules.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use super::version::FileVersion;
+
+/// One advisory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub kb: String,
+    pub cves: Vec<String>,
+    pub title: String,
+    pub published: Option<String>,
+    pub severity: Option<String>,
+    pub summary: Option<String>,
+    pub affected: Vec<String>,
+    pub not_affected: Vec<String>,
+    pub uninstall_dir: Option<String>,
+    /// Which Windows the advisory covers, when the registry can tell.
+    pub applies_to: Option<AppliesTo>,
+    pub files: Vec<RuleFile>,
+    /// Where the rule came from: `built-in:…` or the path given with `--rules`.
+    pub source: String,
+    /// The format version the file was written for (1 or 2).
+    pub schema: u32,
+    /// Last revision of the bulletin.
+    pub updated: Option<String>,
+    /// Rules whose fix this update officially replaces (from the bulletin).
+    pub supersedes: Vec<String>,
+    /// Rules that officially replace this one.
+    pub superseded_by: Vec<String>,
+    /// The registry keys the update writes (looked up besides the generic KB search).
+    pub registry_records: Vec<RegistryRecordSpec>,
+    /// The bulletin says a withdrawn release wrote the same registry records: a record without
+    /// the fixed live file then suggests the withdrawn release.
+    pub registry_same_as_withdrawn: bool,
+    pub releases: Vec<Release>,
+    /// The documents the facts are quoted from.
+    pub sources: Vec<SourceDoc>,
+    /// The sources of the top-level facts.
+    pub citations: Vec<Citation>,
+    /// Lower-case hex SHA-256 of the rule file's text (for the examination record; issue 15).
+    #[serde(skip)]
+    pub text_sha256: String,
+}
+
+/// One file the update replaces.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleFile {
+    pub name: String,
+    pub description: Option<String>,
+    pub fixed_version: FileVersion,
+    /// Size of the fixed English build, as published (a note when a patched copy differs).
+    pub size: Option<u64>,
+    pub date: Option<String>,
+    /// Folder the live copy is installed in, relative to `%SystemRoot%`, `/`-separated.
+    pub install_dir: Option<String>,
+    /// Name of the service that runs this file (its key under `Services`).
+    pub service: Option<String>,
+    /// The versions of the product this file belongs to (`4.1.*`); a copy outside it is not
+    /// judged (`unknown_version`).
+    pub product_line: Option<String>,
+    /// When the rule has no sourced fixed version of its own: the rule (in `superseded_by`)
+    /// whose fixed version of the same file decides, `fixed_version` being copied from it. A
+    /// copy at or above it is patched; below, this rule cannot tell (`unknown_version`).
+    pub judged_by: Option<String>,
+    /// The quoted rows the file facts come from.
+    pub sources: Vec<Cite>,
+    /// A fixed version per branch or platform (GDR/QFE, or one platform's builds), when the
+    /// bulletin gives several; sorted by `from`. Empty: `fixed_version` decides every copy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<Branch>,
+}
+
+/// One branch's fixed build of a file. A copy belongs to the branch with the highest `from` at
+/// or below its version (below every branch, to the lowest): the branches' version ranges are
+/// how Microsoft's GDR and QFE builds (and the builds of different platforms) are told apart,
+/// so the copy's own version, not the registry, picks the branch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Branch {
+    /// `GDR`, `QFE`, `Windows 2000`…
+    pub name: String,
+    /// The lowest build of the branch.
+    pub from: FileVersion,
+    /// Below this, a copy of the branch is vulnerable.
+    pub fixed_version: FileVersion,
+    pub sources: Vec<Cite>,
+}
+
+impl RuleFile {
+    /// The branch a copy at `v` belongs to (none without branches).
+    pub fn branch_for(&self, v: FileVersion) -> Option<&Branch> {
+        self.branches
+            .iter()
+            .rev()
+            .find(|b| b.from <= v)
+            .or(self.branches.first())
+    }
+
+    /// The fixed version as printers show it: `4.1.0.3934`, or per branch
+    /// `GDR (5.0.2195.0+): 5.0.2195.6824; QFE (5.0.2195.7000+): 5.0.2195.7017`.
+    pub fn fixed_text(&self) -> String {
+        if self.branches.is_empty() {
+            return self.fixed_version.to_string();
+        }
+        self.branches
+            .iter()
+            .map(|b| format!("{} ({}+): {}", b.name, b.from, b.fixed_version))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The fixed version a copy at `v` is judged against: its branch's, or `fixed_version`.
+    pub fn fixed_for(&self, v: Option<FileVersion>) -> FileVersion {
+        v.and_then(|v| self.branch_for(v))
+            .map_or(self.fixed_version, |b| b.fixed_version)
+    }
+
+    /// Whether `v` is inside the file's product line (always, without one).
+    pub fn in_product_line(&self, v: FileVersion) -> bool {
+        match &self.product_line {
+            None => true,
+            Some(line) => product_line_matches(line, v),
+        }
+    }
+}
+
+/// `4.1.*` matches 4.1.x.y; `4.1.0.*` matches 4.1.0.y; `4.1.0.3934` only itself. The pattern is
+/// validated when the rule is loaded (numbers, then at most one trailing `*`).
+pub fn product_line_matches(line: &str, v: FileVersion) -> bool {
+    let parts = [v.major, v.minor, v.build, v.revision];
+    for (i, p) in line.split('.').enumerate() {
+        if p == "*" {
+            return true;
+        }
+        match (p.parse::<u16>(), parts.get(i)) {
+            (Ok(n), Some(&have)) if n == have => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A document a rule's facts come from (a `[[sources]]` table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// The name citations use (`ref`), unique within the file.
+    pub id: String,
+    /// The bulletin (or KB article) the document is.
+    pub bulletin: Option<String>,
+    /// `owner/name` of a repository holding the document …
+    pub repo: Option<String>,
+    pub commit: Option<String>,
+    /// … and its path there.
+    pub path: Option<String>,
+    /// Or the document's address.
+    pub url: Option<String>,
+    pub language: Option<String>,
+    /// `microsoft-bulletin`, `third-party …`: how much weight the document carries.
+    pub authority: Option<String>,
+}
+
+impl SourceDoc {
+    /// `repo:path@commit` or the URL, for tables.
+    pub fn location(&self) -> String {
+        match (&self.repo, &self.path, &self.url) {
+            (Some(r), Some(p), _) => format!("{r}:{p}"),
+            (_, _, Some(u)) => u.clone(),
+            (Some(r), None, None) => r.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One quoted row or sentence backing a fact: which source, where, and the words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cite {
+    /// The `id` of one of the file's `[[sources]]`.
+    #[serde(rename = "ref")]
+    pub source: String,
+    /// Line in the source document, when it is a file.
+    pub line: Option<u32>,
+    /// The row or sentence, quoted in the source's language.
+    pub quote: String,
+}
+
+/// The sources of one of the rule's top-level facts (`[[citations]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    /// The field the citation backs (`published`, `registry_same_as_withdrawn`, …).
+    pub field: String,
+    pub sources: Vec<Cite>,
+    pub note: Option<String>,
+}
+
+/// One release of the update (the first one and re-releases), informative.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub name: String,
+    pub bulletin_version: Option<String>,
+    pub package: Option<String>,
+    pub published: Option<String>,
+    /// When the release was withdrawn, if it was.
+    pub withdrawn: Option<String>,
+    /// Whether installing this release fixes the flaw.
+    pub fixes_vulnerability: Option<bool>,
+    pub note: Option<String>,
+}
+
+/// A registry key the update writes when it installs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryRecordSpec {
+    /// `HotFix` (`…\Windows NT\CurrentVersion\HotFix\…`) or `Updates` (`…\Microsoft\Updates\…`).
+    pub form: String,
+    /// As the bulletin writes it, `HKLM\SOFTWARE\…`.
+    pub key: String,
+    /// The same key relative to the SOFTWARE hive (`Microsoft\…`), as the reader looks it up.
+    pub hive_path: String,
+    pub value: Option<String>,
+    pub value_type: Option<String>,
+    pub data: Option<String>,
+    pub note: Option<String>,
+    pub sources: Vec<Cite>,
+}
+
+/// The Windows an advisory covers, compared with the offline registry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    /// `CurrentVersion` values (NT version) covered, e.g. `["5.0"]`; others are `not_applicable`.
+    #[serde(default)]
+    pub os_versions: Vec<String>,
+    /// `ProductType` values covered (`ServerNT`, `LanmanNT`); others get a note.
+    #[serde(default)]
+    pub product_types: Vec<String>,
+    /// `CSDVersion` values covered (`Service Pack 4`); others get a note.
+    #[serde(default)]
+    pub service_packs: Vec<String>,
+}
+
+impl Rule {
+    /// `Nscm.exe, Nspmon.exe`: the file names, for messages.
+    pub fn file_names(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The rules a scan uses: the built-in ones plus any given with `--rules`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rule called `id` (case-insensitive).
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+}

@@ -1,0 +1,585 @@
+//! HTML: one self-contained, printable page (issue 15). No external asset and no script: the
+//! style sheet is inline, and `@media print` starts each root on a new page (A4 or Letter:
+//! the page size is left to the printer). Every text from evidence is escaped twice: first
+//! losslessly (`escape::escape_str`, names already escaped in the model), then for HTML
+//! (`& < > " '`). Paths break only after a `/` (`<wbr>`), never inside a name.
+//!
+//! Over 400 lines: the page is one document (record, summary, per-root sections, findings,
+//! install-time evidence) with its style sheet; each part is a short function here.
+
+use std::io::Write;
+
+use super::opt;
+use super::table::{decisive, hive_text, rule_verdicts_line, rules_cell};
+use crate::escape::escape_str as esc;
+use crate::model::{Finding, Report, RootReport, Verdict};
+use crate::Error;
+
+const STYLE: &str = r#"
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; margin: 1.5em; color: #111; }
+h1 { font-size: 16pt; margin: 0 0 .3em; } h2 { font-size: 13pt; margin: 1.2em 0 .4em; }
+h3 { font-size: 11pt; margin: .9em 0 .3em; }
+table { border-collapse: collapse; margin: .3em 0 .8em; }
+th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+table.kv th { background: none; border: none; font-weight: 600; padding-left: 0; white-space: nowrap; }
+table.kv td { border: none; }
+.mono, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; }
+.hash { overflow-wrap: anywhere; }
+.seg { white-space: nowrap; }
+.v { font-weight: 700; padding: 0 .3em; border-radius: 3px; }
+.v-vulnerable { color: #fff; background: #b00020; }
+.v-inconclusive { color: #000; background: #f2c200; }
+.v-patched { color: #fff; background: #1b7a2e; }
+.v-not_installed, .v-not_applicable { color: #333; background: #ddd; }
+.finding { border-left: 3px solid #bbb; padding-left: .6em; margin: .6em 0; break-inside: avoid; }
+.error { color: #b00020; }
+footer { margin-top: 2em; font-size: 8pt; color: #555; }
+@page { margin: 14mm; }
+@media print {
+  body { margin: 0; font-size: 9pt; }
+  section.root { break-before: page; page-break-before: always; }
+  .v { -webkit-print-color-adjust: exact; }
+}
+"#;
+
+/// `& < > " '` as entities: the text is already free of control characters.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An escaped evidence text (not a name) for HTML.
+fn ev(text: &str) -> String {
+    html(&esc(text))
+}
+
+/// A `/`-separated name (already escaped) that breaks only after a `/`.
+fn path(p: &str) -> String {
+    let segs: Vec<String> = p
+        .split_inclusive('/')
+        .map(|s| format!("<span class=\"seg\">{}</span>", html(s)))
+        .collect();
+    format!("<span class=\"mono\">{}</span>", segs.join("<wbr>"))
+}
+
+fn verdict(v: Verdict) -> String {
+    format!(
+        "<span class=\"v v-{0}\">{1}</span>",
+        v.as_str(),
+        v.as_str().to_uppercase()
+    )
+}
+
+fn kv(out: &mut dyn Write, rows: &[(&str, String)]) -> std::io::Result<()> {
+    writeln!(out, "<table class=\"kv\">")?;
+    for (k, v) in rows {
+        writeln!(out, "<tr><th>{}</th><td>{v}</td></tr>", html(k))?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    let ex = &report.examination;
+    writeln!(out, "<section id=\"examination\"><h2>Examination</h2>")?;
+    let exe = &ex.executable;
+    let mut rows = vec![(
+        "kbscan",
+        format!(
+            "{} {} <span class=\"hash\">sha256 {}</span>{}",
+            html(ex.version),
+            exe.path.as_deref().map(path).unwrap_or_default(),
+            html(exe.sha256.as_deref().unwrap_or("-")),
+            exe.error
+                .as_deref()
+                .map(|e| format!(" (not hashed: {})", html(e)))
+                .unwrap_or_default()
+        ),
+    )];
+    if let Some(c) = &ex.case {
+        rows.push(("case", html(c)));
+    }
+    if let Some(e) = &ex.examiner {
+        rows.push(("examiner", html(e)));
+    }
+    rows.push(("host", html(ex.host.as_deref().unwrap_or("?"))));
+    rows.push(("started", html(&ex.started)));
+    rows.push(("finished", html(&ex.finished)));
+    rows.push((
+        "command line",
+        format!(
+            "<span class=\"mono\">{}</span>",
+            html(&ex.command_line.join(" "))
+        ),
+    ));
+    for r in &ex.rules {
+        rows.push((
+            "rule",
+            format!(
+                "{} {} <span class=\"hash\">sha256 {}</span>",
+                html(&r.id),
+                html(&r.source),
+                html(&r.sha256)
+            ),
+        ));
+    }
+    for i in &ex.images {
+        rows.push((
+            "image",
+            format!(
+                "{}: {} <span class=\"hash\">({})</span>",
+                path(&i.path),
+                html(&i.status),
+                html(&i.detail)
+            ),
+        ));
+    }
+    kv(out, &rows)?;
+    writeln!(out, "</section>")
+}
+
+fn summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "<section id=\"summary\"><h2>Summary</h2>")?;
+    writeln!(
+        out,
+        "<table><thead><tr><th>root</th><th>verdict</th><th>rules judged</th>\
+         <th>decisive reason</th></tr></thead><tbody>"
+    )?;
+    for (i, root) in report.roots.iter().enumerate() {
+        writeln!(
+            out,
+            "<tr><td><a href=\"#root-{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            path(&root.root),
+            verdict(root.verdict),
+            html(&rules_cell(root)),
+            html(&decisive(root))
+        )?;
+    }
+    for image in &report.images {
+        writeln!(
+            out,
+            "<tr><td>image {}</td><td>{}</td><td>volumes: {}</td><td>{}</td></tr>",
+            path(&image.path),
+            verdict(image.verdict),
+            html(&image.volumes.join(", ")),
+            image.error.as_deref().map(ev).unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    writeln!(out, "<p>{}.</p>", report.summary.sentence())?;
+    writeln!(out, "</section>")
+}
+
+fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
+    let sys = &root.system;
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if let Some(w) = &sys.windir {
+        rows.push(("windir", path(w)));
+    }
+    let os = &sys.os;
+    if os.current_version.is_some() || os.product_type.is_some() {
+        rows.push((
+            "os",
+            ev(&format!(
+                "{} (NT {}, build {}, {}), product type {}",
+                os.product_name.as_deref().unwrap_or("Windows"),
+                os.current_version.as_deref().unwrap_or("?"),
+                os.build.as_deref().unwrap_or("?"),
+                os.csd_version.as_deref().unwrap_or("no service pack"),
+                os.product_type.as_deref().unwrap_or("?")
+            )),
+        ));
+    }
+    for w in &os.wrong_type {
+        rows.push((
+            "wrong type",
+            ev(&format!(
+                "{}: {} expected, {} found ({})",
+                w.value, w.expected, w.found, w.data
+            )),
+        ));
+    }
+    if let Some(h) = &sys.software_hive {
+        rows.push(("SOFTWARE", html(&hive_text(h))));
+    }
+    if let Some(h) = &sys.system_hive {
+        rows.push(("SYSTEM", html(&hive_text(h))));
+    }
+    for rr in &sys.rules {
+        for u in &rr.update_records {
+            rows.push(("update record", ev(&format!("{} {}", rr.kb, u.key))));
+        }
+        for svc in &rr.services {
+            rows.push((
+                "service",
+                ev(&format!(
+                    "{}: {} ({}, {}): {} [{}]",
+                    rr.rule,
+                    svc.name,
+                    svc.file,
+                    svc.matched_by.as_text(),
+                    svc.image_path.as_deref().unwrap_or("no ImagePath"),
+                    svc.start_type.unwrap_or("?")
+                )),
+            ));
+        }
+        // issue 14: when the update was installed.
+        if let Some(i) = &rr.installed {
+            rows.push(("installed", ev(&format!("{}: {}", rr.rule, i.summary))));
+        }
+        if let Some(u) = &rr.uninstall_dir {
+            rows.push(("uninstall folder", ev(&format!("{}: {u}", rr.rule))));
+        }
+    }
+    for n in &sys.notes {
+        rows.push(("note", ev(n)));
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h3>Registry and Windows folder</h3>")?;
+    kv(out, &rows)
+}
+
+fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "<div class=\"finding\" id=\"{}\"><h3>[{}] {}</h3>",
+        html(&format!("f{}", i + 1)),
+        i + 1,
+        path(&f.path)
+    )?;
+    let file = &f.file;
+    let hash = |h: &Option<String>| {
+        h.as_deref()
+            .map(|h| format!("<span class=\"hash\">{}</span>", html(h)))
+    };
+    let text = |t: &Option<String>| t.as_deref().map(html);
+    let loc = match &f.location.folder {
+        Some(folder) => format!("{} ({})", ev(&f.location.label()), html(folder)),
+        None => ev(&f.location.label()),
+    };
+    let mut rows: Vec<(&str, Option<String>)> = vec![
+        (
+            "rule",
+            Some(ev(&format!(
+                "{} {} ({}), fixed in {}",
+                f.rule, f.kb, f.target, f.required_version
+            ))),
+        ),
+        (
+            "status",
+            Some(format!("{} ({loc})", html(f.status.as_str()))),
+        ),
+        ("version", Some(ev(&f.version_label()))),
+        (
+            "file version",
+            Some(ev(&format!(
+                "{} (numeric), {} (string)",
+                opt(&f.file_version),
+                f.file_version_string.as_deref().unwrap_or("-")
+            ))),
+        ),
+        (
+            "product version",
+            Some(ev(&format!(
+                "{} (numeric), {} (string)",
+                opt(&f.product_version),
+                f.product_version_string.as_deref().unwrap_or("-")
+            ))),
+        ),
+        ("size", file.size.map(|s| format!("{s} bytes"))),
+        ("sha256", hash(&file.sha256)),
+        ("md5", hash(&file.md5)),
+        ("modified", text(&file.modified)),
+        ("accessed", text(&file.accessed)),
+        ("created", text(&file.created)),
+        ("changed", text(&file.changed)),
+        ("pe", file.pe.as_ref().map(|p| ev(&p.summary()))),
+        ("link", f.link_target.as_deref().map(path)),
+        ("service", f.service_image.as_deref().map(ev)),
+        ("lineage", f.lineage.as_ref().map(|l| ev(&l.text))),
+        ("path", Some(path(&f.abs_path))),
+    ];
+    for n in &f.notes {
+        rows.push(("note", Some(ev(n))));
+    }
+    if let Some(e) = &f.error {
+        let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
+        rows.push((
+            "error",
+            Some(format!(
+                "<span class=\"error\">{} [{}]</span>",
+                ev(e),
+                html(kind)
+            )),
+        ));
+    }
+    let rows: Vec<(&str, String)> = rows
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    kv(out, &rows)?;
+    for t in &f.string_tables {
+        writeln!(
+            out,
+            "<table><caption>strings [{}]</caption><tbody>",
+            ev(&t.key)
+        )?;
+        for (k, v) in &t.strings {
+            writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", ev(k), ev(v))?;
+        }
+        writeln!(out, "</tbody></table>")?;
+    }
+    writeln!(out, "</div>")
+}
+
+fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "<section class=\"root\" id=\"root-{}\"><h2>{} {}</h2>",
+        i + 1,
+        path(&root.root),
+        verdict(root.verdict)
+    )?;
+    if let Some(p) = &root.parent_root {
+        writeln!(
+            out,
+            "<p>a Windows installation on the volume {}</p>",
+            path(p)
+        )?;
+    }
+    if let Some(img) = &root.image {
+        writeln!(
+            out,
+            "<p>volume {} of the image {} ({}, {}, offset {}, {} bytes)</p>",
+            html(&img.volume),
+            path(&img.path),
+            html(img.partition_table),
+            html(img.filesystem),
+            img.offset,
+            img.length
+        )?;
+    }
+    if !root.reasons.is_empty() {
+        writeln!(out, "<h3>Reasons</h3><ul>")?;
+        for r in &root.reasons {
+            writeln!(
+                out,
+                "<li><span class=\"mono\">{}</span>: {}</li>",
+                html(r.code.as_str()),
+                ev(&r.message)
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    if root.rule_verdicts.len() > 1 {
+        writeln!(
+            out,
+            "<p>rules: {}</p>",
+            html(&rule_verdicts_line(&root.rule_verdicts))
+        )?;
+    }
+    // issue 14: the state at --as-of.
+    if let Some(a) = &root.as_of {
+        writeln!(
+            out,
+            "<h3>As of {}: {}</h3><ul>",
+            ev(&a.date),
+            html(a.state.as_str())
+        )?;
+        for r in &a.rules {
+            let why: Vec<&str> = r.reasons.iter().map(|x| x.message.as_str()).collect();
+            writeln!(
+                out,
+                "<li>{} {}: {}</li>",
+                ev(&r.rule),
+                html(r.state.as_str()),
+                ev(&why.join("; "))
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    registry(out, root)?;
+    if !root.findings.is_empty() {
+        writeln!(
+            out,
+            "<h3>Findings</h3><table><thead><tr><th>#</th><th>path</th><th>rule</th>\
+             <th>status</th><th>location</th><th>version</th><th>size</th></tr></thead><tbody>"
+        )?;
+        for (n, f) in root.findings.iter().enumerate() {
+            writeln!(
+                out,
+                "<tr><td><a href=\"#root-{}-f{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td></tr>",
+                i + 1,
+                n + 1,
+                n + 1,
+                path(&f.path),
+                ev(&f.rule),
+                html(f.status.as_str()),
+                ev(&f.location.label()),
+                ev(&f.version_label()),
+                opt(&f.file.size)
+            )?;
+        }
+        writeln!(out, "</tbody></table><h3>Evidence</h3>")?;
+        for (n, f) in root.findings.iter().enumerate() {
+            let mut buf = Vec::new();
+            finding(&mut buf, n, f)?;
+            // Anchors unique over the page: `root-N-fM`.
+            let text = String::from_utf8_lossy(&buf).replacen(
+                &format!("id=\"f{}\"", n + 1),
+                &format!("id=\"root-{}-f{}\"", i + 1, n + 1),
+                1,
+            );
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    if !root.errors.is_empty() || !root.notices.is_empty() {
+        writeln!(out, "<h3>Errors and notices</h3><ul>")?;
+        for e in &root.errors {
+            let at = if e.path.is_empty() { "(root)" } else { &e.path };
+            writeln!(
+                out,
+                "<li class=\"error\">error: {}: {}</li>",
+                path(at),
+                ev(&e.message)
+            )?;
+        }
+        for n in &root.notices {
+            writeln!(
+                out,
+                "<li>notice: {}: {}</li>",
+                path(&n.path),
+                ev(&n.message)
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(
+        out,
+        "<p>{} entries walked, {} candidates.</p></section>",
+        root.stats.entries, root.stats.candidates
+    )
+}
+
+pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
+    let ex = &report.examination;
+    let title = match &ex.case {
+        Some(c) => format!("kbscan report, case {}", html(c)),
+        None => "kbscan report".to_owned(),
+    };
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"generator\" content=\"kbscan {}\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<header><h1>{title}</h1>\n\
+         <p>rules: {}</p></header>",
+        html(ex.version),
+        report
+            .rules
+            .iter()
+            .map(|r| ev(&format!("{} ({})", r.id, r.kb)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    examination(out, report)?;
+    summary(out, report)?;
+    for (i, root) in report.roots.iter().enumerate() {
+        root_section(out, i, root)?;
+    }
+    if !report.images.is_empty() {
+        writeln!(out, "<section id=\"images\"><h2>Disk images</h2>")?;
+        for image in &report.images {
+            let mut rows = vec![
+                ("verdict", verdict(image.verdict)),
+                ("format", ev(&image.format)),
+                ("container", html(image.container)),
+                ("segments", image.segments.to_string()),
+                ("size", opt(&image.size)),
+                (
+                    "partition table",
+                    html(image.partition_table.unwrap_or("-")),
+                ),
+                ("volumes", html(&image.volumes.join(", "))),
+            ];
+            if let Some(v) = &image.verification {
+                rows.push((
+                    "verification",
+                    format!(
+                        "{} <span class=\"hash\">({})</span>",
+                        html(v.status),
+                        ev(&v.detail)
+                    ),
+                ));
+            }
+            if let Some(m) = &image.container_metadata {
+                for (k, v) in [
+                    ("case number", &m.case_number),
+                    ("evidence number", &m.evidence_number),
+                    ("examiner", &m.examiner),
+                    ("description", &m.description),
+                    ("notes", &m.notes),
+                    ("acquired", &m.acquisition_date),
+                    ("stored md5", &m.stored_md5),
+                    ("stored sha1", &m.stored_sha1),
+                ] {
+                    if let Some(v) = v {
+                        rows.push((k, ev(v)));
+                    }
+                }
+            }
+            if let Some(e) = &image.error {
+                rows.push(("error", format!("<span class=\"error\">{}</span>", ev(e))));
+            }
+            for n in &image.notices {
+                rows.push(("notice", ev(n)));
+            }
+            writeln!(out, "<h3>{}</h3>", path(&image.path))?;
+            kv(out, &rows)?;
+        }
+        writeln!(out, "</section>")?;
+    }
+    writeln!(
+        out,
+        "<footer>kbscan {}; examination {} to {}.</footer>\n</body>\n</html>",
+        html(ex.version),
+        html(&ex.started),
+        html(&ex.finished)
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_the_five_characters() {
+        assert_eq!(
+            html(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(ev("a\u{1b}<b>"), "a\\x1b&lt;b&gt;");
+    }
+
+    #[test]
+    fn paths_break_only_after_a_slash() {
+        let p = path("WINNT/system32/Windows Media/Nscm.exe");
+        assert_eq!(p.matches("<wbr>").count(), 3);
+        assert!(p.contains("<span class=\"seg\">Windows Media/</span>"));
+        assert!(path("a<b/c").contains("a&lt;b/"));
+    }
+}

@@ -1,0 +1,329 @@
+//! `--format timeline` (issue 14): one JSON object per line for every time kbscan read, ready
+//! for Timesketch (`message`, `datetime`, `timestamp_desc`, plus `timestamp` in microseconds)
+//! with `root`, `rule`, `path`, `source` and, where it applies, `note`. Sorted by time, then
+//! root, path and description; `datetime` always has six fractional digits so that a plain
+//! text sort (`sort`, `jq -s 'sort_by(.datetime)'`) orders the lines the same way.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::model::described::VersionReport;
+use crate::model::installed::{parse_time, Bound, TimeEvidence, TimeSource};
+use crate::model::time::Times;
+use crate::model::{FileFacts, Finding, Report};
+use crate::Error;
+
+/// One event before it is written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Event {
+    nanos: i128,
+    root: String,
+    path: String,
+    desc: String,
+    /// Keeps events apart that share the rest (two log lines at one time).
+    disc: usize,
+    source: &'static str,
+    message: String,
+    rules: Vec<String>,
+    note: Option<String>,
+}
+
+/// RFC 3339 UTC with microseconds, e.g. `2004-03-17T09:15:02.000000Z`; `None` outside years
+/// 0000–9999.
+fn fixed(nanos: i128) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    ))
+}
+
+/// Events keyed by (time, root, path, description): one file matched by several rules gives
+/// one event naming them all.
+#[derive(Default)]
+struct Events(BTreeMap<(i128, String, String, String, usize), Event>);
+
+impl Events {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        time: Option<&str>,
+        root: &str,
+        path: &str,
+        desc: String,
+        source: &'static str,
+        message: String,
+        rule: Option<&str>,
+        note: Option<String>,
+        disc: usize,
+    ) {
+        let Some(nanos) = time.and_then(parse_time) else {
+            return;
+        };
+        let key = (nanos, root.to_owned(), path.to_owned(), desc.clone(), disc);
+        let e = self.0.entry(key).or_insert_with(|| Event {
+            nanos,
+            root: root.to_owned(),
+            path: path.to_owned(),
+            desc,
+            disc,
+            source,
+            message,
+            rules: Vec::new(),
+            note,
+        });
+        if let Some(r) = rule {
+            if !e.rules.iter().any(|x| x == r) {
+                e.rules.push(r.to_owned());
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn file_times(
+        &mut self,
+        root: &str,
+        path: &str,
+        ff: &FileFacts,
+        source: &'static str,
+        what: &str,
+        rule: Option<&str>,
+        note: Option<&str>,
+        si_note: Option<&str>,
+    ) {
+        let ntfs = ff.name_times.is_some();
+        let sets: [(&str, Option<&Times>); 2] = [
+            (
+                if ntfs { "$SI " } else { "" },
+                Some(&Times {
+                    modified: ff.modified.clone(),
+                    accessed: ff.accessed.clone(),
+                    created: ff.created.clone(),
+                    changed: ff.changed.clone(),
+                }),
+            ),
+            ("$FN ", ff.name_times.as_ref()),
+        ];
+        for (prefix, times) in sets {
+            let Some(t) = times else { continue };
+            // Back-dated $STANDARD_INFORMATION times carry the finding's note (issue 14).
+            let note = if prefix == "$SI " {
+                si_note.or(note)
+            } else {
+                note
+            };
+            for (value, desc) in [
+                (&t.created, "Creation Time"),
+                (&t.modified, "Content Modification Time"),
+                (&t.accessed, "Last Access Time"),
+                (&t.changed, "Metadata Modification Time"),
+            ] {
+                let desc = format!("{prefix}{desc}");
+                self.add(
+                    value.as_deref(),
+                    root,
+                    path,
+                    desc.clone(),
+                    source,
+                    format!("{what} {path}: {desc}"),
+                    rule,
+                    note.map(str::to_owned),
+                    0,
+                );
+            }
+        }
+        if let Some(pe) = &ff.pe {
+            self.add(
+                pe.link_time.as_deref(),
+                root,
+                path,
+                "PE Link Time".to_owned(),
+                "pe_header",
+                format!("{what} {path}: PE link time (COFF header)"),
+                rule,
+                None,
+                0,
+            );
+        }
+    }
+
+    fn finding(&mut self, root: &str, f: &Finding) {
+        let fat = f.time_basis.note();
+        let backdated = f
+            .notes
+            .iter()
+            .find(|n| n.starts_with("timestamps_inconsistent:"))
+            .map(String::as_str);
+        let (source, what) = if f.is_live() {
+            ("live_file", "live file")
+        } else {
+            ("backup_copy", "backup copy")
+        };
+        self.file_times(
+            root,
+            &f.path,
+            &f.file,
+            source,
+            what,
+            Some(&f.rule),
+            fat,
+            backdated,
+        );
+    }
+
+    fn evidence(&mut self, root: &str, rule: &str, e: &TimeEvidence) {
+        // File times come from the findings themselves (all four, SI and FN).
+        if matches!(e.source, TimeSource::LiveFile | TimeSource::BackupCopy) {
+            return;
+        }
+        let (source, desc, message) = match (e.source, e.field) {
+            (TimeSource::UpdateLog, "log_header") => (
+                "update_log",
+                "Update Log Run Start".to_owned(),
+                format!(
+                    "update log {}: {}{}",
+                    e.path,
+                    e.says,
+                    if e.bound == Bound::Moment {
+                        " (install moment)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            (TimeSource::UpdateLog, _) => (
+                "update_log",
+                "Update Log Line".to_owned(),
+                format!(
+                    "update log {}: line {}",
+                    e.path,
+                    e.line.as_deref().unwrap_or("")
+                ),
+            ),
+            (TimeSource::RegistryKey, _) => (
+                "registry_key",
+                "Registry Key Last Written".to_owned(),
+                format!("registry key {} last written", e.path),
+            ),
+            (TimeSource::RegistryValue, _) => (
+                "registry_value",
+                "Registry Installed Date".to_owned(),
+                format!("registry value {}: {}", e.path, e.says),
+            ),
+            (_, field) => {
+                let d = match field {
+                    "si_created" => "$SI Creation Time",
+                    "si_modified" => "$SI Content Modification Time",
+                    "fn_created" => "$FN Creation Time",
+                    "fn_modified" => "$FN Content Modification Time",
+                    "created" => "Creation Time",
+                    "modified" => "Content Modification Time",
+                    other => other,
+                };
+                (
+                    "uninstall_folder",
+                    d.to_owned(),
+                    format!("uninstall folder {}: {d}", e.path),
+                )
+            }
+        };
+        // Log lines are distinct events even when two share a time: the line number.
+        let disc = e
+            .line
+            .as_deref()
+            .and_then(|l| l.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        self.add(
+            Some(&e.time),
+            root,
+            &e.path,
+            desc,
+            source,
+            message,
+            Some(rule),
+            e.note.clone(),
+            disc,
+        );
+    }
+
+    fn write(self, w: &mut dyn Write) -> Result<(), Error> {
+        let mut events: Vec<Event> = self.0.into_values().collect();
+        events.sort();
+        for e in events {
+            let Some(datetime) = fixed(e.nanos) else {
+                continue;
+            };
+            let mut v = json!({
+                "message": e.message,
+                "datetime": datetime,
+                "timestamp": i64::try_from(e.nanos.div_euclid(1000)).unwrap_or(0),
+                "timestamp_desc": e.desc,
+                "root": e.root,
+                "rule": e.rules.join(" "),
+                "path": e.path,
+                "source": e.source,
+                "data_type": "kbscan:time",
+            });
+            if let Some(n) = e.note {
+                v["note"] = json!(n);
+            }
+            serde_json::to_writer(&mut *w, &v).map_err(|e| Error::Encode(e.to_string()))?;
+            writeln!(w)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every time of a scan.
+pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
+    let mut ev = Events::default();
+    for root in &report.roots {
+        for f in &root.findings {
+            ev.finding(&root.root, f);
+        }
+        for rr in &root.system.rules {
+            if let Some(inst) = &rr.installed {
+                for e in &inst.evidence {
+                    ev.evidence(&root.root, &rr.rule, e);
+                }
+            }
+        }
+    }
+    ev.write(w)
+}
+
+/// Every time of `kbscan version`'s files (no root, no rule).
+pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> {
+    let mut ev = Events::default();
+    for f in &report.files {
+        ev.file_times("", &f.path, &f.file, "file", "file", None, None, None);
+    }
+    ev.write(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_width_times_sort_as_text() {
+        let a = fixed(parse_time("2004-03-17T09:15:04.5Z").unwrap()).unwrap();
+        let b = fixed(parse_time("2004-03-17T09:15:04Z").unwrap()).unwrap();
+        assert_eq!(a, "2004-03-17T09:15:04.500000Z");
+        assert_eq!(b, "2004-03-17T09:15:04.000000Z");
+        assert!(b < a);
+        assert_eq!(fixed(-1_000_000_000_000_000_000_000), None);
+    }
+}
