@@ -75,27 +75,23 @@ pub enum ColorArg {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Aligned text for people (fits 100 columns).
-    Table,
-    /// One row per finding, header row first.
-    Csv,
-    /// One JSON document.
-    Json,
-    /// One JSON object per line, each carrying its root.
-    Jsonl,
-    /// One JSON object per time read (file, update log, registry key), sorted, for Timesketch.
-    Timeline,
-    /// One self-contained, printable HTML page (scan only).
-    Html,
+/// `--format`'s values: every registered printer (`kbscan_output::FORMATS`) with its help line,
+/// so the command line keeps no list of its own.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = kbscan_output::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        kbscan_output::FORMATS
+            .iter()
+            .map(|p| PossibleValue::new(p.name).help(p.help)),
+    )
+    .try_map(|name: String| kbscan_output::format(&name).ok_or("not a registered format"))
 }
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    #[arg(short, long, value_parser = format_parser(), default_value = kbscan_output::default_format().name)]
+    pub format: kbscan_output::Format,
     /// Write the report to FILE instead of standard output. Refused when FILE is, links to or
     /// lies inside any input (root, image segment, hive, rule file); written to a temporary
     /// file beside it and moved into place only when the command succeeded.
@@ -236,20 +232,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 fn kbscan_default_max() -> u64 {
     kbscan_core::evidence::inspect::DEFAULT_MAX_SIZE
-}
-
-impl From<FormatArg> for kbscan_output::Format {
-    fn from(f: FormatArg) -> Self {
-        use kbscan_output::Format;
-        match f {
-            FormatArg::Table => Format::Table,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Json => Format::Json,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Timeline => Format::Timeline,
-            FormatArg::Html => Format::Html,
-        }
-    }
 }
 
 impl ScanArgs {

@@ -54,10 +54,8 @@ fn style(o: &crate::cli::OutputArgs, brief: bool) -> kbscan_output::Style {
 
 /// `kbscan scan -f html` and friends need a scan: refuse before anything is opened.
 fn scan_only_formats(o: &crate::cli::OutputArgs) -> Result<(), Error> {
-    if o.format == crate::cli::FormatArg::Html {
-        return Err(Error::Usage(
-            "--format html is for kbscan scan; use table, csv, json or jsonl".to_owned(),
-        ));
+    if o.format.scan_only() {
+        return Err(kbscan_output::scan_only(o.format).into());
     }
     Ok(())
 }
@@ -139,11 +137,10 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
-    // CSV has no place for the examination record: it goes beside the report, FILE.examination.json.
+    // A format with no place for the examination record (CSV): it goes beside the report,
+    // FILE.examination.json.
     let mut sidecar = match (&a.output.output, a.output.format) {
-        (Some(o), crate::cli::FormatArg::Csv) => {
-            Some(Sink::open(Some(&examination_path(o)), &inputs)?)
-        }
+        (Some(o), f) if f.sidecar => Some(Sink::open(Some(&examination_path(o)), &inputs)?),
         _ => None,
     };
     let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
@@ -191,7 +188,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         summary,
     };
     let style = style(&a.output, a.brief);
-    let written = kbscan_output::write_scan(&report, a.output.format.into(), style, sink.writer());
+    let written = kbscan_output::write_scan(&report, a.output.format, style, sink.writer());
     sink.finish(written, &inputs)?;
     if let Some(mut side) = sidecar.take() {
         let written = kbscan_output::write_examination(&report.examination, side.writer());
@@ -233,7 +230,7 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
         tool: ToolInfo::this(),
         files,
     };
-    let written = kbscan_output::write_versions(&report, a.output.format.into(), sink.writer());
+    let written = kbscan_output::write_versions(&report, a.output.format, sink.writer());
     sink.finish(written, &inputs)?;
     Ok(code)
 }
@@ -246,11 +243,11 @@ fn run_rules(a: RulesArgs) -> Result<i32, Error> {
     let written = if a.lineage {
         kbscan_output::write_lineage(
             kbscan_core::lineage::builtin(),
-            a.output.format.into(),
+            a.output.format,
             sink.writer(),
         )
     } else {
-        kbscan_output::write_rules(&rules, a.output.format.into(), sink.writer())
+        kbscan_output::write_rules(&rules, a.output.format, sink.writer())
     };
     sink.finish(written, &inputs)?;
     Ok(exit::CLEAN)

@@ -435,3 +435,14 @@ pub(crate) fn cites(c: &[crate::model::rule::Cite]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// One row per finding, for a spreadsheet.
+pub(crate) const PRINTER: crate::Printer = crate::Printer {
+    name: "csv",
+    help: "One row per finding, header row first",
+    scan: |r, _, w| scan(r, w),
+    versions: Some(versions),
+    rules: Some(rules),
+    lineage: Some(lineage),
+    sidecar: true,
+};

@@ -10,9 +10,9 @@
 use std::io::Write;
 
 use super::opt;
-use super::table::{decisive, hive_text, rule_verdicts_line, rules_cell};
 use crate::escape::escape_str as esc;
 use crate::model::{Finding, Report, RootReport, Verdict};
+use crate::words::{decisive, hive_text, rule_verdicts_line, rules_cell};
 use crate::Error;
 
 const STYLE: &str = r#"
@@ -561,6 +561,17 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
     )?;
     Ok(())
 }
+
+/// The printable report page: for scans only.
+pub(crate) const PRINTER: crate::Printer = crate::Printer {
+    name: "html",
+    help: "One self-contained, printable HTML page (scan only)",
+    scan: |r, _, w| scan(r, w),
+    versions: None,
+    rules: None,
+    lineage: None,
+    sidecar: false,
+};
 
 #[cfg(test)]
 mod tests {

@@ -265,3 +265,25 @@ fn records(report: &Report) -> Result<Value, Error> {
 pub fn version_lines(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> {
     lines(report.files.iter(), w)
 }
+
+/// One JSON document.
+pub(crate) const DOCUMENT: crate::Printer = crate::Printer {
+    name: "json",
+    help: "One JSON document",
+    scan: |r, _, w| document(r, w),
+    versions: Some(|r, w| document(r, w)),
+    rules: Some(|r, w| document(&serde_json::json!({ "rules": r }), w)),
+    lineage: Some(|l, w| document(&serde_json::json!({ "lineage": l }), w)),
+    sidecar: false,
+};
+
+/// JSON Lines: one object per line, each carrying its root.
+pub(crate) const LINES: crate::Printer = crate::Printer {
+    name: "jsonl",
+    help: "One JSON object per line, each carrying its root",
+    scan: |r, _, w| scan_lines(r, w),
+    versions: Some(version_lines),
+    rules: Some(|r, w| lines(r.rules.iter(), w)),
+    lineage: Some(|l, w| lines(l.builds.iter(), w)),
+    sidecar: false,
+};

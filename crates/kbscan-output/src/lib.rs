@@ -6,7 +6,8 @@ mod csv_out;
 mod html;
 mod json;
 mod table;
-mod timeline; // issue 14
+mod timeline;
+mod words;
 
 use std::io::{self, Write};
 
@@ -30,21 +31,76 @@ pub enum Error {
     Usage(String),
 }
 
-/// The output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned text for people (fits 100 columns).
-    Table,
-    /// One row per finding, header row first.
-    Csv,
-    /// One JSON document.
-    Json,
-    /// One JSON object per line, each carrying its root.
-    Jsonl,
-    /// issue 14: one JSON object per time read, for Timesketch (rules: JSON Lines).
-    Timeline,
-    /// One self-contained, printable HTML page (scans only).
-    Html,
+/// Renders a scan in one format; `Style` matters to the table alone.
+pub type ScanFn = fn(&Report, Style, &mut dyn Write) -> Result<(), Error>;
+/// Renders `kbscan version`'s report.
+pub type VersionsFn = fn(&VersionReport, &mut dyn Write) -> Result<(), Error>;
+/// Renders the loaded rules (`kbscan rules`).
+pub type RulesFn = fn(&RuleSet, &mut dyn Write) -> Result<(), Error>;
+/// Renders the build lineage table (`kbscan rules --lineage`).
+pub type LineageFn = fn(&Lineage, &mut dyn Write) -> Result<(), Error>;
+
+/// One printer, as the command line offers it and as it renders each report. A printer is a
+/// file of this crate holding one `Printer` and one line in [`FORMATS`]; the command line
+/// takes its `--format` values, their help and its refusals from here.
+#[derive(Debug)]
+pub struct Printer {
+    /// The `--format` value.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub help: &'static str,
+    pub scan: ScanFn,
+    /// `None`: the format is for scans only (`kbscan version` and `kbscan rules` refuse it).
+    pub versions: Option<VersionsFn>,
+    pub rules: Option<RulesFn>,
+    pub lineage: Option<LineageFn>,
+    /// The format has no place for the examination record: written to `-o FILE`, the record
+    /// goes beside it, in `FILE.examination.json`.
+    pub sidecar: bool,
+}
+
+/// Every printer, in the order `--help` lists them; the first is the default.
+pub static FORMATS: &[&Printer] = &[
+    &table::PRINTER,
+    &csv_out::PRINTER,
+    &json::DOCUMENT,
+    &json::LINES,
+    &timeline::PRINTER,
+    &html::PRINTER,
+];
+
+/// A chosen format: one of [`FORMATS`].
+pub type Format = &'static Printer;
+
+/// The printer called `name` (as `--format` spells it).
+pub fn format(name: &str) -> Option<Format> {
+    FORMATS.iter().copied().find(|p| p.name == name)
+}
+
+/// The default format (the table).
+pub fn default_format() -> Format {
+    FORMATS[0]
+}
+
+impl Printer {
+    /// Whether this format renders only scans.
+    pub fn scan_only(&self) -> bool {
+        self.versions.is_none()
+    }
+}
+
+/// Refuses a scan-only format for another command, naming the formats that command has.
+pub fn scan_only(format: Format) -> Error {
+    let others: Vec<&str> = FORMATS
+        .iter()
+        .filter(|p| !p.scan_only())
+        .map(|p| p.name)
+        .collect();
+    Error::Usage(format!(
+        "--format {} is for kbscan scan; use {}",
+        format.name,
+        others.join(", ")
+    ))
 }
 
 /// How the table is laid out for its reader, decided by `app/` (never a flag here).
@@ -64,25 +120,13 @@ pub fn write_scan(
     style: Style,
     w: &mut dyn Write,
 ) -> Result<(), Error> {
-    match format {
-        Format::Table => guarded(w, style.color, |b| table::scan(report, style, b)),
-        Format::Csv => csv_out::scan(report, w),
-        Format::Json => json::document(report, w),
-        Format::Jsonl => json::scan_lines(report, w),
-        Format::Timeline => timeline::scan(report, w),
-        Format::Html => html::scan(report, w),
-    }
+    (format.scan)(report, style, w)
 }
 
-/// The examination record alone, as one JSON document (the CSV report's sidecar file).
+/// The examination record alone, as one JSON document (the sidecar of a report whose format
+/// has no place for it).
 pub fn write_examination(ex: &crate::model::Examination, w: &mut dyn Write) -> Result<(), Error> {
     json::document(&serde_json::json!({ "examination": ex }), w)
-}
-
-fn scan_only() -> Error {
-    Error::Usage(
-        "--format html is for kbscan scan; use table, csv, json, jsonl or timeline".to_owned(),
-    )
 }
 
 pub fn write_versions(
@@ -90,35 +134,19 @@ pub fn write_versions(
     format: Format,
     w: &mut dyn Write,
 ) -> Result<(), Error> {
-    match format {
-        Format::Table => guarded(w, false, |b| table::versions(report, b)),
-        Format::Csv => csv_out::versions(report, w),
-        Format::Json => json::document(report, w),
-        Format::Jsonl => json::version_lines(report, w),
-        Format::Timeline => timeline::versions(report, w),
-        Format::Html => Err(scan_only()),
-    }
+    let f = format.versions.ok_or_else(|| scan_only(format))?;
+    f(report, w)
 }
 
 pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result<(), Error> {
-    match format {
-        Format::Table => guarded(w, false, |b| table::rules(rules, b)),
-        Format::Csv => csv_out::rules(rules, w),
-        Format::Json => json::document(&serde_json::json!({ "rules": rules }), w),
-        Format::Jsonl | Format::Timeline => json::lines(rules.rules.iter(), w),
-        Format::Html => Err(scan_only()),
-    }
+    let f = format.rules.ok_or_else(|| scan_only(format))?;
+    f(rules, w)
 }
 
-/// The build lineage table (`kbscan rules --lineage`), in every format.
+/// The build lineage table (`kbscan rules --lineage`).
 pub fn write_lineage(l: &Lineage, format: Format, w: &mut dyn Write) -> Result<(), Error> {
-    match format {
-        Format::Table => guarded(w, false, |b| table::lineage(l, b)),
-        Format::Csv => csv_out::lineage(l, w),
-        Format::Json => json::document(&serde_json::json!({ "lineage": l }), w),
-        Format::Jsonl | Format::Timeline => json::lines(l.builds.iter(), w),
-        Format::Html => Err(scan_only()),
-    }
+    let f = format.lineage.ok_or_else(|| scan_only(format))?;
+    f(l, w)
 }
 
 /// Writes a table through a last check: every evidence text is escaped where it is printed

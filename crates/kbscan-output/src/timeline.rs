@@ -313,6 +313,17 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
     ev.write(w)
 }
 
+/// Timesketch's JSON Lines (rules and lineage, which have no times: plain JSON Lines).
+pub(crate) const PRINTER: crate::Printer = crate::Printer {
+    name: "timeline",
+    help: "One JSON object per time read (file, update log, registry key), sorted, for Timesketch",
+    scan: |r, _, w| scan(r, w),
+    versions: Some(versions),
+    rules: Some(|r, w| crate::json::lines(r.rules.iter(), w)),
+    lineage: Some(|l, w| crate::json::lines(l.builds.iter(), w)),
+    sidecar: false,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

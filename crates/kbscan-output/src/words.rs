@@ -1,0 +1,103 @@
+//! The report's shared phrasing: the sentences more than one printer shows (the decisive
+//! reason, the rules cell, a hive's line), written once so the table and the HTML page say
+//! the same thing.
+
+use crate::escape::escape_str as esc;
+use crate::model::system::HiveInfo;
+use crate::model::{RootReport, Verdict};
+
+/// A hive's line: path, format version, whether it validated (or why it could not be read).
+pub(crate) fn hive_text(h: &HiveInfo) -> String {
+    match &h.error {
+        Some(e) => format!("{}: {}", h.path, esc(e)),
+        None => format!(
+            "{} (regf {}, {})",
+            h.path,
+            esc(h.format_version.as_deref().unwrap_or("?")),
+            if h.validated {
+                "validated"
+            } else {
+                "NOT validated: read as found"
+            }
+        ),
+    }
+}
+
+/// The first reason that decides `verdict`, else the first reason. A `not_applicable` verdict
+/// is decided by the registry (`os_not_affected`), not by the file evidence kept beside it.
+fn first_deciding(
+    reasons: &[crate::model::Reason],
+    verdict: Verdict,
+) -> Option<&crate::model::Reason> {
+    let os = (verdict == Verdict::NotApplicable)
+        .then(|| {
+            reasons
+                .iter()
+                .find(|r| r.code == crate::model::ReasonCode::OsNotAffected)
+        })
+        .flatten();
+    os.or_else(|| reasons.iter().find(|r| !r.code.is_context()))
+        .or_else(|| reasons.first())
+}
+
+/// The decisive reason of a root: the deciding reason of the first rule whose verdict is the
+/// root's (the most urgent), else the root's.
+pub(crate) fn decisive(root: &RootReport) -> String {
+    let by_rule = root
+        .rule_verdicts
+        .iter()
+        .filter(|rv| rv.verdict == root.verdict)
+        .find_map(|rv| first_deciding(&rv.reasons, rv.verdict).map(|r| (Some(&rv.rule), r)));
+    match by_rule.or_else(|| first_deciding(&root.reasons, root.verdict).map(|r| (None, r))) {
+        Some((rule, r)) => format!(
+            "{}{}: {}",
+            rule.map(|id| format!("{} ", esc(id))).unwrap_or_default(),
+            r.code.as_str(),
+            esc(&r.message)
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+/// The rules that judged a copy (vulnerable, patched, inconclusive): `MS04-008 patched, …`.
+pub(crate) fn rules_cell(root: &RootReport) -> String {
+    let v: Vec<String> = root
+        .rule_verdicts
+        .iter()
+        .filter(|rv| {
+            matches!(
+                rv.verdict,
+                Verdict::Vulnerable | Verdict::Patched | Verdict::Inconclusive
+            )
+        })
+        .map(|rv| format!("{} {}", esc(&rv.rule), rv.verdict.as_str()))
+        .collect();
+    if v.is_empty() {
+        "-".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// `MS03-022 patched · MS10-025 vulnerable (withdrawn release suspected)`.
+pub(crate) fn rule_verdicts_line(rvs: &[crate::model::RuleVerdict]) -> String {
+    rvs.iter()
+        .map(|rv| {
+            let withdrawn = rv
+                .reasons
+                .iter()
+                .any(|r| r.code == crate::model::ReasonCode::WithdrawnReleaseSuspected);
+            format!(
+                "{} {}{}",
+                esc(&rv.rule),
+                rv.verdict.as_str(),
+                if withdrawn {
+                    " (withdrawn release suspected)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
