@@ -21,9 +21,16 @@ Messages go to standard error; the report goes to standard output or to -o FILE.
 ///
 /// kbscan reads mounted disk images and restored backups, finds the files a security update
 /// replaces, reads their version resources and says, per file and per system, whether the
-/// update is missing. Built in: MS04-008 / KB832359 (Windows Media Services 4.1).
+/// update is missing. Built in: the Windows Media Services 4.1 bulletins (every rule file
+/// under rules/; `kbscan rules` lists them), and more with --rules FILE.
 #[derive(Debug, Parser)]
-#[command(name = "kbscan", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(
+    name = "kbscan",
+    version,
+    after_help = EXIT_CODES,
+    max_term_width = 100,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -43,7 +50,7 @@ pub enum Command {
     Version(VersionArgs),
     /// List the loaded rules (advisories).
     Rules(RulesArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    /// Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output.
     Completions(CompletionsArgs),
     /// Write the man pages (kbscan.1 and one per subcommand) into DIR.
     #[command(hide = true)]
@@ -141,7 +148,7 @@ pub struct ScanArgs {
     pub system_hive: Option<PathBuf>,
     /// Do not read candidate files larger than this: bytes, or with a suffix K, M, G, T
     /// (powers of 1024: 64M, 2G).
-    #[arg(long, value_name = "SIZE", default_value_t = kbscan_default_max(), value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_SIZE, value_parser = parse_size)]
     pub max_size: u64,
     /// Threads reading directories, 1 to 256 (default: one per core); 1 walks sequentially.
     /// The report is sorted, so it is the same whatever the number.
@@ -154,7 +161,7 @@ pub struct ScanArgs {
     /// whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive.
     #[arg(long)]
     pub verify_image: bool,
-    /// issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning
+    /// Also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning
     /// midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then,
     /// 2 when none was but one cannot be told.
     #[arg(long, value_name = "DATE", value_parser = kbscan_core::model::installed::parse_as_of)]
@@ -230,9 +237,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large (at most {} bytes)", u64::MAX))
 }
 
-fn kbscan_default_max() -> u64 {
-    kbscan_core::evidence::inspect::DEFAULT_MAX_SIZE
-}
+/// `--max-size`'s default as people write it (the library's `DEFAULT_MAX_SIZE`; a test keeps
+/// the two equal).
+const DEFAULT_MAX_SIZE: &str = "64M";
 
 impl ScanArgs {
     /// The scan settings these flags ask for.
@@ -262,7 +269,7 @@ pub struct VersionArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Do not read files larger than this: bytes, or with a suffix K, M, G, T (64M, 2G).
-    #[arg(long, value_name = "SIZE", default_value_t = kbscan_default_max(), value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_SIZE, value_parser = parse_size)]
     pub max_size: u64,
 }
 
@@ -286,32 +293,123 @@ pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     let mut cmd = Cli::command();
     cmd.build();
     let mut written = Vec::new();
-    let mut page = |c: clap::Command, file: String| -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(c).render(&mut buf)?;
-        let path = dir.join(file);
-        std::fs::write(&path, buf)?;
-        written.push(path);
-        Ok(())
-    };
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+    let mut page =
+        |c: clap::Command, file: String, extra: &[(&str, &str)]| -> std::io::Result<()> {
+            let mut buf = Vec::new();
+            let man = clap_mangen::Man::new(c);
+            man.render_title(&mut buf)?;
+            man.render_name_section(&mut buf)?;
+            man.render_synopsis_section(&mut buf)?;
+            man.render_description_section(&mut buf)?;
+            man.render_options_section(&mut buf)?;
+            man.render_subcommands_section(&mut buf)?;
+            for (title, body) in extra {
+                buf.extend_from_slice(format!(".SH \"{title}\"\n{body}").as_bytes());
+            }
+            man.render_version_section(&mut buf)?;
+            let path = dir.join(file);
+            std::fs::write(&path, buf)?;
+            written.push(path);
+            Ok(())
+        };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         // The page's name (`kbscan-scan`), leaked: clap keeps names as `&'static str`.
         let name: &'static str = format!("kbscan-{}", sub.get_name()).leak();
+        let extra = man_sections(sub.get_name());
         page(
             sub.clone().name(name).version(env!("CARGO_PKG_VERSION")),
             format!("{name}.1"),
+            &extra,
         )?;
     }
-    page(cmd, "kbscan.1".to_owned())?;
+    page(cmd, "kbscan.1".to_owned(), &man_sections(""))?;
     Ok(written)
+}
+
+/// The hand-written sections of a man page (roff): examples, exit status, environment and
+/// files, for the page of `sub` (`""`: kbscan(1) itself).
+fn man_sections(sub: &str) -> Vec<(&'static str, &'static str)> {
+    const SCAN_EXAMPLES: &str = r#".TP
+\fBkbscan scan /mnt/server1\fR
+Judge the Windows system mounted at /mnt/server1 with every built\-in rule; a table on the terminal.
+.TP
+\fBkbscan scan \-f html \-o report.html \-\-case 2024\-017 \-\-examiner "A. Jones" server1.E01\fR
+Read an E01 image in place (every NTFS and FAT volume in it is a system) and write a printable report with the examination record.
+.TP
+\fBkbscan scan \-\-rule MS04\-008 \-\-as\-of 2004\-03\-01 /mnt/server1\fR
+Was MS04\-008 missing on 1 March 2004? Exit 1 if it was, 2 if it cannot be told.
+.TP
+\fBkbscan scan \-f jsonl /mnt/images/* | jq 'select(.record=="root")'\fR
+One JSON object per line, for a pipeline.
+.TP
+\fBkbscan scan \-f timeline \-o server1.jsonl server1.vhd\fR
+Every time read, as Timesketch\-ready JSON Lines.
+"#;
+    const VERSION_EXAMPLES: &str = r#".TP
+\fBkbscan version "/mnt/server1/WINNT/system32/Windows Media/Server/nscm.exe"\fR
+The file's numeric and string versions, every version resource, hashes and PE header facts.
+"#;
+    const RULES_EXAMPLES: &str = r#".TP
+\fBkbscan rules\fR
+The built\-in advisories: files, fixed versions, sources.
+.TP
+\fBkbscan rules \-\-rules site.toml \-f json\fR
+With a rule file of your own, as JSON.
+"#;
+    const COMPLETIONS_EXAMPLES: &str = r#".TP
+\fBkbscan completions bash > ~/.local/share/bash\-completion/completions/kbscan\fR
+Install bash completions for one user (the Debian package installs them for everyone).
+"#;
+    const EXIT_STATUS: &str = r#".TP
+\fB0\fR
+No root is vulnerable and every candidate file was judged.
+.TP
+\fB1\fR
+At least one root is vulnerable (wins over errors); with \-\-as\-of, vulnerable at that date.
+.TP
+\fB2\fR
+A usage error, a root or folder that could not be scanned, or a candidate that could not be judged, and nothing vulnerable. Also, whatever the verdict, a refused \-o or a report that could not be written (standard output closed, disk full). A reader that goes away (| head) ends kbscan quietly with the verdict's code.
+"#;
+    const ENVIRONMENT: &str = r#".TP
+\fBNO_COLOR\fR
+When set and not empty, the table is not coloured with \-\-color auto (the default).
+.TP
+\fBTERM\fR
+\fBdumb\fR turns colour off with \-\-color auto.
+"#;
+    const FILES: &str = r#".TP
+\fI/usr/share/doc/kbscan/README.md\fR
+The bulletins, the verdicts, what kbscan promises an examiner.
+.TP
+\fIFILE.examination.json\fR
+Beside a CSV report written with \-o FILE: the examination record, which CSV has no place for.
+"#;
+    let examples = match sub {
+        "scan" | "" => SCAN_EXAMPLES,
+        "version" => VERSION_EXAMPLES,
+        "rules" => RULES_EXAMPLES,
+        _ => COMPLETIONS_EXAMPLES,
+    };
+    let mut v = vec![("EXAMPLES", examples)];
+    if matches!(sub, "scan" | "") {
+        v.push(("EXIT STATUS", EXIT_STATUS));
+        v.push(("ENVIRONMENT", ENVIRONMENT));
+        v.push(("FILES", FILES));
+    }
+    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_max_size_default_is_the_librarys() {
+        assert_eq!(
+            parse_size(DEFAULT_MAX_SIZE),
+            Ok(kbscan_core::evidence::inspect::DEFAULT_MAX_SIZE)
+        );
+    }
 
     #[test]
     fn sizes_take_binary_suffixes_and_never_wrap() {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use kbscan_core::evidence::updatelog::{self, MAX_KEPT_LINES, MAX_LINE_CHARS, MAX_RUNS};
-use kbscan_core::registry::installtime::log_evidence;
+use kbscan_core::installtime::log_evidence;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -19,9 +19,6 @@ _kbscan() {
             kbscan,completions)
                 cmd="kbscan__subcmd__completions"
                 ;;
-            kbscan,help)
-                cmd="kbscan__subcmd__help"
-                ;;
             kbscan,man)
                 cmd="kbscan__subcmd__man"
                 ;;
@@ -34,24 +31,6 @@ _kbscan() {
             kbscan,version)
                 cmd="kbscan__subcmd__version"
                 ;;
-            kbscan__subcmd__help,completions)
-                cmd="kbscan__subcmd__help__subcmd__completions"
-                ;;
-            kbscan__subcmd__help,help)
-                cmd="kbscan__subcmd__help__subcmd__help"
-                ;;
-            kbscan__subcmd__help,man)
-                cmd="kbscan__subcmd__help__subcmd__man"
-                ;;
-            kbscan__subcmd__help,rules)
-                cmd="kbscan__subcmd__help__subcmd__rules"
-                ;;
-            kbscan__subcmd__help,scan)
-                cmd="kbscan__subcmd__help__subcmd__scan"
-                ;;
-            kbscan__subcmd__help,version)
-                cmd="kbscan__subcmd__help__subcmd__version"
-                ;;
             *)
                 ;;
         esac
@@ -59,7 +38,7 @@ _kbscan() {
 
     case "${cmd}" in
         kbscan)
-            opts="-h -V --help --version scan version rules completions man help"
+            opts="-h -V --help --version scan version rules completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,104 +54,6 @@ _kbscan() {
         kbscan__subcmd__completions)
             opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help)
-            opts="scan version rules completions man help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__completions)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__man)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__rules)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__scan)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kbscan__subcmd__help__subcmd__version)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -29,9 +29,8 @@ complete -c kbscan -n "__fish_kbscan_needs_command" -s V -l version -d 'Print ve
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "scan" -d 'Scan one or more roots (each the top of one Windows system) and judge them'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "version" -d 'Print the version information of any PE file (an offline sigcheck)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "rules" -d 'List the loaded rules (advisories)'
-complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell) to standard output'
+complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "man" -d 'Write the man pages (kbscan.1 and one per subcommand) into DIR'
-complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s f -l format -d 'Output format' -r -f -a "table\t'Aligned text for people (fits 100 columns)'
 csv\t'One row per finding, header row first'
 json\t'One JSON document'
@@ -48,7 +47,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l software-hive -d 
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l system-hive -d 'Read the SYSTEM hive from FILE instead of the one found under each root' -r -F
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l max-size -d 'Do not read candidate files larger than this: bytes, or with a suffix K, M, G, T (powers of 1024: 64M, 2G)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s j -l threads -d 'Threads reading directories, 1 to 256 (default: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number' -r
-complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l as-of -d 'issue 14: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l as-of -d 'Also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l case -d 'The case this examination belongs to, recorded in the report (at most 256 characters)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l examiner -d 'Who ran the examination, recorded in the report (at most 256 characters)' -r
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l follow-symlinks -d 'Follow symbolic links whose target stays inside the root (absolute links never)'
@@ -85,9 +84,3 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -l lineage -d 'Prin
 complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kbscan -n "__fish_kbscan_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kbscan -n "__fish_kbscan_using_subcommand man" -s h -l help -d 'Print help'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "scan" -d 'Scan one or more roots (each the top of one Windows system) and judge them'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "version" -d 'Print the version information of any PE file (an offline sigcheck)'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "rules" -d 'List the loaded rules (advisories)'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell) to standard output'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "man" -d 'Write the man pages (kbscan.1 and one per subcommand) into DIR'
-complete -c kbscan -n "__fish_kbscan_using_subcommand help; and not __fish_seen_subcommand_from scan version rules completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

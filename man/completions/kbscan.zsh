@@ -54,7 +54,7 @@ never\:"Never"))' \
 '--max-size=[Do not read candidate files larger than this\: bytes, or with a suffix K, M, G, T (powers of 1024\: 64M, 2G)]:SIZE:_default' \
 '-j+[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
 '--threads=[Threads reading directories, 1 to 256 (default\: one per core); 1 walks sequentially. The report is sorted, so it is the same whatever the number]:N:_default' \
-'--as-of=[issue 14\: also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence\: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told]:DATE:_default' \
+'--as-of=[Also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence\: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told]:DATE:_default' \
 '--case=[The case this examination belongs to, recorded in the report (at most 256 characters)]:ID:_default' \
 '--examiner=[Who ran the examination, recorded in the report (at most 256 characters)]:NAME:_default' \
 '--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
@@ -133,46 +133,6 @@ _arguments "${_arguments_options[@]}" : \
 ':dir -- The folder the pages are written into (created when missing):_files' \
 && ret=0
 ;;
-(help)
-_arguments "${_arguments_options[@]}" : \
-":: :_kbscan__subcmd__help_commands" \
-"*::: :->help" \
-&& ret=0
-
-    case $state in
-    (help)
-        words=($line[1] "${words[@]}")
-        (( CURRENT += 1 ))
-        curcontext="${curcontext%:*:*}:kbscan-help-command-$line[1]:"
-        case $line[1] in
-            (scan)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(version)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(rules)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(completions)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(man)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(help)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-        esac
-    ;;
-esac
-;;
         esac
     ;;
 esac
@@ -184,9 +144,8 @@ _kbscan_commands() {
 'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
 'version:Print the version information of any PE file (an offline sigcheck)' \
 'rules:List the loaded rules (advisories)' \
-'completions:Print a shell completion script (bash, zsh, fish, powershell) to standard output' \
+'completions:Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output' \
 'man:Write the man pages (kbscan.1 and one per subcommand) into DIR' \
-'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kbscan commands' commands "$@"
 }
@@ -194,48 +153,6 @@ _kbscan_commands() {
 _kbscan__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'kbscan completions commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help_commands] )) ||
-_kbscan__subcmd__help_commands() {
-    local commands; commands=(
-'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
-'version:Print the version information of any PE file (an offline sigcheck)' \
-'rules:List the loaded rules (advisories)' \
-'completions:Print a shell completion script (bash, zsh, fish, powershell) to standard output' \
-'man:Write the man pages (kbscan.1 and one per subcommand) into DIR' \
-'help:Print this message or the help of the given subcommand(s)' \
-    )
-    _describe -t commands 'kbscan help commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__completions_commands] )) ||
-_kbscan__subcmd__help__subcmd__completions_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help completions commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__help_commands] )) ||
-_kbscan__subcmd__help__subcmd__help_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help help commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__man_commands] )) ||
-_kbscan__subcmd__help__subcmd__man_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help man commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__rules_commands] )) ||
-_kbscan__subcmd__help__subcmd__rules_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help rules commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__scan_commands] )) ||
-_kbscan__subcmd__help__subcmd__scan_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help scan commands' commands "$@"
-}
-(( $+functions[_kbscan__subcmd__help__subcmd__version_commands] )) ||
-_kbscan__subcmd__help__subcmd__version_commands() {
-    local commands; commands=()
-    _describe -t commands 'kbscan help version commands' commands "$@"
 }
 (( $+functions[_kbscan__subcmd__man_commands] )) ||
 _kbscan__subcmd__man_commands() {

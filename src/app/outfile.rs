@@ -108,19 +108,16 @@ impl Inputs {
             self.add(root, "the scanned root");
             return;
         }
-        // A split raw set (`disk.001`, `disk.002`, …) or an EWF set (`x.E01`, `x.E02`, …).
-        let mut segments = kbscan_core::image::reader::segment_paths(root);
-        for seg in kbscan_core::image::container::ewf_segment_paths(root) {
-            if !segments.contains(&seg) {
-                segments.push(seg);
+        // A split raw set (`disk.001`, `disk.002`, …), and every file of a container's set
+        // (EWF segments, VMDK extents): each holds the disk's data.
+        let segments = kbscan_core::image::reader::segment_paths(root);
+        for seg in &segments {
+            self.add(seg, "a segment of the scanned image");
+        }
+        for (f, what) in kbscan_core::image::container::set_files(root) {
+            if !segments.contains(&f) {
+                self.add(&f, what);
             }
-        }
-        for seg in segments {
-            self.add(&seg, "a segment of the scanned image");
-        }
-        // A VMDK descriptor's extent files hold the disk's data.
-        for ext in kbscan_core::image::container::vmdk::extent_paths(root) {
-            self.add(&ext, "an extent file of the scanned VMDK");
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {
             first.split = split_stem(first.canonical.as_deref());

@@ -20,6 +20,7 @@ pub mod error;
 pub mod evidence;
 pub mod filter;
 pub mod image;
+pub mod installtime;
 pub mod judge;
 pub mod lineage;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! When was an update installed (issue 14): every time read that bears on it, the bounds they
 //! give, the interval that follows (`installed`), and the state at a chosen moment (`as_of`).
-//! Plain data; gathered in `registry::installtime`, judged in `judge::installed`.
+//! Plain data; gathered in `installtime`, judged in `judge::installed`.
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;

@@ -183,11 +183,11 @@ impl Events {
     }
 
     fn evidence(&mut self, root: &str, rule: &str, e: &TimeEvidence) {
-        // File times come from the findings themselves (all four, SI and FN).
-        if matches!(e.source, TimeSource::LiveFile | TimeSource::BackupCopy) {
-            return;
-        }
+        // Every source has its arm: a new kind of evidence cannot be filed under another's
+        // label.
         let (source, desc, message) = match (e.source, e.field) {
+            // File times come from the findings themselves (all four, SI and FN).
+            (TimeSource::LiveFile | TimeSource::BackupCopy, _) => return,
             (TimeSource::UpdateLog, "log_header") => (
                 "update_log",
                 "Update Log Run Start".to_owned(),
@@ -221,7 +221,7 @@ impl Events {
                 "Registry Installed Date".to_owned(),
                 format!("registry value {}: {}", e.path, e.says),
             ),
-            (_, field) => {
+            (TimeSource::UninstallFolder, field) => {
                 let d = match field {
                     "si_created" => "$SI Creation Time",
                     "si_modified" => "$SI Content Modification Time",

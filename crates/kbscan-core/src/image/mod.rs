@@ -37,22 +37,6 @@ pub fn is_image(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-/// The advice given for a container kbscan does not read.
-fn unsupported(format: &str) -> String {
-    if format.ends_with("compressed") || format.ends_with("archive") {
-        return format!(
-            "format not supported: this is a {format} file, not a raw image; decompress or \
-             extract it first (e.g. `gunzip -k`, `unxz -k`, `unzstd`, `7z x`), then scan the raw image"
-        );
-    }
-    format!(
-        "format not supported: this is a {format} container, not a raw image; convert it to raw \
-         first, e.g. `qemu-img convert -O raw IMAGE disk.raw` (Debian package qemu-utils; VMDK, \
-         VHD/VHDX, qcow2, VDI) or `ewfexport -t disk -f raw IMAGE.E01` (Debian package \
-         ewf-tools; E01/Ex01), then scan disk.raw"
-    )
-}
-
 /// Partition types that claim a FAT or NTFS file system: when such a partition holds none,
 /// it is reported as a root that could not be scanned (it may hide a system).
 fn claims_windows_fs(ptype: Option<&str>) -> bool {
@@ -262,7 +246,7 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
     image.report.size = Some(disk.len());
     if let Some(format) = table::container_format(&mut disk) {
         image.report.format = format.to_owned();
-        return fail(image, unsupported(format));
+        return fail(image, container::unsupported(format));
     }
     let table = table::read_table(&mut disk);
     image.report.partition_table = Some(table.kind);

@@ -68,56 +68,19 @@ pub fn detect_fs(disk: &mut Disk, offset: u64) -> Option<FsKind> {
     None
 }
 
-/// Virtual disk containers recognised by their magic, which kbscan does not read.
+/// A container inside a virtual disk (an E01 holding a VMDK, a gzip copy given as a raw
+/// image…), which kbscan does not open a second time: recognised by the registered list.
 pub fn container_format(disk: &mut Disk) -> Option<&'static str> {
     let head = disk.read_exact_at(0, 512).ok()?;
-    let starts = |m: &[u8]| head.starts_with(m);
-    if starts(b"EVF\x09\x0d\x0a\xff\x00") {
-        return Some("E01 (EnCase/EWF)");
-    }
-    if starts(b"EVF2\x0d\x0a\x81\x00") {
-        return Some("Ex01 (EnCase 7 EWF2)");
-    }
-    if starts(b"LVF\x09\x0d\x0a\xff\x00") {
-        return Some("L01 (EnCase logical evidence)");
-    }
-    if starts(b"KDMV") || starts(b"# Disk DescriptorFile") || starts(b"COWD") {
-        return Some("VMDK");
-    }
-    if starts(b"conectix") {
-        return Some("VHD");
-    }
-    if starts(b"vhdxfile") {
-        return Some("VHDX");
-    }
-    if starts(b"QFI\xfb") {
-        return Some("qcow2");
-    }
-    // Compressed copies of raw images, common in evidence lockers.
-    for (magic, name) in [
-        (&b"\x1f\x8b"[..], "gzip-compressed"),
-        (b"\xfd7zXZ\x00", "xz-compressed"),
-        (b"BZh", "bzip2-compressed"),
-        (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
-        (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
-        (b"PK\x03\x04", "ZIP archive"),
-    ] {
-        if starts(magic) {
-            return Some(name);
-        }
-    }
-    if head.len() >= 0x44 && head[0x40..0x44] == [0x7f, 0x10, 0xda, 0xbe] {
-        return Some("VDI");
-    }
     let len = disk.len();
-    if len >= 512 && len % 512 == 0 {
-        if let Ok(foot) = disk.read_exact_at(len - 512, 512) {
-            if foot.starts_with(b"conectix") {
-                return Some("VHD");
-            }
-        }
-    }
-    None
+    let foot = (len >= 1024 && len % 512 == 0)
+        .then(|| disk.read_exact_at(len - 512, 512).ok())
+        .flatten();
+    super::container::recognise(&super::container::Probe {
+        head: &head,
+        tail: foot.as_deref(),
+    })
+    .map(|c| c.display)
 }
 
 fn crc32(data: &[u8]) -> u32 {

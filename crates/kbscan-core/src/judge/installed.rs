@@ -1,4 +1,4 @@
-//! When was it patched (issue 14)? From the times gathered (`registry::installtime`) and the
+//! When was it patched (issue 14)? From the times gathered (`installtime`) and the
 //! findings' own times: per rule, `installed` = {earliest, latest, best} with a consistency
 //! check (`install_time_conflict`), the note `timestamps_inconsistent` on back-dated NTFS
 //! times, and the state at `--as-of DATE`. Pure functions of plain data; the rules of trust

@@ -6,8 +6,8 @@
 
 pub mod facts;
 pub mod hive;
-pub mod installtime;
-pub mod services; // issue 14
+pub mod services;
+pub mod times;
 
 use std::path::PathBuf;
 
@@ -94,54 +94,102 @@ pub fn gather<S: Source>(src: &S, rules: &[Rule], args: &HiveArgs) -> SystemEvid
         ));
     }
     windirs.truncate(1);
-    let mut ev = gather_at(src, rules, args, windirs.pop());
+    let mut ev = gather_at(src, rules, args, windirs.pop()).evidence;
     notes.append(&mut ev.notes);
     ev.notes = notes;
     ev
 }
 
-/// Reads the system evidence of one Windows folder under a source (or of none: then only
-/// hives given as arguments are read). The driver calls it once per Windows folder when a
-/// volume holds several (issue 10 case 4).
+/// Reads the system facts of one Windows folder under a source (or of none: then only hives
+/// given as arguments are read): the hives, the OS, the services, and per rule its update
+/// records, the services that run its files and its uninstall folder. The driver calls it
+/// once per Windows folder when a volume holds several, then runs the install-time gatherers.
 pub fn gather_at<S: Source>(
     src: &S,
     rules: &[Rule],
     args: &HiveArgs,
     windir: Option<Windir<S::Node>>,
-) -> SystemEvidence {
+) -> Facts<S::Node> {
     let mut ev = SystemEvidence {
         windir: windir.as_ref().map(|w| w.1.clone()),
         ..SystemEvidence::default()
     };
-
-    let locate = |arg: &Option<PathBuf>, name: &str| -> Option<(HiveInfo, Option<LoadedHive>)> {
-        match arg {
-            Some(p) => Some(load(
-                read_hive_bytes(p),
-                escape_bytes(p.as_os_str().as_encoded_bytes()),
-                "argument",
-            )),
-            None => {
-                let w = windir.as_ref()?;
-                let rel = ["system32", "config", name];
-                let found = source::path_ci(src, &w.0, &rel, false)?;
-                let shown = shown_path(&w.1, &found);
-                let node = &found.last()?.node;
-                let bytes = src.stat(node).map_err(|e| e.to_string()).and_then(|st| {
-                    match st.size.unwrap_or(0) {
-                        // Refused before a byte is read.
-                        n if n > MAX_HIVE_SIZE => Err(format!("too large ({n} bytes)")),
-                        n => src.read(node, n, MAX_HIVE_SIZE).map_err(|e| e.to_string()),
-                    }
-                });
-                Some(load(bytes, shown, "found"))
-            }
-        }
+    let software = locate_hive(src, windir.as_ref(), &args.software, "software");
+    let system = locate_hive(src, windir.as_ref(), &args.system, "system");
+    note_hives(&software, &system, &mut ev);
+    let software_h = software.as_ref().and_then(|s| s.1.as_ref());
+    let system_h = system.as_ref().and_then(|s| s.1.as_ref());
+    read_os_facts(software_h, system_h, &mut ev);
+    let service_env = read_service_env(software_h, &mut ev);
+    let service_keys = read_service_keys(src, system_h, &service_env, &mut ev);
+    for rule in rules {
+        let rr = rule_facts(
+            src,
+            rule,
+            software_h,
+            &service_keys,
+            &service_env,
+            windir.as_ref(),
+            &mut ev,
+        );
+        ev.rules.push(rr);
+    }
+    // The system's time zone, which turns the local times of install-time evidence into UTC.
+    if let (Some(h), Some(cs)) = (system_h, ev.os.control_set.clone()) {
+        ev.time_zone = times::read_time_zone(h, &cs);
+    }
+    let (software_info, software) = match software {
+        Some((i, h)) => (Some(i), h),
+        None => (None, None),
     };
-    let software = locate(&args.software, "software");
-    let system = locate(&args.system, "system");
+    ev.software_hive = software_info;
+    ev.system_hive = system.map(|(i, _)| i);
+    Facts {
+        evidence: ev,
+        software,
+        windir,
+    }
+}
 
-    for (hive, what) in [(&software, "SOFTWARE"), (&system, "SYSTEM")] {
+/// A hive given as an argument, or `system32/config/<name>` under the Windows folder: its
+/// description and, when it loaded, the hive (`None` when there is neither).
+fn locate_hive<S: Source>(
+    src: &S,
+    windir: Option<&Windir<S::Node>>,
+    arg: &Option<PathBuf>,
+    name: &str,
+) -> Option<(HiveInfo, Option<LoadedHive>)> {
+    match arg {
+        Some(p) => Some(load(
+            read_hive_bytes(p),
+            escape_bytes(p.as_os_str().as_encoded_bytes()),
+            "argument",
+        )),
+        None => {
+            let w = windir.as_ref()?;
+            let rel = ["system32", "config", name];
+            let found = source::path_ci(src, &w.0, &rel, false)?;
+            let shown = shown_path(&w.1, &found);
+            let node = &found.last()?.node;
+            let bytes = src.stat(node).map_err(|e| e.to_string()).and_then(|st| {
+                match st.size.unwrap_or(0) {
+                    // Refused before a byte is read.
+                    n if n > MAX_HIVE_SIZE => Err(format!("too large ({n} bytes)")),
+                    n => src.read(node, n, MAX_HIVE_SIZE).map_err(|e| e.to_string()),
+                }
+            });
+            Some(load(bytes, shown, "found"))
+        }
+    }
+}
+
+/// A note per hive that is missing, failed validation or could not be read.
+fn note_hives(
+    software: &Option<(HiveInfo, Option<LoadedHive>)>,
+    system: &Option<(HiveInfo, Option<LoadedHive>)>,
+    ev: &mut SystemEvidence,
+) {
+    for (hive, what) in [(software, "SOFTWARE"), (system, "SYSTEM")] {
         match hive {
             None => ev.notes.push(format!("no {what} hive found")),
             Some((info, _)) if !info.validated && info.error.is_none() => ev.notes.push(format!(
@@ -155,8 +203,15 @@ pub fn gather_at<S: Source>(
             }
         }
     }
+}
 
-    if let Some((_, Some(h))) = &software {
+/// The Windows version, service pack (SOFTWARE) and product type (SYSTEM).
+fn read_os_facts(
+    software: Option<&LoadedHive>,
+    system: Option<&LoadedHive>,
+    ev: &mut SystemEvidence,
+) {
+    if let Some(h) = software {
         match h.with_root(|r| read_os(r, &mut ev.os)) {
             Ok(()) => {}
             Err(e) => ev.notes.push(format!(
@@ -164,30 +219,43 @@ pub fn gather_at<S: Source>(
             )),
         }
     }
-    if let Some((_, Some(h))) = &system {
+    if let Some(h) = system {
         if let Err(e) = h.with_root(|r| read_product(r, &mut ev.os)) {
             ev.notes
                 .push(format!("SYSTEM hive: reading the product type failed: {e}"));
         }
     }
+}
 
-    // What a service's ImagePath variables mean here (issue 10 case 9).
+/// What a service's ImagePath variables mean here.
+fn read_service_env(
+    software: Option<&LoadedHive>,
+    ev: &mut SystemEvidence,
+) -> services::ServiceEnv {
     let mut service_env = services::ServiceEnv {
         windir: ev.windir.clone(),
         ..Default::default()
     };
-    if let Some((_, Some(h))) = &software {
+    if let Some(h) = software {
         if let Err(e) = h.with_root(|r| services::read_env(r, &mut service_env)) {
             ev.notes.push(format!(
                 "SOFTWARE hive: reading ProgramFilesDir/SystemRoot failed: {e}"
             ));
         }
     }
+    service_env
+}
 
-    // Every service of the current control set, read once (issue 13: which of them runs a
-    // rule's file is decided per file).
+/// Every service of the current control set, read once (which of them runs a rule's file is
+/// decided per file), with the programs named by 8.3 aliases looked up on the volume (bounded).
+fn read_service_keys<S: Source>(
+    src: &S,
+    system: Option<&LoadedHive>,
+    service_env: &services::ServiceEnv,
+    ev: &mut SystemEvidence,
+) -> Vec<facts::ServiceKey> {
     let mut service_keys = Vec::new();
-    if let (Some((_, Some(h))), Some(cs)) = (&system, ev.os.control_set.clone()) {
+    if let (Some(h), Some(cs)) = (system, ev.os.control_set.clone()) {
         let mut notes = Vec::new();
         match h.with_root(|r| facts::read_services(r, &cs, &mut notes)) {
             Ok(keys) => service_keys = keys,
@@ -214,98 +282,106 @@ pub fn gather_at<S: Source>(
             ));
             break;
         }
-        sk.alias_names = services::alias_targets(src, &service_env, p);
+        sk.alias_names = services::alias_targets(src, service_env, p);
     }
+    service_keys
+}
 
-    for rule in rules {
-        let mut rr = RuleRegistry {
-            rule: rule.id.clone(),
-            kb: rule.kb.clone(),
-            update_records: Vec::new(),
-            services: Vec::new(),
-            uninstall_dir: None,
-            installed: None, // issue 14: filled by installtime::gather below
-        };
-        if let Some((_, Some(h))) = &software {
-            match h.with_root(|r| find_update_records(r, &rule.kb)) {
-                Ok(recs) => rr.update_records = recs,
+/// One rule's registry facts: its update records (found by KB, and the keys the rule names),
+/// the services that run its files, its uninstall folder.
+fn rule_facts<S: Source>(
+    src: &S,
+    rule: &Rule,
+    software: Option<&LoadedHive>,
+    service_keys: &[facts::ServiceKey],
+    service_env: &services::ServiceEnv,
+    windir: Option<&Windir<S::Node>>,
+    ev: &mut SystemEvidence,
+) -> RuleRegistry {
+    let mut rr = RuleRegistry {
+        rule: rule.id.clone(),
+        kb: rule.kb.clone(),
+        update_records: Vec::new(),
+        services: Vec::new(),
+        uninstall_dir: None,
+        installed: None, // filled by the install-time gatherers after these facts
+    };
+    if let Some(h) = software {
+        match h.with_root(|r| find_update_records(r, &rule.kb)) {
+            Ok(recs) => rr.update_records = recs,
+            Err(e) => ev.notes.push(format!(
+                "SOFTWARE hive: looking for {} failed: {e}",
+                rule.kb
+            )),
+        }
+        // The exact keys the rule says the update writes (issue 13), unless the generic
+        // search already found them or a key above them.
+        for spec in &rule.registry_records {
+            let want = spec.hive_path.to_ascii_lowercase();
+            let covered = rr.update_records.iter().any(|u| {
+                let have = u.key.to_ascii_lowercase();
+                want == have || want.starts_with(&format!("{have}\\"))
+            });
+            if covered {
+                continue;
+            }
+            match h.with_root(|r| facts::declared_record(r, &spec.hive_path)) {
+                Ok(Some(rec)) => rr.update_records.push(rec),
+                Ok(None) => {}
                 Err(e) => ev.notes.push(format!(
                     "SOFTWARE hive: looking for {} failed: {e}",
-                    rule.kb
+                    spec.key
                 )),
             }
-            // The exact keys the rule says the update writes (issue 13), unless the generic
-            // search already found them or a key above them.
-            for spec in &rule.registry_records {
-                let want = spec.hive_path.to_ascii_lowercase();
-                let covered = rr.update_records.iter().any(|u| {
-                    let have = u.key.to_ascii_lowercase();
-                    want == have || want.starts_with(&format!("{have}\\"))
-                });
-                if covered {
-                    continue;
-                }
-                match h.with_root(|r| facts::declared_record(r, &spec.hive_path)) {
-                    Ok(Some(rec)) => rr.update_records.push(rec),
-                    Ok(None) => {}
-                    Err(e) => ev.notes.push(format!(
-                        "SOFTWARE hive: looking for {} failed: {e}",
-                        spec.key
-                    )),
-                }
-            }
         }
-        // The services that run the rule's files: by the file's sourced service name, or by
-        // the file their ImagePath starts, whatever they are called.
-        for file in &rule.files {
-            for sk in &service_keys {
-                let mut notes = Vec::new();
-                let Some(by) =
-                    services::runs_file(&sk.name, sk.image_path.as_deref(), &sk.alias_names, file)
-                else {
-                    continue;
-                };
-                let svc = services::service_facts(
-                    src,
-                    &service_env,
-                    &sk.name,
-                    &file.name,
-                    by,
-                    sk.image_path.clone(),
-                    sk.start,
-                    &mut notes,
-                );
-                if rr.services.len() >= MAX_SERVICES_PER_RULE {
-                    ev.notes.push(format!(
-                        "SYSTEM hive: more than {MAX_SERVICES_PER_RULE} services run files of {}; the rest are not read",
-                        rule.id
-                    ));
-                    break;
-                }
-                if !ev.os.wrong_type.iter().any(|w| sk.start_wrong.contains(w)) {
-                    ev.os.wrong_type.extend(sk.start_wrong.iter().cloned());
-                }
-                ev.notes.append(&mut notes);
-                rr.services.push(svc);
-            }
-        }
-        if let (Some(w), Some(dir)) = (&windir, &rule.uninstall_dir) {
-            if let Some(found) = source::path_ci(src, &w.0, &[dir.as_str()], true) {
-                rr.uninstall_dir = Some(shown_path(&w.1, &found));
-            }
-        }
-        ev.rules.push(rr);
     }
-    // issue 14: install-time evidence (update log, key times, uninstall folder, time zone).
-    installtime::gather(
-        src,
-        windir.as_ref(),
-        software.as_ref().and_then(|s| s.1.as_ref()),
-        system.as_ref().and_then(|s| s.1.as_ref()),
-        rules,
-        &mut ev,
-    );
-    ev.software_hive = software.map(|(i, _)| i);
-    ev.system_hive = system.map(|(i, _)| i);
-    ev
+    // The services that run the rule's files: by the file's sourced service name, or by
+    // the file their ImagePath starts, whatever they are called.
+    for file in &rule.files {
+        for sk in service_keys {
+            let mut notes = Vec::new();
+            let Some(by) =
+                services::runs_file(&sk.name, sk.image_path.as_deref(), &sk.alias_names, file)
+            else {
+                continue;
+            };
+            let svc = services::service_facts(
+                src,
+                service_env,
+                &sk.name,
+                &file.name,
+                by,
+                sk.image_path.clone(),
+                sk.start,
+                &mut notes,
+            );
+            if rr.services.len() >= MAX_SERVICES_PER_RULE {
+                ev.notes.push(format!(
+                    "SYSTEM hive: more than {MAX_SERVICES_PER_RULE} services run files of {}; the rest are not read",
+                    rule.id
+                ));
+                break;
+            }
+            if !ev.os.wrong_type.iter().any(|w| sk.start_wrong.contains(w)) {
+                ev.os.wrong_type.extend(sk.start_wrong.iter().cloned());
+            }
+            ev.notes.append(&mut notes);
+            rr.services.push(svc);
+        }
+    }
+    if let (Some(w), Some(dir)) = (windir, &rule.uninstall_dir) {
+        if let Some(found) = source::path_ci(src, &w.0, &[dir.as_str()], true) {
+            rr.uninstall_dir = Some(shown_path(&w.1, &found));
+        }
+    }
+    rr
+}
+
+/// The system facts of one Windows folder, with what the install-time gatherers read next:
+/// the loaded SOFTWARE hive (key times) and the Windows folder (the update log, the
+/// uninstall folder).
+pub struct Facts<N> {
+    pub evidence: SystemEvidence,
+    pub software: Option<LoadedHive>,
+    pub windir: Option<Windir<N>>,
 }

@@ -157,7 +157,7 @@ impl<'a> Scanner<'a> {
             // One Windows (or none): one root, exactly as it always was.
             vec![
                 self.finish(name, findings, errors, notices, (stats, unfollowed), || {
-                    registry::gather_at(src, &self.rules.rules, &self.settings.hives, windirs.pop())
+                    self.system_evidence(src, windirs.pop())
                 }),
             ]
         } else {
@@ -225,6 +225,26 @@ impl<'a> Scanner<'a> {
     }
 
     /// Everything after the walk: sorting, registry evidence (`system` reads it), verdict.
+    /// The system facts of one Windows folder (hives, OS, services, update records, time
+    /// zone), then every install-time gatherer's evidence read with them.
+    pub(crate) fn system_evidence<S: Source>(
+        &self,
+        src: &S,
+        windir: Option<registry::Windir<S::Node>>,
+    ) -> SystemEvidence {
+        let facts = registry::gather_at(src, &self.rules.rules, &self.settings.hives, windir);
+        let mut ev = facts.evidence;
+        let time_zone = ev.time_zone.clone();
+        let ctx = crate::installtime::Context {
+            src,
+            windir: facts.windir.as_ref(),
+            software: facts.software.as_ref(),
+            time_zone: time_zone.as_ref(),
+        };
+        crate::installtime::gather(&ctx, &self.rules.rules, &mut ev);
+        ev
+    }
+
     fn finish(
         &self,
         root: String,

@@ -128,7 +128,7 @@ impl Scanner<'_> {
                     errors,
                     notices,
                     (sub_stats, unfollowed),
-                    || registry::gather_at(src, &self.rules.rules, &self.settings.hives, w),
+                    || self.system_evidence(src, w),
                 );
                 root.parent_root = Some(name.clone());
                 root

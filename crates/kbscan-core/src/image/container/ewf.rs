@@ -281,3 +281,45 @@ impl ByteSource for EwfSource {
         Ok(done)
     }
 }
+
+/// E01 and SMART (EWF version 1): read.
+pub(crate) const EWF1: super::Container = super::Container {
+    name: "e01",
+    display: "E01 (EnCase/EWF)",
+    detect: |p| p.starts(b"EVF\x09\x0d\x0a\xff\x00"),
+    reading: super::Reading::Read(open),
+    companions: ewf_segment_paths,
+    companion: "a segment of the scanned image",
+};
+
+/// Ex01 (EnCase 7, EWF2): refused.
+pub(crate) const EWF2: super::Container = super::Container {
+    name: "ex01",
+    display: "Ex01 (EnCase 7 EWF2)",
+    detect: |p| p.starts(b"EVF2\x0d\x0a\x81\x00") || p.starts(b"LEF2\x0d\x0a\x81\x00"),
+    reading: super::Reading::Refused(|path| {
+        format!(
+            "format not supported: this is an Ex01 (EnCase 7 EWF2) image; its pattern-fill \
+             chunks are not read correctly by the EWF reader kbscan uses. Convert it to raw \
+             first: `ewfexport -t disk -f raw {}` (Debian package ewf-tools), then scan disk.raw",
+            path.display()
+        )
+    }),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};
+
+/// L01 (EnCase logical evidence): a set of files, not a disk; refused.
+pub(crate) const LVF: super::Container = super::Container {
+    name: "l01",
+    display: "L01 (EnCase logical evidence)",
+    detect: |p| p.starts(b"LVF\x09\x0d\x0a\xff\x00"),
+    reading: super::Reading::Refused(|_| {
+        "format not supported: this is an L01 (EnCase logical evidence) file: a set of \
+         files, not a disk image; export its files (e.g. `ewfexport -f files`) and scan \
+         the folder"
+            .to_owned()
+    }),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};

@@ -4,12 +4,14 @@
 //! sit on top unchanged. What is not read (Ex01, differencing disks with their parent missing,
 //! encrypted containers) is refused with a message that says what it is and how to convert it.
 //!
-//! Over 400 lines: detection by content of every container and the refusals with what to do
-//! instead are kept in one place, so a container is registered here and nowhere else.
+//! Each container is one file here holding a [`Container`] (how it is recognised, opened or
+//! refused, and which files make up its set), registered by one line in [`CONTAINERS`]: the
+//! scan, the nested-container check of a virtual disk and the `-o` guard all ask the list.
 
 pub mod ewf;
 mod ewf_header2;
 pub mod qcow2;
+mod refused;
 pub mod vhd;
 pub mod vhdx;
 pub mod vmdk;
@@ -148,122 +150,144 @@ impl<R: Read + Seek + Send> ByteSource for SeekSource<R> {
     }
 }
 
-/// The container format of a file, from its first bytes and (VHD) its last 512.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Ewf1,
-    Ewf2,
-    Lvf,
-    Vhd,
-    Vhdx,
-    VmdkSparse,
-    VmdkDescriptor,
-    Qcow2,
-    Luks,
+/// The first bytes of a file or a virtual disk (up to 512), and its last 512 bytes where it
+/// is a whole number of sectors and at least 1 KiB (a fixed VHD's footer): all that
+/// recognising a container takes.
+pub struct Probe<'a> {
+    pub head: &'a [u8],
+    pub tail: Option<&'a [u8]>,
 }
 
-/// Recognises a container by content.
-pub fn detect(f: &mut File) -> io::Result<Option<Kind>> {
-    let mut head = [0u8; 64];
+impl Probe<'_> {
+    pub fn starts(&self, magic: &[u8]) -> bool {
+        self.head.starts_with(magic)
+    }
+}
+
+/// What kbscan does with a container it recognises.
+pub enum Reading {
+    /// Reads it in place, read-only, as the virtual disk's bytes.
+    Read(fn(&Path, File) -> Result<Opened, ContainerError>),
+    /// Recognises it and does not read it: the message says what it is and what to do.
+    Refused(fn(&Path) -> String),
+    /// A compressed copy or an archive of an image: not a disk at all.
+    NotADisk,
+}
+
+/// One container format. A container is one file of this folder holding its `Container` and
+/// one line in [`CONTAINERS`]: detection, opening, refusal and the files that make up a set
+/// (which `-o` must never replace) are all asked here.
+pub struct Container {
+    /// `images[].container` and `images[].format` (`e01`, `vmdk`, …).
+    pub name: &'static str,
+    /// How messages name it (`E01 (EnCase/EWF)`).
+    pub display: &'static str,
+    /// Recognises it by content, never by name.
+    pub detect: fn(&Probe) -> bool,
+    pub reading: Reading,
+    /// Every file of the set, given the first (EWF segments, VMDK extents); none when `path`
+    /// is not such a set.
+    pub companions: fn(&Path) -> Vec<PathBuf>,
+    /// What one of those files is, for a refusal (`a segment of the scanned image`).
+    pub companion: &'static str,
+}
+
+/// A container with no files beside its own.
+pub(crate) fn no_companions(_: &Path) -> Vec<PathBuf> {
+    Vec::new()
+}
+
+/// Every container kbscan recognises, in the order they are tried (the VHD, recognised by a
+/// footer that a raw disk could also end with, last).
+pub static CONTAINERS: &[&Container] = &[
+    &ewf::EWF1,
+    &ewf::EWF2,
+    &ewf::LVF,
+    &vmdk::SPARSE,
+    &vmdk::DESCRIPTOR,
+    &vhdx::VHDX,
+    &qcow2::QCOW2,
+    &refused::LUKS,
+    &refused::VDI,
+    &refused::GZIP,
+    &refused::XZ,
+    &refused::BZIP2,
+    &refused::ZSTD,
+    &refused::SEVEN_ZIP,
+    &refused::ZIP,
+    &vhd::VHD,
+];
+
+/// The registered container that `probe` is, if any.
+pub fn recognise(probe: &Probe) -> Option<&'static Container> {
+    CONTAINERS.iter().copied().find(|c| (c.detect)(probe))
+}
+
+/// Recognises a container file by content.
+pub fn detect(f: &mut File) -> io::Result<Option<&'static Container>> {
+    let mut head = [0u8; 512];
     let n = pread(f, 0, &mut head)?;
-    let head = &head[..n];
-    let starts = |m: &[u8]| head.starts_with(m);
-    let kind = if starts(b"EVF\x09\x0d\x0a\xff\x00") {
-        Some(Kind::Ewf1)
-    } else if starts(b"EVF2\x0d\x0a\x81\x00") || starts(b"LEF2\x0d\x0a\x81\x00") {
-        Some(Kind::Ewf2)
-    } else if starts(b"LVF\x09\x0d\x0a\xff\x00") {
-        Some(Kind::Lvf)
-    } else if starts(b"KDMV") || starts(b"COWD") {
-        Some(Kind::VmdkSparse)
-    } else if starts(b"# Disk DescriptorFile") {
-        Some(Kind::VmdkDescriptor)
-    } else if starts(b"vhdxfile") {
-        Some(Kind::Vhdx)
-    } else if starts(b"QFI\xfb") {
-        Some(Kind::Qcow2)
-    } else if starts(b"LUKS\xba\xbe") {
-        Some(Kind::Luks)
-    } else if starts(b"conectix") {
-        Some(Kind::Vhd)
+    let len = f.metadata()?.len();
+    let mut foot = [0u8; 512];
+    let tail = if len >= 1024 && len % 512 == 0 && pread(f, len - 512, &mut foot)? == 512 {
+        Some(&foot[..])
     } else {
         None
     };
-    if kind.is_some() {
-        return Ok(kind);
-    }
-    // A fixed VHD is a raw disk with a 512-byte footer.
-    let len = f.metadata()?.len();
-    if len >= 1024 && len % 512 == 0 {
-        let mut foot = [0u8; 8];
-        if pread(f, len - 512, &mut foot)? == 8 && &foot == b"conectix" {
-            return Ok(Some(Kind::Vhd));
+    Ok(recognise(&Probe {
+        head: &head[..n],
+        tail,
+    }))
+}
+
+/// The other files of the set that `path` begins, whatever container it is, each with what
+/// it is: files a report must never be written over.
+pub fn set_files(path: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut out: Vec<(PathBuf, &'static str)> = Vec::new();
+    for c in CONTAINERS {
+        for f in (c.companions)(path) {
+            if f != path && !out.iter().any(|(o, _)| *o == f) {
+                out.push((f, c.companion));
+            }
         }
     }
-    Ok(None)
+    out
 }
 
 /// Opens `path` as a container when its content is one; `Ok(None)` means "not a container"
 /// (a raw image, handled by the caller).
 pub fn open(path: &Path) -> Result<Option<Opened>, ContainerError> {
     let mut f = open_evidence(path)?;
-    let Some(kind) = detect(&mut f)? else {
+    let Some(c) = detect(&mut f)? else {
         return Ok(None);
     };
-    open_kind(path, f, kind).map(Some)
+    open_as(c, path, f).map(Some)
 }
 
-impl Kind {
-    /// The name in `images[].container`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Ewf1 => "e01",
-            Kind::Ewf2 => "ex01",
-            Kind::Lvf => "l01",
-            Kind::Vhd => "vhd",
-            Kind::Vhdx => "vhdx",
-            Kind::VmdkSparse | Kind::VmdkDescriptor => "vmdk",
-            Kind::Qcow2 => "qcow2",
-            Kind::Luks => "luks",
-        }
+/// The refusal of a container kbscan recognises and does not read as a disk.
+pub(crate) fn unsupported(display: &str) -> String {
+    if display.ends_with("compressed") || display.ends_with("archive") {
+        return format!(
+            "format not supported: this is a {display} file, not a raw image; decompress or \
+             extract it first (e.g. `gunzip -k`, `unxz -k`, `unzstd`, `7z x`), then scan the raw image"
+        );
     }
+    format!(
+        "format not supported: this is a {display} container, not a raw image; convert it to raw \
+         first, e.g. `qemu-img convert -O raw IMAGE disk.raw` (Debian package qemu-utils; VMDK, \
+         VHD/VHDX, qcow2, VDI) or `ewfexport -t disk -f raw IMAGE.E01` (Debian package \
+         ewf-tools; E01/Ex01), then scan disk.raw"
+    )
 }
 
-fn open_kind(path: &Path, mut f: File, kind: Kind) -> Result<Opened, ContainerError> {
+fn open_as(c: &Container, path: &Path, mut f: File) -> Result<Opened, ContainerError> {
     // Detection moved the file position; the crates read from where the handle is.
     f.seek(SeekFrom::Start(0))?;
-    let opened = match kind {
-        Kind::Ewf1 => ewf::open(path, f)?,
-        Kind::Ewf2 => {
-            return Err(ContainerError::Refused(format!(
-                "format not supported: this is an Ex01 (EnCase 7 EWF2) image; its pattern-fill \
-                 chunks are not read correctly by the EWF reader kbscan uses. Convert it to raw \
-                 first: `ewfexport -t disk -f raw {}` (Debian package ewf-tools), then scan disk.raw",
-                path.display()
-            )))
-        }
-        Kind::Lvf => {
-            return Err(ContainerError::Refused(
-                "format not supported: this is an L01 (EnCase logical evidence) file: a set of \
-                 files, not a disk image; export its files (e.g. `ewfexport -f files`) and scan \
-                 the folder"
-                    .to_owned(),
-            ))
-        }
-        Kind::Luks => {
-            return Err(ContainerError::Refused(
-                "format not supported: this is a LUKS-encrypted container; open it with \
-                 `cryptsetup open --readonly` and scan the decrypted device"
-                    .to_owned(),
-            ))
-        }
-        Kind::Vhd => vhd::open(f)?,
-        Kind::Vhdx => vhdx::open(f)?,
-        Kind::VmdkSparse => vmdk::open_sparse(f)?,
-        Kind::VmdkDescriptor => vmdk::open_descriptor(path, f)?,
-        Kind::Qcow2 => qcow2::open(f)?,
-    };
-    Ok(opened)
+    match c.reading {
+        Reading::Read(open) => open(path, f),
+        Reading::Refused(why) => Err(ContainerError::Refused(why(path))),
+        Reading::NotADisk => Err(ContainerError::Refused(unsupported(c.display))),
+    }
 }
 
 /// Called from `image::open`: opens `real` as a container when it is one and fills the image
@@ -289,17 +313,22 @@ pub fn open_for_scan(
         return Ok(None);
     }
     let mut f = open_evidence(real).map_err(|e| format!("cannot open the image: {e}"))?;
-    let kind = match detect(&mut f) {
-        Ok(Some(k)) => k,
+    let c = match detect(&mut f) {
+        Ok(Some(c)) => c,
         Ok(None) => {
             raw_check(image);
             return Ok(None);
         }
         Err(e) => return Err(format!("cannot open the image: {e}")),
     };
-    image.container = kind.name();
-    image.format = kind.name().to_owned();
-    let opened = open_kind(real, f, kind).map_err(|e| e.to_string())?;
+    if let Reading::NotADisk = c.reading {
+        // Not a container of a disk: the image stays `raw`, its format says what it is.
+        image.format = c.display.to_owned();
+        return Err(unsupported(c.display));
+    }
+    image.container = c.name;
+    image.format = c.name.to_owned();
+    let opened = open_as(c, real, f).map_err(|e| e.to_string())?;
     image.container = opened.kind;
     image.format = opened.kind.to_owned();
     image.segments = opened.segments;

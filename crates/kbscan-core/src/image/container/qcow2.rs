@@ -66,3 +66,12 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
         }),
     })
 }
+
+pub(crate) const QCOW2: super::Container = super::Container {
+    name: "qcow2",
+    display: "qcow2",
+    detect: |p| p.starts(b"QFI\xfb"),
+    reading: super::Reading::Read(|_, f| open(f)),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};

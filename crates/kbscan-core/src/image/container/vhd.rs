@@ -214,3 +214,14 @@ impl ByteSource for VhdSource {
         }
     }
 }
+
+/// A dynamic or differencing VHD starts with a copy of its footer; a fixed VHD is a raw disk
+/// followed by the footer (last in the list: a raw disk could end so too).
+pub(crate) const VHD: super::Container = super::Container {
+    name: "vhd",
+    display: "VHD",
+    detect: |p| p.starts(b"conectix") || p.tail.is_some_and(|t| t.starts_with(b"conectix")),
+    reading: super::Reading::Read(|_, f| open(f)),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};

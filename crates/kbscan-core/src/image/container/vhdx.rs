@@ -42,3 +42,12 @@ pub fn open(file: File) -> Result<Opened, ContainerError> {
         }),
     })
 }
+
+pub(crate) const VHDX: super::Container = super::Container {
+    name: "vhdx",
+    display: "VHDX",
+    detect: |p| p.starts(b"vhdxfile"),
+    reading: super::Reading::Read(|_, f| open(f)),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};

@@ -182,3 +182,23 @@ pub fn open_descriptor(path: &Path, mut file: File) -> Result<Opened, ContainerE
         verify: no_hash(),
     })
 }
+
+/// A VMDK whose data is in the file itself (monolithicSparse, streamOptimized, COWD).
+pub(crate) const SPARSE: super::Container = super::Container {
+    name: "vmdk",
+    display: "VMDK",
+    detect: |p| p.starts(b"KDMV") || p.starts(b"COWD"),
+    reading: super::Reading::Read(|_, f| open_sparse(f)),
+    companions: super::no_companions,
+    companion: "a segment of the scanned image",
+};
+
+/// A VMDK descriptor file naming its extent files beside it.
+pub(crate) const DESCRIPTOR: super::Container = super::Container {
+    name: "vmdk",
+    display: "VMDK",
+    detect: |p| p.starts(b"# Disk DescriptorFile"),
+    reading: super::Reading::Read(open_descriptor),
+    companions: extent_paths,
+    companion: "an extent file of the scanned VMDK",
+};

@@ -1,0 +1,155 @@
+//! Install-time evidence: when was each rule's update installed? Every source of time
+//! evidence is one file of this folder holding a [`Gatherer`], registered by one line in
+//! [`gatherers`]: the update's own log `%windir%\KB<number>.log` (`update_log`), the last-write
+//! times of the update's registry keys and their `InstalledDate`-style values
+//! (`registry_times`), the uninstall folder's times (`uninstall_folder`). The scan driver
+//! runs them after the system facts are read; local times are turned into UTC with the
+//! system's time zone. Everything bounded; nothing judged (that is `judge::installed`).
+
+mod registry_times;
+mod uninstall_folder;
+pub mod update_log;
+
+use crate::model::installed::{
+    show_time, Bound, Installed, TimeEvidence, TimeSource, TimeZoneFacts,
+};
+use crate::model::system::{RuleRegistry, SystemEvidence};
+use crate::model::Rule;
+use crate::registry::hive::LoadedHive;
+use crate::source::Source;
+
+pub use registry_times::parse_installed_date;
+pub use uninstall_folder::folder_evidence;
+pub use update_log::log_evidence;
+
+pub(crate) const SECOND: i128 = 1_000_000_000;
+pub(crate) const MINUTE: i128 = 60 * SECOND;
+pub(crate) const HOUR: i128 = 60 * MINUTE;
+/// Local times of an unknown zone are within this of UTC (zones run from −12 h to +14 h).
+pub const UNKNOWN_ZONE_SLACK: i128 = 14 * HOUR;
+/// What a gatherer may read for one system: the source, its Windows folder, the loaded hives,
+/// the time zone and the registry facts already read for the rule.
+pub struct Context<'a, S: Source> {
+    pub src: &'a S,
+    pub windir: Option<&'a (S::Node, String)>,
+    pub software: Option<&'a LoadedHive>,
+    pub time_zone: Option<&'a TimeZoneFacts>,
+}
+
+/// Reads one rule's evidence of one kind; problems worth telling go into `notes`.
+pub type GatherFn<S> =
+    fn(&Context<'_, S>, &Rule, Option<&RuleRegistry>, &mut Vec<TimeEvidence>, &mut Vec<String>);
+
+/// One source of install-time evidence.
+pub struct Gatherer<S: Source> {
+    /// What it reads, for people.
+    pub name: &'static str,
+    pub gather: GatherFn<S>,
+}
+
+/// Every source of install-time evidence, in the order their evidence is listed.
+pub fn gatherers<S: Source>() -> Vec<Gatherer<S>> {
+    vec![
+        update_log::gatherer(),
+        uninstall_folder::gatherer(),
+        registry_times::gatherer(),
+    ]
+}
+
+/// Runs every gatherer for every rule and files the evidence under the rule's registry facts:
+/// called by the scan driver once the system facts (hives, time zone) are read.
+pub fn gather<S: Source>(ctx: &Context<'_, S>, rules: &[Rule], ev: &mut SystemEvidence) {
+    let gatherers = gatherers::<S>();
+    for rule in rules {
+        let mut evidence = Vec::new();
+        let mut notes = Vec::new();
+        let facts = ev.rules.iter().find(|r| r.rule == rule.id);
+        for g in &gatherers {
+            (g.gather)(ctx, rule, facts, &mut evidence, &mut notes);
+        }
+        ev.notes.append(&mut notes);
+        if let Some(rr) = ev.rules.iter_mut().find(|r| r.rule == rule.id) {
+            if !evidence.is_empty() {
+                rr.installed = Some(Installed {
+                    evidence,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+}
+
+/// A local wall-clock time (as-if-UTC nanoseconds) in UTC, with the interval it allows and a
+/// note when the zone is unknown or daylight saving time may shift it.
+pub fn local_to_utc(
+    as_if_utc: i128,
+    tz: Option<&TimeZoneFacts>,
+) -> (i128, i128, i128, Option<String>) {
+    match tz {
+        Some(z) => {
+            let t = as_if_utc + i128::from(z.bias_minutes) * MINUTE;
+            let dst = z.daylight_bias_minutes.filter(|d| *d != 0).map(|d| i128::from(d.abs()) * MINUTE);
+            match dst {
+                Some(d) => (
+                    t,
+                    t - d,
+                    t + d,
+                    Some(format!(
+                        "local time converted with the system's {} ({} min); daylight saving time at that moment is not known, so it may be off by {} min",
+                        z.bias_value, z.bias_minutes, d / MINUTE
+                    )),
+                ),
+                None => (t, t, t, None),
+            }
+        }
+        None => (
+            as_if_utc,
+            as_if_utc - UNKNOWN_ZONE_SLACK,
+            as_if_utc + UNKNOWN_ZONE_SLACK,
+            Some("time zone unknown (no readable TimeZoneInformation): the local time is shown as if it were UTC, and the install moment is only known within ±14 h".to_owned()),
+        ),
+    }
+}
+
+pub(crate) fn item(
+    source: TimeSource,
+    time: i128,
+    field: &'static str,
+    bound: Bound,
+    interval: (Option<i128>, Option<i128>),
+    says: String,
+    path: String,
+) -> TimeEvidence {
+    TimeEvidence {
+        source,
+        time: show_time(time),
+        field,
+        bound,
+        not_before: interval.0.map(show_time),
+        not_after: interval.1.map(show_time),
+        says,
+        path,
+        note: None,
+        line: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_use_the_bias_or_say_the_zone_is_unknown() {
+        let z = TimeZoneFacts {
+            bias_minutes: 300, // US Eastern: UTC = local + 5 h
+            bias_value: "ActiveTimeBias",
+            daylight_bias_minutes: None,
+            standard_name: None,
+        };
+        let (t, lo, hi, note) = local_to_utc(0, Some(&z));
+        assert_eq!((t, lo, hi, note), (5 * HOUR, 5 * HOUR, 5 * HOUR, None));
+        let (t, lo, hi, note) = local_to_utc(0, None);
+        assert_eq!((t, lo, hi), (0, -14 * HOUR, 14 * HOUR));
+        assert!(note.unwrap().contains("time zone unknown"));
+    }
+}
