@@ -358,12 +358,21 @@ impl DataSet {
     }
 
     /// True when the set is whole in this file: it ends with its `ESET`, was not aborted,
-    /// does not continue a previous medium, and no damaged bytes were skipped inside it.
-    /// Only a complete set can say a file is absent from it.
+    /// does not continue a previous medium, no damaged bytes were skipped inside it, and
+    /// every directory's path and every file's name and directory could be read. Only a
+    /// complete set can say a file is absent from it.
     pub fn complete(&self) -> bool {
         matches!(&self.end, SetEnd::Eset { eset, .. } if eset.attributes & attr::ESET_ABORTED_SET == 0)
             && !self.damaged
             && !self.continuation()
+            && self
+                .dirs
+                .iter()
+                .all(|d| d.path.is_some() && d.volume.is_some())
+            && self
+                .files
+                .iter()
+                .all(|f| f.name.is_some() && f.dir.is_some())
     }
 
     /// The directory of `file` and its path, as recorded.

@@ -801,6 +801,10 @@ fn huge_string_fields_are_refused_without_allocation() {
     assert_eq!(s1.files[0].name, None);
     assert_eq!(s1.dirs[0].nt_attributes, None);
     assert!(!s1.damaged, "a bad field is not lost data");
+    assert!(
+        !s1.complete(),
+        "but a file without its name cannot be looked for"
+    );
     let src = BackupSource::new(&b, 0, Scope::Set, "b").expect("source");
     assert_eq!(src.unplaced.len(), 1);
     assert!(b.sets.iter().skip(1).all(DataSet::complete));
@@ -821,6 +825,7 @@ fn unknown_blocks_and_zero_fill_are_skipped() {
         s4.notices.has(NoticeKind::OutOfOrder),
         "a directory before any volume"
     );
+    assert!(!s4.complete());
     assert_eq!(s4.files.len(), 5);
     assert!(b.notices.has(NoticeKind::Skipped), "the zero tail is said");
     let src = BackupSource::new(&b, 3, Scope::Set, "b").expect("source");
