@@ -5,6 +5,9 @@
 //! `CFIL` 10, `ESET` 12, `EOTM` 13, `SFMB` 14). All multi-byte fields are little-endian
 //! (Section 4). A parse never reads outside the bytes it is given and never allocates more
 //! than the string it returns (a string is at most 65,535 bytes: its size is a `UINT16`).
+//!
+//! Over 400 lines: one struct and `parse` per DBLK type of Section 5.2, over the support
+//! structures and field readers they share.
 
 use std::fmt;
 
