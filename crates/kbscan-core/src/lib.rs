@@ -14,6 +14,7 @@
 pub use kbscan_model as model;
 pub use kbscan_model::escape;
 
+pub mod backup;
 pub mod contain;
 pub mod describe;
 pub mod error;
