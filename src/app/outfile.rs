@@ -68,9 +68,9 @@ struct Input {
     ids: Vec<Id>,
     /// A folder: nothing may be written anywhere under it.
     tree: bool,
-    /// A split image set (`disk.001`): the folder and the name stem its segments share, and
-    /// the width of their number (a new `disk.NNN` would join the set).
-    split: Option<(PathBuf, OsString, usize)>,
+    /// An image file: a file written under a name its set's naming takes (`disk.002`,
+    /// `disk.1000`, `case.E02`) would join the set.
+    image: bool,
 }
 
 /// Every input of one command.
@@ -97,7 +97,7 @@ impl Inputs {
                 .or_else(|| absolute_missing(path)),
             ids,
             tree: meta.as_ref().is_some_and(Metadata::is_dir),
-            split: None,
+            image: false,
         });
     }
 
@@ -120,7 +120,7 @@ impl Inputs {
             }
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {
-            first.split = split_stem(first.canonical.as_deref());
+            first.image = true;
         }
     }
 
@@ -143,10 +143,10 @@ impl Inputs {
                     i.what
                 ));
             }
-            if let Some((dir, stem, width)) = &i.split {
-                if target.parent() == Some(dir.as_path()) && is_segment_name(target, stem, *width) {
+            if let (true, Some(c)) = (i.image, &i.canonical) {
+                if kbscan_core::image::joins_set(c, target) {
                     return Some(format!(
-                        "the name would join the split image set of {shown}"
+                        "the name would join the segments of the image set of {shown}"
                     ));
                 }
             }
@@ -200,27 +200,6 @@ fn absolute_missing(path: &Path) -> Option<PathBuf> {
         _ => Path::new("."),
     };
     Some(fs::canonicalize(parent).ok()?.join(name))
-}
-
-/// The folder, stem and number width of a split set's first segment (`disk.001`).
-fn split_stem(canonical: Option<&Path>) -> Option<(PathBuf, OsString, usize)> {
-    let c = canonical?;
-    let name = c.file_name()?.to_str()?;
-    let digits = name.len() - name.trim_end_matches(|ch: char| ch.is_ascii_digit()).len();
-    let stem = &name[..name.len() - digits];
-    if digits < 2 || !stem.ends_with('.') {
-        return None;
-    }
-    Some((c.parent()?.to_path_buf(), stem.into(), digits))
-}
-
-fn is_segment_name(target: &Path, stem: &OsString, width: usize) -> bool {
-    let (Some(name), Some(stem)) = (target.file_name().and_then(|n| n.to_str()), stem.to_str())
-    else {
-        return false;
-    };
-    name.strip_prefix(stem)
-        .is_some_and(|d| d.len() == width && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn refused(path: &Path, reason: impl Into<String>) -> Error {

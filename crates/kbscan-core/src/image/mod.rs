@@ -33,6 +33,19 @@ pub const ROOT_FAILURE: &str = "cannot read the root folder of this volume";
 pub const MAX_VOLUME_ENTRIES: u64 = 10_000_000;
 
 /// True when `path` should be read as a disk image: a regular file (after links).
+/// Whether a file named `name` beside the image `first` would be taken into its set as a
+/// segment: a split raw set's or an EWF set's naming scheme, whatever exists yet.
+pub fn joins_set(first: &Path, name: &Path) -> bool {
+    let (Some(f), Some(n)) = (
+        first.file_name().and_then(|s| s.to_str()),
+        name.file_name().and_then(|s| s.to_str()),
+    ) else {
+        return false;
+    };
+    first.parent() == name.parent()
+        && (reader::split_member_name(f, n) || container::ewf_member_name(f, n))
+}
+
 pub fn is_image(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }

@@ -95,6 +95,24 @@ pub fn segment_paths(first: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Whether `name` is a name a split raw set whose first segment is named `first` could take
+/// (`disk.001` → `disk.002`…`disk.999`, then `disk.1000`: the number may grow wider, as
+/// [`segment_paths`] follows it).
+pub fn split_member_name(first: &str, name: &str) -> bool {
+    let digits = |s: &str| s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (fd, nd) = (digits(first), digits(name));
+    let stem = &first[..first.len() - fd];
+    fd >= 2
+        && stem.ends_with('.')
+        && first[first.len() - fd..]
+            .parse::<u64>()
+            .is_ok_and(|n| n <= 1)
+        && nd >= fd
+        && name.len() - nd == stem.len()
+        && name.starts_with(stem)
+        && name != first
+}
+
 impl Segments {
     pub fn open(paths: &[PathBuf]) -> io::Result<Self> {
         let mut files = Vec::with_capacity(paths.len());
@@ -315,6 +333,30 @@ impl<R> Write for ReadOnly<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_a_split_raw_set_would_take_are_known() {
+        for (first, n) in [
+            ("disk.001", "disk.002"),
+            ("disk.001", "disk.999"),
+            ("disk.001", "disk.1000"),
+            ("disk.01", "disk.100"),
+            ("disk.000", "disk.001"),
+        ] {
+            assert!(split_member_name(first, n), "{first} {n}");
+        }
+        for (first, n) in [
+            ("disk.001", "disk.001"),
+            ("disk.001", "disk.02"),
+            ("disk.001", "disk.00a"),
+            ("disk.001", "other.002"),
+            ("disk.002", "disk.003"),
+            ("disk.1", "disk.2"),
+            ("disk001", "disk002"),
+        ] {
+            assert!(!split_member_name(first, n), "{first} {n}");
+        }
+    }
 
     #[test]
     fn split_sets_are_found_in_order() {

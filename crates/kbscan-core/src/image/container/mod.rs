@@ -415,6 +415,35 @@ pub fn ewf_segment_paths(first: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Whether `name` is a name an EWF set whose first segment is named `first` could take as a
+/// segment (`x.E01` → `x.E02`…`x.E99`, `x.EAA`…`x.ZZZ`, in the first segment's case; likewise
+/// `.s01` and `.L01` sets): a file written under such a name would be adopted by the set
+/// once the segments before it exist.
+pub fn ewf_member_name(first: &str, name: &str) -> bool {
+    let (Some((stem, ext)), Some((nstem, next))) = (first.rsplit_once('.'), name.rsplit_once('.'))
+    else {
+        return false;
+    };
+    let (e, n) = (ext.as_bytes(), next.as_bytes());
+    if stem != nstem
+        || e.len() != 3
+        || n.len() != 3
+        || &e[1..] != b"01"
+        || !e[0].is_ascii_alphabetic()
+    {
+        return false;
+    }
+    if !n.iter().all(u8::is_ascii_alphanumeric) || n.eq_ignore_ascii_case(e) {
+        return false;
+    }
+    let first_letter = e[0].to_ascii_uppercase();
+    let lead = n[0].to_ascii_uppercase();
+    let digits = n[1].is_ascii_digit() && n[2].is_ascii_digit();
+    let letters = n[1].is_ascii_alphabetic() && n[2].is_ascii_alphabetic();
+    (lead == first_letter && digits)
+        || (lead >= first_letter && n[0].is_ascii_alphabetic() && letters)
+}
+
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -422,6 +451,25 @@ pub(crate) fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_an_ewf_set_would_take_are_known() {
+        for n in [
+            "x.E02", "x.E99", "x.EAA", "x.EZZ", "x.FAA", "x.ZZZ", "x.e02", "x.eab",
+        ] {
+            assert!(ewf_member_name("x.E01", n), "{n}");
+        }
+        assert!(ewf_member_name("y.s01", "y.s02"));
+        assert!(ewf_member_name("z.L01", "z.L02"));
+        for n in [
+            "x.E01", "x.DAA", "x.F01", "x.E1", "x.E001", "y.E02", "x.E0!", "x",
+        ] {
+            assert!(!ewf_member_name("x.E01", n), "{n}");
+        }
+        // Only a first segment starts a set.
+        assert!(!ewf_member_name("x.E02", "x.E03"));
+        assert!(!ewf_member_name("x.img", "x.E02"));
+    }
 
     #[test]
     fn ewf_segments_run_from_01_to_99_then_letters() {
