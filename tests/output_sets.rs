@@ -105,3 +105,47 @@ fn a_report_never_takes_a_segment_name_of_an_ewf_set() {
         .unwrap();
     assert_eq!(json(&o)["images"][0]["segments"], 1);
 }
+
+/// A CSV report's examination record goes beside it as FILE.examination.json: beside a device
+/// or a FIFO there is no such place. Refused before anything is opened (a FIFO without a
+/// reader would block the open), and nothing made beside it.
+#[test]
+fn no_examination_record_beside_a_device_or_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    for target in [Path::new("/dev/null"), fifo.as_path()] {
+        let o = kbscan()
+            .args(["scan", "--rule", "MS04-008", "-q", "-f", "csv", "-o"])
+            .arg(target)
+            .arg(system("w2k-sp4-patched"))
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{}: {stderr}", target.display());
+        assert!(
+            stderr.contains("no place for the examination record"),
+            "{stderr}"
+        );
+        let beside = format!("{}.examination.json", target.display());
+        assert!(!Path::new(&beside).exists(), "{beside} was made");
+    }
+    // JSON carries its record inside: written to the device as before.
+    let o = kbscan()
+        .args([
+            "scan",
+            "--rule",
+            "MS04-008",
+            "-q",
+            "-f",
+            "json",
+            "-o",
+            "/dev/null",
+        ])
+        .arg(system("w2k-sp4-patched"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+}

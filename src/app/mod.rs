@@ -135,6 +135,22 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         inputs.add(h, "the --system-hive file");
     }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
+    // Beside a device or a FIFO (`-o /dev/null`, `-o >(gzip …)`) there is no place for the
+    // examination record a sidecar format writes beside its report: refused before anything
+    // is opened (a FIFO would block the open until a reader came), never a file made beside
+    // /dev/null.
+    if let (Some(o), f) = (&a.output.output, a.output.format) {
+        if f.sidecar && std::fs::metadata(o).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::Usage(format!(
+                "-f {} -o {}: a {} report has no place for the examination record, which \
+                 goes beside the report as FILE.examination.json, and nothing can be written \
+                 beside a device or a pipe; write the report to a regular file, or choose -f json",
+                f.name,
+                o.display(),
+                f.name
+            )));
+        }
+    }
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
     // A format with no place for the examination record (CSV): it goes beside the report,
