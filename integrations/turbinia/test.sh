@@ -8,6 +8,9 @@
 #       as .ci/run calls it: when pip cannot install Turbinia (fails, or takes longer than
 #       KBSCAN_TURBINIA_PIP_TIMEOUT seconds), print one line saying the test did not run and
 #       why, and exit 0
+#   integrations/turbinia/test.sh --bench
+#       instead of the tests, tests/bench_task_cost.py: wall time and peak RSS of the kbscan
+#       runs inside one task per evidence (docs/scale.md); KBSCAN_TURBINIA_BENCH_ROUNDS=5
 #
 # Environment:
 #   KBSCAN                       the kbscan to test (default /usr/bin/kbscan, the Debian
@@ -23,7 +26,14 @@ repo="$(cd "$here/../.." && pwd)"
 started=$SECONDS
 
 optional=false
-[ "${1:-}" = "--optional-install" ] && optional=true
+bench=false
+for arg in "$@"; do
+    case "$arg" in
+        --optional-install) optional=true ;;
+        --bench) bench=true ;;
+        *) echo "usage: $0 [--optional-install] [--bench]" >&2; exit 2 ;;
+    esac
+done
 TURBINIA_VERSION=20240820
 
 # Why the test cannot run: fail (CI, or the environment is broken), or say so once.
@@ -99,7 +109,12 @@ cp -r "$here/pyproject.toml" "$here/README.md" "$here/kbscan_turbinia" "$work/"
 
 echo "turbinia test: $("$venv/bin/python" -c 'import importlib.metadata as m; print("turbinia", m.version("turbinia"))'), Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), kbscan $("$kbscan" --version) at $kbscan"
 status=0
+if $bench; then
+    targets=("$here/tests/bench_task_cost.py" -s -W ignore)
+else
+    targets=("$here/tests")
+fi
 (cd "$work" && PYTHONDONTWRITEBYTECODE=1 KBSCAN_TEST_BINARY="$kbscan" \
-    "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs "$here/tests") || status=$?
+    "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs "${targets[@]}") || status=$?
 echo "turbinia test: $((SECONDS - started)) s in all"
 exit "$status"
