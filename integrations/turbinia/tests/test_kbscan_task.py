@@ -187,6 +187,10 @@ def test_missing_kbscan_fails_the_task(run_request, monkeypatch, scratch):
     (0, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 0, 'exit_code': 1}, Priority.HIGH),
     (1, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 0, 'exit_code': 0}, Priority.HIGH),
     (0, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 2, 'exit_code': 0}, Priority.MEDIUM),
+    # Exit 2 alone (a candidate not judged, nothing else said) is enough for MEDIUM.
+    (2, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 0, 'exit_code': 2}, Priority.MEDIUM),
+    (2, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 0, 'exit_code': 0}, Priority.MEDIUM),
+    (0, {'roots': 1, 'verdicts': {'patched': 1}, 'errors': 0, 'exit_code': 2}, Priority.MEDIUM),
     (0, {'roots': 1, 'verdicts': {'inconclusive': 1}, 'errors': 0, 'exit_code': 0},
      Priority.MEDIUM),
     (0, {'roots': 0, 'verdicts': {}, 'errors': 0, 'exit_code': 0}, Priority.MEDIUM),
