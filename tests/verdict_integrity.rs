@@ -546,3 +546,355 @@ fn a_bulletin_that_did_not_exist_yet() {
     };
     assert_eq!(code, want_code, "{states:?}");
 }
+
+// Case 9: metamorphic properties. Start from a sample system, apply random ADDITIONS of
+// evidence, and check that none moves anything toward clean. Scanned in-process with the
+// library (kbscan_core's Scanner, the command's own code), so a case costs a copy and two
+// scans. PROPTEST_CASES sets how many (bench/properties.sh runs more).
+
+mod metamorphic {
+    use super::*;
+    use kbscan_core::model::installed::{parse_as_of, AsOfState};
+    use kbscan_core::model::{RootReport, Summary};
+    use kbscan_core::scan::{Scanner, Settings};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// One addition of evidence.
+    #[derive(Debug, Clone)]
+    pub enum Add {
+        /// A copy of a real sample file (`FILES[src]`) into `DIRS[dir]`, where none was.
+        Copy { src: usize, dir: usize },
+        /// A run appended to `WINNT/KB832359.log`: 0 success, 1 failure, 2 uninstall,
+        /// 3 outcome unclear; `days` after 2004-01-01.
+        LogRun { kind: u8, days: u16 },
+        /// An update record of KB832359 in SOFTWARE where the sample has none.
+        Record { days: u16 },
+        /// A new service whose ImagePath points at `DIRS[dir]`/nscm.exe.
+        Service { dir: usize },
+        /// A later modification time on every file named like a target.
+        Touch { secs: u32 },
+    }
+
+    const FILES: &[(&str, &str)] = &[
+        (
+            "w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nscm.exe",
+            "Nscm.exe",
+        ),
+        (
+            "w2k-sp4-patched/WINNT/system32/Windows Media/Server/Nscm.exe",
+            "Nscm.exe",
+        ),
+        (
+            "w2k-sp4-vulnerable/WINNT/system32/Windows Media/Server/Nspmon.exe",
+            "Nspmon.exe",
+        ),
+        (
+            "w2k-sp4-patched/WINNT/system32/Windows Media/Server/Nspmon.exe",
+            "Nspmon.exe",
+        ),
+        (
+            "w2k-server1/WINNT/system32/Windows Media/Server/nsum.exe",
+            "nsum.exe",
+        ),
+        (
+            "w2k-wms-fully-patched/WINNT/system32/Windows Media/Server/nsum.exe",
+            "nsum.exe",
+        ),
+    ];
+    const DIRS: &[&str] = &[
+        "WINNT/system32/Windows Media/Server",
+        "Program Files/WMS copy",
+        "Temp",
+        "WINNT/$NTUninstallKB832359$",
+        "WINNT/system32",
+    ];
+
+    pub fn add() -> impl Strategy<Value = Add> {
+        prop_oneof![
+            3 => (0..FILES.len(), 0..DIRS.len()).prop_map(|(src, dir)| Add::Copy { src, dir }),
+            3 => (0u8..4, 0u16..4000).prop_map(|(kind, days)| Add::LogRun { kind, days }),
+            1 => (0u16..4000).prop_map(|days| Add::Record { days }),
+            1 => (0..DIRS.len()).prop_map(|dir| Add::Service { dir }),
+            1 => (1u32..100_000_000).prop_map(|secs| Add::Touch { secs }),
+        ]
+    }
+
+    fn ymd(days: u16) -> (i32, u8, u8) {
+        let d = time::Date::from_calendar_date(2004, time::Month::January, 1).unwrap()
+            + time::Duration::days(i64::from(days));
+        (d.year(), d.month() as u8, d.day())
+    }
+
+    fn exists_ci(dir: &Path, name: &str) -> bool {
+        std::fs::read_dir(dir).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Applies `a` to the copy of sample `name` at `root`; false when it does not apply (the
+    /// file is there already, no Windows folder, no hive): then nothing was changed.
+    pub fn apply(name: &str, root: &Path, a: &Add, n: usize) -> bool {
+        let winnt = root.join("WINNT");
+        let software = winnt.join("system32/config/SOFTWARE");
+        let system_hive = winnt.join("system32/config/SYSTEM");
+        match a {
+            Add::Copy { src, dir } => {
+                let (rel, file) = FILES[*src];
+                let d = root.join(DIRS[*dir]);
+                // Replacing a file is not an addition.
+                if exists_ci(&d, file) {
+                    return false;
+                }
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::copy(sample_file(rel), d.join(file)).unwrap();
+                true
+            }
+            Add::LogRun { kind, days } => {
+                if !winnt.is_dir() {
+                    return false;
+                }
+                let (y, m, d) = ymd(*days);
+                let last = match kind {
+                    0 => OK,
+                    1 => FAILED,
+                    2 => UNINSTALL,
+                    _ => "0.171: Installing Windows Media Services Update (KB832359)",
+                };
+                let path = winnt.join("KB832359.log");
+                let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push_str("\r\n");
+                }
+                text.push_str(&format!(
+                    "0.100: {y:04}/{m:02}/{d:02} 09:00:00.000 (local)\r\n{last}\r\n"
+                ));
+                std::fs::write(&path, text).unwrap();
+                true
+            }
+            Add::Record { days } => {
+                let reg = repo().join(format!("sample_binaries/registry/{name}/software.reg"));
+                let has = std::fs::read_to_string(reg).map_or(true, |t| t.contains("KB832359]"));
+                if has || !software.is_file() || !have("hivexregedit") {
+                    return false;
+                }
+                let (y, m, d) = ymd(*days);
+                merge_reg(
+                    &software,
+                    &format!(
+                        "[\\Microsoft]\n\n[\\Microsoft\\Updates]\n\n[\\Microsoft\\Updates\\Windows Media Services]\n\n[{KB832359_KEY}]\n\"InstalledDate\"=\"{m}/{d}/{y}\"\n"
+                    ),
+                );
+                true
+            }
+            Add::Service { dir } => {
+                if !system_hive.is_file() || !have("hivexregedit") {
+                    return false;
+                }
+                let image = format!("C:\\\\{}\\\\nscm.exe", DIRS[*dir].replace('/', "\\\\"));
+                merge_reg(
+                    &system_hive,
+                    &format!(
+                        "[\\ControlSet001\\Services\\kbscanprop{n}]\n\"ImagePath\"=str(2):\"{image}\"\n\"Start\"=dword:00000002\n"
+                    ),
+                );
+                true
+            }
+            Add::Touch { secs } => {
+                let later =
+                    std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(*secs));
+                let mut any = false;
+                for d in DIRS {
+                    for (_, f) in FILES {
+                        let p = root.join(d).join(f);
+                        if p.is_file() {
+                            let file = std::fs::File::options().write(true).open(&p).unwrap();
+                            file.set_modified(later).unwrap();
+                            any = true;
+                        }
+                    }
+                }
+                any
+            }
+        }
+    }
+
+    /// Severity: clean < incomplete < vulnerable (exit codes 0, 2, 1).
+    pub fn severity(code: i32) -> u8 {
+        match code {
+            0 => 0,
+            2 => 1,
+            _ => 2,
+        }
+    }
+
+    fn toward_patched(s: AsOfState) -> Option<u8> {
+        match s {
+            AsOfState::VulnerableAtDate => Some(0),
+            AsOfState::UnknownAtDate => Some(1),
+            AsOfState::PatchedAtDate => Some(2),
+            _ => None,
+        }
+    }
+
+    pub const DATES: &[&str] = &[
+        "2004-03-20",
+        "2004-06-01",
+        "2009-01-01",
+        "2010-04-20",
+        "2011-01-01",
+    ];
+
+    /// What the properties compare: per root and rule the verdict, per date the as-of state,
+    /// and the exit codes (without and with each date).
+    pub struct Seen {
+        pub verdicts: BTreeMap<(String, String), String>,
+        pub states: BTreeMap<(String, String, &'static str), AsOfState>,
+        /// Rules whose install was bounded (a moment or a not-after bound) before.
+        pub dated: std::collections::BTreeSet<(String, String)>,
+        pub codes: Vec<i32>,
+    }
+
+    pub fn observe(rules: &kbscan_core::rules::RuleSet, root: &Path) -> Seen {
+        let scanner = Scanner::new(
+            rules,
+            Settings {
+                threads: 1,
+                ..Settings::default()
+            },
+        );
+        let mut roots: Vec<RootReport> = scanner.folder(root, &mut |_| {});
+        let mut seen = Seen {
+            verdicts: BTreeMap::new(),
+            states: BTreeMap::new(),
+            dated: Default::default(),
+            codes: vec![Summary::of(&roots).exit_code],
+        };
+        for r in &roots {
+            let name = r.root.rsplit('#').next().unwrap_or_default().to_owned();
+            let name = if r.root.contains('#') {
+                name
+            } else {
+                String::new()
+            };
+            for rr in &r.system.rules {
+                let bounded = rr.installed.as_ref().is_some_and(|i| {
+                    i.evidence.iter().any(|e| {
+                        matches!(
+                            e.bound,
+                            kbscan_core::model::installed::Bound::Moment
+                                | kbscan_core::model::installed::Bound::NotAfter
+                        )
+                    })
+                });
+                if bounded {
+                    seen.dated.insert((name.clone(), rr.rule.clone()));
+                }
+            }
+            for rv in &r.rule_verdicts {
+                seen.verdicts.insert(
+                    (name.clone(), rv.rule.clone()),
+                    rv.verdict.as_str().to_owned(),
+                );
+            }
+        }
+        for date in DATES {
+            let t = parse_as_of(date).unwrap();
+            for r in &mut roots {
+                let a = kbscan_core::judge::installed::as_of(r, rules, t);
+                let name = if r.root.contains('#') {
+                    r.root.rsplit('#').next().unwrap_or_default().to_owned()
+                } else {
+                    String::new()
+                };
+                for ra in &a.rules {
+                    seen.states
+                        .insert((name.clone(), ra.rule.clone(), date), ra.state);
+                }
+                r.as_of = Some(a);
+            }
+            seen.codes.push(Summary::of(&roots).exit_code);
+        }
+        seen
+    }
+
+    /// The properties: `before` → `after` never moves toward clean.
+    pub fn check(before: &Seen, after: &Seen) -> Result<(), String> {
+        for (k, b) in &before.verdicts {
+            let Some(a) = after.verdicts.get(k) else {
+                continue;
+            };
+            if (b == "vulnerable" || b == "inconclusive")
+                && (a == "patched" || a == "not_installed" || a == "not_applicable")
+            {
+                return Err(format!("{k:?}: verdict {b} -> {a}"));
+            }
+        }
+        for (k, b) in &before.states {
+            let (Some(a), Some(rb)) = (after.states.get(k), toward_patched(*b)) else {
+                continue;
+            };
+            // Documented exception: the first evidence that dates the install (a log run, an
+            // update record on a rule that had none) may settle unknown_at_date as
+            // patched_at_date: dating the install is what it is for. From vulnerable_at_date,
+            // or once the install was dated, never.
+            let first_dating = *b == AsOfState::UnknownAtDate
+                && !before.dated.contains(&(k.0.clone(), k.1.clone()));
+            if toward_patched(*a).is_some_and(|ra| ra > rb) && !first_dating {
+                return Err(format!("{k:?}: as-of {b:?} -> {a:?}"));
+            }
+        }
+        for (i, (b, a)) in before.codes.iter().zip(&after.codes).enumerate() {
+            if severity(*a) < severity(*b) {
+                return Err(format!(
+                    "exit code {i} (0: no --as-of, then {DATES:?}): {b} -> {a}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples().join("systems"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(40),
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Additions of evidence never move a verdict from vulnerable/inconclusive to
+    /// patched/not_installed/not_applicable, an --as-of state toward patched_at_date, or the
+    /// exit code toward clean. Not a property (documented): a patched copy added where the
+    /// rule had no live copy moves not_installed to patched — that copy IS the fix.
+    #[test]
+    fn additions_never_move_toward_clean(
+        sample in 0usize..64,
+        adds in proptest::collection::vec(metamorphic::add(), 1..4),
+    ) {
+        let names = sample_names();
+        let name = &names[sample % names.len()];
+        let (_tmp, root) = sample_copy(name);
+        let rules = kbscan_core::rules::load(&[] as &[&Path]).unwrap();
+        let before = metamorphic::observe(&rules, &root);
+        let mut applied = Vec::new();
+        for (n, a) in adds.iter().enumerate() {
+            if metamorphic::apply(name, &root, a, n) {
+                applied.push(a.clone());
+            }
+        }
+        let after = metamorphic::observe(&rules, &root);
+        if let Err(e) = metamorphic::check(&before, &after) {
+            proptest::prop_assert!(false, "{name} with {applied:?}: {e}");
+        }
+    }
+}

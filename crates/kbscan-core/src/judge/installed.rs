@@ -302,6 +302,11 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
             show_time(h),
             hard_labels.join(", ")
         ),
+        (Some(_), Some(l), None) => format!(
+            "{what} no earlier than {} ({}{tail})",
+            show_time(l),
+            hard_labels.join(", ")
+        ),
         (_, _, Some(h)) => format!(
             "{what} no later than {} ({}{tail})",
             day(h),
@@ -1053,5 +1058,104 @@ mod tests {
                 AsOfState::UnknownAtDate
             );
         }
+    }
+
+    /// Round 3, cases 3, 6, 7 and 8 as tables over plain data.
+    #[test]
+    fn what_time_can_prove() {
+        // Case 3: a vulnerable rule has no install time, whatever its records say.
+        let mut i = consistent();
+        judge_installed(&mut i, Verdict::Vulnerable, "MS08-076");
+        assert!(i.best.is_none() && i.earliest.is_none() && i.latest.is_none());
+        assert!(i.summary.starts_with("no install time"), "{}", i.summary);
+        // Only file-system times: "file written", never installed or patched.
+        let mut i = Installed {
+            evidence: vec![e(TimeSource::LiveFile, LOG, Bound::Approximate, None, None)],
+            ..Default::default()
+        };
+        judge_installed(&mut i, Verdict::Patched, "MS04-008");
+        assert!(
+            i.summary.starts_with("file written around"),
+            "{}",
+            i.summary
+        );
+
+        let ms04 = FixDates {
+            published: Some(t("2004-03-09T00:00:00Z")),
+            floor: Some((t("2004-01-15T00:00:00Z"), "built".to_owned())),
+            withdrawn: None,
+        };
+        // Case 8: before publication, its own state.
+        let i = consistent();
+        let (s, r) = rule_as_of(Verdict::Patched, Some(&i), &ms04, t("2004-03-01T00:00:00Z"));
+        assert_eq!(s, AsOfState::NotYetPublished);
+        assert_eq!(r[0].code, ReasonCode::NotYetPublished);
+        // Case 6: install evidence before the floor is a conflict, never patched.
+        let early = "2003-06-01T12:00:00Z";
+        let mut i = Installed {
+            evidence: vec![e(
+                TimeSource::UpdateLog,
+                early,
+                Bound::Moment,
+                Some(early),
+                Some(early),
+            )],
+            ..Default::default()
+        };
+        judge_installed(&mut i, Verdict::Patched, "MS04-008");
+        let r = before_the_fix(&mut i, &ms04, "MS04-008").expect("conflict");
+        assert_eq!(r.code, ReasonCode::InstallTimeConflict);
+        assert!(!i.consistent);
+        for d in ["2004-03-10T00:00:00Z", "2005-01-01T00:00:00Z"] {
+            let (s, _) = rule_as_of(Verdict::Patched, Some(&i), &ms04, t(d));
+            assert_ne!(s, AsOfState::PatchedAtDate, "{d}");
+        }
+        // A floor after the publication (no build date): fix_not_yet_built.
+        let late = FixDates {
+            published: Some(t("2004-01-01T00:00:00Z")),
+            floor: Some((t("2004-06-01T00:00:00Z"), "built".to_owned())),
+            withdrawn: None,
+        };
+        let (s, r) = rule_as_of(
+            Verdict::Patched,
+            Some(&consistent()),
+            &late,
+            t("2004-04-01T00:00:00Z"),
+        );
+        assert_eq!(
+            (s, r[0].code),
+            (AsOfState::VulnerableAtDate, ReasonCode::FixNotYetBuilt)
+        );
+        // Case 7: inside the withdrawn window, the evidence dates the withdrawn release.
+        let ms10 = FixDates {
+            published: Some(t("2010-04-13T00:00:00Z")),
+            floor: Some((t("2010-04-27T00:00:00Z"), "v2".to_owned())),
+            withdrawn: Some(("v1".to_owned(), t("2010-04-13T00:00:00Z"), "v2".to_owned())),
+        };
+        let w = "2010-04-14T12:00:00Z";
+        let mut i = Installed {
+            evidence: vec![e(
+                TimeSource::RegistryValue,
+                w,
+                Bound::Moment,
+                Some(w),
+                Some(w),
+            )],
+            ..Default::default()
+        };
+        let r = date_withdrawn(&mut i, &ms10, "MS10-025").expect("dated");
+        assert_eq!(r.code, ReasonCode::WithdrawnReleaseDated);
+        judge_installed(&mut i, Verdict::Patched, "MS10-025");
+        assert!(before_the_fix(&mut i, &ms10, "MS10-025").is_none());
+        let (s, r) = rule_as_of(Verdict::Patched, Some(&i), &ms10, t("2010-04-20T00:00:00Z"));
+        assert_eq!(
+            (s, r[0].code),
+            (
+                AsOfState::VulnerableAtDate,
+                ReasonCode::WithdrawnReleaseAtDate
+            )
+        );
+        let (s, _) = rule_as_of(Verdict::Patched, Some(&i), &ms10, t("2010-05-01T00:00:00Z"));
+        assert_eq!(s, AsOfState::UnknownAtDate);
     }
 }

@@ -178,40 +178,50 @@ enum RunRole {
     Install,
     /// An install that the uninstall run at this index removed.
     Removed(usize),
+    /// The last run, an uninstall: the files there now were installed after it.
+    AfterUninstall,
     /// A failed run, an uninstall run, or a re-run not dated by.
     Other,
 }
 
-/// Which run is the current install: after the last uninstall run, the last run whose
-/// extended error code is 0, else the last run with no failure line (whether it succeeded
-/// cannot be told, so the install is not dated before it). Install runs before an uninstall
-/// run are installs it removed. A failed run is never an install.
+/// Which run is the current install, the runs taken in the order of their start times (a
+/// run appended out of order cannot date the install earlier): after the last uninstall run,
+/// the last run that may have installed (extended error code 0, or no failure line: whether
+/// that one succeeded cannot be told, so the install is not dated before it). Install runs
+/// before an uninstall run are installs it removed. When an uninstall run is the last, the
+/// files there now were installed after it (`AfterUninstall`). A failed run is never an
+/// install.
 fn judge_runs(runs: &[updatelog::LogRun]) -> Vec<RunRole> {
     let mut roles = vec![RunRole::Other; runs.len()];
     let may_install =
         |o: RunOutcome| matches!(o, RunOutcome::Succeeded | RunOutcome::NoFailureSeen);
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&i| runs[i].started_local);
     let mut start = 0;
-    for (i, r) in runs.iter().enumerate() {
-        if r.outcome == RunOutcome::Uninstall {
+    for (k, &i) in order.iter().enumerate() {
+        if runs[i].outcome == RunOutcome::Uninstall {
             // The install this uninstall removed: the last install run before it.
-            if let Some(j) = (start..i).rev().find(|&j| may_install(runs[j].outcome)) {
+            if let Some(&j) = order[start..k]
+                .iter()
+                .rev()
+                .find(|&&j| may_install(runs[j].outcome))
+            {
                 roles[j] = RunRole::Removed(i);
             }
-            start = i + 1;
+            start = k + 1;
         }
     }
-    let after = start..runs.len();
-    let pick = after
-        .clone()
+    match order[start..]
+        .iter()
         .rev()
-        .find(|&i| runs[i].outcome == RunOutcome::Succeeded)
-        .or_else(|| {
-            after
-                .rev()
-                .find(|&i| runs[i].outcome == RunOutcome::NoFailureSeen)
-        });
-    if let Some(i) = pick {
-        roles[i] = RunRole::Install;
+        .find(|&&i| may_install(runs[i].outcome))
+    {
+        Some(&i) => roles[i] = RunRole::Install,
+        None => {
+            if let Some(&u) = start.checked_sub(1).and_then(|k| order.get(k)) {
+                roles[u] = RunRole::AfterUninstall;
+            }
+        }
     }
     roles
 }
@@ -257,6 +267,14 @@ pub fn log_evidence(bytes: &[u8], path: &str, tz: Option<&TimeZoneFacts>) -> Vec
                     }
                 ),
             ),
+            RunRole::AfterUninstall => (
+                Bound::Moment,
+                format!(
+                    "update.exe run started {} local time{label} to uninstall (line {}), and no later install run is logged: the files there now were installed after it",
+                    run.started_local,
+                    run.outcome_line.unwrap_or(0)
+                ),
+            ),
             RunRole::Other => match run.outcome {
                 RunOutcome::Failed => (
                     Bound::Context,
@@ -292,6 +310,7 @@ pub fn log_evidence(bytes: &[u8], path: &str, tz: Option<&TimeZoneFacts>) -> Vec
                     .and_then(|r| r.started_local.as_if_utc_nanos())
                     .map(|x| local_to_utc(x, tz).1),
             ),
+            RunRole::AfterUninstall => (Some(lo), None),
             RunRole::Other => (None, None),
         };
         for (i, line) in run.lines.iter().enumerate() {
