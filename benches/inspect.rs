@@ -49,7 +49,7 @@ fn benches(c: &mut Criterion) {
                 Status::Vulnerable
             },
             live: i < 4,
-            superseded: false,
+            kept_out: false,
             version: Some(FileVersion::new(4, 1, 0, 3917 + i)),
             required: fixed,
             error: None,

@@ -95,7 +95,10 @@ fn every_source_is_read_from_real_format_bytes() {
 fn as_of_before_between_and_after_the_install() {
     let root = system("w2k-server1");
     for (date, state, exit) in [
-        ("2004-03-01", "vulnerable_at_date", 1),
+        // Before MS04-008 was published (2004-03-09): no fix existed (verdict integrity round
+        // 3, case 8; before, this date was the vulnerable one).
+        ("2004-03-01", "not_yet_published", 0),
+        ("2004-03-10", "vulnerable_at_date", 1),
         // Within the hour daylight saving time leaves open around the log's moment.
         ("2004-03-17T15:00:00Z", "unknown_at_date", 2),
         ("2004-03-18", "patched_at_date", 0),
@@ -429,9 +432,11 @@ fn the_timeline_of_a_back_dated_file_has_separate_si_and_fn_events() {
 fn as_of_on_the_back_dated_image_follows_the_evidence_not_the_si_times() {
     let tmp = tempfile::tempdir().unwrap();
     let img = backdated_image(tmp.path());
-    // 2002: after the back-dated SI creation, before the install. p1: the update log says
-    // vulnerable; p2: the SI time alone would have said patched, but it is not evidence.
-    let (v, code) = json(&["--as-of", "2002-01-01"], &img);
+    // 2004-03-10: after the back-dated SI creation and MS04-008's publication, before the
+    // install (a date before the publication is `not_yet_published` since verdict integrity
+    // round 3). p1: the update log says vulnerable; p2: the SI time alone would have said
+    // patched, but it is not evidence.
+    let (v, code) = json(&["--as-of", "2004-03-10"], &img);
     let p1 = &volume(&v, "#p1")["as_of"];
     assert_eq!(p1["state"], "vulnerable_at_date", "{p1}");
     assert!(p1["rules"][0]["reasons"][0]["message"]

@@ -89,9 +89,12 @@ fn oracle(required: FileVersion, cands: &[(Kind, bool)], unreadable: usize) -> V
     let live = || cands.iter().filter(|(_, live)| *live).map(|(k, _)| k);
     if live().any(|k| matches!(k, Kind::Pe(Some(v)) if *v < required)) {
         Verdict::Vulnerable
+    } else if live().any(|k| matches!(k, Kind::Pe(None) | Kind::Error)) {
+        // A live copy that could not be judged keeps the rule from patched (round 3, case 2).
+        Verdict::Inconclusive
     } else if live().any(|k| matches!(k, Kind::Pe(Some(v)) if *v >= required)) {
         Verdict::Patched
-    } else if live().any(|k| matches!(k, Kind::Pe(None) | Kind::Error)) || unreadable > 0 {
+    } else if unreadable > 0 {
         Verdict::Inconclusive
     } else {
         Verdict::NotInstalled
@@ -119,7 +122,7 @@ proptest! {
                     path: "WINNT/system32/Windows Media/Server/Nscm.exe",
                     status,
                     live: *live,
-                    superseded: false,
+                    kept_out: false,
                     version,
                     required,
                     error: None,

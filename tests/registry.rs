@@ -139,23 +139,25 @@ fn a_workstation_gets_a_note_not_a_different_verdict() {
     assert!(c.contains(&"service_disabled".into()), "{c:?}");
 }
 
+/// Verdict integrity round 3, case 1: the service starts the patched copy, and the stray old
+/// live copy still counts (before, it was "not counted" and the root `patched`).
 #[test]
-fn the_copy_the_service_starts_decides() {
+fn the_copy_the_service_starts_is_marked_and_the_others_count() {
     let (code, root) = scan_one("w2k-service-image");
-    assert_eq!(code, 0);
-    assert_eq!(root["verdict"], "patched");
-    assert!(codes(&root).contains(&"service_image_decides".into()));
+    assert_eq!(code, 1);
+    assert_eq!(root["verdict"], "vulnerable");
+    assert!(codes(&root).contains(&"service_image_started".into()));
     let stray = finding(&root, "WMS 4.1 copy/Nscm.exe");
     assert_eq!(stray["status"], "vulnerable");
     assert_eq!(stray["location"], "live");
-    assert!(stray["notes"].to_string().contains("not counted"));
+    assert!(!stray["notes"].to_string().contains("not counted"));
     assert!(stray["service_image"].is_null());
     assert_eq!(
         finding(&root, "Server/Nscm.exe")["service_image"],
         "nsstation"
     );
 
-    // Without the SYSTEM hive nothing says which copy runs: the old live copy counts.
+    // Without the SYSTEM hive: the same, the old live copy counts.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("sys");
     copy_tree(&system("w2k-service-image"), &copy);

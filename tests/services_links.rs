@@ -180,7 +180,7 @@ fn a_service_that_starts_a_backup_copy_makes_it_live() {
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);
     let c = codes(&r);
-    assert!(c.contains(&"service_image_decides".into()), "{c:?}");
+    assert!(c.contains(&"service_image_started".into()), "{c:?}");
     assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
     let f = finding(&r, "$NTUninstallKB832359$/nscm.exe");
     assert_eq!(f["location"], "live");
@@ -298,7 +298,7 @@ fn service_paths_resolve_as_windows_would() {
     let (_, r) = scan(&root, &[]);
     let c = codes(&r);
     assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
-    assert!(!c.contains(&"service_image_decides".into()), "{c:?}");
+    assert!(!c.contains(&"service_image_started".into()), "{c:?}");
     assert_eq!(r["verdict"], "vulnerable", "both live copies count");
     assert!(r["system"]["notes"]
         .to_string()
@@ -313,9 +313,16 @@ fn service_paths_resolve_as_windows_would() {
         let root = patched_here_old_elsewhere(dir.path());
         hives(&root, image, None);
         let (code, r) = scan(&root, &[]);
-        assert_eq!(r["verdict"], "patched", "{image}: {r:#}");
-        assert_eq!(code, 0);
-        assert!(codes(&r).contains(&"service_image_decides".into()));
+        // The service starts the patched copy; the old one elsewhere still counts (verdict
+        // integrity round 3, case 1: before, it was not counted and this was `patched`).
+        assert_eq!(r["verdict"], "vulnerable", "{image}: {r:#}");
+        assert_eq!(code, 1);
+        assert!(codes(&r).contains(&"service_image_started".into()));
+        assert_eq!(
+            finding(&r, "Server/Nscm.exe")["service_image"],
+            "nsstation",
+            "{image} resolved"
+        );
     }
 
     // An 8.3 alias this (host) volume does not record: unresolved, not "missing".
@@ -376,7 +383,7 @@ fn a_service_of_any_name_that_starts_the_file_decides() {
     let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);
-    assert!(codes(&r).contains(&"service_image_decides".into()));
+    assert!(codes(&r).contains(&"service_image_started".into()));
     assert_eq!(
         finding(&r, "WMS/nscm.exe")["service_image"],
         "StationRenamed"
@@ -433,7 +440,7 @@ fn a_named_service_that_starts_a_renamed_copy_is_not_patched() {
 /// Issue 13: a service whose ImagePath names the program by its 8.3 aliases
 /// (`WINDOW~1\SERVER\NSCM~1.EXE`) runs Nscm.exe when the volume records those aliases: on an
 /// NTFS volume made with mkntfs and tests/images/ntfsput.c (which sets the DOS names), the
-/// alias is looked up and the service, whatever it is called, decides.
+/// alias is looked up and the copy the service starts, whatever it is called, is marked.
 #[test]
 fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
     if !hivex() || !have("mkntfs") || !have("gcc") {
@@ -441,8 +448,9 @@ fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("evidence");
-    // The service starts the patched copy; an old one elsewhere is then not counted. Without
-    // the alias found, both live copies would count and the root would be vulnerable.
+    // The service starts the patched copy; the old one elsewhere still counts (verdict
+    // integrity round 3, case 1: before, it was not counted and this was `patched`). The
+    // alias is proven found by the copy marked as the service's image.
     put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
     put(&root, "Program Files/WMS/Nscm.exe", VULN);
     hives_with(
@@ -464,8 +472,8 @@ fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
     ntfsput(&["put", vuln.to_str().unwrap(), "/Other/innocent.dat"]);
     ntfsput(&["dosname", "/Other/innocent.dat", "NSCM.EXE"]);
     let (code, r) = scan(&vol, &["--rule", "MS04-008"]);
-    assert_eq!(r["verdict"], "patched", "{r:#}");
-    assert_eq!(code, 0);
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    assert_eq!(code, 1);
     let svc = &r["system"]["rules"][0]["services"][0];
     assert_eq!(svc["name"], "StationAlias", "{r:#}");
     assert_eq!(svc["matched_by"], "image_name");
@@ -476,5 +484,5 @@ fn a_service_named_by_8_3_aliases_is_found_on_an_ntfs_volume() {
     let disguised = finding(&r, "Other/innocent.dat");
     assert_eq!(disguised["target"], "Nscm.exe", "{disguised:#}");
     assert_eq!(disguised["status"], "vulnerable");
-    assert!(codes(&r).contains(&"service_image_decides".into()));
+    assert!(codes(&r).contains(&"service_image_started".into()));
 }

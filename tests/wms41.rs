@@ -17,7 +17,9 @@ const MS04_008_BEFORE: &[(&str, &str)] = &[
     ("w2k-claims-update", "vulnerable"),
     ("w2k-later-update", "patched"),
     ("w2k-pro-workstation", "vulnerable"),
-    ("w2k-service-image", "patched"),
+    // Verdict integrity round 3, case 1: the stray old live copy counts now, whatever copy
+    // the service starts (it was `patched` before, with the copy "not counted").
+    ("w2k-service-image", "vulnerable"),
     ("w2k-sp4-patched", "patched"),
     ("w2k-sp4-vulnerable", "vulnerable"),
     ("w2k-unclean-hive", "patched"),

@@ -190,7 +190,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     // issue 14: --as-of, judged per root from its install-time evidence.
     if let Some(date) = a.as_of {
         for r in &mut roots {
-            r.as_of = Some(kbscan_core::judge::installed::as_of(r, date));
+            r.as_of = Some(kbscan_core::judge::installed::as_of(r, &rules, date));
         }
     }
     record::finish(&mut record, &rules, &images);

@@ -26,6 +26,9 @@ pub enum Bound {
     /// Read and reported (timeline), but says nothing about this install (a failed or
     /// uninstall run of the update, the old build's times in a backup copy).
     Context,
+    /// An earlier install that a recorded uninstall removed: in place from `not_before` until
+    /// `not_after` (the uninstall run), not the install of the files there now.
+    Removed,
 }
 
 /// Where a time was read.
@@ -132,6 +135,9 @@ pub enum AsOfState {
     PatchedAtDate,
     /// The rule's file is not installed or the rule does not apply to this Windows.
     NotAffectedAtDate,
+    /// DATE is before the bulletin's publication: no fix existed, nothing to be patched
+    /// against; left out of the root's state and exit code.
+    NotYetPublished,
 }
 
 impl AsOfState {
@@ -141,6 +147,7 @@ impl AsOfState {
             AsOfState::UnknownAtDate => "unknown_at_date",
             AsOfState::PatchedAtDate => "patched_at_date",
             AsOfState::NotAffectedAtDate => "not_affected_at_date",
+            AsOfState::NotYetPublished => "not_yet_published",
         }
     }
 }

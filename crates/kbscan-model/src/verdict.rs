@@ -135,8 +135,8 @@ coded! {
         /// candidate itself) was not walked (an NTFS junction or symbolic link): what it hides
         /// was not seen.
         ReparsePointNotWalked = "reparse_point_not_walked",
-        /// A service starts one of several live copies; the others are not counted.
-        ServiceImageDecides = "service_image_decides",
+        /// A service starts one of several live copies; every one of them counts.
+        ServiceImageStarted = "service_image_started",
         /// A service's ImagePath names a file not found under the root.
         ServiceImageMissing = "service_image_missing",
         /// The service is disabled (Start = 4).
@@ -214,6 +214,24 @@ coded! {
         UnknownAtDate = "unknown_at_date",
         /// `--as-of`: the rule's files are not installed, or the rule does not apply.
         NotAffectedAtDate = "not_affected_at_date",
+        /// `--as-of`: the date is before the bulletin's publication; no fix existed. Left out
+        /// of the root's state and exit code.
+        NotYetPublished = "not_yet_published",
+        /// `--as-of`: the date is before the fixed files were built (or the bulletin
+        /// published, when no build date is sourced): never patched at that date.
+        FixNotYetBuilt = "fix_not_yet_built",
+        /// `--as-of`: the date is before the fixing release; only a withdrawn release that did
+        /// not fix the flaw could have been installed.
+        WithdrawnReleaseAtDate = "withdrawn_release_at_date",
+        /// Install evidence dated inside a withdrawn release's window dates that release, not
+        /// the fix; it is kept as context.
+        WithdrawnReleaseDated = "withdrawn_release_dated",
+        /// `--as-of`: the update log records an uninstall (ended with extended error code 0)
+        /// after an earlier install, and the current install is later than the date.
+        UninstalledAtDate = "uninstalled_at_date",
+        /// `--as-of`: at the date an earlier install was in place that a recorded uninstall
+        /// later removed, or an uninstall whose outcome the log does not give came before it.
+        RemovedInstallAtDate = "removed_install_at_date",
     }
 }
 
@@ -272,6 +290,8 @@ impl ReasonCode {
                 | MultipleWindowsInstallations
                 | TimestampsInconsistent
                 | InstallTimeConflict
+                | ServiceImageStarted
+                | WithdrawnReleaseDated
         )
     }
 }

@@ -80,9 +80,12 @@ pub struct LogLine {
 /// What one run of update.exe says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
-    /// No failure line: the run is taken as the install.
+    /// No failure line, and no line that says success either: whether it installed cannot be
+    /// told from the run alone.
     NoFailureSeen,
-    /// A line says setup failed or did not complete.
+    /// `Update.exe extended error code = 0x0`: the run ended without error.
+    Succeeded,
+    /// A line says setup failed or did not complete, or a non-zero extended error code.
     Failed,
     /// The run removed the update.
     Uninstall,
@@ -99,6 +102,9 @@ pub struct LogRun {
     pub outcome: RunOutcome,
     /// The line that decided `outcome` (a failure or uninstall line).
     pub outcome_line: Option<usize>,
+    /// A line said `extended error code = 0x0` (and none said failure): the run, install or
+    /// uninstall, ended without error.
+    pub confirmed: bool,
     pub lines: Vec<LogLine>,
 }
 
@@ -211,11 +217,43 @@ pub fn parse_header(text: &[u8]) -> Option<(LocalTime, bool)> {
 }
 
 /// Lines that say the run did not install the update. Only wordings seen in real logs are
-/// matched (docs/evidence.md): no success wording has been sourced.
+/// matched (docs/evidence.md), and a non-zero `extended error code` (KB 822798).
 fn failure_line(text: &[u8]) -> bool {
     let l = text.to_ascii_lowercase();
     let has = |n: &[u8]| l.windows(n.len()).any(|w| w == n);
-    has(b"did not complete") || has(b"setup encountered an error") || has(b"installation failed")
+    has(b"did not complete")
+        || has(b"setup encountered an error")
+        || has(b"installation failed")
+        || extended_error_code(&l) == Some(false)
+}
+
+/// `Update.exe extended error code = 0x…` (KB 822798): `Some(true)` when the code is zero,
+/// `Some(false)` when it is anything else (including a value that is not a number).
+fn extended_error_code(lower: &[u8]) -> Option<bool> {
+    const KEY: &[u8] = b"extended error code";
+    let at = lower.windows(KEY.len()).position(|w| w == KEY)?;
+    let rest = lower[at + KEY.len()..].trim_ascii_start();
+    let rest = rest.strip_prefix(b"=").unwrap_or(rest).trim_ascii_start();
+    let hex = rest.strip_prefix(b"0x");
+    let digits: &[u8] = match hex {
+        Some(h) => {
+            let n = h.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            &h[..n]
+        }
+        None => {
+            let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            &rest[..n]
+        }
+    };
+    if digits.is_empty() {
+        return Some(false);
+    }
+    Some(digits.iter().all(|&d| d == b'0'))
+}
+
+/// A line that says the run ended without error: `extended error code = 0x0`.
+fn success_line(text: &[u8]) -> bool {
+    extended_error_code(&text.to_ascii_lowercase()) == Some(true)
 }
 
 fn uninstall_line(text: &[u8]) -> bool {
@@ -270,6 +308,7 @@ pub fn parse(bytes: &[u8]) -> UpdateLog {
                 labelled_local: local,
                 outcome: RunOutcome::NoFailureSeen,
                 outcome_line: None,
+                confirmed: false,
                 lines: vec![keep(number, elapsed, raw)],
             });
             continue;
@@ -280,11 +319,21 @@ pub fn parse(bytes: &[u8]) -> UpdateLog {
         };
         let decisive = if failure_line(body) {
             Some(RunOutcome::Failed)
-        } else if uninstall_line(body) && run.outcome == RunOutcome::NoFailureSeen {
+        } else if uninstall_line(body)
+            && matches!(
+                run.outcome,
+                RunOutcome::NoFailureSeen | RunOutcome::Succeeded
+            )
+        {
             Some(RunOutcome::Uninstall)
+        } else if success_line(body) && run.outcome == RunOutcome::NoFailureSeen {
+            Some(RunOutcome::Succeeded)
         } else {
             None
         };
+        if success_line(body) {
+            run.confirmed = true;
+        }
         let mut decided = false;
         if let Some(o) = decisive {
             if run.outcome != RunOutcome::Failed {
@@ -339,6 +388,43 @@ mod tests {
         assert_eq!(log.runs[0].outcome, RunOutcome::NoFailureSeen);
         assert_eq!(log.runs[0].lines[1].elapsed_ms, Some(1297));
         assert_eq!(log.runs[1].outcome, RunOutcome::Uninstall);
+    }
+
+    /// KB 822798's failure line makes the run a failure; a zero code is a success; an
+    /// uninstall run stays an uninstall whatever its code.
+    #[test]
+    fn the_extended_error_code_decides_success() {
+        let text = "1.000: 2004/03/17 10:15:02.125 (local)\n\
+1448.406: Update.exe extended error code = 0xf01e\n\
+1.000: 2004/04/17 10:15:02.125 (local)\n\
+20.000: Update.exe extended error code = 0x0\n\
+1.000: 2004/05/01 09:00:00.000 (local)\n\
+1.100: Hotfix started with following command line: c:\\winnt\\$NTUninstallKB832359$\\spuninst\\spuninst.exe\n\
+9.000: Update.exe extended error code = 0x0\n\
+1.000: 2004/06/01 09:00:00.000 (local)\n\
+9.000: Update.exe extended error code = garbage\n";
+        let log = parse(text.as_bytes());
+        let outcomes: Vec<RunOutcome> = log.runs.iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                RunOutcome::Failed,
+                RunOutcome::Succeeded,
+                RunOutcome::Uninstall,
+                RunOutcome::Failed
+            ]
+        );
+        assert_eq!(log.runs[0].outcome_line, Some(2));
+        assert!(log.runs[2].confirmed, "the uninstall ended with code 0");
+        assert_eq!(
+            extended_error_code(b"extended error code = 0x00000000"),
+            Some(true)
+        );
+        assert_eq!(
+            extended_error_code(b"extended error code = 0x80070005"),
+            Some(false)
+        );
+        assert_eq!(extended_error_code(b"no code here"), None);
     }
 
     #[test]

@@ -10,9 +10,13 @@ use crate::model::installed::{
     parse_time, show_time, AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeSource,
 };
 use crate::model::time::TimeBasis;
-use crate::model::{Finding, Reason, ReasonCode, RootReport, RuleVerdict, SystemEvidence, Verdict};
+use crate::model::{
+    Finding, Reason, ReasonCode, RootReport, Rule, RuleVerdict, SystemEvidence, Verdict,
+};
+use crate::rules::RuleSet;
 
 const SECOND: i128 = 1_000_000_000;
+const DAY: i128 = 86_400 * SECOND;
 /// Bounds closer than this are taken to agree (clock resolution, FAT's 2 s).
 const TOLERANCE: i128 = 2 * SECOND;
 /// An approximate time this close to the bounds agrees with them.
@@ -172,6 +176,23 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
     inst.evidence.sort_by(|a, b| {
         (at(a), a.source, a.field, &a.path).cmp(&(at(b), b.source, b.field, &b.path))
     });
+    // Nothing claims an install that did not happen: a vulnerable or not-installed rule has
+    // no install time, whatever records and file times say (they stay listed as evidence).
+    if matches!(verdict, Verdict::Vulnerable | Verdict::NotInstalled) {
+        inst.earliest = None;
+        inst.latest = None;
+        inst.best = None;
+        inst.best_source = None;
+        inst.consistent = true;
+        inst.conflict = None;
+        inst.summary = format!(
+            "no install time: the rule is {} ({} time{} read, listed as evidence; a record of the update dates a claim, a file's times when it was written)",
+            verdict.as_str(),
+            inst.evidence.len(),
+            if inst.evidence.len() == 1 { "" } else { "s" }
+        );
+        return None;
+    }
     let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
     // Trust: add sources most trusted first; a source that cannot hold with those already
     // trusted is set aside.
@@ -281,6 +302,11 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
             show_time(h),
             hard_labels.join(", ")
         ),
+        (Some(_), Some(l), None) => format!(
+            "{what} no earlier than {} ({}{tail})",
+            show_time(l),
+            hard_labels.join(", ")
+        ),
         (_, _, Some(h)) => format!(
             "{what} no later than {} ({}{tail})",
             day(h),
@@ -288,7 +314,7 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
         ),
         _ => match best {
             Some((t, _)) => format!(
-                "{what} around {}? (only file-system times, which can be copied or back-dated: {})",
+                "file written around {}? (only file-system times, which say when a copy was written, not that the update was installed, and can be copied or back-dated: {})",
                 day(t),
                 labels(&approx).join(", ")
             ),
@@ -315,10 +341,135 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
     Some(Reason::new(ReasonCode::InstallTimeConflict, text))
 }
 
+/// When the rule's fix existed, from the rule file's sourced dates (docs/evidence.md, "What
+/// time can prove"). Dates are days (midnight UTC); the zone of a file table's date is
+/// seldom stated, so evidence is compared with a day's slack.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixDates {
+    /// The bulletin's first publication: before it, no fix existed (`not_yet_published`).
+    pub published: Option<i128>,
+    /// No install of the fix before this, and what it is (the fixed files' build date, else
+    /// the publication; the fixing release's publication when a withdrawn release came first).
+    pub floor: Option<(i128, String)>,
+    /// A withdrawn release that did not fix the flaw and wrote the same records: its name and
+    /// publication, and the fixing release's name.
+    pub withdrawn: Option<(String, i128, String)>,
+}
+
+fn rule_day(s: &str) -> Option<i128> {
+    parse_time(&format!("{}T00:00:00Z", s.trim()))
+}
+
+impl FixDates {
+    pub fn of(rule: &Rule) -> FixDates {
+        let published = rule.published.as_deref().and_then(rule_day);
+        let built = rule
+            .files
+            .iter()
+            .filter_map(|f| f.date.as_deref().and_then(rule_day))
+            .max();
+        let mut floor = match (built, published) {
+            (Some(b), _) => Some((b, format!("the fixed files were built on {}", day(b)))),
+            (None, Some(p)) => Some((p, format!("{} was published on {}", rule.id, day(p)))),
+            _ => None,
+        };
+        let bad = rule
+            .releases
+            .iter()
+            .find(|r| r.fixes_vulnerability == Some(false));
+        let fixing = rule.releases.iter().find(|r| {
+            r.fixes_vulnerability == Some(true)
+                && r.published.as_deref().and_then(rule_day).is_some()
+        });
+        let mut withdrawn = None;
+        if let (Some(bad), Some(fix)) = (bad, fixing) {
+            let from = bad.published.as_deref().and_then(rule_day).or(published);
+            let fix_day = fix.published.as_deref().and_then(rule_day);
+            if let (Some(from), Some(fix_day)) = (from, fix_day) {
+                if floor.as_ref().is_none_or(|f| f.0 < fix_day) {
+                    floor = Some((
+                        fix_day,
+                        format!(
+                            "the fixing release {} of {} was published on {}",
+                            fix.name,
+                            rule.id,
+                            day(fix_day)
+                        ),
+                    ));
+                }
+                withdrawn = Some((bad.name.clone(), from, fix.name.clone()));
+            }
+        }
+        FixDates {
+            published,
+            floor,
+            withdrawn,
+        }
+    }
+}
+
+/// Install evidence dated before the fixing release but within a withdrawn release's window
+/// dates that release, not the fix: kept as context, with `withdrawn_release_dated`. Runs
+/// before [`judge_installed`].
+fn date_withdrawn(inst: &mut Installed, fix: &FixDates, rule: &str) -> Option<Reason> {
+    let (Some((floor, what)), Some((name, from, fixing))) = (&fix.floor, &fix.withdrawn) else {
+        return None;
+    };
+    let mut dated = Vec::new();
+    for e in inst.evidence.iter_mut().filter(|e| is_hard(e)) {
+        let Some(u) = upper(e).or_else(|| at(e)) else {
+            continue;
+        };
+        if u < *floor && u + DAY >= *from {
+            dated.push(format!("{} {} ({})", e.source.label(), e.path, e.time));
+            e.bound = Bound::Context;
+            e.note = Some(format!(
+                "dated before the fixing release, within the window of the withdrawn release {name}: it dates that release, not the fix"
+            ));
+        }
+    }
+    (!dated.is_empty()).then(|| {
+        Reason::new(
+            ReasonCode::WithdrawnReleaseDated,
+            format!(
+                "install evidence of {rule} dated before {what} ({}) dates the withdrawn release {name}, which did not fix the flaw; the fix ({fixing}) was installed later, when is not recorded",
+                dated.join(", ")
+            ),
+        )
+    })
+}
+
+/// Install evidence dated before the fix existed cannot be the install of the fix:
+/// `install_time_conflict`, and `installed` is not consistent. Runs after [`judge_installed`].
+fn before_the_fix(inst: &mut Installed, fix: &FixDates, rule: &str) -> Option<Reason> {
+    let (floor, what) = fix.floor.as_ref()?;
+    let too_early: Vec<String> = inst
+        .evidence
+        .iter()
+        .filter(|e| is_hard(e))
+        .filter(|e| upper(e).or_else(|| at(e)).is_some_and(|u| u + DAY < *floor))
+        .map(|e| format!("{} {} ({})", e.source.label(), e.path, e.time))
+        .collect();
+    if too_early.is_empty() {
+        return None;
+    }
+    let text = format!(
+        "install evidence of {rule} is dated before the fix existed ({what}): {}; it cannot be the install of the fix",
+        too_early.join(", ")
+    );
+    inst.consistent = false;
+    inst.conflict = Some(match inst.conflict.take() {
+        Some(c) => format!("{c}; {text}"),
+        None => text.clone(),
+    });
+    Some(Reason::new(ReasonCode::InstallTimeConflict, text))
+}
+
 /// Adds the findings' times to every rule's install-time evidence, notes back-dated NTFS
 /// times on the findings, judges `installed`, and adds the reasons to the rule's and the
 /// root's (the verdicts do not change).
 pub fn attach(
+    rules: &RuleSet,
     system: &mut SystemEvidence,
     findings: &mut [Finding],
     rule_verdicts: &mut [RuleVerdict],
@@ -356,7 +507,15 @@ pub fn attach(
             evidence,
             ..Default::default()
         };
+        let fix = rules.get(&rr.rule).map(FixDates::of).unwrap_or_default();
+        let dates_fix = matches!(verdict, Verdict::Patched | Verdict::Inconclusive);
+        if dates_fix {
+            new_reasons.extend(date_withdrawn(&mut inst, &fix, &rr.rule));
+        }
         new_reasons.extend(judge_installed(&mut inst, verdict, &rr.rule));
+        if dates_fix {
+            new_reasons.extend(before_the_fix(&mut inst, &fix, &rr.rule));
+        }
         rr.installed = Some(inst);
         if let Some(v) = rule_verdicts.iter_mut().find(|v| v.rule == rr.rule) {
             v.reasons.extend(new_reasons.iter().cloned());
@@ -369,10 +528,24 @@ pub fn attach(
 pub fn rule_as_of(
     verdict: Verdict,
     installed: Option<&Installed>,
+    fix: &FixDates,
     date: i128,
 ) -> (AsOfState, Vec<Reason>) {
     let d = show_time(date);
     let r = |code, m: String| vec![Reason::new(code, m)];
+    // Before the bulletin no fix existed: its own state, left out of the root's.
+    if let Some(p) = fix.published.filter(|p| date < *p) {
+        return (
+            AsOfState::NotYetPublished,
+            r(
+                ReasonCode::NotYetPublished,
+                format!(
+                    "{d} is before the bulletin's publication on {}: no fix existed to be installed",
+                    day(p)
+                ),
+            ),
+        );
+    }
     match verdict {
         Verdict::Vulnerable => {
             return (
@@ -412,8 +585,59 @@ pub fn rule_as_of(
             ),
         );
     };
+    // Never patched before the fix existed.
+    if let Some((floor, what)) = fix.floor.as_ref().filter(|f| date < f.0) {
+        let _ = floor;
+        return match &fix.withdrawn {
+            Some((name, _, fixing)) => (
+                AsOfState::VulnerableAtDate,
+                r(
+                    ReasonCode::WithdrawnReleaseAtDate,
+                    format!(
+                        "{d} is before {what}: at most the withdrawn release {name} could have been installed, and it did not fix the flaw ({fixing} does)"
+                    ),
+                ),
+            ),
+            None => (
+                AsOfState::VulnerableAtDate,
+                r(
+                    ReasonCode::FixNotYetBuilt,
+                    format!("{d} is before {what}: the fix could not have been installed"),
+                ),
+            ),
+        };
+    }
     let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
     let name = |e: &TimeEvidence| format!("{} {} ({})", e.source.label(), e.path, e.time);
+    // An earlier install that a recorded uninstall removed: while it was in place, whether
+    // its files were the fix is not what the files now say; after the uninstall and before
+    // the current install, vulnerable (unknown when the uninstall's outcome is unclear).
+    let removed: Vec<(&TimeEvidence, i128, Option<i128>)> = inst
+        .evidence
+        .iter()
+        .filter(|e| e.bound == Bound::Removed)
+        .filter_map(|e| lower(e).or_else(|| at(e)).map(|l| (e, l, upper(e))))
+        .collect();
+    if let Some((e, _, end)) = removed
+        .iter()
+        .find(|(_, l, u)| date + TOLERANCE >= *l && u.is_none_or(|u| date < u + TOLERANCE))
+    {
+        return (
+            AsOfState::UnknownAtDate,
+            r(
+                ReasonCode::RemovedInstallAtDate,
+                format!(
+                    "at {d} an earlier install ({}) was in place that an uninstall run{} later removed; what it installed is not what the files say now",
+                    name(e),
+                    end.map(|u| format!(" at {}", show_time(u))).unwrap_or_default()
+                ),
+            ),
+        );
+    }
+    let uninstalled_before = removed
+        .iter()
+        .filter_map(|(e, _, u)| u.filter(|u| *u <= date + TOLERANCE).map(|u| (*e, u)))
+        .max_by_key(|x| x.1);
     if !inst.consistent {
         // Before every bound of every source: all of them say later.
         let first = hard.iter().filter_map(|e| lower(e).or(upper(e))).min();
@@ -457,6 +681,34 @@ pub fn rule_as_of(
         );
     }
     if let Some(l) = lo.filter(|l| date < *l) {
+        if let Some((e, _)) = uninstalled_before.filter(|(e, _)| e.field != "log_header_removed") {
+            return (
+                AsOfState::UnknownAtDate,
+                r(
+                    ReasonCode::RemovedInstallAtDate,
+                    format!(
+                        "the update log records an uninstall of the install ({}) before {d} but not whether it succeeded; the next install is no earlier than {}",
+                        name(e),
+                        show_time(l)
+                    ),
+                ),
+            );
+        }
+        if let Some((e, u)) = uninstalled_before {
+            return (
+                AsOfState::VulnerableAtDate,
+                r(
+                    ReasonCode::UninstalledAtDate,
+                    format!(
+                        "the update log records the install ({}) uninstalled at {} (extended error code 0), and the next install no earlier than {} ({}), after {d}",
+                        name(e),
+                        show_time(u),
+                        show_time(l),
+                        by(&lower, l)
+                    ),
+                ),
+            );
+        }
         return (
             AsOfState::VulnerableAtDate,
             r(
@@ -498,9 +750,10 @@ pub fn rule_as_of(
     (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why))
 }
 
-/// `roots[].as_of` at `date` (Unix nanoseconds).
-pub fn as_of(root: &RootReport, date: i128) -> AsOf {
-    let rules: Vec<RuleAsOf> = root
+/// `roots[].as_of` at `date` (Unix nanoseconds). A rule not yet published at `date` is left
+/// out of the root's state.
+pub fn as_of(root: &RootReport, rules: &RuleSet, date: i128) -> AsOf {
+    let rule_states: Vec<RuleAsOf> = root
         .rule_verdicts
         .iter()
         .map(|rv| {
@@ -508,7 +761,8 @@ pub fn as_of(root: &RootReport, date: i128) -> AsOf {
                 .system
                 .for_rule(&rv.rule)
                 .and_then(|r| r.installed.as_ref());
-            let (state, reasons) = rule_as_of(rv.verdict, inst, date);
+            let fix = rules.get(&rv.rule).map(FixDates::of).unwrap_or_default();
+            let (state, reasons) = rule_as_of(rv.verdict, inst, &fix, date);
             RuleAsOf {
                 rule: rv.rule.clone(),
                 state,
@@ -518,12 +772,17 @@ pub fn as_of(root: &RootReport, date: i128) -> AsOf {
         .collect();
     AsOf {
         date: show_time(date),
-        state: rules
+        state: rule_states
             .iter()
             .map(|r| r.state)
+            .filter(|s| *s != AsOfState::NotYetPublished)
             .min()
-            .unwrap_or(AsOfState::NotAffectedAtDate),
-        rules,
+            .unwrap_or(if rule_states.is_empty() {
+                AsOfState::NotAffectedAtDate
+            } else {
+                AsOfState::NotYetPublished
+            }),
+        rules: rule_states,
     }
 }
 
@@ -629,26 +888,26 @@ mod tests {
             ..Default::default()
         };
         assert!(judge_installed(&mut i, Verdict::Patched, "R").is_none());
-        let at = |d| rule_as_of(Verdict::Patched, Some(&i), t(d)).0;
+        let at = |d| rule_as_of(Verdict::Patched, Some(&i), &FixDates::default(), t(d)).0;
         assert_eq!(at("2004-03-01T00:00:00Z"), AsOfState::VulnerableAtDate);
         assert_eq!(at("2004-03-17T00:00:00Z"), AsOfState::UnknownAtDate);
         assert_eq!(at("2004-03-18T00:00:00Z"), AsOfState::PatchedAtDate);
         // With the zone known, the moment decides.
         let c = consistent();
-        let at = |d| rule_as_of(Verdict::Patched, Some(&c), t(d)).0;
+        let at = |d| rule_as_of(Verdict::Patched, Some(&c), &FixDates::default(), t(d)).0;
         assert_eq!(at("2004-03-17T09:15:01Z"), AsOfState::VulnerableAtDate);
         assert_eq!(at("2004-03-17T09:15:02Z"), AsOfState::PatchedAtDate);
         // Nothing known, or vulnerable now.
         assert_eq!(
-            rule_as_of(Verdict::Patched, None, 0).0,
+            rule_as_of(Verdict::Patched, None, &FixDates::default(), 0).0,
             AsOfState::UnknownAtDate
         );
         assert_eq!(
-            rule_as_of(Verdict::Vulnerable, None, 0).0,
+            rule_as_of(Verdict::Vulnerable, None, &FixDates::default(), 0).0,
             AsOfState::VulnerableAtDate
         );
         assert_eq!(
-            rule_as_of(Verdict::NotInstalled, None, 0).0,
+            rule_as_of(Verdict::NotInstalled, None, &FixDates::default(), 0).0,
             AsOfState::NotAffectedAtDate
         );
     }
@@ -690,7 +949,7 @@ mod tests {
             "2004-03-18T00:00:00Z",
             "2010-01-01T00:00:00Z",
         ] {
-            let (s, r) = rule_as_of(Verdict::Patched, Some(&i), t(d));
+            let (s, r) = rule_as_of(Verdict::Patched, Some(&i), &FixDates::default(), t(d));
             assert_eq!(s, AsOfState::UnknownAtDate, "{d}");
             assert_eq!(r[0].code, ReasonCode::InstallTimeConflict);
         }
@@ -766,6 +1025,7 @@ mod tests {
         }];
         let mut reasons = Vec::new();
         attach(
+            &RuleSet { rules: Vec::new() },
             &mut system,
             std::slice::from_mut(&mut f),
             &mut rvs,
@@ -794,9 +1054,108 @@ mod tests {
         assert_eq!(i.best.as_deref(), Some(LOG));
         for d in ["2000-01-01T00:00:00Z", "2010-01-01T00:00:00Z"] {
             assert_eq!(
-                rule_as_of(Verdict::Patched, Some(&i), t(d)).0,
+                rule_as_of(Verdict::Patched, Some(&i), &FixDates::default(), t(d)).0,
                 AsOfState::UnknownAtDate
             );
         }
+    }
+
+    /// Round 3, cases 3, 6, 7 and 8 as tables over plain data.
+    #[test]
+    fn what_time_can_prove() {
+        // Case 3: a vulnerable rule has no install time, whatever its records say.
+        let mut i = consistent();
+        judge_installed(&mut i, Verdict::Vulnerable, "MS08-076");
+        assert!(i.best.is_none() && i.earliest.is_none() && i.latest.is_none());
+        assert!(i.summary.starts_with("no install time"), "{}", i.summary);
+        // Only file-system times: "file written", never installed or patched.
+        let mut i = Installed {
+            evidence: vec![e(TimeSource::LiveFile, LOG, Bound::Approximate, None, None)],
+            ..Default::default()
+        };
+        judge_installed(&mut i, Verdict::Patched, "MS04-008");
+        assert!(
+            i.summary.starts_with("file written around"),
+            "{}",
+            i.summary
+        );
+
+        let ms04 = FixDates {
+            published: Some(t("2004-03-09T00:00:00Z")),
+            floor: Some((t("2004-01-15T00:00:00Z"), "built".to_owned())),
+            withdrawn: None,
+        };
+        // Case 8: before publication, its own state.
+        let i = consistent();
+        let (s, r) = rule_as_of(Verdict::Patched, Some(&i), &ms04, t("2004-03-01T00:00:00Z"));
+        assert_eq!(s, AsOfState::NotYetPublished);
+        assert_eq!(r[0].code, ReasonCode::NotYetPublished);
+        // Case 6: install evidence before the floor is a conflict, never patched.
+        let early = "2003-06-01T12:00:00Z";
+        let mut i = Installed {
+            evidence: vec![e(
+                TimeSource::UpdateLog,
+                early,
+                Bound::Moment,
+                Some(early),
+                Some(early),
+            )],
+            ..Default::default()
+        };
+        judge_installed(&mut i, Verdict::Patched, "MS04-008");
+        let r = before_the_fix(&mut i, &ms04, "MS04-008").expect("conflict");
+        assert_eq!(r.code, ReasonCode::InstallTimeConflict);
+        assert!(!i.consistent);
+        for d in ["2004-03-10T00:00:00Z", "2005-01-01T00:00:00Z"] {
+            let (s, _) = rule_as_of(Verdict::Patched, Some(&i), &ms04, t(d));
+            assert_ne!(s, AsOfState::PatchedAtDate, "{d}");
+        }
+        // A floor after the publication (no build date): fix_not_yet_built.
+        let late = FixDates {
+            published: Some(t("2004-01-01T00:00:00Z")),
+            floor: Some((t("2004-06-01T00:00:00Z"), "built".to_owned())),
+            withdrawn: None,
+        };
+        let (s, r) = rule_as_of(
+            Verdict::Patched,
+            Some(&consistent()),
+            &late,
+            t("2004-04-01T00:00:00Z"),
+        );
+        assert_eq!(
+            (s, r[0].code),
+            (AsOfState::VulnerableAtDate, ReasonCode::FixNotYetBuilt)
+        );
+        // Case 7: inside the withdrawn window, the evidence dates the withdrawn release.
+        let ms10 = FixDates {
+            published: Some(t("2010-04-13T00:00:00Z")),
+            floor: Some((t("2010-04-27T00:00:00Z"), "v2".to_owned())),
+            withdrawn: Some(("v1".to_owned(), t("2010-04-13T00:00:00Z"), "v2".to_owned())),
+        };
+        let w = "2010-04-14T12:00:00Z";
+        let mut i = Installed {
+            evidence: vec![e(
+                TimeSource::RegistryValue,
+                w,
+                Bound::Moment,
+                Some(w),
+                Some(w),
+            )],
+            ..Default::default()
+        };
+        let r = date_withdrawn(&mut i, &ms10, "MS10-025").expect("dated");
+        assert_eq!(r.code, ReasonCode::WithdrawnReleaseDated);
+        judge_installed(&mut i, Verdict::Patched, "MS10-025");
+        assert!(before_the_fix(&mut i, &ms10, "MS10-025").is_none());
+        let (s, r) = rule_as_of(Verdict::Patched, Some(&i), &ms10, t("2010-04-20T00:00:00Z"));
+        assert_eq!(
+            (s, r[0].code),
+            (
+                AsOfState::VulnerableAtDate,
+                ReasonCode::WithdrawnReleaseAtDate
+            )
+        );
+        let (s, _) = rule_as_of(Verdict::Patched, Some(&i), &ms10, t("2010-05-01T00:00:00Z"));
+        assert_eq!(s, AsOfState::UnknownAtDate);
     }
 }

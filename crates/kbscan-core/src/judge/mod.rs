@@ -1,7 +1,7 @@
 //! The judgement: which version a file has, what that means for the rule, and what the
 //! copies found under one root mean for that system. Pure functions of plain data,
 //! table-tested; no I/O. `findings` turns inspected evidence into findings, `location`
-//! classes a copy by its folders, `system` decides a root's verdict (services, superseded
+//! classes a copy by its folders, `system` decides a root's verdict (services, case twins
 //! copies, registry), `reconcile` weighs the registry against the files.
 //!
 //! Over 400 lines with its tests (the verdict and version tables are about half of it).
@@ -128,7 +128,7 @@ fn reason(code: ReasonCode, message: String, path: Option<&str>) -> Reason {
     }
 }
 
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+pub(crate) fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
         one
     } else {
@@ -142,8 +142,9 @@ pub struct CandidateFacts<'a> {
     pub path: &'a str,
     pub status: Status,
     pub live: bool,
-    /// A live copy not counted because a service starts another copy of the same file.
-    pub superseded: bool,
+    /// A live copy judged elsewhere, not here: a case twin whose readings disagree (the twins'
+    /// own reason keeps the rule from `patched`). A service never discounts a live copy.
+    pub kept_out: bool,
     pub version: Option<FileVersion>,
     pub required: FileVersion,
     pub error: Option<&'a str>,
@@ -175,15 +176,17 @@ impl CandidateFacts<'_> {
 
 /// The verdict for one rule under one root.
 ///
-/// `vulnerable` if any live copy is vulnerable; else `patched` if a live copy is patched; else
-/// `inconclusive` if a live candidate could not be judged or part of the tree could not be
-/// read; else `not_installed`. Backup copies and skipped entries are explained, never counted.
+/// `vulnerable` if any live copy is vulnerable; else `inconclusive` if a live candidate could
+/// not be judged (a patched copy beside it does not outweigh it: Windows could run either) or,
+/// with no live copy judged, part of the tree could not be read; else `patched` if a live copy
+/// is patched; else `not_installed`. Backup copies and skipped entries are explained, never
+/// counted.
 pub fn rule_verdict(
     files: &str,
     candidates: &[CandidateFacts<'_>],
     unreadable: usize,
 ) -> (Verdict, Vec<Reason>) {
-    let live = || candidates.iter().filter(|c| c.live && !c.superseded);
+    let live = || candidates.iter().filter(|c| c.live && !c.kept_out);
     let mut reasons = Vec::new();
     let vulnerable: Vec<_> = live().filter(|c| c.status == Status::Vulnerable).collect();
     let patched: Vec<_> = live().filter(|c| c.status == Status::Patched).collect();
@@ -256,7 +259,7 @@ pub fn rule_verdict(
 
     let backups = candidates
         .iter()
-        .filter(|c| !c.live && !c.superseded && c.status != Status::Skipped)
+        .filter(|c| !c.live && !c.kept_out && c.status != Status::Skipped)
         .count();
     if backups > 0 {
         reasons.push(reason(
@@ -294,11 +297,11 @@ pub fn rule_verdict(
 
     let verdict = if !vulnerable.is_empty() {
         Verdict::Vulnerable
-    } else if ambiguous {
+    } else if ambiguous || !unjudged.is_empty() {
         Verdict::Inconclusive
     } else if !patched.is_empty() {
         Verdict::Patched
-    } else if !unjudged.is_empty() || unreadable > 0 {
+    } else if unreadable > 0 {
         Verdict::Inconclusive
     } else {
         reasons.push(reason(
@@ -324,7 +327,7 @@ mod tests {
             path: "WINNT/system32/Windows Media/Server/Nscm.exe",
             status,
             live,
-            superseded: false,
+            kept_out: false,
             version,
             required: FIXED,
             error: None,
@@ -429,8 +432,21 @@ mod tests {
             // Unjudged live candidates.
             (vec![c(Error, true, None)], 0, V::Inconclusive),
             (vec![c(UnknownVersion, true, None)], 0, V::Inconclusive),
+            // A live copy that could not be judged keeps the rule from patched: Windows could
+            // run it (verdict integrity round 3, case 2).
             (
                 vec![c(Patched, true, Some(FIXED)), c(Error, true, None)],
+                0,
+                V::Inconclusive,
+            ),
+            (
+                vec![c(Patched, true, Some(FIXED)), c(UnknownVersion, true, None)],
+                0,
+                V::Inconclusive,
+            ),
+            // A backup copy that could not be judged is not Windows' copy.
+            (
+                vec![c(Patched, true, Some(FIXED)), c(Error, false, None)],
                 0,
                 V::Patched,
             ),

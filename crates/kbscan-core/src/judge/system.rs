@@ -1,5 +1,5 @@
-//! A root's verdict from its findings and its registry evidence: which live copy a service
-//! starts (it decides, other live copies are then not counted), each rule's file verdict,
+//! A root's verdict from its findings and its registry evidence: which copy a service starts
+//! (it is live wherever it is; every other live copy still counts), each rule's file verdict,
 //! the reconciliation with the registry, and the root's verdict, the most urgent of its
 //! rules'. Pure functions of plain data.
 //!
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::judge::reconcile::{self, RuleSystemFacts};
-use crate::judge::{self, location, CandidateFacts};
+use crate::judge::{self, location, plural, CandidateFacts};
 use crate::model::{
     Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
     Verdict,
@@ -58,19 +58,16 @@ pub fn judge_root(
     let mut rule_verdicts = Vec::new();
     for rule in &rules.rules {
         let mine: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule.id).collect();
-        // A live copy is not counted when a service names another copy of the same file.
-        let superseded = |f: &Finding| {
-            f.service_image.is_none()
-                && mine
-                    .iter()
-                    .any(|o| o.target == f.target && o.service_image.is_some())
-        };
+        // Every live copy counts: a service can only add the copy it starts (live wherever it
+        // is), never discount another (verdict integrity round 3, case 1: the update's own
+        // folder holding the old file while a service starts a patched copy elsewhere is
+        // still a copy Windows could run).
         // Readings kbscan cannot choose between (issue 10 cases 2 and 6): twins differing only
         // in case, links not read on the live path. They are kept out of the file verdict and
         // then allowed only to make it vulnerable-or-inconclusive, never patched.
-        let counted = |f: &Finding| f.is_live() && !superseded(f);
+        let counted = |f: &Finding| f.is_live();
         let (ambiguous_paths, mut unsure) = ambiguous_readings(&mine, &counted);
-        unsure.extend(unfollowed_on_install_path(rule, system, unfollowed));
+        unsure.extend(unfollowed_on_install_path(rule, unfollowed));
         unsure.extend(services_not_judged(&rule.id, system, &mine));
         let facts: Vec<CandidateFacts<'_>> = mine
             .iter()
@@ -78,8 +75,7 @@ pub fn judge_root(
                 path: &f.path,
                 status: f.status,
                 live: f.is_live(),
-                superseded: f.is_live()
-                    && (superseded(f) || ambiguous_paths.contains(&f.path.as_str())),
+                kept_out: f.is_live() && ambiguous_paths.contains(&f.path.as_str()),
                 version: f.version,
                 required: f.required_version,
                 error: f.error.as_deref(),
@@ -96,7 +92,7 @@ pub fn judge_root(
         }
         rule_reasons.extend(unsure.into_iter().map(|u| u.reason));
         for f in &mine {
-            let counted = f.is_live() && !(f.is_live() && superseded(f));
+            let counted = f.is_live();
             if let (true, Status::Patched, Some(m)) = (counted, f.status, &f.lineage) {
                 let Some(kb) =
                     m.kb.as_deref()
@@ -244,17 +240,9 @@ fn ambiguous_readings<'f>(
 }
 
 /// Links on a rule's install path (`system32/Windows Media/Server`) that kbscan did not walk
-/// into: a live copy may be behind them. Not when a service of the rule starts a copy found
-/// elsewhere (the service decides, and its path does not go through the link).
-fn unfollowed_on_install_path(
-    rule: &crate::model::Rule,
-    system: &SystemEvidence,
-    unfollowed: &[String],
-) -> Vec<Unsure> {
-    let services: Vec<&crate::model::system::ServiceFacts> = system
-        .for_rule(&rule.id)
-        .map(|r| r.services.iter().collect())
-        .unwrap_or_default();
+/// into: a live copy may be behind them. A service starting a copy found elsewhere does not
+/// excuse them: every live copy counts, and the one behind the link was not read.
+fn unfollowed_on_install_path(rule: &crate::model::Rule, unfollowed: &[String]) -> Vec<Unsure> {
     let mut out = Vec::new();
     for link in unfollowed {
         let parts: Vec<&[u8]> = link.split('/').map(str::as_bytes).collect();
@@ -263,17 +251,6 @@ fn unfollowed_on_install_path(
                 continue;
             };
             if !location::on_install_path(parts.iter().copied(), dir) {
-                continue;
-            }
-            let prefix = format!("{}/", link.to_ascii_lowercase());
-            let elsewhere = services.iter().any(|s| {
-                s.file == file.name
-                    && !s.on_disk.is_empty()
-                    && s.resolved_path
-                        .as_deref()
-                        .is_some_and(|p| !p.starts_with(&prefix))
-            });
-            if elsewhere {
                 continue;
             }
             out.push(Unsure {
@@ -465,9 +442,9 @@ pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked
     }
 }
 
-/// Marks the copy each service starts (its `ImagePath`). When a service names one of several
-/// live copies, that copy decides and the others are noted and not counted. The copy a
-/// service starts is live whatever folder it is in (`live:service`, issue 10 case 3); when the
+/// Marks the copy each service starts (its `ImagePath`). The copy a service starts is live
+/// whatever folder it is in; the other live copies still count (a service only adds the copy
+/// it starts, it never discounts another: Windows, a user or another service could run them) (`live:service`, issue 10 case 3); when the
 /// `ImagePath` names several entries that differ only in case, each is marked (the twins are
 /// judged together, see [`ambiguous_readings`]). An `ImagePath` that could not be resolved is a
 /// reason and decides nothing.
@@ -549,24 +526,19 @@ fn mark_one(
                 ));
             }
             let image = findings[first].path.clone();
-            let mut others = 0;
-            for f in findings.iter_mut() {
-                if same_target(f) && f.is_live() && f.service_image.is_none() {
-                    others += 1;
-                    f.notes.push(format!(
-                        "not the file service {} starts ({image}): not counted in the verdict",
-                        svc.name
-                    ));
-                }
-            }
+            let others = findings
+                .iter()
+                .filter(|f| same_target(f) && f.is_live() && f.service_image.is_none())
+                .count();
             if others > 0 {
                 reasons.push(Reason::at(
-                    ReasonCode::ServiceImageDecides,
+                    ReasonCode::ServiceImageStarted,
                     format!(
-                        "service {} starts {image}; {others} other live {} of {} not counted",
+                        "service {} starts {image}; {others} other live {} of {} {} as well: a service never discounts a copy Windows could run",
                         svc.name,
-                        if others == 1 { "copy" } else { "copies" },
-                        svc.file
+                        plural(others, "copy", "copies"),
+                        svc.file,
+                        plural(others, "counts", "count"),
                     ),
                     &image,
                 ));
@@ -705,7 +677,8 @@ mod tests {
                 Verdict::Vulnerable,
                 "live_vulnerable",
             ),
-            // The service starts the patched copy: the other live copy is not counted.
+            // The service starts the patched copy: the other live copy still counts (a service
+            // never discounts a copy Windows could run).
             (
                 vec![
                     finding(LIVE, Patched, true, (0, 3934)),
@@ -713,8 +686,18 @@ mod tests {
                 ],
                 ok.clone(),
                 with_service(LIVE, 2),
-                Verdict::Patched,
-                "service_image_decides",
+                Verdict::Vulnerable,
+                "service_image_started",
+            ),
+            (
+                vec![
+                    finding(LIVE, Vulnerable, true, (0, 3917)),
+                    finding(other, Patched, true, (0, 3934)),
+                ],
+                ok.clone(),
+                with_service(other, 2),
+                Verdict::Vulnerable,
+                "service_image_started",
             ),
             // The service starts the old copy: vulnerable whatever else is there.
             (
@@ -725,7 +708,7 @@ mod tests {
                 ok.clone(),
                 with_service(other, 2),
                 Verdict::Vulnerable,
-                "service_image_decides",
+                "service_image_started",
             ),
             (
                 vec![finding(LIVE, Patched, true, (0, 3934))],
@@ -763,6 +746,40 @@ mod tests {
         }
     }
 
+    /// Verdict integrity round 3, case 1: a patched copy a service starts never hides an old
+    /// live copy, nor a copy that could not be judged.
+    #[test]
+    fn a_service_never_discounts_a_live_copy() {
+        let ok = RootOutcome::Scanned {
+            unreadable: 0,
+            unfollowed: Vec::new(),
+        };
+        for other in [Status::Vulnerable, Status::UnknownVersion, Status::Error] {
+            let mut findings = vec![
+                finding(LIVE, other, true, (0, 3917)),
+                finding(
+                    "Program Files/WMS 4.1 copy/Nscm.exe",
+                    Status::Patched,
+                    true,
+                    (0, 3934),
+                ),
+            ];
+            let j = judge_root(
+                &rules(),
+                &mut findings,
+                &ok,
+                &with_service("Program Files/WMS 4.1 copy/Nscm.exe", 2),
+            );
+            let want = if other == Status::Vulnerable {
+                Verdict::Vulnerable
+            } else {
+                Verdict::Inconclusive
+            };
+            assert_eq!(j.verdict, want, "{other:?}: {:?}", codes(&j));
+            assert!(codes(&j).contains(&"service_image_started"));
+        }
+    }
+
     #[test]
     fn the_started_copy_is_marked_and_the_others_are_noted() {
         let mut findings = vec![
@@ -778,8 +795,8 @@ mod tests {
             },
             &with_service(LIVE, 2),
         );
-        assert_eq!(j.verdict, Verdict::Patched);
+        assert_eq!(j.verdict, Verdict::Vulnerable, "the old live copy counts");
         assert_eq!(findings[0].service_image.as_deref(), Some("nsstation"));
-        assert!(findings[1].notes[0].contains("not counted"));
+        assert!(findings[1].notes.is_empty(), "{:?}", findings[1].notes);
     }
 }

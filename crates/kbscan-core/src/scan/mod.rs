@@ -268,6 +268,7 @@ impl<'a> Scanner<'a> {
         // issue 14: install times from the registry evidence and the findings' times.
         let mut system = system;
         crate::judge::installed::attach(
+            self.rules,
             &mut system,
             &mut findings,
             &mut j.rule_verdicts,
