@@ -7,7 +7,7 @@
 //! when it is available), and the evidence keeps its bytes and its mtime.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Read;

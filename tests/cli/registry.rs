@@ -1,7 +1,7 @@
 //! Registry corroboration and applicability, on the example systems' real hives (built with
 //! hivexregedit from sample_binaries/registry/*.reg) and on damaged copies of them.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

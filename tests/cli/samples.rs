@@ -1,7 +1,7 @@
 //! The bundled example systems, scanned by the real binary, in every output format.
 //! Expected hashes come from `sha256sum`/`md5sum` (sample_binaries/SHA256SUMS, MD5SUMS).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! tests/images/build.sh from the example systems): each volume must give the same findings,
 //! hashes and verdicts as the same tree scanned as a folder.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Every built-in rule on every sample system: MS04-008's verdicts are those kbscan gave
 //! with MS04-008 alone (before issue 13), and the new rules' verdicts are as the files say.
 
-mod common;
+use crate::common;
 
 use common::*;
 

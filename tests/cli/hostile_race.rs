@@ -2,7 +2,7 @@
 //! walks (issue 11, case 2), and mount points inside a root (case 3).
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

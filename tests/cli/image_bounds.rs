@@ -6,7 +6,7 @@
 //! kind, and never hash bytes the file does not hold.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

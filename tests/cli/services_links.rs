@@ -3,7 +3,7 @@
 //! (template tests/fixtures/registry/minimal.hive), symbolic links made here.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::symlink;

@@ -3,7 +3,7 @@
 //! the right status, and read nothing outside the root.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::symlink;

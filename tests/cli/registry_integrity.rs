@@ -3,7 +3,7 @@
 //! and a FAT image built with mkfs.fat and mtools. No crafted registry value and no second
 //! Windows folder may turn a vulnerable system into `not_applicable`.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

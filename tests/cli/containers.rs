@@ -4,7 +4,7 @@
 //! of the raw image. Without the tools the tests are skipped, except under CI (`CI=true`,
 //! as `.ci/run` sets), where they fail.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

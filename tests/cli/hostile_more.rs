@@ -5,7 +5,7 @@
 //! exit by the documented rules (0 clean, 1 vulnerable, 2 incomplete).
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

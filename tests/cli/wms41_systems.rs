@@ -3,7 +3,7 @@
 //! `w2k-ms04-008-only` and `w2k-iis-nsiislog-unpatched` (built by sample_binaries/build.sh,
 //! described in sample_binaries/README.md).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! several version resources (which one Windows reads), implausible versions, near-miss
 //! names in the live install folder, and a resource directory built to amplify.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
