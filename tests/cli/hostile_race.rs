@@ -181,7 +181,7 @@ fn mount_points_inside_a_root_are_a_notice_and_not_walked_unless_asked() {
     );
 
     for threads in ["1", "2"] {
-        let (code, doc) = scan_json(&[&root], &["-j", threads]);
+        let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "-j", threads]);
         let r = &doc["roots"][0];
         let text = r.to_string();
         assert!(!text.contains(&outside_hash), "{r:#}");
@@ -215,7 +215,7 @@ fn mount_points_inside_a_root_are_a_notice_and_not_walked_unless_asked() {
         assert_eq!(code, 2, "the mounted candidate is unjudged: {r:#}");
     }
     // --cross-mounts walks them: the copies outside are found (and vulnerable).
-    let (code, doc) = scan_json(&[&root], &["--cross-mounts"]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "--cross-mounts"]);
     let r = &doc["roots"][0];
     let vulnerable: Vec<&str> = findings(r)
         .iter()
