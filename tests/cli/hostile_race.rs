@@ -105,6 +105,12 @@ fn a_folder_swapped_for_a_link_while_scanning_is_never_read_outside_the_root() {
         swaps.load(Ordering::Relaxed)
     );
     assert!(swaps.load(Ordering::Relaxed) > 100);
+    // Between exchanges X is the folder inside about half the time: a scan that never read the
+    // inside copy would pass every check above without having walked the swapped folder.
+    assert!(
+        found_inside > 0,
+        "in {scans} scans the patched file inside the root was never judged"
+    );
 }
 
 /// Whether this test may mount (root); under CI it must.
