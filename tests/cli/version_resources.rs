@@ -2,7 +2,7 @@
 //! several version resources (which one Windows reads), implausible versions, near-miss
 //! names in the live install folder, and a resource directory built to amplify.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ fn system_with(bytes: &[u8]) -> tempfile::TempDir {
 
 /// Scans one system and returns (exit code, root record, the Nscm.exe finding).
 fn scan(root: &Path) -> (i32, Value, Value) {
-    let (code, doc) = scan_json(&[root], &[]);
+    let (code, doc) = scan_json(&[root], &["--rule", "MS04-008"]);
     let r = doc["roots"][0].clone();
     let f = r["findings"]
         .as_array()
