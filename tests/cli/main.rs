@@ -27,7 +27,7 @@ mod report;
 mod rules_cli;
 mod samples;
 mod services_links;
-mod version_resources;
 mod verdict_integrity;
+mod version_resources;
 mod wms41;
 mod wms41_systems;
