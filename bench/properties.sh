@@ -7,6 +7,6 @@ set -eu
 cd "$(dirname "$0")/.."
 cases="${1:-2000}"
 start=$(date +%s)
-PROPTEST_CASES="$cases" cargo test --test verdict_integrity -- --exact additions_never_move_toward_clean
+PROPTEST_CASES="$cases" cargo test --test cli -- --exact verdict_integrity::additions_never_move_toward_clean
 end=$(date +%s)
 echo "properties: $cases cases in $((end - start)) s"

@@ -286,7 +286,7 @@ pub struct RulesArgs {
 
 /// The man pages, generated from these definitions: `kbscan.1` and one page per visible
 /// subcommand (`kbscan-scan.1`…), written into `dir` (`kbscan man DIR`; the committed copies
-/// in `man/` are checked to be current by `tests/man_completions.rs`).
+/// in `man/` are checked to be current by `tests/cli/man_completions.rs`).
 pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     use clap::CommandFactory;
     std::fs::create_dir_all(dir)?;

@@ -49,7 +49,7 @@ fn read_part(r: &dyn ReadAt, off: u64, n: u64) -> Result<Vec<u8>, InspectError> 
 /// its `PointerToRawData` pointed at them (pelite slices resources through the section table
 /// only, and refuses a section the file does not hold whole, which the headers alone show):
 /// the answer is the one [`inspect`] gives on the whole file (tested on every mutant of
-/// `tests/mutation.rs` and every truncation of the samples). Headers or a resource section larger than
+/// `tests/library/mutation.rs` and every truncation of the samples). Headers or a resource section larger than
 /// [`MAX_PART`] are refused as malformed (memory stays bounded).
 pub fn inspect_reader(r: &dyn ReadAt, len: u64) -> Result<PeVersionData, InspectError> {
     if len < 2 {

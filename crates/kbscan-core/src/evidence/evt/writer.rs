@@ -3,10 +3,10 @@
 //! `ELF_LOGFILE_HEADER`, `EVENTLOGRECORD` and `ELF_EOF_RECORD` pages, [MS-EVEN] 2.2.3 (the
 //! record's variable part: `SourceName`, `Computername`, `UserSidPadding`, `UserSid`,
 //! `Strings`, `Data`, `Padding`, `Length2`) and libyal's "Windows Event Viewer Log (EVT)
-//! format". What it writes is read back by libevt's `evtexport` (tests/evt.rs,
+//! format". What it writes is read back by libevt's `evtexport` (tests/library/evt.rs,
 //! docs/evidence.md, "The event log format").
 //!
-//! Shared by the unit tests of `evidence::evt` and by tests/evt.rs (`#[path]`), so it uses
+//! Shared by the unit tests of `evidence::evt` and by tests/library/evt.rs (`#[path]`), so it uses
 //! the standard library alone.
 #![allow(dead_code)]
 

@@ -1,7 +1,7 @@
 //! Registry corroboration and applicability, on the example systems' real hives (built with
 //! hivexregedit from sample_binaries/registry/*.reg) and on damaged copies of them.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;
@@ -19,7 +19,7 @@ fn codes(root: &Value) -> Vec<String> {
 }
 
 fn scan_one(name: &str) -> (i32, Value) {
-    let (code, doc) = scan_json(&[&system(name)], &[]);
+    let (code, doc) = scan_json(&[&system(name)], &["--rule", "MS04-008"]);
     (code, doc["roots"][0].clone())
 }
 
@@ -162,7 +162,7 @@ fn the_copy_the_service_starts_is_marked_and_the_others_count() {
     let copy = dir.path().join("sys");
     copy_tree(&system("w2k-service-image"), &copy);
     fs::remove_file(copy.join("WINNT/system32/config/SYSTEM")).unwrap();
-    let (code, doc) = scan_json(&[&copy], &[]);
+    let (code, doc) = scan_json(&[&copy], &["--rule", "MS04-008"]);
     assert_eq!(code, 1);
     assert_eq!(doc["roots"][0]["verdict"], "vulnerable");
 }
@@ -227,7 +227,7 @@ fn missing_corrupt_and_truncated_hives_fall_back_to_file_evidence() {
             None => fs::remove_file(&path).unwrap(),
             Some(bytes) => fs::write(&path, bytes).unwrap(),
         }
-        let (code, doc) = scan_json(&[&root], &[]);
+        let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
         let r = &doc["roots"][0];
         assert_eq!(code, 0, "{name}: {r:#}");
         assert_eq!(r["verdict"], "patched", "{name}");
@@ -254,7 +254,7 @@ fn hives_given_on_the_command_line() {
     fs::rename(config.join("SOFTWARE"), hives.join("software.hiv")).unwrap();
     fs::rename(config.join("SYSTEM"), hives.join("system.hiv")).unwrap();
 
-    let (_, doc) = scan_json(&[&root], &[]);
+    let (_, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     assert!(codes(&doc["roots"][0]).contains(&"registry_unavailable".into()));
 
     let sw = hives.join("software.hiv");
@@ -262,6 +262,8 @@ fn hives_given_on_the_command_line() {
     let (code, doc) = scan_json(
         &[&root],
         &[
+            "--rule",
+            "MS04-008",
             "--software-hive",
             sw.to_str().unwrap(),
             "--system-hive",
@@ -285,7 +287,7 @@ fn reasons_are_counted_in_the_summary_and_shown_in_table_and_csv() {
     ];
     let paths: Vec<_> = names.iter().map(|n| system(n)).collect();
     let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-    let (code, doc) = scan_json(&refs, &[]);
+    let (code, doc) = scan_json(&refs, &["--rule", "MS04-008"]);
     assert_eq!(code, 1);
     let s = &doc["summary"];
     assert_eq!(s["reasons"]["registry_corroborates"], 2);
@@ -293,7 +295,12 @@ fn reasons_are_counted_in_the_summary_and_shown_in_table_and_csv() {
     assert_eq!(s["reasons"]["os_not_affected"], 1);
     assert_eq!(s["verdicts"]["not_applicable"], 1);
 
-    let o = run(&["scan", system("w2k-claims-update").to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "--rule",
+        "MS04-008",
+        system("w2k-claims-update").to_str().unwrap(),
+    ]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
         text.contains("registry claims KB832359 is installed"),
@@ -305,7 +312,14 @@ fn reasons_are_counted_in_the_summary_and_shown_in_table_and_csv() {
     );
     assert!(text.contains("Service Pack 3"));
 
-    let o = run(&["scan", "-f", "csv", system("nt4-wms41").to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "--rule",
+        "MS04-008",
+        "-f",
+        "csv",
+        system("nt4-wms41").to_str().unwrap(),
+    ]);
     let mut rdr = csv::Reader::from_reader(&o.stdout[..]);
     let h = rdr.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();

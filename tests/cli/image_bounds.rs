@@ -6,7 +6,7 @@
 //! kind, and never hash bytes the file does not hold.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -148,7 +148,7 @@ impl Fat16 {
 
 fn scan_timed(path: &Path) -> (i32, Value) {
     let start = Instant::now();
-    let (code, doc) = scan_json(&[path], &["-j", "2"]);
+    let (code, doc) = scan_json(&[path], &["--rule", "MS04-008", "-j", "2"]);
     assert!(start.elapsed() < HANG_GUARD, "scan of {path:?} hung");
     (code, doc)
 }
@@ -416,9 +416,9 @@ fn volumes_scanned_in_parallel_give_the_same_report_as_one_thread() {
         paths.push(out);
     }
     let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let one = scan_json(&paths, &["-q", "-j", "1"]);
+    let one = scan_json(&paths, &["--rule", "MS04-008", "-q", "-j", "1"]);
     for j in ["2", "4", "7"] {
-        let many = scan_json(&paths, &["-q", "-j", j]);
+        let many = scan_json(&paths, &["--rule", "MS04-008", "-q", "-j", j]);
         assert_eq!(one.0, many.0, "-j {j}");
         assert_eq!(one.1["roots"], many.1["roots"], "-j {j}");
         assert_eq!(one.1["images"], many.1["images"], "-j {j}");

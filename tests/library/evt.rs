@@ -3,9 +3,9 @@
 //! kbscan: both must see the same records. This proves the writer writes real EVT files, so
 //! the unit tests built on it test the reader against the format, not against itself.
 
-mod common;
+use crate::common;
 
-#[path = "../crates/kbscan-core/src/evidence/evt/writer.rs"]
+#[path = "../../crates/kbscan-core/src/evidence/evt/writer.rs"]
 mod writer;
 
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! separator characters; the escaped texts are decoded back and compared with the originals.
 //! Without the tools the tests are skipped, except under CI (`CI=true`), where they fail.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

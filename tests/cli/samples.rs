@@ -1,7 +1,7 @@
 //! The bundled example systems, scanned by the real binary, in every output format.
 //! Expected hashes come from `sha256sum`/`md5sum` (sample_binaries/SHA256SUMS, MD5SUMS).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
@@ -230,7 +230,7 @@ fn check_json_root(sys: &System, root: &Value) {
 #[test]
 fn every_example_system_in_json() {
     for sys in systems() {
-        let (code, doc) = scan_json(&[&system(sys.name)], &[]);
+        let (code, doc) = scan_json(&[&system(sys.name)], &["--rule", "MS04-008"]);
         assert_eq!(code, sys.exit, "{}", sys.name);
         assert_eq!(doc["summary"]["exit_code"], sys.exit);
         assert_eq!(doc["tool"]["name"], "kbscan");
@@ -244,7 +244,7 @@ fn all_systems_at_once_exit_1_and_keep_each_verdict() {
     let all = systems();
     let paths: Vec<_> = all.iter().map(|s| system(s.name)).collect();
     let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-    let (code, doc) = scan_json(&refs, &[]);
+    let (code, doc) = scan_json(&refs, &["--rule", "MS04-008"]);
     assert_eq!(code, 1, "vulnerable wins over errors");
     for (sys, root) in all.iter().zip(doc["roots"].as_array().unwrap()) {
         check_json_root(sys, root);
@@ -261,14 +261,14 @@ fn all_systems_at_once_exit_1_and_keep_each_verdict() {
 #[test]
 fn the_odd_cases_carry_their_evidence() {
     // Numeric version is the authority; the disagreeing string is a note.
-    let (_, doc) = scan_json(&[&system("odd-version-mismatch")], &[]);
+    let (_, doc) = scan_json(&[&system("odd-version-mismatch")], &["--rule", "MS04-008"]);
     let f = &doc["roots"][0]["findings"][0];
     assert_eq!(f["file_version_string"], "4.1.0.3934");
     assert_eq!(f["version_source"], "fixed");
     assert!(f["notes"].to_string().contains("disagrees"), "{f:#}");
 
     // Two string tables, each with its own language; a PE32+ file; an upper-case name.
-    let (_, doc) = scan_json(&[&system("odd-two-languages")], &[]);
+    let (_, doc) = scan_json(&[&system("odd-two-languages")], &["--rule", "MS04-008"]);
     let f = &doc["roots"][0]["findings"][0];
     assert_eq!(f["name"], "NSCM.EXE");
     assert_eq!(f["pe"]["format"], "PE32+");
@@ -287,14 +287,14 @@ fn the_odd_cases_carry_their_evidence() {
     assert!(f["notes"].to_string().contains("222384"), "{f:#}");
 
     // No version resource at all.
-    let (_, doc) = scan_json(&[&system("odd-no-version")], &[]);
+    let (_, doc) = scan_json(&[&system("odd-no-version")], &["--rule", "MS04-008"]);
     let f = &doc["roots"][0]["findings"][0];
     assert_eq!(f["error_kind"], "no_version_resource");
     assert!(f["file_version"].is_null());
     assert_eq!(doc["roots"][0]["reasons"][0]["code"], "live_unjudged");
 
     // Fixed info invalid: the string is the fallback.
-    let (_, doc) = scan_json(&[&system("odd-string-only")], &[]);
+    let (_, doc) = scan_json(&[&system("odd-string-only")], &["--rule", "MS04-008"]);
     let f = &doc["roots"][0]["findings"][0];
     assert!(f["file_version"].is_null());
     assert_eq!(f["version"], "4.1.0.3934");
@@ -306,7 +306,7 @@ fn the_odd_cases_carry_their_evidence() {
     assert!(f["notes"].to_string().contains("signature"), "{f:#}");
 
     // The patched English build has exactly the published sizes: no size note.
-    let (_, doc) = scan_json(&[&system("w2k-sp4-patched")], &[]);
+    let (_, doc) = scan_json(&[&system("w2k-sp4-patched")], &["--rule", "MS04-008"]);
     let root = &doc["roots"][0];
     for name in ["Server/Nscm.exe", "Server/Nspmon.exe"] {
         let f = finding(root, name);
@@ -325,7 +325,14 @@ fn the_odd_cases_carry_their_evidence() {
 #[test]
 fn jsonl_has_one_finding_per_line_with_its_root() {
     let root = system("w2k-sp4-patched");
-    let o = run(&["scan", "-f", "jsonl", root.to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "--rule",
+        "MS04-008",
+        "-f",
+        "jsonl",
+        root.to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 0);
     let lines: Vec<Value> = String::from_utf8(o.stdout)
         .unwrap()
@@ -350,7 +357,14 @@ fn jsonl_has_one_finding_per_line_with_its_root() {
 fn csv_has_a_header_and_one_row_per_finding() {
     let sha = manifest("SHA256SUMS");
     for sys in systems() {
-        let o = run(&["scan", "-f", "csv", system(sys.name).to_str().unwrap()]);
+        let o = run(&[
+            "scan",
+            "--rule",
+            "MS04-008",
+            "-f",
+            "csv",
+            system(sys.name).to_str().unwrap(),
+        ]);
         assert_eq!(code(&o), sys.exit, "{}", sys.name);
         let mut rdr = csv::Reader::from_reader(&o.stdout[..]);
         let headers = rdr.headers().unwrap().clone();
@@ -373,7 +387,12 @@ fn csv_has_a_header_and_one_row_per_finding() {
 #[test]
 fn table_shows_verdicts_rows_and_evidence_with_whole_paths() {
     for sys in systems() {
-        let o = run(&["scan", system(sys.name).to_str().unwrap()]);
+        let o = run(&[
+            "scan",
+            "--rule",
+            "MS04-008",
+            system(sys.name).to_str().unwrap(),
+        ]);
         assert_eq!(code(&o), sys.exit, "{}", sys.name);
         let text = String::from_utf8(o.stdout).unwrap();
         assert!(
@@ -409,6 +428,8 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     let out = dir.path().join("report.json");
     let o = run(&[
         "scan",
+        "--rule",
+        "MS04-008",
         "-f",
         "json",
         "-o",
@@ -427,6 +448,8 @@ fn refuses_to_write_the_report_into_evidence() {
     let out = dir.path().join("report.json");
     let o = run(&[
         "scan",
+        "--rule",
+        "MS04-008",
         "-o",
         out.to_str().unwrap(),
         dir.path().to_str().unwrap(),

@@ -1,7 +1,7 @@
 //! Every built-in rule on every sample system: MS04-008's verdicts are those kbscan gave
 //! with MS04-008 alone (before issue 13), and the new rules' verdicts are as the files say.
 
-mod common;
+use crate::common;
 
 use common::*;
 
@@ -43,7 +43,7 @@ fn rule_verdicts(root: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn ms04_008_verdicts_of_every_sample_system_are_unchanged() {
     for (name, want) in MS04_008_BEFORE {
-        let o = run_all_rules(&["scan", "-q", "-f", "json", system(name).to_str().unwrap()]);
+        let o = run(&["scan", "-q", "-f", "json", system(name).to_str().unwrap()]);
         let doc = json(&o);
         let rv = rule_verdicts(&doc["roots"][0]);
         assert_eq!(rv.len(), 5, "{name}: {rv:?}");
@@ -54,7 +54,7 @@ fn ms04_008_verdicts_of_every_sample_system_are_unchanged() {
 
 #[test]
 fn a_later_build_explains_that_it_includes_the_earlier_fix_without_claiming_supersedence() {
-    let o = run_all_rules(&[
+    let o = run(&[
         "scan",
         "-q",
         "-f",
@@ -98,7 +98,7 @@ fn a_later_build_explains_that_it_includes_the_earlier_fix_without_claiming_supe
         "4.1.0.3936 — installed by KB952068 (MS08-076)"
     );
     // An unknown build says so.
-    let o = run_all_rules(&[
+    let o = run(&[
         "scan",
         "-q",
         "-f",
@@ -115,7 +115,7 @@ fn a_later_build_explains_that_it_includes_the_earlier_fix_without_claiming_supe
 
 #[test]
 fn the_table_has_one_compact_line_of_rule_verdicts_and_any_vulnerable_rule_exits_1() {
-    let o = run_all_rules(&["scan", "-q", system("w2k-sp4-patched").to_str().unwrap()]);
+    let o = run(&["scan", "-q", system("w2k-sp4-patched").to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
@@ -123,7 +123,7 @@ fn the_table_has_one_compact_line_of_rule_verdicts_and_any_vulnerable_rule_exits
         "{text}"
     );
     // Selecting MS04-008 alone: patched, exit 0.
-    let o = run_all_rules(&[
+    let o = run(&[
         "scan",
         "-q",
         "--rule",
@@ -131,7 +131,7 @@ fn the_table_has_one_compact_line_of_rule_verdicts_and_any_vulnerable_rule_exits
         system("w2k-sp4-patched").to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 0);
-    let o = run_all_rules(&[
+    let o = run(&[
         "scan",
         "-q",
         "-f",

@@ -2,7 +2,7 @@
 //! bytes of a real sample PE at test time; every format is checked for raw control, bidi and
 //! separator characters, and the escaped text is decoded back and compared.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

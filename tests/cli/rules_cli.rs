@@ -1,6 +1,6 @@
 //! User rule files: the scanner is generic, so a second advisory is just data.
 
-mod common;
+use crate::common;
 
 use common::*;
 

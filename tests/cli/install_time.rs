@@ -4,7 +4,7 @@
 //! `tests/images/ntfs-backdated.img` (tests/images/build.sh), where the live `Nscm.exe`'s
 //! `$STANDARD_INFORMATION` times were back-dated years before its `$FILE_NAME` times.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

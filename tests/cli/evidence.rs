@@ -9,7 +9,7 @@
 //! tests say so and pass, except under CI (`CI=true`), where they fail: CI installs it.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -7,7 +7,7 @@
 //! when it is available), and the evidence keeps its bytes and its mtime.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Read;
@@ -378,7 +378,17 @@ fn a_normal_output_is_written_whole_and_replaces_an_unrelated_file() {
     // An existing unrelated file is replaced (a new inode: never written through).
     fs::write(&out, b"old report").unwrap();
     let old_ino = fs::metadata(&out).unwrap().ino();
-    let o = run(&["scan", "-q", "-f", "csv", "-o", s(&out), s(&c.root)]);
+    let o = run(&[
+        "scan",
+        "--rule",
+        "MS04-008",
+        "-q",
+        "-f",
+        "csv",
+        "-o",
+        s(&out),
+        s(&c.root),
+    ]);
     assert_eq!(code(&o), 1);
     let text = fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("root,root_verdict,"), "{text}");
@@ -455,7 +465,7 @@ fn a_failed_write_is_exit_2_with_a_message_and_a_broken_pipe_is_quiet() {
     let (code, stderr) = with_redirect(">/dev/full", &["scan", "-q", root]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
-    let o = run(&["scan", "-q", "-o", "/dev/full", root]);
+    let o = run(&["scan", "--rule", "MS04-008", "-q", "-o", "/dev/full", root]);
     assert_eq!(common::code(&o), 2);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -508,6 +518,8 @@ fn arguments_are_bounded_with_clear_errors() {
     let o = quick(
         &[
             "scan",
+            "--rule",
+            "MS04-008",
             "-q",
             "-f",
             "json",
@@ -519,7 +531,7 @@ fn arguments_are_bounded_with_clear_errors() {
     );
     assert_eq!(code(&o), 1);
     let big = json(&o);
-    let (_, normal) = scan_json(&[&c.root], &["-q"]);
+    let (_, normal) = scan_json(&[&c.root], &["--rule", "MS04-008", "-q"]);
     for (a, b) in findings(&big["roots"][0])
         .iter()
         .zip(findings(&normal["roots"][0]))
@@ -530,12 +542,32 @@ fn arguments_are_bounded_with_clear_errors() {
     }
     // Suffixes: 64M reads the files; 1K is too small for them.
     let o = quick(
-        &["scan", "-q", "-f", "json", "--max-size", "64M", root],
+        &[
+            "scan",
+            "--rule",
+            "MS04-008",
+            "-q",
+            "-f",
+            "json",
+            "--max-size",
+            "64M",
+            root,
+        ],
         limit,
     );
     assert_eq!(code(&o), 1);
     let o = quick(
-        &["scan", "-q", "-f", "json", "--max-size", "1K", root],
+        &[
+            "scan",
+            "--rule",
+            "MS04-008",
+            "-q",
+            "-f",
+            "json",
+            "--max-size",
+            "1K",
+            root,
+        ],
         limit,
     );
     let doc = json(&o);
@@ -543,20 +575,26 @@ fn arguments_are_bounded_with_clear_errors() {
         .iter()
         .any(|f| f["error_kind"] == "too_large"));
     for bad in ["18446744073709551616", "16777216T", "12X", "1.5G"] {
-        let o = quick(&["scan", "--max-size", bad, root], limit);
+        let o = quick(
+            &["scan", "--rule", "MS04-008", "--max-size", bad, root],
+            limit,
+        );
         assert_eq!(code(&o), 2, "{bad}");
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains("--max-size"), "{bad}: {e}");
     }
     // -j: 1 to 256.
     for bad in ["0", "257", "1000", "18446744073709551615"] {
-        let o = quick(&["scan", "-j", bad, root], limit);
+        let o = quick(&["scan", "--rule", "MS04-008", "-j", bad, root], limit);
         assert_eq!(code(&o), 2, "-j {bad}");
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains("from 1 to 256"), "-j {bad}: {e}");
         assert!(!e.contains("panicked"), "{e}");
     }
-    let o = quick(&["scan", "-q", "-j", "256", root], limit);
+    let o = quick(
+        &["scan", "--rule", "MS04-008", "-q", "-j", "256", root],
+        limit,
+    );
     assert_eq!(code(&o), 1);
     // Rule files: a device, a FIFO (nobody writes to it), a folder, one too large.
     let fifo = c.dir.path().join("rules.fifo");
@@ -582,7 +620,17 @@ fn arguments_are_bounded_with_clear_errors() {
     // Hives given as arguments: a FIFO and a device are not read (and do not block).
     for hive in [s(&fifo), "/dev/zero"] {
         let o = quick(
-            &["scan", "-q", "-f", "json", "--software-hive", hive, root],
+            &[
+                "scan",
+                "--rule",
+                "MS04-008",
+                "-q",
+                "-f",
+                "json",
+                "--software-hive",
+                hive,
+                root,
+            ],
             limit,
         );
         let doc = json(&o);

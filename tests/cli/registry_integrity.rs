@@ -3,7 +3,7 @@
 //! and a FAT image built with mkfs.fat and mtools. No crafted registry value and no second
 //! Windows folder may turn a vulnerable system into `not_applicable`.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;
@@ -49,7 +49,7 @@ fn scan_patched_hives(software: &str, system_reg: &str) -> (i32, Value) {
     if !system_reg.is_empty() {
         merge_reg(&config.join("SYSTEM"), system_reg);
     }
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     (code, doc["roots"][0].clone())
 }
 
@@ -180,7 +180,7 @@ fn roots_by_name(doc: &Value) -> Vec<(String, String, Value)> {
 fn case4_two_windows_folders_are_two_systems_in_every_format() {
     let root = system("two-windows");
     let name = root.to_str().unwrap().to_owned();
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     assert_eq!(code, 1);
     let got = roots_by_name(&doc);
     assert_eq!(
@@ -218,7 +218,7 @@ fn case4_two_windows_folders_are_two_systems_in_every_format() {
     assert_eq!(doc["summary"]["verdicts"]["vulnerable"], 1);
 
     // JSONL: root records name the volume they came from.
-    let o = run(&["scan", "-f", "jsonl", &name]);
+    let o = run(&["scan", "--rule", "MS04-008", "-f", "jsonl", &name]);
     assert_eq!(code_of(&o), 1);
     let lines: Vec<Value> = String::from_utf8(o.stdout)
         .unwrap()
@@ -236,7 +236,7 @@ fn case4_two_windows_folders_are_two_systems_in_every_format() {
         .any(|l| l["record"] == "finding" && l["root"] == format!("{name}#WINNT")));
 
     // CSV: the root column names the system.
-    let o = run(&["scan", "-f", "csv", &name]);
+    let o = run(&["scan", "--rule", "MS04-008", "-f", "csv", &name]);
     let mut rdr = csv::Reader::from_reader(&o.stdout[..]);
     let h = rdr.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
@@ -252,7 +252,7 @@ fn case4_two_windows_folders_are_two_systems_in_every_format() {
     assert!(rows.contains(&(name.clone(), "not_installed".into())));
 
     // Table: one heading per system.
-    let o = run(&["scan", &name]);
+    let o = run(&["scan", "--rule", "MS04-008", &name]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
         text.contains(&format!("== {name}#WINNT: VULNERABLE")),
@@ -282,7 +282,7 @@ fn case4_a_copy_outside_every_windows_folder_is_judged_on_its_own_evidence() {
         outside.join("Nscm.exe"),
     )
     .unwrap();
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     assert_eq!(code, 1);
     let got = roots_by_name(&doc);
     let volume = &doc["roots"][0];
@@ -301,7 +301,7 @@ fn case4_a_copy_outside_every_windows_folder_is_judged_on_its_own_evidence() {
 /// A single Windows folder stays one root with exactly the fields it always had.
 #[test]
 fn case4_one_windows_folder_is_one_root_as_before() {
-    let (_, doc) = scan_json(&[&system("w2k-sp4-vulnerable")], &[]);
+    let (_, doc) = scan_json(&[&system("w2k-sp4-vulnerable")], &["--rule", "MS04-008"]);
     assert_eq!(doc["roots"].as_array().unwrap().len(), 1);
     let r = &doc["roots"][0];
     assert!(r.get("parent_root").is_none());
@@ -346,7 +346,7 @@ fn case4_two_windows_inside_a_fat_image() {
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let (code, doc) = scan_json(&[&img], &[]);
+    let (code, doc) = scan_json(&[&img], &["--rule", "MS04-008"]);
     assert_eq!(code, 1, "{doc:#}");
     let name = img.to_str().unwrap();
     let got = roots_by_name(&doc);
@@ -400,7 +400,7 @@ fn damaged_service_keys_are_noted_boundedly_and_the_rest_still_read() {
     }
     assert_eq!(broken, 40);
     fs::write(&hive, bytes).unwrap();
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     let r = &doc["roots"][0];
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);

@@ -2,7 +2,7 @@
 //! walks (issue 11, case 2), and mount points inside a root (case 3).
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -105,6 +105,12 @@ fn a_folder_swapped_for_a_link_while_scanning_is_never_read_outside_the_root() {
         swaps.load(Ordering::Relaxed)
     );
     assert!(swaps.load(Ordering::Relaxed) > 100);
+    // Between exchanges X is the folder inside about half the time: a scan that never read the
+    // inside copy would pass every check above without having walked the swapped folder.
+    assert!(
+        found_inside > 0,
+        "in {scans} scans the patched file inside the root was never judged"
+    );
 }
 
 /// Whether this test may mount (root); under CI it must.
@@ -181,7 +187,7 @@ fn mount_points_inside_a_root_are_a_notice_and_not_walked_unless_asked() {
     );
 
     for threads in ["1", "2"] {
-        let (code, doc) = scan_json(&[&root], &["-j", threads]);
+        let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "-j", threads]);
         let r = &doc["roots"][0];
         let text = r.to_string();
         assert!(!text.contains(&outside_hash), "{r:#}");
@@ -215,7 +221,7 @@ fn mount_points_inside_a_root_are_a_notice_and_not_walked_unless_asked() {
         assert_eq!(code, 2, "the mounted candidate is unjudged: {r:#}");
     }
     // --cross-mounts walks them: the copies outside are found (and vulnerable).
-    let (code, doc) = scan_json(&[&root], &["--cross-mounts"]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "--cross-mounts"]);
     let r = &doc["roots"][0];
     let vulnerable: Vec<&str> = findings(r)
         .iter()

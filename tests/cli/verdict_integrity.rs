@@ -4,7 +4,7 @@
 //! written as text. Ambiguity is never resolved in favour of `patched`, `patched_at_date`,
 //! `not_applicable` or `not_installed`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

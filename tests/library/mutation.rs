@@ -3,7 +3,7 @@
 //! caught inside `pe::inspect` and turned into `ParserPanic`, which this test also refuses),
 //! never an abort, and never a version the bytes do not contain.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -3,7 +3,7 @@
 //! (template tests/fixtures/registry/minimal.hive), symbolic links made here.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -117,7 +117,7 @@ fn case_twins_with_a_service_are_inconclusive_unless_both_are_vulnerable() {
         r"C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
         None,
     );
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "inconclusive", "{r:#}");
     assert_eq!(code, 2);
     assert!(codes(&r).contains(&"case_twins".into()), "{:?}", codes(&r));
@@ -136,7 +136,7 @@ fn case_twins_with_a_service_are_inconclusive_unless_both_are_vulnerable() {
         r"C:\\WINNT\\System32\\Windows Media\\Server\\nscm.exe",
         None,
     );
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "vulnerable");
     assert_eq!(code, 1);
     assert!(codes(&r).contains(&"case_twins".into()));
@@ -146,14 +146,14 @@ fn case_twins_with_a_service_are_inconclusive_unless_both_are_vulnerable() {
 fn case_twins_without_a_service_are_inconclusive_too() {
     let dir = tempfile::tempdir().unwrap();
     let root = twins(dir.path(), VULN);
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "inconclusive", "{r:#}");
     assert_eq!(code, 2);
     assert!(codes(&r).contains(&"case_twins".into()));
     // Both patched: a note, and patched.
     let dir = tempfile::tempdir().unwrap();
     let root = twins(dir.path(), PATCHED);
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "patched");
     assert_eq!(code, 0);
     assert!(codes(&r).contains(&"case_twins".into()));
@@ -161,7 +161,7 @@ fn case_twins_without_a_service_are_inconclusive_too() {
     let dir = tempfile::tempdir().unwrap();
     let root = twins(dir.path(), VULN);
     put(&root, "Program Files/WMS/Nscm.exe", VULN);
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "vulnerable");
     assert_eq!(code, 1);
 }
@@ -176,7 +176,7 @@ fn a_service_that_starts_a_backup_copy_makes_it_live() {
     put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
     put(&root, &format!("{UNINSTALL}/nscm.exe"), VULN);
     hives(&root, r"C:\\WINNT\\$NTUninstallKB832359$\\nscm.exe", None);
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);
     let c = codes(&r);
@@ -188,7 +188,7 @@ fn a_service_that_starts_a_backup_copy_makes_it_live() {
     assert_eq!(f["location_folder"], "$NTUninstallKB832359$");
     assert_eq!(f["service_image"], "nsstation");
     // The table says live:service.
-    let o = run(&["scan", root.to_str().unwrap()]);
+    let o = run(&["scan", "--rule", "MS04-008", root.to_str().unwrap()]);
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("live:service"), "{table}");
 }
@@ -209,12 +209,12 @@ fn link_to_uninstall_copy(dir: &Path) -> PathBuf {
 fn a_live_link_not_read_is_inconclusive_and_followed_it_is_live() {
     let dir = tempfile::tempdir().unwrap();
     let root = link_to_uninstall_copy(dir.path());
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "inconclusive", "{r:#}");
     assert_eq!(code, 2, "exit 0 would say every candidate was judged");
     assert!(codes(&r).contains(&"live_copy_not_read".into()));
 
-    let (code, r) = scan(&root, &["--follow-symlinks"]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008", "--follow-symlinks"]);
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);
     let f = finding(&r, "Server/Nscm.exe");
@@ -226,7 +226,7 @@ fn a_live_link_not_read_is_inconclusive_and_followed_it_is_live() {
     let root = dir.path().join("evidence");
     fs::create_dir_all(root.join(SERVER)).unwrap();
     symlink("/nonexistent/Nscm.exe", root.join(SERVER).join("Nscm.exe")).unwrap();
-    let (code, r) = scan(&root, &["--follow-symlinks"]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008", "--follow-symlinks"]);
     assert_eq!(r["verdict"], "inconclusive");
     assert_eq!(code, 2);
     assert!(codes(&r).contains(&"live_copy_not_read".into()));
@@ -255,12 +255,12 @@ fn a_linked_install_folder_is_inconclusive_and_followed_it_is_live() {
         };
         symlink(target, &link).unwrap();
 
-        let (code, r) = scan(&root, &[]);
+        let (code, r) = scan(&root, &["--rule", "MS04-008"]);
         assert_eq!(r["verdict"], "inconclusive", "{folder}: {r:#}");
         assert_eq!(code, 2, "{folder}");
         assert!(codes(&r).contains(&"live_copy_not_read".into()), "{folder}");
 
-        let (code, r) = scan(&root, &["--follow-symlinks"]);
+        let (code, r) = scan(&root, &["--rule", "MS04-008", "--follow-symlinks"]);
         assert_eq!(r["verdict"], "vulnerable", "{folder}: {r:#}");
         assert_eq!(code, 1, "{folder}");
         let f = finding(&r, &format!("{SERVER}/Nscm.exe"));
@@ -282,7 +282,7 @@ fn service_paths_resolve_as_windows_would() {
         r#"\"%ProgramFiles%\\WMS\\nscm.exe\" -service"#,
         Some(r"C:\\Program Files"),
     );
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     assert_eq!(r["verdict"], "vulnerable", "{r:#}");
     assert_eq!(code, 1);
     assert_eq!(finding(&r, "WMS/nscm.exe")["service_image"], "nsstation");
@@ -295,7 +295,7 @@ fn service_paths_resolve_as_windows_would() {
     let dir = tempfile::tempdir().unwrap();
     let root = patched_here_old_elsewhere(dir.path());
     hives(&root, r"%ProgramFiles%\\WMS\\nscm.exe", None);
-    let (_, r) = scan(&root, &[]);
+    let (_, r) = scan(&root, &["--rule", "MS04-008"]);
     let c = codes(&r);
     assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
     assert!(!c.contains(&"service_image_started".into()), "{c:?}");
@@ -312,7 +312,7 @@ fn service_paths_resolve_as_windows_would() {
         let dir = tempfile::tempdir().unwrap();
         let root = patched_here_old_elsewhere(dir.path());
         hives(&root, image, None);
-        let (code, r) = scan(&root, &[]);
+        let (code, r) = scan(&root, &["--rule", "MS04-008"]);
         // The service starts the patched copy; the old one elsewhere still counts (verdict
         // integrity round 3, case 1: before, it was not counted and this was `patched`).
         assert_eq!(r["verdict"], "vulnerable", "{image}: {r:#}");
@@ -330,7 +330,7 @@ fn service_paths_resolve_as_windows_would() {
     let root = dir.path().join("evidence");
     put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
     hives(&root, r"C:\\PROGRA~1\\WMS\\nscm.exe", None);
-    let (code, r) = scan(&root, &[]);
+    let (code, r) = scan(&root, &["--rule", "MS04-008"]);
     let c = codes(&r);
     assert!(c.contains(&"service_image_unresolved".into()), "{c:?}");
     assert!(!c.contains(&"service_image_missing".into()), "{c:?}");
@@ -344,7 +344,7 @@ fn service_paths_resolve_as_windows_would() {
         let root = dir.path().join("evidence");
         put(&root, &format!("{SERVER}/Nscm.exe"), PATCHED);
         hives_with(&root, &[("nsstation", r"D:\\WMS\\nscm.exe", start)], None);
-        let (code, r) = scan(&root, &[]);
+        let (code, r) = scan(&root, &["--rule", "MS04-008"]);
         assert_eq!(r["verdict"], verdict, "Start {start}: {r:#}");
         assert_eq!(code, exit);
         assert!(codes(&r).contains(&"service_image_unresolved".into()));

@@ -3,7 +3,7 @@
 //! ("segment 2 is missing") and other EWF tools see a damaged set. The EWF set is made by
 //! ewfacquire; the split raw sets are the test disk cut with split(1)-like names.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

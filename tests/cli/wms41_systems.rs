@@ -3,7 +3,7 @@
 //! `w2k-ms04-008-only` and `w2k-iis-nsiislog-unpatched` (built by sample_binaries/build.sh,
 //! described in sample_binaries/README.md).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
@@ -74,7 +74,7 @@ const SYSTEMS: &[Expect] = &[
 ];
 
 fn scan(fmt: &str, name: &str) -> (i32, Vec<u8>) {
-    let o = run_all_rules(&["scan", "-q", "-f", fmt, system(name).to_str().unwrap()]);
+    let o = run(&["scan", "-q", "-f", fmt, system(name).to_str().unwrap()]);
     (code(&o), o.stdout)
 }
 
@@ -315,7 +315,9 @@ fn withdrawn_ms10_025_release_is_vulnerable_with_both_reason_codes() {
     let mut rdr = csv::Reader::from_reader(&out[..]);
     let headers = rdr.headers().unwrap().clone();
     let col = headers.iter().position(|h| h == "root_reasons").unwrap();
-    for row in rdr.records().map(Result::unwrap) {
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty(), "a CSV without findings");
+    for row in rows {
         let codes: Vec<&str> = row[col].split(' ').collect();
         assert!(codes.contains(&"registry_claims_update"), "{codes:?}");
         assert!(codes.contains(&"withdrawn_release_suspected"), "{codes:?}");
@@ -330,7 +332,9 @@ fn fully_patched_system_is_patched_for_every_rule_corroborated_and_exits_0() {
     let doc: Value = serde_json::from_slice(&out).unwrap();
     let root = &doc["roots"][0];
     assert_eq!(root["verdict"], "patched");
-    for (rule, verdict) in rule_verdicts(root) {
+    let verdicts = rule_verdicts(root);
+    assert_eq!(verdicts.len(), 5, "every built-in rule: {verdicts:?}");
+    for (rule, verdict) in verdicts {
         assert_eq!(verdict, "patched", "{rule}");
         let codes = rule_reason_codes(root, &rule);
         // Each update's record is in the SOFTWARE hive and agrees with the live file.
@@ -343,17 +347,38 @@ fn fully_patched_system_is_patched_for_every_rule_corroborated_and_exits_0() {
             "{rule}: {codes:?}"
         );
     }
-    // The live copies: each at the version its last update installed.
-    for (path, version) in [
-        ("Inetpub/Scripts/nsiislog.dll", "4.1.0.3932"),
-        ("WINNT/system32/Windows Media/Server/Nscm.exe", "4.1.0.3936"),
+    // The live copies: each at the version its last update installed, with one finding for
+    // every rule that names the file (the [[files]] of rules/*.toml).
+    for (path, version, rules) in [
+        (
+            "Inetpub/Scripts/nsiislog.dll",
+            "4.1.0.3932",
+            &["MS03-019", "MS03-022"][..],
+        ),
+        (
+            "WINNT/system32/Windows Media/Server/Nscm.exe",
+            "4.1.0.3936",
+            &["MS04-008", "MS08-076"][..],
+        ),
         (
             "WINNT/system32/Windows Media/Server/Nspmon.exe",
             "4.1.0.3934",
+            &["MS04-008"][..],
         ),
-        ("WINNT/system32/Windows Media/Server/nsum.exe", "4.1.0.3939"),
+        (
+            "WINNT/system32/Windows Media/Server/nsum.exe",
+            "4.1.0.3939",
+            &["MS08-076", "MS10-025"][..],
+        ),
     ] {
-        for f in findings(root).iter().filter(|f| f["path"] == path) {
+        let live: Vec<&Value> = findings(root)
+            .iter()
+            .filter(|f| f["path"] == path)
+            .collect();
+        let mut judged_by: Vec<&str> = live.iter().filter_map(|f| f["rule"].as_str()).collect();
+        judged_by.sort_unstable();
+        assert_eq!(judged_by, rules, "{path}");
+        for f in live {
             assert_eq!(f["location"], "live", "{path}");
             assert_eq!(f["status"], "patched", "{path} {}", f["rule"]);
             assert_eq!(f["version"], version, "{path}");
@@ -547,7 +572,7 @@ fn the_summary_gives_the_reason_that_decided() {
         ("w2k-wms-fully-patched", "MS03-019 live_patched: "),
         ("backup-copies-only", "MS03-019 not_found: "),
     ] {
-        let o = run_all_rules(&["scan", "-q", system(sys).to_str().unwrap()]);
+        let o = run(&["scan", "-q", system(sys).to_str().unwrap()]);
         let out = String::from_utf8_lossy(&o.stdout);
         let line = out
             .lines()

@@ -3,7 +3,7 @@
 //! the right status, and read nothing outside the root.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -109,7 +109,7 @@ fn check_common(root: &Value) {
 fn hostile_tree_without_following_links() {
     let (_dir, root, _secret) = hostile();
     let start = Instant::now();
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "the scan must not block"
@@ -126,7 +126,7 @@ fn hostile_tree_without_following_links() {
 #[test]
 fn hostile_tree_following_links_stays_inside() {
     let (_dir, root, _secret) = hostile();
-    let (code, doc) = scan_json(&[&root], &["--follow-symlinks"]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "--follow-symlinks"]);
     assert_eq!(code, 2);
     let r = &doc["roots"][0];
     check_common(r);
@@ -165,14 +165,14 @@ fn links_inside_the_root_are_followed_only_when_asked() {
 
     // Not followed: the live copy was not read, so neither not_installed nor exit 0
     // (issue 10 case 6).
-    let (code, doc) = scan_json(&[&root], &[]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
     assert_eq!(code, 2);
     let r = &doc["roots"][0];
     assert_eq!(finding(r, "Server/Nscm.exe")["status"], "skipped");
     assert_eq!(r["verdict"], "inconclusive");
     assert!(r["reasons"].to_string().contains("live_copy_not_read"));
 
-    let (code, doc) = scan_json(&[&root], &["--follow-symlinks"]);
+    let (code, doc) = scan_json(&[&root], &["--rule", "MS04-008", "--follow-symlinks"]);
     assert_eq!(code, 0);
     let r = &doc["roots"][0];
     let f = finding(r, "Server/Nscm.exe");
@@ -196,13 +196,13 @@ fn non_utf8_names_are_escaped_not_dropped() {
     let weird = root.join(OsStr::from_bytes(b"WINNT\xff\x1b[2J"));
     fs::create_dir_all(&weird).unwrap();
     fs::copy(sample_file(VULN_NSPMON), weird.join("nspmon.exe")).unwrap();
-    let (code, doc) = scan_json(&[root], &[]);
+    let (code, doc) = scan_json(&[root], &["--rule", "MS04-008"]);
     assert_eq!(code, 1);
     let f = &doc["roots"][0]["findings"][0];
     assert_eq!(f["path"], "WINNT\\xff\\x1b[2J/nspmon.exe");
     assert_eq!(f["status"], "vulnerable");
     // The table escapes the same way: no raw escape byte reaches the terminal.
-    let o = run(&["scan", root.to_str().unwrap()]);
+    let o = run(&["scan", "--rule", "MS04-008", root.to_str().unwrap()]);
     assert!(!o.stdout.contains(&0x1b));
     assert!(String::from_utf8(o.stdout)
         .unwrap()
@@ -216,7 +216,7 @@ fn a_missing_root_is_reported_and_the_others_are_scanned() {
             Path::new("/nonexistent/kbscan-root"),
             &system("w2k-sp4-patched"),
         ],
-        &[],
+        &["--rule", "MS04-008"],
     );
     assert_eq!(code, 2);
     let roots = doc["roots"].as_array().unwrap();
@@ -237,7 +237,7 @@ fn a_file_too_large_is_not_read() {
     let f = fs::File::create(server.join("nspmon.exe")).unwrap();
     f.set_len(8 << 30).unwrap(); // 8 GiB, sparse: costs no disk
     let start = Instant::now();
-    let (code, doc) = scan_json(&[dir.path()], &[]);
+    let (code, doc) = scan_json(&[dir.path()], &["--rule", "MS04-008"]);
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(code, 2);
     let f = &doc["roots"][0]["findings"][0];
@@ -267,7 +267,7 @@ fn folders_deeper_than_path_max_are_scanned() {
         .unwrap();
     assert!(st.success());
     for threads in ["1", "2"] {
-        let (code, doc) = scan_json(&[dir.path()], &["-j", threads]);
+        let (code, doc) = scan_json(&[dir.path()], &["--rule", "MS04-008", "-j", threads]);
         let r = &doc["roots"][0];
         assert!(r["errors"].as_array().unwrap().is_empty(), "{r:#}");
         let f = findings(r);
@@ -298,8 +298,8 @@ fn results_are_the_same_whatever_the_thread_count() {
         }
         v
     };
-    let (c1, one) = scan_json(&refs, &["--threads", "1"]);
-    let (c4, four) = scan_json(&refs, &["--threads", "4"]);
+    let (c1, one) = scan_json(&refs, &["--rule", "MS04-008", "--threads", "1"]);
+    let (c4, four) = scan_json(&refs, &["--rule", "MS04-008", "--threads", "4"]);
     assert_eq!(c1, c4);
     assert_eq!(strip(one), strip(four));
 }
