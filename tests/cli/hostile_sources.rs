@@ -98,19 +98,6 @@ fn reg_hex(kind: u8, s: &str) -> String {
     format!("hex({kind}):{}", bytes.join(","))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn hostile_registry_values_are_escaped_and_decode_back_in_every_format() {
     if !have("hivexregedit") {

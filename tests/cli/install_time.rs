@@ -26,19 +26,6 @@ fn json(args: &[&str], root: &Path) -> (Value, i32) {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn every_source_is_read_from_real_format_bytes() {
     let (v, code) = json(&[], &system("w2k-server1"));
@@ -127,7 +114,7 @@ fn as_of_before_between_and_after_the_install() {
 fn a_conflict_is_named_and_never_patched_at_date() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("server1");
-    copy_dir(&system("w2k-server1"), &root);
+    copy_tree(&system("w2k-server1"), &root);
     // The log now says the install ran on 2004-03-25, a week after the key was last written.
     std::fs::write(
         root.join("WINNT/KB832359.log"),

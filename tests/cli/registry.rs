@@ -23,19 +23,6 @@ fn scan_one(name: &str) -> (i32, Value) {
     (code, doc["roots"][0].clone())
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn patched_and_recorded_is_corroborated() {
     let (code, root) = scan_one("w2k-sp4-patched");

@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command as Proc;
 
 use common::*;
@@ -19,19 +18,6 @@ fn codes(root: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["code"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 const CV: &str = r"[\Microsoft\Windows NT\CurrentVersion]";

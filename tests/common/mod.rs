@@ -157,6 +157,20 @@ pub fn strace_works() -> bool {
     require("strace (or ptrace is denied)", works, package_of("strace"))
 }
 
+/// Copies the folder `from` to `to`, recursively (a sample system into a temporary folder).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
 /// The committed empty hive (`tests/fixtures/registry/minimal.hive`, see the README beside it)
 /// that hive-building tests copy and fill with hivexregedit.
 pub fn minimal_hive() -> PathBuf {
