@@ -234,6 +234,11 @@ ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$W
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../tests/fixtures/registry/minimal.hive"
 
+# The example NTBackup backup is written from two of the systems by the MTF test writer
+# (crates/kbscan-core/src/backup/tests/): three sets, MS04-008 missing in the first two.
+(cd "$HERE/.." && KBSCAN_WRITE_SAMPLE_BACKUP=1 cargo test -q -p kbscan-core --lib \
+    backup::tests::the_example_backup_is_the_writers_output >/dev/null)
+
 # A fixed modification time (the KB832359 file date) for every file and folder, so the
 # tree looks the same after every run. (Git does not keep it; nothing depends on it.)
 find "$SYSTEMS" -exec touch -h -d '2004-01-15 00:00:00 UTC' {} +

@@ -164,12 +164,18 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     let progress = Progress::new(a.quiet);
     let mut roots = Vec::with_capacity(a.roots.len());
     let mut images = Vec::new();
+    let mut backups = Vec::new();
     for root in &a.roots {
         let shown = root.display().to_string();
         progress.root(&shown);
         let mut on_entries = |n| progress.entries(&shown, n);
-        // A file is read as a disk image (detected by content); a folder is walked.
-        let found = if kbscan_core::image::is_image(root) {
+        // A file is read as a backup or a disk image (detected by content); a folder is
+        // walked.
+        let found = if kbscan_core::backup::is_backup(root) {
+            let (sets, backup) = scanner.backup(root, &mut on_entries);
+            backups.push(backup);
+            sets
+        } else if kbscan_core::image::is_image(root) {
             let (volumes, image) = scanner.image(root, &mut on_entries);
             images.push(image);
             volumes
@@ -201,6 +207,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         rules: rules.rules.clone(),
         roots,
         images,
+        backups,
         summary,
     };
     let style = style(&a.output, a.brief);

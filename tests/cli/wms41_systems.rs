@@ -489,16 +489,21 @@ fn the_readme_table_is_what_the_main_command_says() {
         .split_once("<!-- verdicts:begin -->\n")
         .expect("README has the verdicts table");
     let (table, _) = rest.split_once("<!-- verdicts:end -->").unwrap();
-    let mut systems: Vec<String> = std::fs::read_dir(samples().join("systems"))
-        .unwrap()
-        .map(|e| {
-            format!(
-                "sample_binaries/systems/{}",
-                e.unwrap().file_name().to_string_lossy()
-            )
-        })
-        .collect();
-    systems.sort();
+    // The command's two globs, each expanded in order as a shell does.
+    let mut systems = Vec::new();
+    for folder in ["systems", "backups"] {
+        let mut names: Vec<String> = std::fs::read_dir(samples().join(folder))
+            .unwrap()
+            .map(|e| {
+                format!(
+                    "sample_binaries/{folder}/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                )
+            })
+            .collect();
+        names.sort();
+        systems.extend(names);
+    }
     let o = kbscan()
         .current_dir(repo())
         .args(["scan", "-q", "-f", "json"])
@@ -542,7 +547,8 @@ fn the_readme_table_is_what_the_main_command_says() {
             r["root"]
                 .as_str()
                 .unwrap()
-                .trim_start_matches("sample_binaries/systems/"),
+                .trim_start_matches("sample_binaries/systems/")
+                .trim_start_matches("sample_binaries/backups/"),
             r["verdict"].as_str().unwrap(),
             cells.join(" | ")
         ));

@@ -3,6 +3,7 @@
 //! on serde and time alone). The printers (`kbscan-output`) depend on this crate alone; the
 //! JSON shape is a public interface documented in `docs/output.md`.
 
+pub mod backup;
 pub mod container;
 pub mod described;
 pub mod escape;
@@ -53,6 +54,10 @@ pub struct Report {
     pub roots: Vec<RootReport>,
     /// One per disk image given as a root: its volumes (each a root above) and its verdict.
     pub images: Vec<ImageReport>,
+    /// One per backup file given as a root: its sets (their volumes are roots above), each
+    /// set's verdict at its write date, and each rule across the sets. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<backup::BackupReport>,
     pub summary: Summary,
 }
 
@@ -158,6 +163,10 @@ pub struct RootReport {
     /// issue 14: the state at `--as-of DATE` (absent without the flag).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<installed::AsOf>,
+    /// For a volume of a backup set: the file, the set and when it was written (the moment
+    /// this root's verdict describes). Absent for every other root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<backup::BackupOrigin>,
 }
 
 /// Counts of one walk, for the report.

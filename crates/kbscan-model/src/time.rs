@@ -7,14 +7,17 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// What a file system's times mean. NTFS and the host store UTC; FAT stores the local time of
-/// the machine that wrote it, with no zone, so kbscan can only read it as if it were UTC. A
-/// typed fact, so that the judgement and the printers ask the basis instead of matching a note.
+/// the machine that wrote it, with no zone, so kbscan can only read it as if it were UTC; so
+/// does a backup set that says its times are local (MTF `LOCAL_TZ`). A typed fact, so that the
+/// judgement and the printers ask the basis instead of matching a note.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TimeBasis {
     #[default]
     Utc,
     /// Local time of an unknown zone, shown as if it were UTC (FAT).
     LocalNoZone,
+    /// A backup set's local times of an unknown zone, shown as if they were UTC.
+    BackupLocal,
 }
 
 impl TimeBasis {
@@ -25,7 +28,15 @@ impl TimeBasis {
             TimeBasis::LocalNoZone => Some(
                 "FAT stores local times without a time zone: the times shown are those local times read as UTC",
             ),
+            TimeBasis::BackupLocal => Some(
+                "the backup set records local times without a time zone (or an invalid one): the times shown are those local times read as UTC",
+            ),
         }
+    }
+
+    /// Times of an unknown zone: they bound nothing to the hour.
+    pub fn is_local(self) -> bool {
+        self != TimeBasis::Utc
     }
 }
 

@@ -131,6 +131,10 @@ coded! {
         /// `--verify-image`: the image does not match the hash or checksum its container
         /// stores, so nothing read from it is trusted.
         ImageHashMismatch = "image_hash_mismatch",
+        /// A backup set that does not end as a whole set does (no `ESET`, aborted, damaged,
+        /// continued on another medium): what is missing may hold the copy that decides, so
+        /// no rule of it is clean.
+        BackupSetIncomplete = "backup_set_incomplete",
         /// A link or reparse point on a rule's install path (a folder of `install_dir`, or a
         /// candidate itself) was not walked (an NTFS junction or symbolic link): what it hides
         /// was not seen.

@@ -63,6 +63,7 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "update_recorded",
     "root_reasons",
     "rule_verdicts",
+    "backup_set_written",
 ];
 
 /// The scan columns that hold escaped names (see `escape`), written as they are.
@@ -146,6 +147,12 @@ fn root_cells(root: &RootReport) -> Vec<String> {
         recorded,
         codes.join(" "),
         verdicts.join(" "),
+        // A root read from a backup set: the moment its verdict describes.
+        root.backup
+            .as_ref()
+            .and_then(|b| b.written)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
     ]
 }
 

@@ -166,6 +166,16 @@ fn summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             html(&decisive(root))
         )?;
     }
+    for b in &report.backups {
+        writeln!(
+            out,
+            "<tr><td>backup {}</td><td>{}</td><td>sets: {}</td><td>{}</td></tr>",
+            path(&b.path),
+            verdict(b.verdict),
+            b.sets.len(),
+            b.error.as_deref().map(ev).unwrap_or_default()
+        )?;
+    }
     for image in &report.images {
         writeln!(
             out,
@@ -548,6 +558,52 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
                 rows.push(("notice", ev(n)));
             }
             writeln!(out, "<h3>{}</h3>", path(&image.path))?;
+            kv(out, &rows)?;
+        }
+        writeln!(out, "</section>")?;
+    }
+    if !report.backups.is_empty() {
+        writeln!(out, "<section id=\"backups\"><h2>Backups</h2>")?;
+        for b in &report.backups {
+            let mut rows = vec![
+                ("verdict", verdict(b.verdict)),
+                ("format", html(b.format)),
+                ("size", opt(&b.size)),
+            ];
+            for s in &b.sets {
+                rows.push((
+                    "set",
+                    format!(
+                        "{} {} ({}{}{}): {}",
+                        s.number,
+                        html(s.name.as_deref().unwrap_or("(no name)")),
+                        s.written.map_or_else(
+                            || "write date unknown".to_owned(),
+                            |t| format!("written {t}")
+                        ),
+                        s.operation.map(|o| format!(", {o}")).unwrap_or_default(),
+                        if s.complete {
+                            ""
+                        } else {
+                            ", <span class=\"error\">incomplete</span>"
+                        },
+                        verdict(s.verdict)
+                    ),
+                ));
+                for n in &s.notices {
+                    rows.push(("notice", ev(n)));
+                }
+            }
+            for r in &b.rules {
+                rows.push(("rule", format!("{}: {}", html(&r.rule), html(&r.text))));
+            }
+            if let Some(e) = &b.error {
+                rows.push(("error", format!("<span class=\"error\">{}</span>", ev(e))));
+            }
+            for n in &b.notices {
+                rows.push(("notice", ev(n)));
+            }
+            writeln!(out, "<h3>{}</h3>", path(&b.path))?;
             kv(out, &rows)?;
         }
         writeln!(out, "</section>")?;

@@ -250,10 +250,20 @@ fn records(report: &Report) -> Result<Value, Error> {
         if let (Some(parent), Value::Object(map)) = (&root.parent_root, &mut line) {
             map.insert("parent_root".to_owned(), json!(Name(parent)));
         }
+        // A volume of a backup set: the file, the set, its write date.
+        if let (Some(b), Value::Object(map)) = (&root.backup, &mut line) {
+            map.insert(
+                "backup".to_owned(),
+                serde_json::to_value(b).map_err(encode)?,
+            );
+        }
         out.push(line);
     }
     for image in &report.images {
         out.push(with_fields(image, &[("record", json!("image"))])?);
+    }
+    for b in &report.backups {
+        out.push(with_fields(b, &[("record", json!("backup"))])?);
     }
     out.push(with_fields(
         &report.summary,

@@ -428,6 +428,14 @@ fn summary(out: &mut dyn Write, style: Layout, report: &Report) -> std::io::Resu
             ("-".to_owned(), None),
         ]);
     }
+    for b in &report.backups {
+        rows.push(vec![
+            (format!("backup {}", b.path), None),
+            (b.verdict.as_str().to_uppercase(), Some(b.verdict)),
+            (format!("sets: {}", b.sets.len()), None),
+            ("-".to_owned(), None),
+        ]);
+    }
     grid(out, style.color, &rows)?;
     let counts = report.summary.sentence();
     wrapped_to(out, style.width, "Summary: ", 9, &counts)
@@ -549,6 +557,55 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
         for n in &image.notices {
             wrapped_to(out, width, "   notice: ", 11, &esc(n))?;
         }
+    }
+    for b in &report.backups {
+        backup(out, width, style.color, b)?;
+    }
+    Ok(())
+}
+
+/// A backup file: each set as a point in time, then each rule across the sets.
+fn backup(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    color: bool,
+    b: &crate::model::backup::BackupReport,
+) -> Result<(), Error> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "== backup {}: {} ({}, {} set(s))",
+        b.path,
+        paint(color, b.verdict, &b.verdict.as_str().to_uppercase()),
+        b.format,
+        b.sets.len()
+    )?;
+    if let Some(e) = &b.error {
+        wrapped_to(out, width, "   error: ", 10, &esc(e))?;
+    }
+    for s in &b.sets {
+        let written = s.written.map_or_else(
+            || "write date unknown".to_owned(),
+            |t| format!("written {t}"),
+        );
+        writeln!(
+            out,
+            "   set {}: {} ({written}{}{}): {}",
+            s.number,
+            s.name.as_deref().unwrap_or("(no name)"),
+            s.operation.map(|o| format!(", {o}")).unwrap_or_default(),
+            if s.complete { "" } else { ", INCOMPLETE" },
+            paint(color, s.verdict, &s.verdict.as_str().to_uppercase())
+        )?;
+        for n in &s.notices {
+            wrapped_to(out, width, "     notice: ", 13, &esc(n))?;
+        }
+    }
+    for r in &b.rules {
+        wrapped_to(out, width, &format!("   {}: ", r.rule), 5, &r.text)?;
+    }
+    for n in &b.notices {
+        wrapped_to(out, width, "   notice: ", 11, &esc(n))?;
     }
     Ok(())
 }

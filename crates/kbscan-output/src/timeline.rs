@@ -290,6 +290,36 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             }
         }
     }
+    // A backup set's write date: the moment its verdicts describe.
+    for b in &report.backups {
+        for s in &b.sets {
+            let verdicts: Vec<String> = s
+                .rule_verdicts
+                .iter()
+                .map(|v| format!("{} {}", v.rule, v.verdict.as_str()))
+                .collect();
+            ev.add(
+                s.written,
+                s.roots.first().map_or(&b.path, |r| r),
+                "",
+                "Backup Set Written".to_owned(),
+                "backup_set",
+                format!(
+                    "backup {} set {}{} written: {}",
+                    b.path,
+                    s.number,
+                    s.name
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                    verdicts.join(", ")
+                ),
+                None,
+                s.time_basis.note().map(str::to_owned),
+                0,
+            );
+        }
+    }
     ev.write(w)
 }
 

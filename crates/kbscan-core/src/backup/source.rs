@@ -390,7 +390,7 @@ impl<'b, R: ReadAt> Source for BackupSource<'b, R> {
     fn time_basis(&self) -> TimeBasis {
         match self.set.time_zone() {
             TimeZone::Utc { .. } => TimeBasis::Utc,
-            TimeZone::Local | TimeZone::Invalid(_) => TimeBasis::LocalNoZone,
+            TimeZone::Local | TimeZone::Invalid(_) => TimeBasis::BackupLocal,
         }
     }
 

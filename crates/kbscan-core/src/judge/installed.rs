@@ -9,7 +9,7 @@
 use crate::model::installed::{
     AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeField, TimeSource,
 };
-use crate::model::time::{TimeBasis, Timestamp};
+use crate::model::time::Timestamp;
 use crate::model::{
     Finding, Reason, ReasonCode, RootReport, Rule, RuleVerdict, SystemEvidence, Verdict,
 };
@@ -491,7 +491,7 @@ pub fn attach(
         let mut evidence = rr.installed.take().map(|i| i.evidence).unwrap_or_default();
         let mut new_reasons = Vec::new();
         for f in findings.iter().filter(|f| f.rule == rr.rule) {
-            let fat = f.time_basis == TimeBasis::LocalNoZone;
+            let fat = f.time_basis.is_local();
             evidence.extend(finding_evidence(f, fat));
             if f.is_live() {
                 if let Some(note) = timestamps_inconsistent(f) {

@@ -364,6 +364,27 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
     ));
 }
 
+/// A root of a backup set that is not whole: the files that are missing may hold the copy
+/// that decides, so no rule is clean. A rule already `vulnerable` stays so (the old copy the
+/// set holds was there); every other becomes `inconclusive`.
+pub fn incomplete_backup_set(root: &mut RootReport, why: &str) {
+    let message = format!(
+        "the backup set is incomplete ({why}): a file it does not hold may decide, so no rule is clean"
+    );
+    for rv in &mut root.rule_verdicts {
+        if rv.verdict != Verdict::Vulnerable {
+            rv.verdict = Verdict::Inconclusive;
+            rv.reasons.push(Reason::new(
+                ReasonCode::BackupSetIncomplete,
+                message.clone(),
+            ));
+        }
+    }
+    root.verdict = root.verdict.min(Verdict::Inconclusive);
+    root.reasons
+        .push(Reason::new(ReasonCode::BackupSetIncomplete, message));
+}
+
 /// Links and reparse points the walk did not enter (`not_walked`, by path) that lie on a
 /// rule's install path — the Windows folder, a folder of a file's `install_dir` below it, or
 /// the file itself — hide where the live copy would be: that rule (unless already

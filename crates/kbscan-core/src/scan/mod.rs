@@ -3,6 +3,7 @@
 //! judgement → a `RootReport`. A folder is one source; a disk image is opened by `image`
 //! into volumes, each a source scanned as its own root.
 
+mod backups;
 mod images;
 mod systems;
 
@@ -286,6 +287,7 @@ impl<'a> Scanner<'a> {
             system,
             image: None,
             parent_root: None,
+            backup: None,
             as_of: None, // issue 14: set by app with --as-of
         }
     }
@@ -318,6 +320,7 @@ impl<'a> Scanner<'a> {
             system,
             image: None,
             parent_root: None,
+            backup: None,
             as_of: None, // issue 14: set by app with --as-of
         }
     }

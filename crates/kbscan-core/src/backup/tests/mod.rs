@@ -367,7 +367,7 @@ fn source_over_a_system_state_set() {
     assert_eq!(r.read_at(&mut four, 1 << 20).expect("past the end"), 0);
     assert_eq!(
         src.time_basis(),
-        TimeBasis::LocalNoZone,
+        TimeBasis::BackupLocal,
         "time zone 127 is LOCAL_TZ"
     );
     let names: Vec<Vec<u8>> = src
@@ -1011,4 +1011,90 @@ fn write_samples() {
     w.eset(0);
     w.write_to(&dir.join("big.bkf")).expect("write");
     deep().write_to(&dir.join("deep.bkf")).expect("write");
+}
+
+/// Adds `dir` (a folder of the host) below `parts` of the set's volume: a `DIRB` per folder,
+/// a `FILE` per file, names sorted so the output does not depend on the host's order.
+fn add_tree(w: &mut Writer, dir: &std::path::Path, parts: &mut Vec<String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("a sample folder")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    entries.sort();
+    let here: Vec<&str> = parts.iter().map(String::as_str).collect();
+    w.dirb(&here);
+    let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
+    for f in files {
+        let name = f
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let bytes = std::fs::read(&f).expect("a sample file");
+        w.file(&name, &FileSpec::bytes(&bytes));
+    }
+    for d in dirs {
+        parts.push(
+            d.file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        add_tree(w, &d, parts);
+        parts.pop();
+    }
+}
+
+/// The bundled example backup, `sample_binaries/backups/w2k-backup-history.bkf`: three normal
+/// backups of one server's `C:` (times coordinated to UTC): two while MS04-008 was missing
+/// (the files of `w2k-sp4-vulnerable`), one after it was installed (`w2k-ms04-008-only`).
+fn history_backup() -> Writer {
+    let systems = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_binaries/systems");
+    let mut w = Writer::new(KB);
+    w.tape(
+        "Media created 1/10/2004 at 10:00 PM",
+        "kbscan example backup",
+    );
+    let sets = [
+        ("w2k-sp4-vulnerable", date(2004, 1, 10, 22, 0, 0)),
+        ("w2k-sp4-vulnerable", date(2004, 2, 7, 22, 0, 0)),
+        ("w2k-ms04-008-only", date(2004, 3, 20, 22, 0, 0)),
+    ];
+    for (i, (system, written)) in sets.into_iter().enumerate() {
+        let number = i as u16 + 1;
+        w.sset(
+            number,
+            UNICODE,
+            &format!(
+                "Set created {}/{}/{} at 10:00 PM",
+                written.month, written.day, written.year
+            ),
+            "Normal backup of C:",
+            "W2KSERVER\\Administrator",
+            written,
+            0,
+            0,
+        );
+        w.volb("C:", "SYSTEM", "W2KSERVER");
+        add_tree(&mut w, &systems.join(system), &mut Vec::new());
+        w.eset(0);
+    }
+    w
+}
+
+/// The committed example backup is what the writer makes of the sample systems now
+/// (`KBSCAN_WRITE_SAMPLE_BACKUP=1` writes it again after the systems change).
+#[test]
+fn the_example_backup_is_the_writers_output() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample_binaries/backups/w2k-backup-history.bkf");
+    let want = history_backup().bytes();
+    if std::env::var_os("KBSCAN_WRITE_SAMPLE_BACKUP").is_some() {
+        std::fs::write(&path, &want).expect("write the example backup");
+    }
+    let have = std::fs::read(&path).expect("the example backup is committed");
+    assert!(have == want, "sample_binaries/backups/w2k-backup-history.bkf is stale: run with KBSCAN_WRITE_SAMPLE_BACKUP=1");
+    let b = open(have);
+    assert_eq!(b.sets.len(), 3);
+    assert!(b.sets.iter().all(|s| s.complete()));
 }
