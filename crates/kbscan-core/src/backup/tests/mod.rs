@@ -1098,3 +1098,42 @@ fn the_example_backup_is_the_writers_output() {
     assert_eq!(b.sets.len(), 3);
     assert!(b.sets.iter().all(|s| s.complete()));
 }
+
+/// The backup the speed bench reads (`bench/backups.sh`): one normal set of `KBSCAN_BENCH_FILES`
+/// files (default 100,000) in folders of 100, their data `KBSCAN_BENCH_GIB` GiB in all
+/// (default 4) left as holes, plus the example system `w2k-sp4-vulnerable` (hives and
+/// candidates): `KBSCAN_BENCH_BKF=PATH cargo test --release -p kbscan-core --lib
+/// backup::tests::write_bench_backup -- --ignored`.
+#[test]
+#[ignore]
+fn write_bench_backup() {
+    let Some(path) = std::env::var_os("KBSCAN_BENCH_BKF") else {
+        panic!("set KBSCAN_BENCH_BKF to the file to write");
+    };
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let files = env("KBSCAN_BENCH_FILES", 100_000);
+    let gib = env("KBSCAN_BENCH_GIB", 4);
+    let each = (gib << 30) / files.max(1);
+    let systems = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_binaries/systems");
+    let mut w = Writer::new(KB);
+    w.tape("bench", "kbscan speed bench");
+    w.sset(1, UNICODE, "bench", "", "", date(2004, 3, 20, 22, 0, 0), 0, 0);
+    w.volb("C:", "SYSTEM", "W2KSERVER");
+    add_tree(&mut w, &systems.join("w2k-sp4-vulnerable"), &mut Vec::new());
+    for d in 0..files.div_ceil(100) {
+        let dir = format!("d{d:05}");
+        w.dirb(&["Data", &dir]);
+        for f in 0..100.min(files - d * 100) {
+            let mut spec = FileSpec::bytes(b"");
+            spec.data = Data::Zeros(each);
+            w.file(&format!("f{f:03}.dat"), &spec);
+        }
+    }
+    w.eset(0);
+    w.write_to(std::path::Path::new(&path)).expect("write");
+}
