@@ -1,6 +1,7 @@
 //! Runs a parsed command line: loads rules, scans, renders. Returns the exit code. With
 //! `main.rs`, the only code that writes to standard error (messages, the progress line).
 
+mod case;
 mod outfile;
 mod progress;
 mod record;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     guard_standard_fds();
     match cli.command {
         Command::Scan(a) => run_scan(a),
+        Command::Case(a) => case::run_case(a),
         Command::Version(a) => run_version(a),
         Command::Rules(a) => run_rules(a),
         Command::Completions(a) => run_completions(a),

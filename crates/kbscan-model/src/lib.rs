@@ -3,6 +3,7 @@
 //! on serde and time alone). The printers (`kbscan-output`) depend on this crate alone; the
 //! JSON shape is a public interface documented in `docs/output.md`.
 
+pub mod case;
 pub mod container;
 pub mod described;
 pub mod escape;
