@@ -469,6 +469,13 @@ A system of some item is vulnerable (with \-\-as\-of, vulnerable at that date): 
 \fB2\fR
 An item failed or could not be judged completely, and nothing vulnerable; also a usage error, a refused output folder, or a summary that could not be written.
 "#;
+    const CASE_FILES: &str = r#".TP
+\fIOUT/items/ID.json\fR
+Each item's report: the document of \fBkbscan scan \-f json\fR with a \fBcase_item\fR record first: the evidence's identity (size and modification time of every file of an image's set, the MD5/SHA\-1 an E01 stores, a folder's metadata digest), a hash of the settings, and the item's rows. A re\-run reuses the report when both still match, and scans the item again otherwise, saying which on standard error and in the \fBrun\fR column.
+.TP
+\fIOUT/case.txt\fR, \fIcase.csv\fR, \fIcase.json\fR, \fIcase.html\fR
+The matrix of systems \(mu rules: one row per system of every item (one row \fBfailed\fR, with its error, for an item that could not be scanned), one column per rule with its verdict and, with \-\-as\-of, its state at the date. The table is also printed on standard output.
+"#;
     const COMPLETIONS_EXAMPLES: &str = r#".TP
 \fBkbscan completions bash > ~/.local/share/bash\-completion/completions/kbscan\fR
 Install bash completions for one user (the Debian package installs them for everyone).
@@ -512,6 +519,7 @@ Beside a CSV report written with \-o FILE: the examination record, which CSV has
     }
     if sub == "case" {
         v.push(("EXIT STATUS", CASE_EXIT_STATUS));
+        v.push(("FILES", CASE_FILES));
     }
     v
 }

@@ -216,8 +216,10 @@ fn modified_ns(m: &std::fs::Metadata) -> Option<i64> {
 
 fn evidence_file(p: &Path) -> std::io::Result<EvidenceFile> {
     let m = std::fs::metadata(p)?;
+    // Canonical: the same evidence reached from another working folder is the same.
+    let at = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     Ok(EvidenceFile {
-        path: shown(p),
+        path: shown(&at),
         size: m.len(),
         modified_ns: modified_ns(&m),
     })
@@ -439,13 +441,14 @@ fn run_item(job: &Job, item: &Item) -> CaseItem {
                     "the settings (rules, flags or kbscan's version) changed".to_owned()
                 } else if !complete {
                     "its identity could not be taken completely".to_owned()
-                } else if old.evidence.as_ref() != Some(id) || old.path != shown(&item.path) {
+                } else if old.evidence.as_ref() != Some(id) {
                     "the evidence changed".to_owned()
                 } else {
                     return CaseItem {
                         status: "reused".to_owned(),
                         note: "its report matches the evidence and the settings".to_owned(),
                         id: item.id.clone(),
+                        path: shown(&item.path),
                         ..old
                     };
                 };

@@ -212,12 +212,6 @@ pub fn check_dir(dir: &Path, inputs: &Inputs) -> Result<(), Error> {
             _ => return Err(refused(dir, "it does not name a folder")),
         }
     }
-    if rest.is_empty() && !fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
-        return Err(output_error(
-            dir,
-            io::Error::new(io::ErrorKind::InvalidInput, "it is not a folder"),
-        ));
-    }
     let mut at = fs::canonicalize(existing).map_err(|e| output_error(dir, e))?;
     for n in rest.iter().rev() {
         if n == ".." {
@@ -226,10 +220,16 @@ pub fn check_dir(dir: &Path, inputs: &Inputs) -> Result<(), Error> {
         at.push(n);
     }
     let meta = fs::metadata(&at).ok();
-    match inputs.clash(&at, meta.as_ref()) {
-        Some(why) => Err(refused(dir, why)),
-        None => Ok(()),
+    if let Some(why) = inputs.clash(&at, meta.as_ref()) {
+        return Err(refused(dir, why));
     }
+    if meta.is_some_and(|m| !m.is_dir()) {
+        return Err(output_error(
+            dir,
+            io::Error::new(io::ErrorKind::InvalidInput, "it is not a folder"),
+        ));
+    }
+    Ok(())
 }
 
 /// Where a path that does not exist (yet) would be: its folder made canonical, its name kept.

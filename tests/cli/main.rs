@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod case;
 mod containers;
 mod evidence;
 mod hostile_more;
