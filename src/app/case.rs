@@ -44,6 +44,9 @@ const MAX_TREE_ENTRIES: u64 = kbscan_core::image::MAX_VOLUME_ENTRIES;
 /// The largest item report read back to resume (its record is at its start).
 const MAX_ITEM_REPORT: u64 = 1 << 30;
 
+/// Each worker's stack: the main thread's usual 8 MiB, on which `kbscan scan` runs.
+const WORKER_STACK: usize = 8 << 20;
+
 /// One evidence item to scan.
 struct Item {
     /// Escaped, for the reports.
@@ -623,7 +626,7 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (tx, next, job, items) = (tx.clone(), &next, &job, &items);
-            scope.spawn(move || loop {
+            let work = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(i) else { break };
                 if tx.send((i, None)).is_err() {
@@ -633,7 +636,16 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
                 if tx.send((i, Some(r))).is_err() {
                     break;
                 }
-            });
+            };
+            // The stack `kbscan scan` has on the main thread, for a scan on a worker.
+            let spawned = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, work);
+            if spawned.is_err() {
+                // No thread to be had: the items left are scanned by the workers started
+                // (or, with none, reported failed below).
+                break;
+            }
         }
         drop(tx);
         let mut running: Vec<usize> = Vec::new();
