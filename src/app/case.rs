@@ -428,6 +428,8 @@ struct Job<'a> {
     settings: String,
     inputs: &'a Inputs,
     items_dir: PathBuf,
+    /// The case's examination record, each item's record is made from.
+    record: kbscan_core::model::Examination,
 }
 
 /// Scans (or reuses) one item and writes its report. Never fails: a failure is the item's.
@@ -537,7 +539,7 @@ fn failed_item(job: &Job, item: &Item, note: String) -> CaseItem {
 /// One item through the library's scanner, as `kbscan scan ITEM -f json` would report it;
 /// also the image's error when it could not be read at all.
 fn scan_item(job: &Job, item: &Item) -> (Report, Option<String>) {
-    let mut rec = record::start(job.args.case.as_deref(), job.args.examiner.as_deref());
+    let mut rec = record::again(&job.record);
     let mut none = |_| {};
     let (mut roots, images) = if kbscan_core::image::is_image(&item.path) {
         let (roots, image) = job.scanner.image(&item.path, &mut none);
@@ -618,6 +620,7 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
         settings: settings_hash(&a, &rules),
         inputs: &inputs,
         items_dir,
+        record: rec.clone(),
     };
     let progress = Progress::items(a.quiet, items.len() as u64);
     let mut done: Vec<Option<CaseItem>> = items.iter().map(|_| None).collect();
