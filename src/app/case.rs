@@ -44,6 +44,10 @@ const MAX_TREE_ENTRIES: u64 = kbscan_core::image::MAX_VOLUME_ENTRIES;
 /// The largest item report read back to resume (its record is at its start).
 const MAX_ITEM_REPORT: u64 = 1 << 30;
 
+/// Why an item that is neither a folder nor a regular file (a FIFO, a socket, a device) is
+/// not opened: opening a FIFO would wait for a writer.
+const NOT_EVIDENCE: &str = "neither a folder nor a regular file (a disk image); not opened";
+
 /// Each worker's stack: the main thread's usual 8 MiB, on which `kbscan scan` runs.
 const WORKER_STACK: usize = 8 << 20;
 
@@ -232,6 +236,9 @@ fn evidence_file(p: &Path) -> std::io::Result<EvidenceFile> {
 /// `complete` is false when part of it could not be taken (such an item is never reused).
 fn identify(path: &Path, cross_mounts: bool) -> Result<(EvidenceIdentity, bool), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the evidence: {e}"))?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(NOT_EVIDENCE.to_owned());
+    }
     if meta.is_dir() {
         let (tree, complete) = tree_digest(path, cross_mounts);
         let id = EvidenceIdentity {
@@ -462,6 +469,11 @@ fn run_item(job: &Job, item: &Item) -> CaseItem {
             _ => {}
         }
     }
+    if std::fs::metadata(&item.path).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
+        let mut failed = failed_item(job, item, note);
+        failed.error = Some(NOT_EVIDENCE.to_owned());
+        return failed;
+    }
     let scanned = kbscan_core::contain::contained(|| scan_item(job, item));
     let (report, image_error) = match scanned {
         Some(r) => r,
@@ -578,13 +590,23 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
             found.len()
         )));
     }
-    let mut taken = HashSet::new();
+    let (mut taken, mut ids) = (HashSet::new(), HashSet::new());
     let items: Vec<Item> = found
         .into_iter()
-        .map(|(id, path)| Item {
-            file: format!("{}.json", report_name(&id, &mut taken)),
-            id: escape_bytes(&id),
-            path,
+        .map(|(id, path)| {
+            // Two items of the same file name (a list naming disk.E01 in two folders): the
+            // second is `disk.E01-2`.
+            let mut unique = id.clone();
+            let mut n = 1;
+            while !ids.insert(unique.clone()) {
+                n += 1;
+                unique = [&id[..], format!("-{n}").as_bytes()].concat();
+            }
+            Item {
+                file: format!("{}.json", report_name(&unique, &mut taken)),
+                id: escape_bytes(&unique),
+                path,
+            }
         })
         .collect();
     // The output folder may not touch the evidence, the case folder, the manifest or a rule.

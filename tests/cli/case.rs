@@ -473,6 +473,17 @@ fn a_failing_item_is_a_failed_row_and_the_exit_code_is_the_worst() {
         ("failed".into(), "it failed last time".into())
     );
 
+    // A FIFO is not opened (that would wait for a writer): failed, and the case goes on.
+    let st = std::process::Command::new("mkfifo")
+        .arg(ev.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = case(&[&ev, &"-o", &out, &rule[0], &rule[1], &"-q"]);
+    assert_eq!(code(&o), 2);
+    assert_failed(&out, "pipe", "neither a folder nor a regular file");
+    std::fs::remove_file(ev.join("pipe")).unwrap();
+
     // A vulnerable system wins over the failure: exit 1.
     copy_tree(&system("w2k-sp4-vulnerable"), &ev.join("vulnerable"));
     let o = case(&[&ev, &"-o", &out, &rule[0], &rule[1], &"-q"]);

@@ -303,12 +303,16 @@ fn case_html(report: &CaseReport, _: crate::Style, out: &mut dyn Write) -> Resul
             let (v, a) = rule_cell(item, system, r);
             write!(out, "<td>{}</td>", badge(&v, a))?;
         }
-        writeln!(
-            out,
-            "<td><a href=\"{0}\">{1}</a></td></tr>",
-            html(&item.report),
-            path(&item.report)
-        )?;
+        if item.report.is_empty() {
+            writeln!(out, "<td>-</td></tr>")?;
+        } else {
+            writeln!(
+                out,
+                "<td><a href=\"{0}\">{1}</a></td></tr>",
+                html(&item.report),
+                path(&item.report)
+            )?;
+        }
     }
     writeln!(out, "</tbody></table>")?;
     writeln!(out, "<p>{}.</p>", html(&report.summary.sentence()))?;
