@@ -443,7 +443,11 @@ struct Job<'a> {
 fn run_item(job: &Job, item: &Item) -> CaseItem {
     let report_path = job.items_dir.join(&item.file);
     let identity = identify(&item.path, job.args.cross_mounts);
-    let mut note = "no earlier report".to_owned();
+    let mut note = if job.args.rescan {
+        "--rescan".to_owned()
+    } else {
+        "no earlier report".to_owned()
+    };
     if !job.args.rescan {
         match (earlier(&report_path), &identity) {
             (Ok(Some(old)), Ok((id, complete))) => {
@@ -466,7 +470,8 @@ fn run_item(job: &Job, item: &Item) -> CaseItem {
                 };
             }
             (Err(e), _) => note = format!("its earlier report could not be read ({e})"),
-            _ => {}
+            (Ok(Some(_)), Err(_)) => note = "the evidence cannot be read".to_owned(),
+            (Ok(None), _) => {}
         }
     }
     if std::fs::metadata(&item.path).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
@@ -684,7 +689,9 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
                         let line = match (r.status.as_str(), &r.error) {
                             (_, Some(e)) => Some(format!("kbscan: {}: failed: {e}", r.id)),
                             ("reused", _) => Some(format!("kbscan: {}: reused: {}", r.id, r.note)),
-                            (_, None) if r.note != "no earlier report" => {
+                            (_, None)
+                                if !matches!(r.note.as_str(), "no earlier report" | "--rescan") =>
+                            {
                                 Some(format!("kbscan: {}: scanned again: {}", r.id, r.note))
                             }
                             _ => None,
