@@ -610,3 +610,42 @@ fn the_case_page_validates() {
         String::from_utf8_lossy(&v.stderr)
     );
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), standard error carries the
+/// progress line: items done / total and the items being scanned.
+#[test]
+fn progress_on_a_terminal_counts_items() {
+    if !have("script") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    copy_tree(&system("w2k-sp4-patched"), &ev.join("patched"));
+    copy_tree(&system("w2k-sp4-vulnerable"), &ev.join("vulnerable"));
+    let out = dir.path().join("out");
+    let cmd = format!(
+        "{} case {} -o {} --rule MS04-008 -J 1",
+        env!("CARGO_BIN_EXE_kbscan"),
+        ev.display(),
+        out.display()
+    );
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    // The line is redrawn at most 20 times a second, so not every state is drawn: the first
+    // is, and an item being scanned is shown.
+    assert!(text.contains("0/2"), "{text:?}");
+    assert!(
+        text.contains("/2 patched") || text.contains("/2 vulnerable"),
+        "{text:?}"
+    );
+    // -q: no progress line even on a terminal.
+    let o = std::process::Command::new("script")
+        .args(["-qec", &format!("{cmd} -q"), "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("0/2"), "{text:?}");
+}
