@@ -142,6 +142,10 @@ fn manifest_items(file: &Path) -> Result<Vec<(Vec<u8>, PathBuf)>, Error> {
     if data.len() as u64 > MAX_MANIFEST {
         return Err(usage(format!("larger than {MAX_MANIFEST} bytes")));
     }
+    // A spreadsheet's CSV may begin with a byte order mark.
+    if data.starts_with(b"\xef\xbb\xbf") {
+        data.drain(..3);
+    }
     let base = file.parent().unwrap_or(Path::new("."));
     let at = |p: &[u8]| -> PathBuf {
         #[cfg(unix)]
@@ -589,6 +593,16 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
         (Some(d), None) => folder_items(d)?,
         (None, None) => return Err(Error::Usage("give a case folder or --manifest FILE".into())),
     };
+    if found.is_empty() {
+        // Exit 0 would say every system was judged: there was none.
+        return Err(Error::Usage(match &a.manifest {
+            Some(m) => format!("--manifest {}: no evidence item listed", m.display()),
+            None => format!(
+                "{}: no evidence item in this folder",
+                a.dir.as_deref().unwrap_or(Path::new("")).display()
+            ),
+        }));
+    }
     if found.len() > MAX_ITEMS {
         return Err(Error::Usage(format!(
             "{} evidence items; a case takes at most {MAX_ITEMS}",
@@ -755,4 +769,67 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
         sink.finish(w, &inputs)?;
     }
     Ok(report.summary.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &[u8]) -> Result<Vec<(String, PathBuf)>, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.csv");
+        std::fs::write(&m, text).unwrap();
+        Ok(manifest_items(&m)?
+            .into_iter()
+            .map(|(id, p)| {
+                let rel = p
+                    .strip_prefix(dir.path())
+                    .map(Path::to_path_buf)
+                    .unwrap_or(p);
+                (String::from_utf8(id).unwrap(), rel)
+            })
+            .collect())
+    }
+
+    #[test]
+    fn manifests_csv_with_ids_or_one_path_per_line() {
+        let csv = manifest(
+            b"\xef\xbb\xbfID , Path,notes\r\nsrv-1,a/b.E01,x\r\n\"srv 2\",/abs/c\r\n,\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            csv,
+            [
+                ("srv-1".to_owned(), PathBuf::from("a/b.E01")),
+                ("srv 2".to_owned(), PathBuf::from("/abs/c")),
+            ]
+        );
+        let lines = manifest(b"# case\n\nimages/x.dd\r\n/abs/tree\n").unwrap();
+        assert_eq!(
+            lines,
+            [
+                ("x.dd".to_owned(), PathBuf::from("images/x.dd")),
+                ("tree".to_owned(), PathBuf::from("/abs/tree")),
+            ]
+        );
+        for bad in [
+            &b"id,where\na,b\n"[..],
+            b"id,path\na,b\na,c\n",
+            b"id,path\na,\n",
+        ] {
+            assert!(matches!(manifest(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn report_names_are_plain_unique_and_never_hidden() {
+        let mut taken = HashSet::new();
+        assert_eq!(report_name(b"srv-1.E01", &mut taken), "srv-1.E01");
+        assert_eq!(report_name(b"SRV-1.e01", &mut taken), "SRV-1.e01-2");
+        assert_eq!(report_name(b"../x", &mut taken), "_.._x");
+        assert_eq!(report_name(b".hidden", &mut taken), "_.hidden");
+        assert_eq!(report_name(b"a/b\x1b", &mut taken), "a_b_");
+        assert_eq!(report_name(b"", &mut taken), "_");
+        assert_eq!(report_name(&[b'x'; 300], &mut taken).len(), 100);
+    }
 }

@@ -451,6 +451,11 @@ fn assert_failed(out: &Path, id: &str, error_part: &str) {
 fn a_failing_item_is_a_failed_row_and_the_exit_code_is_the_worst() {
     let dir = tempfile::tempdir().unwrap();
     let ev = dir.path().join("evidence");
+    // No item at all: not "every system judged" (0) but a usage error.
+    std::fs::create_dir(&ev).unwrap();
+    let o = case(&[&ev, &"-o", &dir.path().join("none"), &"-q"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no evidence item"));
     copy_tree(&system("w2k-sp4-patched"), &ev.join("patched"));
     let rule = ["--rule", "MS04-008"];
     let out = dir.path().join("out");
