@@ -654,3 +654,34 @@ fn progress_on_a_terminal_counts_items() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!text.contains("0/2"), "{text:?}");
 }
+
+/// Item names come from the evidence's file names: a formula, markup and a terminal escape
+/// in them are escaped in every format, never acted on.
+#[test]
+fn hostile_item_names_are_escaped_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    let name = "=HYPERLINK(\"x\")<b>\u{1b}[31m";
+    copy_tree(&system("w2k-sp4-patched"), &ev.join(name));
+    let out = dir.path().join("out");
+    let o = case(&[&ev, &"-o", &out, &"--rule", &"MS04-008", &"-q"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["case.txt", "case.csv", "case.json", "case.html"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(!text.contains('\u{1b}'), "{f}: a raw escape");
+        assert!(text.contains("\\x1b[31m"), "{f}: {text}");
+    }
+    assert!(!String::from_utf8_lossy(&o.stdout).contains('\u{1b}'));
+    let csv = std::fs::read_to_string(out.join("case.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.starts_with("\"'=HYPERLINK(\"\"x\"\")<b>"), "{row}");
+    let html = std::fs::read_to_string(out.join("case.html")).unwrap();
+    assert!(html.contains("=HYPERLINK(&quot;x&quot;)&lt;b&gt;") && !html.contains("<b>"));
+    let doc = read_json(&out.join("case.json"));
+    assert_eq!(doc["items"][0]["id"], "=HYPERLINK(\"x\")<b>\\x1b[31m");
+    // The report's file name is plain.
+    assert_eq!(
+        doc["items"][0]["report"],
+        "items/_HYPERLINK__x___b___31m.json"
+    );
+}
