@@ -169,7 +169,7 @@ pub struct ScanArgs {
     /// midnight UTC) from the install-time evidence: exit 1 when a root was vulnerable then,
     /// 2 when none was but one cannot be told.
     #[arg(long, value_name = "DATE", value_parser = kbscan_core::model::installed::parse_as_of)]
-    pub as_of: Option<i128>,
+    pub as_of: Option<kbscan_core::model::time::Timestamp>,
     /// Table: the summary and each root's findings table, without the evidence blocks.
     #[arg(long)]
     pub brief: bool,
@@ -328,7 +328,7 @@ pub struct CaseArgs {
     /// Also judge each system as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight
     /// UTC); the matrix shows each rule's state at that date.
     #[arg(long, value_name = "DATE", value_parser = kbscan_core::model::installed::parse_as_of)]
-    pub as_of: Option<i128>,
+    pub as_of: Option<kbscan_core::model::time::Timestamp>,
     /// The case this examination belongs to, recorded in every report.
     #[arg(long = "case", value_name = "ID", value_parser = parse_label)]
     pub case: Option<String>,

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match kbscan_core::rules::parse_rule(text, "fuzz.toml") {
+    match kbscan_core::rules::parse_one(text, "fuzz.toml") {
         Ok(rule) => {
             assert!(!rule.files.is_empty());
             assert!(rule.kb.starts_with("KB"));

@@ -367,7 +367,7 @@ fn settings_hash(a: &CaseArgs, rules: &RuleSet) -> String {
     h.update(format!(
         "kbscan {}\nas_of {:?}\nmax_size {}\nfollow_symlinks {}\ncross_mounts {}\nverify_image {}\n",
         env!("CARGO_PKG_VERSION"),
-        a.as_of,
+        a.as_of.map(|t| t.to_string()),
         a.max_size,
         a.follow_symlinks,
         a.cross_mounts,
@@ -738,7 +738,7 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
     let report = CaseReport {
         tool: ToolInfo::this(),
         examination: rec,
-        as_of: a.as_of.map(kbscan_core::model::installed::show_time),
+        as_of: a.as_of.map(|t| t.to_string()),
         rules: rules.rules.iter().map(|r| escape_str(&r.id)).collect(),
         items: case_items,
         summary,

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use kbscan_core::escape::{escape_bytes, escape_str};
 use kbscan_core::model::examination::{Examination, Executable, ImageRecord, RuleRecord};
-use kbscan_core::model::time::rfc3339;
+use kbscan_core::model::time::Timestamp;
 use kbscan_core::model::ImageReport;
 use kbscan_core::rules::RuleSet;
 
@@ -21,8 +21,8 @@ pub fn start(case: Option<&str>, examiner: Option<&str>) -> Examination {
         version: env!("CARGO_PKG_VERSION"),
         executable: executable(),
         command_line: std::env::args_os().map(|a| escape_os(&a)).collect(),
-        started: now(),
-        finished: String::new(),
+        started: Timestamp::now(),
+        finished: Timestamp::now(),
         host: host_name(),
         case: case.map(escape_str),
         examiner: examiner.map(escape_str),
@@ -35,8 +35,8 @@ pub fn start(case: Option<&str>, examiner: Option<&str>) -> Examination {
 /// items of a case, without hashing the program again for each.
 pub fn again(base: &Examination) -> Examination {
     Examination {
-        started: now(),
-        finished: String::new(),
+        started: Timestamp::now(),
+        finished: Timestamp::now(),
         rules: Vec::new(),
         images: Vec::new(),
         ..base.clone()
@@ -61,18 +61,14 @@ pub fn finish(ex: &mut Examination, rules: &RuleSet, images: &[ImageReport]) {
             let meta = i.container_metadata.as_ref();
             Some(ImageRecord {
                 path: i.path.clone(),
-                status: v.status.to_owned(),
+                status: v.status,
                 detail: escape_str(&v.detail),
                 stored_md5: meta.and_then(|m| m.stored_md5.as_deref()).map(escape_str),
                 stored_sha1: meta.and_then(|m| m.stored_sha1.as_deref()).map(escape_str),
             })
         })
         .collect();
-    ex.finished = now();
-}
-
-fn now() -> String {
-    rfc3339(std::time::SystemTime::now())
+    ex.finished = Timestamp::now();
 }
 
 fn escape_os(s: &std::ffi::OsStr) -> String {
@@ -164,6 +160,6 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         assert_eq!(sha, format!("{:x}", Sha256::digest(&exe)));
         assert!(ex.host.is_some());
-        assert!(ex.started.ends_with('Z'), "{}", ex.started);
+        assert!(ex.started.to_string().ends_with('Z'), "{}", ex.started);
     }
 }

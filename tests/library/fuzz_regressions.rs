@@ -70,7 +70,7 @@ fn replay(target: &str, data: &[u8]) -> String {
                 Err(e) => e.reason.into(),
             }
         }
-        "rule_file" => match rules::parse_rule(&String::from_utf8_lossy(data), "regression") {
+        "rule_file" => match rules::parse_one(&String::from_utf8_lossy(data), "regression") {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),
         },

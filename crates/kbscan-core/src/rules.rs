@@ -12,10 +12,10 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::rule::Branch;
 pub use crate::model::rule::{
     AppliesTo, Citation, Cite, RegistryRecordSpec, Release, Rule, RuleFile, RuleSet, SourceDoc,
 };
+use crate::model::rule::{Branch, Fixed, RecordForm};
 use crate::model::version::FileVersion;
 
 // `BUILTIN`: every rule file under `rules/`, listed by build.rs.
@@ -228,18 +228,87 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Where a rule file's mistakes are reported: the file's name and text (for line and column).
+struct Place<'a> {
+    text: &'a str,
+    source_name: &'a str,
+}
+
+impl Place<'_> {
+    fn invalid(&self, span: std::ops::Range<usize>, field: &str, message: String) -> RuleError {
+        let (line, column) = line_col(self.text, span.start);
+        RuleError::Invalid {
+            source_name: self.source_name.to_owned(),
+            line,
+            column,
+            field: field.to_owned(),
+            message,
+        }
+    }
+}
+
+/// A rule file parsed and checked on its own. Files judged by another rule get their fix when
+/// the rule set is loaded ([`load`]); until then the rule has no files, so a half-read rule
+/// cannot be judged with.
+#[derive(Debug)]
+struct ParsedRule {
+    rule: Rule,
+    files: Vec<ParsedFile>,
+}
+
+impl ParsedRule {
+    fn id(&self) -> &str {
+        &self.rule.id
+    }
+}
+
+/// A `[[files]]` entry as written: everything of a [`RuleFile`] but a borrowed fix.
+#[derive(Debug)]
+struct ParsedFile {
+    name: String,
+    description: Option<String>,
+    fix: OwnFix,
+    size: Option<u64>,
+    date: Option<String>,
+    install_dir: Option<String>,
+    service: Option<String>,
+    product_line: Option<String>,
+    sources: Vec<Cite>,
+}
+
+#[derive(Debug)]
+enum OwnFix {
+    /// `fixed_version` or `branches`.
+    Own(Fixed),
+    /// `judged_by`: the rule whose fix of the same file decides.
+    JudgedBy(String),
+}
+
+impl ParsedFile {
+    fn with(self, fixed: Fixed) -> RuleFile {
+        RuleFile {
+            name: self.name,
+            description: self.description,
+            fixed,
+            size: self.size,
+            date: self.date,
+            install_dir: self.install_dir,
+            service: self.service,
+            product_line: self.product_line,
+            sources: self.sources,
+        }
+    }
+}
+
 /// A file's `branches`, validated and sorted by `from`: names unique, `from` values distinct,
 /// and each fixed version inside its own branch's range (a typo would otherwise move the copy
 /// to another branch silently).
-fn parse_branches(
-    f: &RawFile,
-    invalid: &dyn Fn(std::ops::Range<usize>, &str, String) -> RuleError,
-) -> Result<Vec<Branch>, RuleError> {
+fn parse_branches(f: &RawFile, at: &Place) -> Result<Vec<Branch>, RuleError> {
     let mut out: Vec<(Branch, std::ops::Range<usize>)> = Vec::new();
     for b in &f.branches {
         let four = |v: &Spanned<String>, field: &str| {
-            parse_fixed(v, invalid).map_err(|_| {
-                invalid(
+            parse_fixed(v, at).map_err(|_| {
+                at.invalid(
                     v.span(),
                     field,
                     format!(
@@ -253,14 +322,14 @@ fn parse_branches(
         let fixed = four(&b.fixed_version, "files.branches.fixed_version")?;
         let name = b.name.get_ref().trim();
         if name.is_empty() || out.iter().any(|(o, _)| o.name.eq_ignore_ascii_case(name)) {
-            return Err(invalid(
+            return Err(at.invalid(
                 b.name.span(),
                 "files.branches.name",
                 format!("{:?} is empty or listed twice", b.name.get_ref()),
             ));
         }
         if out.iter().any(|(o, _)| o.from == from) {
-            return Err(invalid(
+            return Err(at.invalid(
                 b.from.span(),
                 "files.branches.from",
                 format!("two branches start at {from}"),
@@ -281,7 +350,7 @@ fn parse_branches(
         let (b, span) = &out[i];
         let next = out.get(i + 1).map(|(n, _)| n.from);
         if b.fixed_version < b.from || next.is_some_and(|n| b.fixed_version >= n) {
-            return Err(invalid(
+            return Err(at.invalid(
                 span.clone(),
                 "files.branches.fixed_version",
                 format!(
@@ -297,25 +366,81 @@ fn parse_branches(
     Ok(out.into_iter().map(|(b, _)| b).collect())
 }
 
-/// Parses and validates one rule file's text.
-pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
+/// One rule file's text as a rule on its own: parsed, checked and resolved. A `judged_by` or
+/// `supersedes` naming another rule fails here; [`load`] resolves them across the set.
+pub fn parse_one(text: &str, source_name: &str) -> Result<Rule, RuleError> {
+    let mut rules = resolve_references(vec![parse_rule(text, source_name)?])?;
+    rules.pop().ok_or_else(|| RuleError::Syntax {
+        source_name: source_name.to_owned(),
+        message: "no rule".to_owned(),
+    })
+}
+
+/// Parses and checks one rule file's text on its own (references to other rules are checked
+/// when the rule set is loaded).
+fn parse_rule(text: &str, source_name: &str) -> Result<ParsedRule, RuleError> {
     let raw: RawRule = toml::from_str(text).map_err(|e| RuleError::Syntax {
         source_name: source_name.to_owned(),
         message: e.to_string().trim_end().to_owned(),
     })?;
-    let invalid = |span: std::ops::Range<usize>, field: &str, message: String| {
-        let (line, column) = line_col(text, span.start);
-        RuleError::Invalid {
-            source_name: source_name.to_owned(),
-            line,
-            column,
-            field: field.to_owned(),
-            message,
+    let at = Place { text, source_name };
+    let schema = check_schema(&raw, &at)?;
+    check_sources(&raw, &at)?;
+    check_identity(&raw, &at)?;
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    let superseded_by = raw.superseded_by.clone();
+    for f in raw.files.into_inner() {
+        if !seen.insert(f.name.get_ref().to_ascii_lowercase()) {
+            return Err(at.invalid(
+                f.name.span(),
+                "files.name",
+                format!("{:?} is listed twice", f.name.get_ref()),
+            ));
         }
+        files.push(parse_file(f, &superseded_by, &at)?);
+    }
+    let registry_records = raw
+        .registry_records
+        .into_iter()
+        .map(|r| parse_record(r, &at))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rule = Rule {
+        id: raw.id.into_inner(),
+        kb: raw.kb.into_inner().to_ascii_uppercase(),
+        cves: raw.cves,
+        title: raw.title,
+        published: raw.published,
+        severity: raw.severity,
+        summary: raw.summary,
+        affected: raw.affected,
+        not_affected: raw.not_affected,
+        uninstall_dir: raw.uninstall_dir,
+        applies_to: raw.applies_to,
+        files: Vec::new(),
+        source: source_name.to_owned(),
+        schema,
+        updated: raw.updated,
+        supersedes: raw.supersedes,
+        superseded_by: raw.superseded_by,
+        registry_records,
+        registry_same_as_withdrawn: raw.registry_same_as_withdrawn.is_some_and(|b| *b.get_ref()),
+        releases: raw.releases,
+        sources: raw.sources,
+        citations: raw.citations,
+        text_sha256: format!(
+            "{:x}",
+            <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())
+        ),
     };
+    Ok(ParsedRule { rule, files })
+}
+
+/// The schema is one this kbscan reads, and a schema-1 file uses no schema-2 field.
+fn check_schema(raw: &RawRule, at: &Place) -> Result<u32, RuleError> {
     let schema = *raw.schema.get_ref();
     if !(1..=SCHEMA).contains(&schema) {
-        return Err(invalid(
+        return Err(at.invalid(
             raw.schema.span(),
             "schema",
             format!("this kbscan reads schemas 1 to {SCHEMA}, the file says {schema}"),
@@ -345,46 +470,50 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             ),
         ];
         if let Some((field, _)) = v2.iter().find(|(_, used)| *used) {
-            return Err(invalid(
+            return Err(at.invalid(
                 raw.schema.span(),
                 "schema",
                 format!("field `{field}` (or one of its schema-2 parts) needs schema = 2"),
             ));
         }
     }
-    // Every citation names one of the file's [[sources]].
+    Ok(schema)
+}
+
+/// Source ids are unique and locate a document, and every citation names one of them.
+fn check_sources(raw: &RawRule, at: &Place) -> Result<(), RuleError> {
     let mut ids = HashSet::new();
     for d in &raw.sources {
         if !ids.insert(d.id.as_str()) {
-            return Err(invalid(
+            return Err(at.invalid(
                 raw.schema.span(),
                 "sources.id",
                 format!("source {:?} is listed twice", d.id),
             ));
         }
         if d.url.is_none() && (d.repo.is_none() || d.path.is_none()) {
-            return Err(invalid(
+            return Err(at.invalid(
                 raw.schema.span(),
                 "sources",
                 format!("source {:?} needs `repo` and `path`, or `url`", d.id),
             ));
         }
     }
+    let files = raw.files.get_ref();
     let cites = raw
         .citations
         .iter()
         .flat_map(|c| c.sources.iter())
         .chain(raw.registry_records.iter().flat_map(|r| r.sources.iter()))
-        .chain(raw.files.get_ref().iter().flat_map(|f| f.sources.iter()))
+        .chain(files.iter().flat_map(|f| f.sources.iter()))
         .chain(
-            raw.files
-                .get_ref()
+            files
                 .iter()
                 .flat_map(|f| f.branches.iter().flat_map(|b| b.sources.iter())),
         );
     for c in cites {
         if !ids.contains(c.source.as_str()) {
-            return Err(invalid(
+            return Err(at.invalid(
                 raw.schema.span(),
                 "sources",
                 format!(
@@ -394,210 +523,176 @@ pub fn parse_rule(text: &str, source_name: &str) -> Result<Rule, RuleError> {
             ));
         }
     }
+    Ok(())
+}
+
+/// An id, a KB number, and at least one file.
+fn check_identity(raw: &RawRule, at: &Place) -> Result<(), RuleError> {
     if raw.id.get_ref().trim().is_empty() {
-        return Err(invalid(raw.id.span(), "id", "must not be empty".into()));
+        return Err(at.invalid(raw.id.span(), "id", "must not be empty".into()));
     }
     let kb = raw.kb.get_ref();
     let kb_ok = kb.len() > 2
         && kb[..2].eq_ignore_ascii_case("KB")
         && kb[2..].bytes().all(|b| b.is_ascii_digit());
     if !kb_ok {
-        return Err(invalid(
+        return Err(at.invalid(
             raw.kb.span(),
             "kb",
             format!("{kb:?} is not a knowledge-base id like \"KB832359\""),
         ));
     }
     if raw.files.get_ref().is_empty() {
-        return Err(invalid(
+        return Err(at.invalid(
             raw.files.span(),
             "files",
             "at least one [[files]] entry is needed".into(),
         ));
     }
-    let mut seen = HashSet::new();
-    let mut files = Vec::new();
-    for f in raw.files.into_inner() {
-        let name = f.name.get_ref();
-        let bad_name = if name.is_empty() {
-            Some("must not be empty")
-        } else if !name.is_ascii() {
-            Some("must be ASCII: Windows file names are matched ASCII-case-insensitively")
-        } else if name.contains(['/', '\\', '\0']) {
-            Some("must be a bare file name, without folders")
-        } else {
-            None
-        };
-        if let Some(why) = bad_name {
-            return Err(invalid(
-                f.name.span(),
-                "files.name",
-                format!("{name:?} {why}"),
-            ));
-        }
-        if !seen.insert(name.to_ascii_lowercase()) {
-            return Err(invalid(
-                f.name.span(),
-                "files.name",
-                format!("{name:?} is listed twice"),
-            ));
-        }
-        let branches = parse_branches(&f, &invalid)?;
-        let fixed_version = match (&f.fixed_version, &f.judged_by) {
-            (_, _) if !branches.is_empty() => {
-                if let Some(fv) = &f.fixed_version {
-                    return Err(invalid(
-                        fv.span(),
-                        "files.fixed_version",
-                        "give either `fixed_version` or `branches`, not both".into(),
-                    ));
-                }
-                if let Some(by) = &f.judged_by {
-                    return Err(invalid(
-                        by.span(),
-                        "files.judged_by",
-                        "give either `judged_by` or `branches`, not both".into(),
-                    ));
-                }
-                // A copy below every branch is judged against the lowest.
-                branches[0].fixed_version
-            }
-            (Some(fv), None) => parse_fixed(fv, &invalid)?,
-            (None, Some(by)) => {
-                if !raw
-                    .superseded_by
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(by.get_ref()))
-                {
-                    return Err(invalid(
-                        by.span(),
-                        "files.judged_by",
-                        format!("{:?} must also be listed in `superseded_by`", by.get_ref()),
-                    ));
-                }
-                // Copied from that rule when the rule set is loaded.
-                FileVersion::new(0, 0, 0, 0)
-            }
-            (Some(fv), Some(_)) => {
-                return Err(invalid(
+    Ok(())
+}
+
+/// One `[[files]]` entry: a bare ASCII name, exactly one of `fixed_version`, `branches` and
+/// `judged_by` (a rule also listed in `superseded_by`), and a well-formed product line.
+fn parse_file(f: RawFile, superseded_by: &[String], at: &Place) -> Result<ParsedFile, RuleError> {
+    let name = f.name.get_ref();
+    let bad_name = if name.is_empty() {
+        Some("must not be empty")
+    } else if !name.is_ascii() {
+        Some("must be ASCII: Windows file names are matched ASCII-case-insensitively")
+    } else if name.contains(['/', '\\', '\0']) {
+        Some("must be a bare file name, without folders")
+    } else {
+        None
+    };
+    if let Some(why) = bad_name {
+        return Err(at.invalid(f.name.span(), "files.name", format!("{name:?} {why}")));
+    }
+    let branches = parse_branches(&f, at)?;
+    let fix = match (&f.fixed_version, &f.judged_by) {
+        (_, _) if !branches.is_empty() => {
+            if let Some(fv) = &f.fixed_version {
+                return Err(at.invalid(
                     fv.span(),
                     "files.fixed_version",
-                    "give either `fixed_version` or `judged_by`, not both".into(),
-                ))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    f.name.span(),
-                    "files.fixed_version",
-                    "missing: a file needs `fixed_version` (or, in schema 2, `judged_by`)".into(),
-                ))
-            }
-        };
-        if let Some(pl) = &f.product_line {
-            let parts: Vec<&str> = pl.get_ref().split('.').collect();
-            let ok = !parts.is_empty()
-                && parts.len() <= 4
-                && parts.iter().enumerate().all(|(i, p)| {
-                    (*p == "*" && i == parts.len() - 1)
-                        || (!p.is_empty()
-                            && p.bytes().all(|b| b.is_ascii_digit())
-                            && p.parse::<u16>().is_ok())
-                });
-            if !ok {
-                return Err(invalid(
-                    pl.span(),
-                    "files.product_line",
-                    format!(
-                        "{:?} must be numbers with an optional trailing `*`, e.g. \"4.1.*\"",
-                        pl.get_ref()
-                    ),
+                    "give either `fixed_version` or `branches`, not both".into(),
                 ));
             }
+            if let Some(by) = &f.judged_by {
+                return Err(at.invalid(
+                    by.span(),
+                    "files.judged_by",
+                    "give either `judged_by` or `branches`, not both".into(),
+                ));
+            }
+            OwnFix::Own(Fixed::Branches(branches))
         }
-        files.push(RuleFile {
-            name: f.name.into_inner(),
-            description: f.description,
-            fixed_version,
-            size: f.size,
-            date: f.date,
-            install_dir: f.install_dir.map(|d| d.replace('\\', "/")),
-            service: f.service,
-            product_line: f.product_line.map(Spanned::into_inner),
-            judged_by: f.judged_by.map(Spanned::into_inner),
-            sources: f.sources,
-            branches,
-        });
-    }
-    let mut registry_records = Vec::new();
-    for r in raw.registry_records {
-        let form = r.form.get_ref();
-        if form != "HotFix" && form != "Updates" {
-            return Err(invalid(
-                r.form.span(),
-                "registry_records.form",
-                format!("{form:?} must be \"HotFix\" or \"Updates\""),
-            ));
+        (Some(fv), None) => OwnFix::Own(Fixed::Version(parse_fixed(fv, at)?)),
+        (None, Some(by)) => {
+            if !superseded_by
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(by.get_ref()))
+            {
+                return Err(at.invalid(
+                    by.span(),
+                    "files.judged_by",
+                    format!("{:?} must also be listed in `superseded_by`", by.get_ref()),
+                ));
+            }
+            OwnFix::JudgedBy(by.get_ref().clone())
         }
-        let key = r.key.get_ref();
-        let lower = key.to_ascii_lowercase();
-        let hive_path = ["hklm\\software\\", "hkey_local_machine\\software\\"]
-            .iter()
-            .find_map(|p| lower.starts_with(p).then(|| key[p.len()..].to_owned()));
-        let Some(hive_path) = hive_path.filter(|p| !p.is_empty()) else {
-            return Err(invalid(
-                r.key.span(),
-                "registry_records.key",
-                format!("{key:?} must start with HKLM\\SOFTWARE\\"),
-            ));
-        };
-        registry_records.push(RegistryRecordSpec {
-            form: r.form.into_inner(),
-            key: r.key.into_inner(),
-            hive_path,
-            value: r.value,
-            value_type: r.value_type,
-            data: r.data.map(|d| match d {
-                toml::Value::String(s) => s,
-                other => other.to_string(),
-            }),
-            note: r.note,
-            sources: r.sources,
-        });
+        (Some(fv), Some(_)) => {
+            return Err(at.invalid(
+                fv.span(),
+                "files.fixed_version",
+                "give either `fixed_version` or `judged_by`, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(at.invalid(
+                f.name.span(),
+                "files.fixed_version",
+                "missing: a file needs `fixed_version` (or, in schema 2, `judged_by`)".into(),
+            ))
+        }
+    };
+    if let Some(pl) = &f.product_line {
+        check_product_line(pl, at)?;
     }
-    Ok(Rule {
-        id: raw.id.into_inner(),
-        kb: raw.kb.into_inner().to_ascii_uppercase(),
-        cves: raw.cves,
-        title: raw.title,
-        published: raw.published,
-        severity: raw.severity,
-        summary: raw.summary,
-        affected: raw.affected,
-        not_affected: raw.not_affected,
-        uninstall_dir: raw.uninstall_dir,
-        applies_to: raw.applies_to,
-        files,
-        source: source_name.to_owned(),
-        schema,
-        updated: raw.updated,
-        supersedes: raw.supersedes,
-        superseded_by: raw.superseded_by,
-        registry_records,
-        registry_same_as_withdrawn: raw.registry_same_as_withdrawn.is_some_and(|b| *b.get_ref()),
-        releases: raw.releases,
-        sources: raw.sources,
-        citations: raw.citations,
-        text_sha256: format!(
-            "{:x}",
-            <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())
-        ),
+    Ok(ParsedFile {
+        name: f.name.into_inner(),
+        description: f.description,
+        fix,
+        size: f.size,
+        date: f.date,
+        install_dir: f.install_dir.map(|d| d.replace('\\', "/")),
+        service: f.service,
+        product_line: f.product_line.map(Spanned::into_inner),
+        sources: f.sources,
     })
 }
 
-fn parse_fixed(
-    fv: &Spanned<String>,
-    invalid: &dyn Fn(std::ops::Range<usize>, &str, String) -> RuleError,
-) -> Result<FileVersion, RuleError> {
+/// Numbers with an optional trailing `*` (`4.1.*`).
+fn check_product_line(pl: &Spanned<String>, at: &Place) -> Result<(), RuleError> {
+    let parts: Vec<&str> = pl.get_ref().split('.').collect();
+    let ok = !parts.is_empty()
+        && parts.len() <= 4
+        && parts.iter().enumerate().all(|(i, p)| {
+            (*p == "*" && i == parts.len() - 1)
+                || (!p.is_empty()
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && p.parse::<u16>().is_ok())
+        });
+    if ok {
+        return Ok(());
+    }
+    Err(at.invalid(
+        pl.span(),
+        "files.product_line",
+        format!(
+            "{:?} must be numbers with an optional trailing `*`, e.g. \"4.1.*\"",
+            pl.get_ref()
+        ),
+    ))
+}
+
+/// A `[[registry_records]]` entry: its form, and a key under `HKLM\SOFTWARE`.
+fn parse_record(r: RawRecord, at: &Place) -> Result<RegistryRecordSpec, RuleError> {
+    let Some(form) = RecordForm::parse(r.form.get_ref()) else {
+        return Err(at.invalid(
+            r.form.span(),
+            "registry_records.form",
+            format!("{:?} must be \"HotFix\" or \"Updates\"", r.form.get_ref()),
+        ));
+    };
+    let key = r.key.get_ref();
+    let lower = key.to_ascii_lowercase();
+    let hive_path = ["hklm\\software\\", "hkey_local_machine\\software\\"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then(|| key[p.len()..].to_owned()));
+    let Some(hive_path) = hive_path.filter(|p| !p.is_empty()) else {
+        return Err(at.invalid(
+            r.key.span(),
+            "registry_records.key",
+            format!("{key:?} must start with HKLM\\SOFTWARE\\"),
+        ));
+    };
+    Ok(RegistryRecordSpec {
+        form,
+        key: r.key.into_inner(),
+        hive_path,
+        value: r.value,
+        value_type: r.value_type,
+        data: r.data.map(|d| match d {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        }),
+        note: r.note,
+        sources: r.sources,
+    })
+}
+
+fn parse_fixed(fv: &Spanned<String>, at: &Place) -> Result<FileVersion, RuleError> {
     let text_v = fv.get_ref();
     let strict = text_v.split('.').count() == 4
         && text_v
@@ -605,12 +700,12 @@ fn parse_fixed(
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     match FileVersion::parse_lenient(text_v) {
         Ok(v) if strict => Ok(v),
-        Ok(_) => Err(invalid(
+        Ok(_) => Err(at.invalid(
             fv.span(),
             "files.fixed_version",
             format!("{text_v:?} must be written as four numbers, e.g. \"4.1.0.3934\""),
         )),
-        Err(e) => Err(invalid(fv.span(), "files.fixed_version", e.to_string())),
+        Err(e) => Err(at.invalid(fv.span(), "files.fixed_version", e.to_string())),
     }
 }
 
@@ -647,91 +742,111 @@ pub fn load_selected(
 }
 
 fn load_all(user_files: &[impl AsRef<Path>]) -> Result<RuleSet, RuleError> {
-    let mut rules = Vec::new();
+    let mut parsed = Vec::new();
     for (name, text) in BUILTIN {
-        rules.push(parse_rule(text, name)?);
+        parsed.push(parse_rule(text, name)?);
     }
     for path in user_files {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let text = read_rule_file(path)?;
-        rules.push(parse_rule(&text, &shown)?);
+        parsed.push(parse_rule(&text, &shown)?);
     }
-    for (i, r) in rules.iter().enumerate() {
-        if let Some(first) = rules[..i].iter().find(|o| o.id.eq_ignore_ascii_case(&r.id)) {
+    for (i, p) in parsed.iter().enumerate() {
+        if let Some(first) = parsed[..i]
+            .iter()
+            .find(|o| o.id().eq_ignore_ascii_case(p.id()))
+        {
             return Err(RuleError::Duplicate {
-                id: r.id.clone(),
-                first: first.source.clone(),
-                second: r.source.clone(),
+                id: p.rule.id.clone(),
+                first: first.rule.source.clone(),
+                second: p.rule.source.clone(),
             });
         }
     }
-    resolve_references(&mut rules)?;
-    Ok(RuleSet { rules })
+    resolve_references(parsed).map(|rules| RuleSet { rules })
 }
 
-/// Checks `supersedes`, `superseded_by` and `judged_by` name loaded rules, and copies a
-/// `judged_by` rule's fixed version of the same file.
-fn resolve_references(rules: &mut [Rule]) -> Result<(), RuleError> {
+/// Checks `supersedes`, `superseded_by` and `judged_by` name loaded rules, and gives each
+/// `judged_by` file the deciding rule's own fix of the same file (a version or branches).
+fn resolve_references(parsed: Vec<ParsedRule>) -> Result<Vec<Rule>, RuleError> {
     let err = |r: &Rule, message: String| RuleError::Reference {
         id: r.id.clone(),
         source_name: r.source.clone(),
         message,
     };
-    let known = |id: &str, rules: &[Rule]| rules.iter().any(|o| o.id.eq_ignore_ascii_case(id));
-    for i in 0..rules.len() {
-        let r = &rules[i];
+    let known = |id: &str| parsed.iter().any(|o| o.id().eq_ignore_ascii_case(id));
+    // The fixes rules give of their own, to lend.
+    let own_fix = |rule: &str, file: &str| {
+        parsed
+            .iter()
+            .find(|o| o.id().eq_ignore_ascii_case(rule))
+            .and_then(|o| o.files.iter().find(|f| f.name.eq_ignore_ascii_case(file)))
+            .and_then(|f| match &f.fix {
+                OwnFix::Own(fixed) => Some(fixed.clone()),
+                OwnFix::JudgedBy(_) => None,
+            })
+    };
+    let mut lent = Vec::new();
+    for p in &parsed {
+        let r = &p.rule;
         for (field, id) in r
             .supersedes
             .iter()
             .map(|s| ("supersedes", s))
             .chain(r.superseded_by.iter().map(|s| ("superseded_by", s)))
         {
-            if !known(id, rules) || id.eq_ignore_ascii_case(&r.id) {
+            if !known(id) || id.eq_ignore_ascii_case(&r.id) {
                 return Err(err(
                     r,
                     format!("`{field}` names {id:?}, which is not another loaded rule"),
                 ));
             }
         }
-        for j in 0..rules[i].files.len() {
-            let Some(by) = rules[i].files[j].judged_by.clone() else {
-                continue;
-            };
-            let name = rules[i].files[j].name.to_ascii_lowercase();
-            let fixed = rules
-                .iter()
-                .find(|o| o.id.eq_ignore_ascii_case(&by))
-                .and_then(|o| {
-                    o.files
-                        .iter()
-                        .find(|f| f.name.eq_ignore_ascii_case(&name) && f.judged_by.is_none())
-                })
-                .map(|f| (f.fixed_version, f.branches.clone()));
-            match fixed {
-                // The deciding rule's branches too: its fixed build per branch decides.
-                Some((v, branches)) => {
-                    rules[i].files[j].fixed_version = v;
-                    rules[i].files[j].branches = branches;
-                }
-                None => {
-                    return Err(err(
-                        &rules[i],
+        let mut fixes = Vec::new();
+        for f in &p.files {
+            fixes.push(match &f.fix {
+                OwnFix::Own(fixed) => fixed.clone(),
+                OwnFix::JudgedBy(by) => match own_fix(by, &f.name) {
+                    Some(fix) => Fixed::JudgedBy {
+                        rule: by.clone(),
+                        fix: Box::new(fix),
+                    },
+                    None => return Err(err(
+                        r,
                         format!(
                             "`files.judged_by` names {by:?}, which is not a loaded rule with its own fixed version of {}",
-                            rules[i].files[j].name
+                            f.name
                         ),
-                    ))
-                }
-            }
+                    )),
+                },
+            });
         }
+        lent.push(fixes);
     }
-    Ok(())
+    Ok(parsed
+        .into_iter()
+        .zip(lent)
+        .map(|(p, fixes)| {
+            let mut rule = p.rule;
+            rule.files = p
+                .files
+                .into_iter()
+                .zip(fixes)
+                .map(|(f, x)| f.with(x))
+                .collect();
+            rule
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str, name: &str) -> Result<Rule, RuleError> {
+        parse_one(text, name)
+    }
 
     const GOOD: &str = r#"
 schema = 1
@@ -761,7 +876,7 @@ fixed_version = "5.0.2195.1"
         let names: Vec<_> = r.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Nscm.exe", "Nspmon.exe"]);
         for f in &r.files {
-            assert_eq!(f.fixed_version, FileVersion::new(4, 1, 0, 3934));
+            assert_eq!(f.fixed.version(), FileVersion::new(4, 1, 0, 3934));
             assert_eq!(
                 f.install_dir.as_deref(),
                 Some("system32/Windows Media/Server")
@@ -793,11 +908,11 @@ fixed_version = "5.0.2195.6824"
     /// own version falls in, below every branch against the lowest.
     #[test]
     fn branches_parse_and_pick_the_copys_branch() {
-        let r = parse_rule(BRANCHED, "t.toml").unwrap();
+        let r = parse(BRANCHED, "t.toml").unwrap();
         let f = &r.files[0];
-        let names: Vec<_> = f.branches.iter().map(|b| b.name.as_str()).collect();
+        let names: Vec<_> = f.fixed.branches().iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["GDR", "QFE"]);
-        assert_eq!(f.fixed_version, FileVersion::new(5, 0, 2195, 6824));
+        assert_eq!(f.fixed.version(), FileVersion::new(5, 0, 2195, 6824));
         let v = |r| Some(FileVersion::new(5, 0, 2195, r));
         for (rev, fixed) in [
             (6800, 6824), // GDR, vulnerable
@@ -818,8 +933,8 @@ fixed_version = "5.0.2195.6824"
         );
         assert_eq!(f.fixed_for(None), FileVersion::new(5, 0, 2195, 6824));
         // Without branches, fixed_version decides.
-        let plain = parse_rule(GOOD, "t.toml").unwrap();
-        assert!(plain.files[0].branches.is_empty());
+        let plain = parse(GOOD, "t.toml").unwrap();
+        assert!(plain.files[0].fixed.branches().is_empty());
         assert_eq!(
             plain.files[0].fixed_for(v(9999)),
             FileVersion::new(5, 0, 2195, 1)
@@ -867,8 +982,8 @@ fixed_version = "5.0.2195.6824"
 
     #[test]
     fn a_good_user_rule_parses() {
-        let r = parse_rule(GOOD, "t.toml").unwrap();
-        assert_eq!(r.files[0].fixed_version, FileVersion::new(5, 0, 2195, 1));
+        let r = parse(GOOD, "t.toml").unwrap();
+        assert_eq!(r.files[0].fixed.version(), FileVersion::new(5, 0, 2195, 1));
         assert_eq!(r.source, "t.toml");
     }
 
@@ -959,14 +1074,14 @@ path = "p.md"
             "Microsoft\\Windows NT\\CurrentVersion\\HotFix\\KB123457_X"
         );
         // judged_by copies the later rule's fixed version of the same file.
-        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3934));
+        assert_eq!(r.files[0].fixed.version(), FileVersion::new(4, 1, 0, 3934));
         assert!(r.files[0].in_product_line(FileVersion::new(4, 1, 9, 9)));
         assert!(!r.files[0].in_product_line(FileVersion::new(9, 0, 0, 0)));
         // Selection keeps the chosen rule alone, resolved.
         let one = load_selected(&[&p], &["MS99-002"]).unwrap();
         assert_eq!(one.rules.len(), 1);
         assert_eq!(
-            one.rules[0].files[0].fixed_version,
+            one.rules[0].files[0].fixed.version(),
             FileVersion::new(4, 1, 0, 3934)
         );
         let e = load_selected(&[&p], &["MS00-000"]).unwrap_err().to_string();
@@ -998,11 +1113,16 @@ path = "p.md"
     #[test]
     fn every_builtin_rule_is_sourced() {
         let set = load(&[] as &[&Path]).unwrap();
-        let ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["MS03-019", "MS03-022", "MS04-008", "MS08-076", "MS10-025"]
-        );
+        // Every file under rules/ (but the lineage table) is built in, each once.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+        let on_disk = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml") && n != "lineage.toml")
+            .count();
+        assert_eq!(set.rules.len(), on_disk);
+        assert_eq!(BUILTIN.len(), on_disk);
         for r in &set.rules {
             assert_eq!(r.schema, 2, "{}", r.id);
             assert!(!r.sources.is_empty(), "{}", r.id);
@@ -1016,11 +1136,11 @@ path = "p.md"
                         .any(|c| c.quote.to_lowercase().contains(&fact.to_lowercase()))
                 };
                 assert!(quoted(&f.name), "{} {}: name not quoted", r.id, f.name);
-                if f.judged_by.is_none() && f.branches.is_empty() {
-                    let v = f.fixed_version.to_string();
+                if let Fixed::Version(v) = &f.fixed {
+                    let v = v.to_string();
                     assert!(quoted(&v), "{} {}: {v} not quoted", r.id, f.name);
                 }
-                for b in &f.branches {
+                for b in f.fixed.branches() {
                     let v = b.fixed_version.to_string();
                     assert!(
                         b.sources.iter().any(|c| c.quote.contains(&v)),
@@ -1041,13 +1161,13 @@ path = "p.md"
         // MS03-019 has no fixed version of its own: MS03-022's decides.
         let r = set.get("MS03-019").unwrap();
         assert_eq!(r.superseded_by, ["MS03-022"]);
-        assert_eq!(r.files[0].judged_by.as_deref(), Some("MS03-022"));
-        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3932));
+        assert_eq!(r.files[0].fixed.judged_by(), Some("MS03-022"));
+        assert_eq!(r.files[0].fixed.version(), FileVersion::new(4, 1, 0, 3932));
         // MS08-076 does not claim to replace MS04-008 (its WMS 4.1 row says "none").
         assert!(set.get("MS08-076").unwrap().supersedes.is_empty());
         let r = set.get("MS10-025").unwrap();
         assert!(r.registry_same_as_withdrawn);
         assert_eq!(r.registry_records.len(), 3);
-        assert_eq!(r.files[0].fixed_version, FileVersion::new(4, 1, 0, 3939));
+        assert_eq!(r.files[0].fixed.version(), FileVersion::new(4, 1, 0, 3939));
     }
 }

@@ -40,11 +40,37 @@ pub struct ContainerMeta {
     pub acquisition_errors: Vec<String>,
 }
 
+/// What `--verify-image` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VerificationStatus {
+    #[serde(rename = "verified")]
+    Verified,
+    #[serde(rename = "mismatch")]
+    Mismatch,
+    #[serde(rename = "no stored hash")]
+    NoStoredHash,
+}
+
+impl VerificationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Verified => "verified",
+            VerificationStatus::Mismatch => "mismatch",
+            VerificationStatus::NoStoredHash => "no stored hash",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The outcome of `--verify-image` for one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// `verified`, `mismatch` or `no stored hash`.
-    pub status: &'static str,
+    pub status: VerificationStatus,
     /// What was compared.
     pub detail: String,
 }
@@ -52,25 +78,25 @@ pub struct Verification {
 impl Verification {
     pub fn verified(detail: String) -> Self {
         Self {
-            status: "verified",
+            status: VerificationStatus::Verified,
             detail,
         }
     }
     pub fn mismatch(detail: String) -> Self {
         Self {
-            status: "mismatch",
+            status: VerificationStatus::Mismatch,
             detail,
         }
     }
     pub fn none(detail: String) -> Self {
         Self {
-            status: "no stored hash",
+            status: VerificationStatus::NoStoredHash,
             detail,
         }
     }
 
     /// The image does not match what it stores: its roots cannot be trusted.
     pub fn is_mismatch(&self) -> bool {
-        self.status == "mismatch"
+        self.status == VerificationStatus::Mismatch
     }
 }

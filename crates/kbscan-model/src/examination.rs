@@ -5,8 +5,10 @@
 
 use serde::Serialize;
 
+use crate::time::Timestamp;
+
 /// One examination: the run that produced a report.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Examination {
     /// `kbscan`.
     pub tool: &'static str,
@@ -17,10 +19,10 @@ pub struct Examination {
     /// The command line, one escaped argument per item, the program name first.
     #[serde(serialize_with = "crate::escape::names")]
     pub command_line: Vec<String>,
-    /// UTC, RFC 3339: before the first input was opened.
-    pub started: String,
-    /// UTC, RFC 3339: when the scan ended, before the report was written.
-    pub finished: String,
+    /// Before the first input was opened.
+    pub started: Timestamp,
+    /// When the scan ended, before the report was written (the start until then).
+    pub finished: Timestamp,
     /// The host name of the examining machine (escaped), null when it could not be read.
     #[serde(serialize_with = "crate::escape::name_opt")]
     pub host: Option<String>,
@@ -65,9 +67,7 @@ pub struct ImageRecord {
     /// The image as given (as `images[].path`).
     #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
-    /// `verified`, `mismatch`, `no stored hash`.
-    #[serde(serialize_with = "crate::escape::name")]
-    pub status: String,
+    pub status: crate::container::VerificationStatus,
     /// What was compared (the hashes, escaped).
     #[serde(serialize_with = "crate::escape::name")]
     pub detail: String,

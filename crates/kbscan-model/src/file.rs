@@ -3,16 +3,18 @@
 
 use serde::Serialize;
 
+use super::time::Timestamp;
+
 /// Size, hashes, times and PE header of a file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileFacts {
     pub size: Option<u64>,
     pub sha256: Option<String>,
     pub md5: Option<String>,
-    pub modified: Option<String>,
-    pub accessed: Option<String>,
-    pub created: Option<String>,
-    pub changed: Option<String>,
+    pub modified: Option<Timestamp>,
+    pub accessed: Option<Timestamp>,
+    pub created: Option<Timestamp>,
+    pub changed: Option<Timestamp>,
     pub pe: Option<PeFacts>,
     /// issue 14: NTFS `$FILE_NAME` times (the times above are `$STANDARD_INFORMATION`'s);
     /// absent outside NTFS images.
@@ -23,10 +25,10 @@ pub struct FileFacts {
 impl FileFacts {
     /// Copies the file-system times in.
     pub fn set_times(&mut self, t: &super::time::Times) {
-        self.modified.clone_from(&t.modified);
-        self.accessed.clone_from(&t.accessed);
-        self.created.clone_from(&t.created);
-        self.changed.clone_from(&t.changed);
+        self.modified = t.modified;
+        self.accessed = t.accessed;
+        self.created = t.created;
+        self.changed = t.changed;
     }
 }
 
@@ -36,8 +38,8 @@ pub struct PeFacts {
     /// `PE32` or `PE32+`.
     pub format: &'static str,
     pub machine: String,
-    /// Link time from the COFF header, RFC 3339 UTC; null when the header holds 0 (not set).
-    pub link_time: Option<String>,
+    /// Link time from the COFF header; null when the header holds 0 (not set).
+    pub link_time: Option<Timestamp>,
     /// The raw COFF `TimeDateStamp` (some linkers write a hash there, not a time).
     pub link_timestamp_raw: u32,
 }
@@ -45,7 +47,9 @@ pub struct PeFacts {
 impl PeFacts {
     /// `PE32 i386, linked 2004-01-15T…` for one-line displays.
     pub fn summary(&self) -> String {
-        let time = self.link_time.as_deref().unwrap_or("(no link time)");
+        let time = self
+            .link_time
+            .map_or_else(|| "(no link time)".to_string(), |t| t.to_string());
         format!("{} {}, linked {time}", self.format, self.machine)
     }
 }

@@ -125,6 +125,11 @@ pub struct Finding {
     /// What the file system's times mean (its note is among `notes`).
     #[serde(skip)]
     pub time_basis: crate::time::TimeBasis,
+    /// Its `$STANDARD_INFORMATION` creation is earlier than its `$FILE_NAME` creation, so its SI
+    /// times are taken as back-dated: the `timestamps_inconsistent` note saying so (also among
+    /// `notes`), which the timeline carries on the SI times.
+    #[serde(skip)]
+    pub si_backdated: Option<String>,
     /// The service whose `ImagePath` names this copy: the one Windows starts.
     pub service_image: Option<String>,
     /// Which update shipped this build, from the lineage table (`rules/lineage.toml`), when

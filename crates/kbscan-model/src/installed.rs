@@ -3,10 +3,8 @@
 //! Plain data; gathered in `installtime`, judged in `judge::installed`.
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-use super::time::unix_nanos_rfc3339;
+use super::time::Timestamp;
 use super::verdict::Reason;
 
 /// What a piece of evidence says about the install moment.
@@ -74,20 +72,85 @@ impl TimeSource {
     }
 }
 
+/// Which time of its object a piece of evidence is. Serialized under the names the report has
+/// always used; one enum, so that the judgement, the timeline and the gatherers cannot
+/// disagree on a spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeField {
+    /// An update log run's header: the run's start.
+    LogHeader,
+    /// The header of a run that a confirmed uninstall removed.
+    LogHeaderRemoved,
+    /// The header of a run that an uninstall whose outcome the log does not give removed.
+    LogHeaderRemovedUnconfirmed,
+    /// A later line of a run (its elapsed-time stamp).
+    LogLine,
+    /// A registry key's last-write time.
+    LastWritten,
+    /// An `InstalledDate`-style value.
+    InstalledDate,
+    /// A file system's own creation and modification times (where NTFS's two sets are not
+    /// both read).
+    Created,
+    Modified,
+    /// NTFS `$STANDARD_INFORMATION` and `$FILE_NAME` times.
+    SiCreated,
+    SiModified,
+    FnCreated,
+    FnModified,
+}
+
+impl TimeField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeField::LogHeader => "log_header",
+            TimeField::LogHeaderRemoved => "log_header_removed",
+            TimeField::LogHeaderRemovedUnconfirmed => "log_header_removed_unconfirmed",
+            TimeField::LogLine => "log_line",
+            TimeField::LastWritten => "last_written",
+            TimeField::InstalledDate => "installed_date",
+            TimeField::Created => "created",
+            TimeField::Modified => "modified",
+            TimeField::SiCreated => "si_created",
+            TimeField::SiModified => "si_modified",
+            TimeField::FnCreated => "fn_created",
+            TimeField::FnModified => "fn_modified",
+        }
+    }
+
+    /// How a timeline names a file-system time of this kind, `None` for the other fields.
+    pub fn file_time_label(self) -> Option<&'static str> {
+        Some(match self {
+            TimeField::SiCreated => "$SI Creation Time",
+            TimeField::SiModified => "$SI Content Modification Time",
+            TimeField::FnCreated => "$FN Creation Time",
+            TimeField::FnModified => "$FN Content Modification Time",
+            TimeField::Created => "Creation Time",
+            TimeField::Modified => "Content Modification Time",
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for TimeField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One time read from the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeEvidence {
     pub source: TimeSource,
-    /// RFC 3339 UTC.
-    pub time: String,
-    /// Which time of the object: `log_header`, `log_line`, `last_written`, `installed_date`,
-    /// `si_created`, `si_modified`, `fn_created`, …
-    pub field: &'static str,
+    pub time: Timestamp,
+    /// Which time of the object.
+    pub field: TimeField,
     pub bound: Bound,
     /// The interval this evidence allows for the install moment (moments and their
-    /// uncertainty; `not_after` for a key), RFC 3339 UTC.
-    pub not_before: Option<String>,
-    pub not_after: Option<String>,
+    /// uncertainty; `not_after` for a key).
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
     /// What it says, for people.
     pub says: String,
     /// The file, folder or key it was read from (escaped).
@@ -104,12 +167,12 @@ pub struct TimeEvidence {
 /// tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Installed {
-    /// Not before this (the latest lower bound of the trusted evidence), RFC 3339 UTC.
-    pub earliest: Option<String>,
+    /// Not before this (the latest lower bound of the trusted evidence).
+    pub earliest: Option<Timestamp>,
     /// Not after this (the earliest upper bound of the trusted evidence).
-    pub latest: Option<String>,
+    pub latest: Option<Timestamp>,
     /// The single best estimate, and the source it comes from.
-    pub best: Option<String>,
+    pub best: Option<Timestamp>,
     pub best_source: Option<TimeSource>,
     /// True when every bound can hold at once.
     pub consistent: bool,
@@ -162,8 +225,7 @@ pub struct RuleAsOf {
 /// `roots[].as_of`.
 #[derive(Debug, Clone, Serialize)]
 pub struct AsOf {
-    /// RFC 3339 UTC.
-    pub date: String,
+    pub date: Timestamp,
     /// The most urgent of the rules' states.
     pub state: AsOfState,
     pub rules: Vec<RuleAsOf>,
@@ -181,27 +243,17 @@ pub struct TimeZoneFacts {
     pub standard_name: Option<String>,
 }
 
-/// A point in time as Unix nanoseconds, from RFC 3339 text.
-pub fn parse_time(text: &str) -> Option<i128> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp_nanos())
-}
-
-/// Unix nanoseconds as RFC 3339 UTC text.
-pub fn show_time(nanos: i128) -> String {
-    unix_nanos_rfc3339(nanos)
-}
-
 /// Parses `--as-of`: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
-pub fn parse_as_of(text: &str) -> Result<i128, String> {
+pub fn parse_as_of(text: &str) -> Result<Timestamp, String> {
     let t = text.trim();
-    if let Some(n) = parse_time(t) {
-        return Ok(n);
+    if !t.starts_with('@') {
+        if let Some(n) = Timestamp::parse(t) {
+            return Ok(n);
+        }
     }
     let b = t.as_bytes();
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        if let Some(n) = parse_time(&format!("{t}T00:00:00Z")) {
+        if let Some(n) = Timestamp::parse(&format!("{t}T00:00:00Z")) {
             return Ok(n);
         }
     }
@@ -217,15 +269,16 @@ mod tests {
     #[test]
     fn as_of_takes_rfc3339_and_plain_dates() {
         let day = parse_as_of("2004-03-01").unwrap();
-        assert_eq!(show_time(day), "2004-03-01T00:00:00Z");
+        assert_eq!(day.to_string(), "2004-03-01T00:00:00Z");
         let t = parse_as_of("2004-03-01T12:30:00+01:00").unwrap();
-        assert_eq!(show_time(t), "2004-03-01T11:30:00Z");
+        assert_eq!(t.to_string(), "2004-03-01T11:30:00Z");
         for bad in [
             "",
             "2004-13-01",
             "yesterday",
             "2004/03/01",
             "2004-03-01T25:00:00Z",
+            "@1078099200",
         ] {
             assert!(parse_as_of(bad).is_err(), "{bad}");
         }

@@ -57,14 +57,33 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// The partition table of a disk image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionTable {
+    Mbr,
+    Gpt,
+    /// No table: the image is one volume.
+    None,
+}
+
+impl PartitionTable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartitionTable::Mbr => "mbr",
+            PartitionTable::Gpt => "gpt",
+            PartitionTable::None => "none",
+        }
+    }
+}
+
 /// Where a root's files came from when it is a volume inside a disk image.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSource {
     /// The image as given on the command line (the first segment of a split set).
     #[serde(serialize_with = "crate::escape::name")]
     pub path: String,
-    /// `mbr`, `gpt`, or `none` (the image is one volume).
-    pub partition_table: &'static str,
+    pub partition_table: PartitionTable,
     /// `p1`, `p5`…: the partition index (MBR: 1–4 primary, 5 on logical; GPT: entry number),
     /// or `whole` when the image is one volume.
     pub volume: String,
@@ -90,7 +109,7 @@ pub struct ImageReport {
     /// Number of files (segments) the image is made of.
     pub segments: usize,
     pub size: Option<u64>,
-    pub partition_table: Option<&'static str>,
+    pub partition_table: Option<PartitionTable>,
     /// The `root` names of the volumes scanned (also in `roots[]`).
     #[serde(serialize_with = "crate::escape::names")]
     pub volumes: Vec<String>,

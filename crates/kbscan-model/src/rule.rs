@@ -46,12 +46,56 @@ pub struct Rule {
     pub text_sha256: String,
 }
 
+/// What decides whether a copy of a file is fixed.
+#[derive(Debug, Clone)]
+pub enum Fixed {
+    /// One fixed build for every copy.
+    Version(FileVersion),
+    /// A fixed build per branch or platform (GDR/QFE, or one platform's builds), when the
+    /// bulletin gives several; non-empty, sorted by `from`.
+    Branches(Vec<Branch>),
+    /// No sourced fixed version of its own: the rule (in `superseded_by`) whose fix of the
+    /// same file decides, and that fix (a `Version` or `Branches`, copied when the rule set is
+    /// loaded). A copy at or above it is patched; below, this rule cannot tell
+    /// (`unknown_version`).
+    JudgedBy { rule: String, fix: Box<Fixed> },
+}
+
+impl Fixed {
+    /// The branches that decide (none for a single version).
+    pub fn branches(&self) -> &[Branch] {
+        match self {
+            Fixed::Version(_) => &[],
+            Fixed::Branches(b) => b,
+            Fixed::JudgedBy { fix, .. } => fix.branches(),
+        }
+    }
+    /// The one fixed version: a single version's, or the lowest branch's (the one a copy
+    /// below every branch is judged against).
+    pub fn version(&self) -> FileVersion {
+        match self {
+            Fixed::Version(v) => *v,
+            Fixed::Branches(b) => b
+                .first()
+                .map_or(FileVersion::new(0, 0, 0, 0), |b| b.fixed_version),
+            Fixed::JudgedBy { fix, .. } => fix.version(),
+        }
+    }
+    /// The rule whose fix decides, when it is not the file's own.
+    pub fn judged_by(&self) -> Option<&str> {
+        match self {
+            Fixed::JudgedBy { rule, .. } => Some(rule),
+            _ => None,
+        }
+    }
+}
+
 /// One file the update replaces.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RuleFile {
     pub name: String,
     pub description: Option<String>,
-    pub fixed_version: FileVersion,
+    pub fixed: Fixed,
     /// Size of the fixed English build, as published (a note when a patched copy differs).
     pub size: Option<u64>,
     pub date: Option<String>,
@@ -62,16 +106,34 @@ pub struct RuleFile {
     /// The versions of the product this file belongs to (`4.1.*`); a copy outside it is not
     /// judged (`unknown_version`).
     pub product_line: Option<String>,
-    /// When the rule has no sourced fixed version of its own: the rule (in `superseded_by`)
-    /// whose fixed version of the same file decides, `fixed_version` being copied from it. A
-    /// copy at or above it is patched; below, this rule cannot tell (`unknown_version`).
-    pub judged_by: Option<String>,
     /// The quoted rows the file facts come from.
     pub sources: Vec<Cite>,
-    /// A fixed version per branch or platform (GDR/QFE, or one platform's builds), when the
-    /// bulletin gives several; sorted by `from`. Empty: `fixed_version` decides every copy.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub branches: Vec<Branch>,
+}
+
+/// The report's shape of a file: `fixed_version` (the one version, or the lowest branch's),
+/// `judged_by`, and `branches` when there are any, where they always were.
+impl Serialize for RuleFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let branches = self.fixed.branches();
+        let mut st = s.serialize_struct("RuleFile", 11)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("description", &self.description)?;
+        st.serialize_field("fixed_version", &self.fixed.version())?;
+        st.serialize_field("size", &self.size)?;
+        st.serialize_field("date", &self.date)?;
+        st.serialize_field("install_dir", &self.install_dir)?;
+        st.serialize_field("service", &self.service)?;
+        st.serialize_field("product_line", &self.product_line)?;
+        st.serialize_field("judged_by", &self.fixed.judged_by())?;
+        st.serialize_field("sources", &self.sources)?;
+        if branches.is_empty() {
+            st.skip_field("branches")?;
+        } else {
+            st.serialize_field("branches", branches)?;
+        }
+        st.end()
+    }
 }
 
 /// One branch's fixed build of a file. A copy belongs to the branch with the highest `from` at
@@ -92,20 +154,22 @@ pub struct Branch {
 impl RuleFile {
     /// The branch a copy at `v` belongs to (none without branches).
     pub fn branch_for(&self, v: FileVersion) -> Option<&Branch> {
-        self.branches
+        let branches = self.fixed.branches();
+        branches
             .iter()
             .rev()
             .find(|b| b.from <= v)
-            .or(self.branches.first())
+            .or(branches.first())
     }
 
     /// The fixed version as printers show it: `4.1.0.3934`, or per branch
     /// `GDR (5.0.2195.0+): 5.0.2195.6824; QFE (5.0.2195.7000+): 5.0.2195.7017`.
     pub fn fixed_text(&self) -> String {
-        if self.branches.is_empty() {
-            return self.fixed_version.to_string();
+        let branches = self.fixed.branches();
+        if branches.is_empty() {
+            return self.fixed.version().to_string();
         }
-        self.branches
+        branches
             .iter()
             .map(|b| format!("{} ({}+): {}", b.name, b.from, b.fixed_version))
             .collect::<Vec<_>>()
@@ -115,7 +179,7 @@ impl RuleFile {
     /// The fixed version a copy at `v` is judged against: its branch's, or `fixed_version`.
     pub fn fixed_for(&self, v: Option<FileVersion>) -> FileVersion {
         v.and_then(|v| self.branch_for(v))
-            .map_or(self.fixed_version, |b| b.fixed_version)
+            .map_or(self.fixed.version(), |b| b.fixed_version)
     }
 
     /// Whether `v` is inside the file's product line (always, without one).
@@ -213,11 +277,42 @@ pub struct Release {
     pub note: Option<String>,
 }
 
+/// Where an update records itself in the SOFTWARE hive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RecordForm {
+    /// `…\Windows NT\CurrentVersion\HotFix\…`.
+    HotFix,
+    /// `…\Microsoft\Updates\…`.
+    Updates,
+}
+
+impl RecordForm {
+    /// The rule file's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "HotFix" => Some(RecordForm::HotFix),
+            "Updates" => Some(RecordForm::Updates),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordForm::HotFix => "HotFix",
+            RecordForm::Updates => "Updates",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A registry key the update writes when it installs.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegistryRecordSpec {
-    /// `HotFix` (`…\Windows NT\CurrentVersion\HotFix\…`) or `Updates` (`…\Microsoft\Updates\…`).
-    pub form: String,
+    pub form: RecordForm,
     /// As the bulletin writes it, `HKLM\SOFTWARE\…`.
     pub key: String,
     /// The same key relative to the SOFTWARE hive (`Microsoft\…`), as the reader looks it up.
@@ -266,5 +361,19 @@ impl RuleSet {
     /// The rule called `id` (case-insensitive).
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Whether the bulletins say `later` replaces `earlier`: `earlier` lists it in
+    /// `superseded_by`, or `later` (when loaded) lists `earlier` in `supersedes`.
+    pub fn supersedes(&self, later: &str, earlier: &Rule) -> bool {
+        earlier
+            .superseded_by
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(later))
+            || self.get(later).is_some_and(|o| {
+                o.supersedes
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(&earlier.id))
+            })
     }
 }

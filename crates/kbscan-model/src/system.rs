@@ -106,6 +106,79 @@ impl ServiceMatch {
     }
 }
 
+/// A service's `Start` value (learn.microsoft.com, "CurrentControlSet\Services Subkey Entries":
+/// 0 boot, 1 system, 2 automatic, 3 manual, 4 disabled). Typed, so that the judgement asks
+/// `is_disabled` instead of comparing numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceStart {
+    Boot,
+    System,
+    Automatic,
+    Manual,
+    Disabled,
+    /// A value Windows does not define, kept as read.
+    Other(u32),
+}
+
+impl ServiceStart {
+    pub fn from_value(v: u32) -> Self {
+        match v {
+            0 => ServiceStart::Boot,
+            1 => ServiceStart::System,
+            2 => ServiceStart::Automatic,
+            3 => ServiceStart::Manual,
+            4 => ServiceStart::Disabled,
+            other => ServiceStart::Other(other),
+        }
+    }
+    pub fn value(self) -> u32 {
+        match self {
+            ServiceStart::Boot => 0,
+            ServiceStart::System => 1,
+            ServiceStart::Automatic => 2,
+            ServiceStart::Manual => 3,
+            ServiceStart::Disabled => 4,
+            ServiceStart::Other(v) => v,
+        }
+    }
+    /// `boot`, `system`, `automatic`, `manual`, `disabled`; `None` for another value.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            ServiceStart::Boot => "boot",
+            ServiceStart::System => "system",
+            ServiceStart::Automatic => "automatic",
+            ServiceStart::Manual => "manual",
+            ServiceStart::Disabled => "disabled",
+            ServiceStart::Other(_) => return None,
+        })
+    }
+}
+
+/// A service's start setting as the report shows it: `start` (the value as read, or null when
+/// the key has none of the right type) and `start_type` (its name).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartFacts(pub Option<ServiceStart>);
+
+impl StartFacts {
+    /// A service that does not run (`Start` = 4). A missing value is not "disabled".
+    pub fn is_disabled(self) -> bool {
+        self.0 == Some(ServiceStart::Disabled)
+    }
+    pub fn name(self) -> Option<&'static str> {
+        self.0.and_then(ServiceStart::name)
+    }
+}
+
+impl Serialize for StartFacts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("start", &self.0.map(ServiceStart::value))?;
+        m.serialize_entry("start_type", &self.name())?;
+        m.end()
+    }
+}
+
 /// A service that runs a rule file, as the SYSTEM hive configures it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceFacts {
@@ -116,9 +189,9 @@ pub struct ServiceFacts {
     /// Why this service is taken as running `file`.
     pub matched_by: ServiceMatch,
     pub image_path: Option<String>,
-    pub start: Option<u32>,
-    /// `boot`, `system`, `automatic`, `manual`, `disabled`.
-    pub start_type: Option<&'static str>,
+    /// `Start`: reported as `start` (the value read) and `start_type` (its name).
+    #[serde(flatten)]
+    pub start: StartFacts,
     /// `image_path` resolved to a path relative to the root, when it could be.
     pub resolved_path: Option<String>,
     /// Why `image_path` could not be resolved (issue 10 case 9); shown as a note and a reason.

@@ -237,8 +237,8 @@ fn case_html(report: &CaseReport, _: crate::Style, out: &mut dyn Write) -> Resul
     let mut record = vec![
         ("kbscan", html(ex.version)),
         ("host", html(ex.host.as_deref().unwrap_or("?"))),
-        ("started", html(&ex.started)),
-        ("finished", html(&ex.finished)),
+        ("started", html(&ex.started.to_string())),
+        ("finished", html(&ex.finished.to_string())),
         (
             "command line",
             format!(
@@ -340,8 +340,8 @@ fn case_html(report: &CaseReport, _: crate::Style, out: &mut dyn Write) -> Resul
         out,
         "<footer>kbscan {}; case run {} to {}.</footer>\n</body>\n</html>",
         html(ex.version),
-        html(&ex.started),
-        html(&ex.finished)
+        html(&ex.started.to_string()),
+        html(&ex.finished.to_string())
     )?;
     Ok(())
 }

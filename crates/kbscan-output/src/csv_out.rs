@@ -210,7 +210,8 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 f.file
                     .pe
                     .as_ref()
-                    .and_then(|p| p.link_time.clone())
+                    .and_then(|p| p.link_time)
+                    .map(|t| t.to_string())
                     .unwrap_or_default(),
                 opt(&f.link_target),
                 string_tables_text(&f.string_tables),
@@ -279,7 +280,8 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 .unwrap_or_default(),
             file.pe
                 .as_ref()
-                .and_then(|p| p.link_time.clone())
+                .and_then(|p| p.link_time)
+                .map(|t| t.to_string())
                 .unwrap_or_default(),
         ];
         let mut wrote = false;
@@ -374,7 +376,7 @@ pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {
                     opt(&f.install_dir),
                     r.source.clone(),
                     opt(&f.product_line),
-                    opt(&f.judged_by),
+                    opt(&f.fixed.judged_by()),
                     cites(&f.sources),
                 ],
             )?;

@@ -113,8 +113,8 @@ fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         rows.push(("examiner", html(e)));
     }
     rows.push(("host", html(ex.host.as_deref().unwrap_or("?"))));
-    rows.push(("started", html(&ex.started)));
-    rows.push(("finished", html(&ex.finished)));
+    rows.push(("started", html(&ex.started.to_string())));
+    rows.push(("finished", html(&ex.finished.to_string())));
     rows.push((
         "command line",
         format!(
@@ -139,7 +139,7 @@ fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             format!(
                 "{}: {} <span class=\"hash\">({})</span>",
                 path(&i.path),
-                html(&i.status),
+                html(i.status.as_str()),
                 html(&i.detail)
             ),
         ));
@@ -230,7 +230,7 @@ fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
                     svc.file,
                     svc.matched_by.as_text(),
                     svc.image_path.as_deref().unwrap_or("no ImagePath"),
-                    svc.start_type.unwrap_or("?")
+                    svc.start.name().unwrap_or("?")
                 )),
             ));
         }
@@ -265,7 +265,7 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         h.as_deref()
             .map(|h| format!("<span class=\"hash\">{}</span>", html(h)))
     };
-    let text = |t: &Option<String>| t.as_deref().map(html);
+    let text = |t: &Option<crate::model::time::Timestamp>| t.map(|t| html(&t.to_string()));
     let loc = match &f.location.folder {
         Some(folder) => format!("{} ({})", ev(&f.location.label()), html(folder)),
         None => ev(&f.location.label()),
@@ -366,7 +366,7 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
             "<p>volume {} of the image {} ({}, {}, offset {}, {} bytes)</p>",
             html(&img.volume),
             path(&img.path),
-            html(img.partition_table),
+            html(img.partition_table.as_str()),
             html(img.filesystem),
             img.offset,
             img.length
@@ -396,7 +396,7 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
         writeln!(
             out,
             "<h3>As of {}: {}</h3><ul>",
-            ev(&a.date),
+            ev(&a.date.to_string()),
             html(a.state.as_str())
         )?;
         for r in &a.rules {
@@ -511,7 +511,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
                 ("size", opt(&image.size)),
                 (
                     "partition table",
-                    html(image.partition_table.unwrap_or("-")),
+                    html(image.partition_table.map_or("-", |t| t.as_str())),
                 ),
                 ("volumes", html(&image.volumes.join(", "))),
             ];
@@ -520,7 +520,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
                     "verification",
                     format!(
                         "{} <span class=\"hash\">({})</span>",
-                        html(v.status),
+                        html(v.status.as_str()),
                         ev(&v.detail)
                     ),
                 ));
@@ -556,8 +556,8 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
         out,
         "<footer>kbscan {}; examination {} to {}.</footer>\n</body>\n</html>",
         html(ex.version),
-        html(&ex.started),
-        html(&ex.finished)
+        html(&ex.started.to_string()),
+        html(&ex.finished.to_string())
     )?;
     Ok(())
 }

@@ -149,7 +149,7 @@ fn system_lines(
                 esc(&svc.file),
                 svc.matched_by.as_text(),
                 esc(svc.image_path.as_deref().unwrap_or("no ImagePath")),
-                svc.start_type.unwrap_or("?")
+                svc.start.name().unwrap_or("?")
             );
             wrapped_to(out, width, "   service:  ", 13, &text)?;
         }
@@ -265,10 +265,10 @@ fn evidence(
         ("size", file.size.map(|s| format!("{s} bytes"))),
         ("sha256", file.sha256.clone()),
         ("md5", file.md5.clone()),
-        ("modified", file.modified.clone()),
-        ("accessed", file.accessed.clone()),
-        ("created", file.created.clone()),
-        ("changed", file.changed.clone()),
+        ("modified", file.modified.map(|t| t.to_string())),
+        ("accessed", file.accessed.map(|t| t.to_string())),
+        ("created", file.created.map(|t| t.to_string())),
+        ("changed", file.changed.map(|t| t.to_string())),
         ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
         ("link", f.link_target.clone()),
         ("service", f.service_image.as_deref().map(esc)),
@@ -540,7 +540,7 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
                 &image.verdict.as_str().to_uppercase()
             ),
             esc(&image.format),
-            image.partition_table.unwrap_or("-"),
+            image.partition_table.map_or("-", |t| t.as_str()),
             image.volumes.join(", ")
         )?;
         if let Some(e) = &image.error {
@@ -565,7 +565,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             ("size", file.size.map(|s| format!("{s} bytes"))),
             ("sha256", file.sha256.clone()),
             ("md5", file.md5.clone()),
-            ("modified", file.modified.clone()),
+            ("modified", file.modified.map(|t| t.to_string())),
             ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
         ];
         for (k, v) in fields {
@@ -722,19 +722,19 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
             writeln!(out, "  superseded by: {}", esc(&r.superseded_by.join(", ")))?;
         }
         for f in &r.files {
-            if let Some(by) = &f.judged_by {
+            if let Some(by) = f.fixed.judged_by() {
                 writeln!(
                     out,
                     "  {}: no sourced fixed version of its own; judged by {} ({})",
                     esc(&f.name),
                     esc(by),
-                    f.fixed_version
+                    f.fixed.version()
                 )?;
             }
             if let Some(pl) = &f.product_line {
                 writeln!(out, "  {}: product line {}", esc(&f.name), esc(pl))?;
             }
-            for br in &f.branches {
+            for br in f.fixed.branches() {
                 writeln!(
                     out,
                     "  {}: branch {} ({}+): fixed in {}",

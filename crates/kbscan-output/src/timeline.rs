@@ -10,8 +10,8 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::model::described::VersionReport;
-use crate::model::installed::{parse_time, Bound, TimeEvidence, TimeSource};
-use crate::model::time::Times;
+use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource};
+use crate::model::time::{Times, Timestamp};
 use crate::model::{FileFacts, Finding, Report};
 use crate::Error;
 
@@ -58,7 +58,7 @@ impl Events {
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
-        time: Option<&str>,
+        time: Option<Timestamp>,
         root: &str,
         path: &str,
         desc: String,
@@ -68,7 +68,7 @@ impl Events {
         note: Option<String>,
         disc: usize,
     ) {
-        let Some(nanos) = time.and_then(parse_time) else {
+        let Some(nanos) = time.map(Timestamp::unix_nanos) else {
             return;
         };
         let key = (nanos, root.to_owned(), path.to_owned(), desc.clone(), disc);
@@ -107,10 +107,10 @@ impl Events {
             (
                 if ntfs { "$SI " } else { "" },
                 Some(&Times {
-                    modified: ff.modified.clone(),
-                    accessed: ff.accessed.clone(),
-                    created: ff.created.clone(),
-                    changed: ff.changed.clone(),
+                    modified: ff.modified,
+                    accessed: ff.accessed,
+                    created: ff.created,
+                    changed: ff.changed,
                 }),
             ),
             ("$FN ", ff.name_times.as_ref()),
@@ -131,7 +131,7 @@ impl Events {
             ] {
                 let desc = format!("{prefix}{desc}");
                 self.add(
-                    value.as_deref(),
+                    *value,
                     root,
                     path,
                     desc.clone(),
@@ -145,7 +145,7 @@ impl Events {
         }
         if let Some(pe) = &ff.pe {
             self.add(
-                pe.link_time.as_deref(),
+                pe.link_time,
                 root,
                 path,
                 "PE Link Time".to_owned(),
@@ -160,11 +160,8 @@ impl Events {
 
     fn finding(&mut self, root: &str, f: &Finding) {
         let fat = f.time_basis.note();
-        let backdated = f
-            .notes
-            .iter()
-            .find(|n| n.starts_with("timestamps_inconsistent:"))
-            .map(String::as_str);
+        // The note that says why, carried on the SI times' events.
+        let backdated = f.si_backdated.as_deref();
         let (source, what) = if f.is_live() {
             ("live_file", "live file")
         } else {
@@ -188,7 +185,7 @@ impl Events {
         let (source, desc, message) = match (e.source, e.field) {
             // File times come from the findings themselves (all four, SI and FN).
             (TimeSource::LiveFile | TimeSource::BackupCopy, _) => return,
-            (TimeSource::UpdateLog, "log_header") => (
+            (TimeSource::UpdateLog, TimeField::LogHeader) => (
                 "update_log",
                 "Update Log Run Start".to_owned(),
                 format!(
@@ -222,15 +219,7 @@ impl Events {
                 format!("registry value {}: {}", e.path, e.says),
             ),
             (TimeSource::UninstallFolder, field) => {
-                let d = match field {
-                    "si_created" => "$SI Creation Time",
-                    "si_modified" => "$SI Content Modification Time",
-                    "fn_created" => "$FN Creation Time",
-                    "fn_modified" => "$FN Content Modification Time",
-                    "created" => "Creation Time",
-                    "modified" => "Content Modification Time",
-                    other => other,
-                };
+                let d = field.file_time_label().unwrap_or(field.as_str());
                 (
                     "uninstall_folder",
                     d.to_owned(),
@@ -246,7 +235,7 @@ impl Events {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         self.add(
-            Some(&e.time),
+            Some(e.time),
             root,
             &e.path,
             desc,
@@ -330,8 +319,9 @@ mod tests {
 
     #[test]
     fn fixed_width_times_sort_as_text() {
-        let a = fixed(parse_time("2004-03-17T09:15:04.5Z").unwrap()).unwrap();
-        let b = fixed(parse_time("2004-03-17T09:15:04Z").unwrap()).unwrap();
+        let t = |s| Timestamp::parse(s).unwrap().unix_nanos();
+        let a = fixed(t("2004-03-17T09:15:04.5Z")).unwrap();
+        let b = fixed(t("2004-03-17T09:15:04Z")).unwrap();
         assert_eq!(a, "2004-03-17T09:15:04.500000Z");
         assert_eq!(b, "2004-03-17T09:15:04.000000Z");
         assert!(b < a);

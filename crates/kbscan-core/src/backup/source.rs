@@ -267,9 +267,9 @@ impl<'b, R: ReadAt> BackupSource<'b, R> {
 
 fn times(d: &Dates) -> Times {
     Times {
-        modified: d.modified.map(|t| t.rfc3339()),
-        accessed: d.accessed.map(|t| t.rfc3339()),
-        created: d.created.map(|t| t.rfc3339()),
+        modified: d.modified.and_then(|t| t.timestamp()),
+        accessed: d.accessed.and_then(|t| t.timestamp()),
+        created: d.created.and_then(|t| t.timestamp()),
         changed: None,
     }
 }

@@ -98,8 +98,8 @@ impl EvtTime {
         OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(self.unix_seconds())
     }
 
-    pub fn rfc3339(self) -> String {
-        crate::model::time::unix_rfc3339(self.unix_seconds())
+    pub fn timestamp(self) -> crate::model::time::Timestamp {
+        crate::model::time::Timestamp::from_unix_secs(self.unix_seconds())
     }
 }
 

@@ -9,7 +9,7 @@ pub mod pe;
 pub mod updatelog; // issue 14
 pub mod versioninfo;
 
-use crate::model::time::unix_rfc3339;
+use crate::model::time::Timestamp;
 use crate::model::PeFacts;
 
 impl From<&pe::PeHeader> for PeFacts {
@@ -17,7 +17,8 @@ impl From<&pe::PeHeader> for PeFacts {
         Self {
             format: h.format.as_str(),
             machine: h.machine_name().to_owned(),
-            link_time: (h.timestamp != 0).then(|| unix_rfc3339(i64::from(h.timestamp))),
+            link_time: (h.timestamp != 0)
+                .then(|| Timestamp::from_unix_secs(i64::from(h.timestamp))),
             link_timestamp_raw: h.timestamp,
         }
     }

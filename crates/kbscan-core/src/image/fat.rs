@@ -25,7 +25,7 @@ use fatfs::{DirEntry, FatType, FileSystem, FsOptions, ReadWriteSeek};
 use super::reader::{complete_read, with_budget, LIST_BUDGET};
 use super::REPARSE_NOT_FOLLOWED;
 use crate::contain::contained;
-use crate::model::time::{TimeBasis, Times};
+use crate::model::time::{TimeBasis, Times, Timestamp};
 use crate::source::{Entry, EntryKind, Link, Source, SourceError, Stat, MAX_DIR_ENTRIES};
 
 /// The node id of a FAT12/16 root folder (it has no cluster; cluster numbers fit in 28 bits).
@@ -377,7 +377,7 @@ fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, SourceError>) -> Result
     with_budget(budget, || contained(f)).unwrap_or_else(|| Err(SourceError::parser_failed("FAT")))
 }
 
-fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<String> {
+fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<Timestamp> {
     let month = time::Month::try_from(u8::try_from(d.month).ok()?).ok()?;
     let date =
         time::Date::from_calendar_date(i32::from(d.year), month, u8::try_from(d.day).ok()?).ok()?;
@@ -395,8 +395,7 @@ fn date_text(d: fatfs::Date, t: Option<fatfs::Time>) -> Option<String> {
     )
     .ok()?;
     let dt = time::PrimitiveDateTime::new(date, tm).assume_utc();
-    dt.format(&time::format_description::well_known::Rfc3339)
-        .ok()
+    Some(Timestamp::from_unix_nanos(dt.unix_timestamp_nanos()))
 }
 
 impl<'a, IO: ReadWriteSeek> Source for FatSource<'a, IO> {

@@ -16,7 +16,7 @@ pub mod table;
 use std::path::Path;
 
 use crate::escape::escape_bytes;
-use crate::model::{ImageReport, ImageSource, PathMessage, Verdict};
+use crate::model::{ImageReport, ImageSource, PartitionTable, PathMessage, Verdict};
 use crate::source::Source;
 
 use reader::{Disk, ReadOnly, Segments, Window};
@@ -265,7 +265,7 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
     image.report.partition_table = Some(table.kind);
     image.report.notices.extend(table.notices.iter().cloned());
     for part in &table.parts {
-        let name = if table.kind == "none" {
+        let name = if table.kind == PartitionTable::None {
             shown.clone()
         } else {
             format!("{shown}#{}", part.volume)
@@ -300,7 +300,7 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
             if let Some(foreign) = container::foreign_volume(&mut disk, part.offset) {
                 let msg = format!("{} (type {what}): {foreign}", part.volume);
                 image.report.notices.push(msg.clone());
-                if table.kind == "none" {
+                if table.kind == PartitionTable::None {
                     image.report.error = Some(msg.clone());
                 }
                 image.slots.push(Slot::Unreadable { name, message: msg });
@@ -312,7 +312,7 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
                     part.volume
                 );
                 image.report.notices.push(msg.clone());
-                if table.kind == "none" {
+                if table.kind == PartitionTable::None {
                     image.report.error = Some(msg.clone());
                 }
                 image.slots.push(Slot::Unreadable { name, message: msg });

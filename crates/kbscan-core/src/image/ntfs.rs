@@ -19,7 +19,7 @@ use ntfs::{Ntfs, NtfsAttributeFlags, NtfsAttributeType, NtfsFile, NtfsReadSeek, 
 
 use super::reader::{complete_read, with_budget, LIST_BUDGET};
 use crate::contain::contained;
-use crate::model::time::{unix_nanos_rfc3339, Times};
+use crate::model::time::{Times, Timestamp};
 use crate::source::{
     Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat, MAX_DIR_ENTRIES,
 };
@@ -51,10 +51,10 @@ fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, SourceError>) -> Result
 }
 
 /// NTFS times count 100 ns from 1601-01-01 UTC.
-fn time(t: NtfsTime) -> Option<String> {
+fn time(t: NtfsTime) -> Option<Timestamp> {
     const EPOCH_DIFF: i128 = 116_444_736_000_000_000;
     let ticks = i128::from(t.nt_timestamp());
-    (ticks != 0).then(|| unix_nanos_rfc3339((ticks - EPOCH_DIFF) * 100))
+    (ticks != 0).then(|| Timestamp::from_unix_nanos((ticks - EPOCH_DIFF) * 100))
 }
 
 impl<R: Read + Seek> NtfsSource<R> {

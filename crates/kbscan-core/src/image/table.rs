@@ -7,6 +7,7 @@
 //! Over 400 lines with its tests: the MBR/EBR and GPT readers share the bounds and notices.
 
 use super::reader::Disk;
+use crate::model::PartitionTable;
 
 /// One partition (or the whole image as one volume).
 #[derive(Debug, Clone)]
@@ -21,7 +22,7 @@ pub struct Part {
 /// A partition table as read.
 #[derive(Debug, Clone)]
 pub struct Table {
-    pub kind: &'static str,
+    pub kind: PartitionTable,
     pub parts: Vec<Part>,
     pub notices: Vec<String>,
 }
@@ -145,7 +146,7 @@ fn read_gpt(disk: &mut Disk, ss: u64) -> Option<Table> {
             "GPT entry array is implausible ({count} entries of {esize} bytes); not read"
         ));
         return Some(Table {
-            kind: "gpt",
+            kind: PartitionTable::Gpt,
             parts: Vec::new(),
             notices,
         });
@@ -158,7 +159,7 @@ fn read_gpt(disk: &mut Disk, ss: u64) -> Option<Table> {
         Some(Err(e)) => {
             notices.push(format!("GPT entry array cannot be read: {e}"));
             return Some(Table {
-                kind: "gpt",
+                kind: PartitionTable::Gpt,
                 parts: Vec::new(),
                 notices,
             });
@@ -166,7 +167,7 @@ fn read_gpt(disk: &mut Disk, ss: u64) -> Option<Table> {
         None => {
             notices.push("GPT entry array position overflows".to_owned());
             return Some(Table {
-                kind: "gpt",
+                kind: PartitionTable::Gpt,
                 parts: Vec::new(),
                 notices,
             });
@@ -206,7 +207,7 @@ fn read_gpt(disk: &mut Disk, ss: u64) -> Option<Table> {
         });
     }
     Some(Table {
-        kind: "gpt",
+        kind: PartitionTable::Gpt,
         parts,
         notices,
     })
@@ -310,7 +311,7 @@ fn read_mbr(sector0: &[u8], disk: &mut Disk) -> Table {
         }
     }
     Table {
-        kind: "mbr",
+        kind: PartitionTable::Mbr,
         parts,
         notices,
     }
@@ -420,7 +421,7 @@ pub fn read_table(disk: &mut Disk) -> Table {
 /// tried as one volume, and a notice says so.
 fn read_table_raw(disk: &mut Disk) -> Table {
     let whole = |notices: Vec<String>, disk: &Disk| Table {
-        kind: "none",
+        kind: PartitionTable::None,
         parts: vec![Part {
             volume: "whole".to_owned(),
             offset: 0,
@@ -501,7 +502,7 @@ mod tests {
         entry(&mut img[e2..e2 + 512], 1, 0x05, 0, 8);
         let (_d, mut disk) = disk_of(&img);
         let t = read_table(&mut disk);
-        assert_eq!(t.kind, "mbr");
+        assert_eq!(t.kind, PartitionTable::Mbr);
         let names: Vec<_> = t.parts.iter().map(|p| p.volume.as_str()).collect();
         assert_eq!(names, ["p1", "p5", "p6"]);
         assert_eq!(t.parts[1].offset, 18 * 512);

@@ -11,9 +11,10 @@ mod uninstall_folder;
 pub mod update_log;
 
 use crate::model::installed::{
-    show_time, Bound, Installed, TimeEvidence, TimeSource, TimeZoneFacts,
+    Bound, Installed, TimeEvidence, TimeField, TimeSource, TimeZoneFacts,
 };
 use crate::model::system::{RuleRegistry, SystemEvidence};
+use crate::model::time::Timestamp;
 use crate::model::Rule;
 use crate::registry::hive::LoadedHive;
 use crate::source::Source;
@@ -81,7 +82,21 @@ pub fn gather<S: Source>(ctx: &Context<'_, S>, rules: &[Rule], ev: &mut SystemEv
 
 /// A local wall-clock time (as-if-UTC nanoseconds) in UTC, with the interval it allows and a
 /// note when the zone is unknown or daylight saving time may shift it.
+/// Returns (the moment, the earliest and the latest it can be, the note).
 pub fn local_to_utc(
+    as_if_utc: i128,
+    tz: Option<&TimeZoneFacts>,
+) -> (Timestamp, Timestamp, Timestamp, Option<String>) {
+    let (t, lo, hi, note) = local_to_utc_nanos(as_if_utc, tz);
+    (
+        Timestamp::from_unix_nanos(t),
+        Timestamp::from_unix_nanos(lo),
+        Timestamp::from_unix_nanos(hi),
+        note,
+    )
+}
+
+fn local_to_utc_nanos(
     as_if_utc: i128,
     tz: Option<&TimeZoneFacts>,
 ) -> (i128, i128, i128, Option<String>) {
@@ -113,20 +128,20 @@ pub fn local_to_utc(
 
 pub(crate) fn item(
     source: TimeSource,
-    time: i128,
-    field: &'static str,
+    time: Timestamp,
+    field: TimeField,
     bound: Bound,
-    interval: (Option<i128>, Option<i128>),
+    interval: (Option<Timestamp>, Option<Timestamp>),
     says: String,
     path: String,
 ) -> TimeEvidence {
     TimeEvidence {
         source,
-        time: show_time(time),
+        time,
         field,
         bound,
-        not_before: interval.0.map(show_time),
-        not_after: interval.1.map(show_time),
+        not_before: interval.0,
+        not_after: interval.1,
         says,
         path,
         note: None,
@@ -146,9 +161,9 @@ mod tests {
             daylight_bias_minutes: None,
             standard_name: None,
         };
-        let (t, lo, hi, note) = local_to_utc(0, Some(&z));
+        let (t, lo, hi, note) = local_to_utc_nanos(0, Some(&z));
         assert_eq!((t, lo, hi, note), (5 * HOUR, 5 * HOUR, 5 * HOUR, None));
-        let (t, lo, hi, note) = local_to_utc(0, None);
+        let (t, lo, hi, note) = local_to_utc_nanos(0, None);
         assert_eq!((t, lo, hi), (0, -14 * HOUR, 14 * HOUR));
         assert!(note.unwrap().contains("time zone unknown"));
     }

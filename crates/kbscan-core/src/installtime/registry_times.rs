@@ -3,8 +3,9 @@
 
 use super::{item, local_to_utc, Context, Gatherer, HOUR};
 use crate::evidence::updatelog::LocalTime;
-use crate::model::installed::{show_time, Bound, TimeEvidence, TimeSource};
+use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource};
 use crate::model::system::RuleRegistry;
+use crate::model::time::Timestamp;
 use crate::model::Rule;
 use crate::registry::times::{filetime_nanos, key_last_written};
 use crate::source::Source;
@@ -35,14 +36,17 @@ fn gather<S: Source>(
             .find(|(k, _)| k.eq_ignore_ascii_case("InstalledBy"))
             .map(|(_, v)| format!("; InstalledBy = {v}"))
             .unwrap_or_default();
-        if let Some(t) = key_last_written(h, &rec.key).and_then(filetime_nanos) {
+        if let Some(t) = key_last_written(h, &rec.key)
+            .and_then(filetime_nanos)
+            .map(Timestamp::from_unix_nanos)
+        {
             evidence.push(item(
                 TimeSource::RegistryKey,
                 t,
-                "last_written",
+                TimeField::LastWritten,
                 Bound::NotAfter,
                 (None, Some(t)),
-                format!("key last written {}: created no later{by}", show_time(t)),
+                format!("key last written {t}: created no later{by}"),
                 rec.key.clone(),
             ));
         }
@@ -62,7 +66,7 @@ fn gather<S: Source>(
             let mut e = item(
                 TimeSource::RegistryValue,
                 t,
-                "installed_date",
+                TimeField::InstalledDate,
                 Bound::Moment,
                 (Some(lo), Some(hi)),
                 // Raw text: the printers escape every evidence text.

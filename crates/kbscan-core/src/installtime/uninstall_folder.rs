@@ -2,7 +2,7 @@
 //! close to the install; its last change is context.
 
 use super::{item, Context, Gatherer};
-use crate::model::installed::{Bound, TimeEvidence, TimeSource};
+use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource};
 use crate::model::system::RuleRegistry;
 use crate::model::Rule;
 use crate::source::{self, Source};
@@ -57,20 +57,17 @@ pub fn folder_evidence(
                 "uninstall folder last modified",
             ),
         ] {
-            let Some(t) = value
-                .as_deref()
-                .and_then(crate::model::installed::parse_time)
-            else {
+            let Some(t) = *value else {
                 continue;
             };
             // `si_`/`fn_` only where NTFS gives both; elsewhere the file system's own times.
-            let field: &'static str = match (nt.name.is_some(), prefix, field) {
-                (false, _, "created") => "created",
-                (false, _, _) => "modified",
-                (_, "si", "created") => "si_created",
-                (_, "si", _) => "si_modified",
-                (_, _, "created") => "fn_created",
-                _ => "fn_modified",
+            let field = match (nt.name.is_some(), prefix, field) {
+                (false, _, "created") => TimeField::Created,
+                (false, _, _) => TimeField::Modified,
+                (_, "si", "created") => TimeField::SiCreated,
+                (_, "si", _) => TimeField::SiModified,
+                (_, _, "created") => TimeField::FnCreated,
+                _ => TimeField::FnModified,
             };
             let mut e = item(
                 TimeSource::UninstallFolder,

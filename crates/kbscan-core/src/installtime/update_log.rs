@@ -3,7 +3,7 @@
 
 use super::{item, local_to_utc, Context, Gatherer};
 use crate::evidence::updatelog::{self, RunOutcome, MAX_LOG_BYTES};
-use crate::model::installed::{Bound, TimeEvidence, TimeSource, TimeZoneFacts};
+use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource, TimeZoneFacts};
 use crate::model::system::RuleRegistry;
 use crate::model::Rule;
 use crate::source::{self, Source};
@@ -187,7 +187,9 @@ pub fn log_evidence(bytes: &[u8], path: &str, tz: Option<&TimeZoneFacts>) -> Vec
         };
         for (i, line) in run.lines.iter().enumerate() {
             let at = match line.elapsed_ms {
-                Some(ms) => t + (i128::from(ms) - i128::from(run.header_elapsed_ms)) * 1_000_000,
+                Some(ms) => {
+                    t.plus_nanos((i128::from(ms) - i128::from(run.header_elapsed_ms)) * 1_000_000)
+                }
                 None => t,
             };
             let mut e = if i == 0 {
@@ -196,10 +198,10 @@ pub fn log_evidence(bytes: &[u8], path: &str, tz: Option<&TimeZoneFacts>) -> Vec
                     t,
                     match installs[k] {
                         RunRole::Removed(u) if log.runs.get(u).is_some_and(|r| r.confirmed) => {
-                            "log_header_removed"
+                            TimeField::LogHeaderRemoved
                         }
-                        RunRole::Removed(_) => "log_header_removed_unconfirmed",
-                        _ => "log_header",
+                        RunRole::Removed(_) => TimeField::LogHeaderRemovedUnconfirmed,
+                        _ => TimeField::LogHeader,
                     },
                     bound,
                     interval,
@@ -210,7 +212,7 @@ pub fn log_evidence(bytes: &[u8], path: &str, tz: Option<&TimeZoneFacts>) -> Vec
                 item(
                     TimeSource::UpdateLog,
                     at,
-                    "log_line",
+                    TimeField::LogLine,
                     Bound::Context,
                     (None, None),
                     format!("update log line {}", line.number),
@@ -250,9 +252,9 @@ mod tests {
         let log = b"1.000: 2004/03/17 10:15:02.000 (local)\r\n3.500: KB832359 Setup\r\n";
         let ev = log_evidence(log, "WINNT/KB832359.log", Some(&z));
         assert_eq!(ev.len(), 2);
-        assert_eq!(ev[0].time, "2004-03-17T09:15:02Z");
+        assert_eq!(ev[0].time.to_string(), "2004-03-17T09:15:02Z");
         assert_eq!(ev[0].bound, Bound::Moment);
-        assert_eq!(ev[1].time, "2004-03-17T09:15:04.5Z");
+        assert_eq!(ev[1].time.to_string(), "2004-03-17T09:15:04.5Z");
         assert_eq!(ev[1].line.as_deref(), Some("2: 3.500: KB832359 Setup"));
     }
 }

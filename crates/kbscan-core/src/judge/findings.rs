@@ -88,11 +88,12 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 product_version_string: None,
                 string_tables: Vec::new(),
                 version_resources: Vec::new(),
-                required_version: file.fixed_version,
+                required_version: file.fixed.version(),
                 published_size: file.size,
                 file: FileFacts::default(),
                 link_target: c.link_target.clone(),
                 time_basis: Default::default(),
+                si_backdated: None,
                 service_image: None,
                 lineage: None,
                 notes: Vec::new(),
@@ -266,7 +267,7 @@ fn rule_status(
             )),
         );
     }
-    if status == Status::Vulnerable && file.judged_by.is_some() {
+    if status == Status::Vulnerable && file.fixed.judged_by().is_some() {
         return (
             Status::UnknownVersion,
             Some(format!(
@@ -489,11 +490,8 @@ fn add_location_notes(
     install_dir: Option<&str>,
     folders: &[Vec<u8>],
 ) {
-    if let Some(rule) = loc.rule {
-        let what = location::describe(rule).unwrap_or(rule);
-        f.notes.push(format!(
-            "inactive copy ({what}): reported, never counted in the verdict"
-        ));
+    if loc.rule.is_some() {
+        f.notes.extend(location::inactive_note(loc));
     } else if let Some(dir) = install_dir {
         if f.status != Status::Skipped
             && !location::ends_with_dir(folders.iter().map(Vec::as_slice), dir)
@@ -539,7 +537,7 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
         return;
     }
     let fixed = f.required_version;
-    if let Some(by) = &file.judged_by {
+    if let Some(by) = file.fixed.judged_by() {
         if f.status == Status::Vulnerable {
             f.status = Status::UnknownVersion;
             f.error = Some(format!(
@@ -565,15 +563,7 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
                 .bulletin
                 .clone()
                 .unwrap_or_else(|| m.kb.clone().unwrap_or_default());
-            let official = rule
-                .superseded_by
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(&by))
-                || rules.get(&by).is_some_and(|o| {
-                    o.supersedes
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(&rule.id))
-                });
+            let official = rules.supersedes(&by, rule);
             let why = if official {
                 format!("{by} supersedes {}", rule.id)
             } else {

@@ -7,9 +7,9 @@
 //! Over 400 lines with its tests (about 270: the bounds, conflicts and `--as-of` tables).
 
 use crate::model::installed::{
-    parse_time, show_time, AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeSource,
+    AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeField, TimeSource,
 };
-use crate::model::time::TimeBasis;
+use crate::model::time::{TimeBasis, Timestamp};
 use crate::model::{
     Finding, Reason, ReasonCode, RootReport, Rule, RuleVerdict, SystemEvidence, Verdict,
 };
@@ -22,14 +22,21 @@ const TOLERANCE: i128 = 2 * SECOND;
 /// An approximate time this close to the bounds agrees with them.
 const AGREE: i128 = 3600 * SECOND;
 
+// The arithmetic below is on Unix nanoseconds; the report's fields are `Timestamp`s.
+fn nanos(t: Option<Timestamp>) -> Option<i128> {
+    t.map(Timestamp::unix_nanos)
+}
+fn show_time(t: i128) -> String {
+    Timestamp::from_unix_nanos(t).to_string()
+}
 fn lower(e: &TimeEvidence) -> Option<i128> {
-    e.not_before.as_deref().and_then(parse_time)
+    nanos(e.not_before)
 }
 fn upper(e: &TimeEvidence) -> Option<i128> {
-    e.not_after.as_deref().and_then(parse_time)
+    nanos(e.not_after)
 }
 fn at(e: &TimeEvidence) -> Option<i128> {
-    parse_time(&e.time)
+    Some(e.time.unix_nanos())
 }
 fn is_hard(e: &TimeEvidence) -> bool {
     matches!(e.bound, Bound::Moment | Bound::NotAfter)
@@ -66,11 +73,11 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
     let backdated = timestamps_inconsistent(f).is_some();
     let mut out = Vec::new();
     let ff = &f.file;
-    let mut push = |field: &'static str, value: &Option<String>, bound: Bound, says: &str| {
-        let Some(t) = value.as_deref().and_then(parse_time) else {
+    let mut push = |field: TimeField, value: &Option<Timestamp>, bound: Bound, says: &str| {
+        let Some(t) = *value else {
             return;
         };
-        let si = field.starts_with("si_");
+        let si = matches!(field, TimeField::SiCreated | TimeField::SiModified);
         let bound = if si && backdated {
             Bound::Context
         } else {
@@ -78,7 +85,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
         };
         out.push(TimeEvidence {
             source,
-            time: show_time(t),
+            time: t,
             field,
             bound,
             not_before: None,
@@ -101,7 +108,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
         Bound::Context
     };
     push(
-        "si_created",
+        TimeField::SiCreated,
         &ff.created,
         created_bound,
         if live {
@@ -111,14 +118,14 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
         },
     );
     push(
-        "si_modified",
+        TimeField::SiModified,
         &ff.modified,
         Bound::Context,
         "file last modified (usually the build's own time, kept from the package)",
     );
     if let Some(n) = &ff.name_times {
         push(
-            "fn_created",
+            TimeField::FnCreated,
             &n.created,
             Bound::Approximate,
             if live {
@@ -128,7 +135,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
             },
         );
         push(
-            "fn_modified",
+            TimeField::FnModified,
             &n.modified,
             Bound::Context,
             "$FILE_NAME modified",
@@ -139,14 +146,8 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
 
 /// `$STANDARD_INFORMATION` creation earlier than `$FILE_NAME` creation: the message, if so.
 pub fn timestamps_inconsistent(f: &Finding) -> Option<String> {
-    let si = f.file.created.as_deref().and_then(parse_time)?;
-    let fname = f
-        .file
-        .name_times
-        .as_ref()?
-        .created
-        .as_deref()
-        .and_then(parse_time)?;
+    let si = nanos(f.file.created)?;
+    let fname = nanos(f.file.name_times.as_ref()?.created)?;
     (si + TOLERANCE < fname).then(|| {
         format!(
             "timestamps_inconsistent: $STANDARD_INFORMATION created {} is earlier than $FILE_NAME created {}: the SI times were probably back-dated; they are not used as install-time evidence",
@@ -167,14 +168,19 @@ fn labels(ev: &[&TimeEvidence]) -> Vec<&'static str> {
 }
 
 fn day(t: i128) -> String {
-    show_time(t).chars().take(10).collect()
+    Timestamp::from_unix_nanos(t).date_text()
 }
 
 /// Computes `installed` from the evidence (sorted by time here). `verdict` is the rule's
 /// verdict now (it words the summary). Returns the conflict reason, if any.
 pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Option<Reason> {
     inst.evidence.sort_by(|a, b| {
-        (at(a), a.source, a.field, &a.path).cmp(&(at(b), b.source, b.field, &b.path))
+        (at(a), a.source, a.field.as_str(), &a.path).cmp(&(
+            at(b),
+            b.source,
+            b.field.as_str(),
+            &b.path,
+        ))
     });
     // Nothing claims an install that did not happen: a vulnerable or not-installed rule has
     // no install time, whatever records and file times say (they stay listed as evidence).
@@ -210,8 +216,8 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
         }
     }
     let (lo, hi) = interval(trusted.iter().copied());
-    inst.earliest = lo.map(show_time);
-    inst.latest = hi.map(show_time);
+    inst.earliest = lo.map(Timestamp::from_unix_nanos);
+    inst.latest = hi.map(Timestamp::from_unix_nanos);
     inst.consistent = aside.is_empty();
     // Best: the most trusted moment; else an approximate time within the bounds; else the
     // upper bound; else the earliest approximate time.
@@ -238,7 +244,7 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
             .filter_map(|e| at(e).map(|t| (t, e.source)))
             .min_by_key(|x| x.0)
     };
-    inst.best = best.map(|b| show_time(b.0));
+    inst.best = best.map(|b| Timestamp::from_unix_nanos(b.0));
     inst.best_source = best.map(|b| b.1);
 
     let hard_labels = labels(&trusted);
@@ -357,7 +363,7 @@ pub struct FixDates {
 }
 
 fn rule_day(s: &str) -> Option<i128> {
-    parse_time(&format!("{}T00:00:00Z", s.trim()))
+    Timestamp::parse(&format!("{}T00:00:00Z", s.trim())).map(Timestamp::unix_nanos)
 }
 
 impl FixDates {
@@ -477,7 +483,8 @@ pub fn attach(
 ) {
     for f in findings.iter_mut() {
         if let Some(note) = timestamps_inconsistent(f) {
-            f.notes.push(note);
+            f.notes.push(note.clone());
+            f.si_backdated = Some(note);
         }
     }
     for rr in &mut system.rules {
@@ -658,8 +665,8 @@ pub fn rule_as_of(
             ),
         );
     }
-    let lo = inst.earliest.as_deref().and_then(parse_time);
-    let hi = inst.latest.as_deref().and_then(parse_time);
+    let lo = nanos(inst.earliest);
+    let hi = nanos(inst.latest);
     let by = |pick: &dyn Fn(&TimeEvidence) -> Option<i128>, t: i128| {
         hard.iter()
             .filter(|e| pick(e).is_some_and(|x| (x - t).abs() <= TOLERANCE))
@@ -681,7 +688,9 @@ pub fn rule_as_of(
         );
     }
     if let Some(l) = lo.filter(|l| date < *l) {
-        if let Some((e, _)) = uninstalled_before.filter(|(e, _)| e.field != "log_header_removed") {
+        if let Some((e, _)) =
+            uninstalled_before.filter(|(e, _)| e.field != TimeField::LogHeaderRemoved)
+        {
             return (
                 AsOfState::UnknownAtDate,
                 r(
@@ -729,7 +738,8 @@ pub fn rule_as_of(
             } else {
                 format!(
                     "only file-system times, which can be copied or back-dated; best guess {}",
-                    inst.best.as_deref().unwrap_or("none")
+                    inst.best
+                        .map_or_else(|| "none".to_owned(), |b| b.to_string())
                 )
             }
         ),
@@ -750,9 +760,10 @@ pub fn rule_as_of(
     (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why))
 }
 
-/// `roots[].as_of` at `date` (Unix nanoseconds). A rule not yet published at `date` is left
-/// out of the root's state.
-pub fn as_of(root: &RootReport, rules: &RuleSet, date: i128) -> AsOf {
+/// `roots[].as_of` at `date`. A rule not yet published at `date` is left out of the root's
+/// state.
+pub fn as_of(root: &RootReport, rules: &RuleSet, at_date: Timestamp) -> AsOf {
+    let date = at_date.unix_nanos();
     let rule_states: Vec<RuleAsOf> = root
         .rule_verdicts
         .iter()
@@ -771,7 +782,7 @@ pub fn as_of(root: &RootReport, rules: &RuleSet, date: i128) -> AsOf {
         })
         .collect();
     AsOf {
-        date: show_time(date),
+        date: at_date,
         state: rule_states
             .iter()
             .map(|r| r.state)
@@ -791,7 +802,7 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> i128 {
-        parse_time(s).unwrap()
+        Timestamp::parse(s).unwrap().unix_nanos()
     }
 
     fn e(
@@ -803,11 +814,11 @@ mod tests {
     ) -> TimeEvidence {
         TimeEvidence {
             source,
-            time: time.to_owned(),
-            field: "x",
+            time: Timestamp::parse(time).unwrap(),
+            field: TimeField::LogHeader,
             bound,
-            not_before: nb.map(str::to_owned),
-            not_after: na.map(str::to_owned),
+            not_before: nb.map(|x| Timestamp::parse(x).unwrap()),
+            not_after: na.map(|x| Timestamp::parse(x).unwrap()),
             says: String::new(),
             path: "p".to_owned(),
             note: None,
@@ -852,9 +863,9 @@ mod tests {
     #[test]
     fn bounds_give_earliest_latest_best_and_the_summary() {
         let i = consistent();
-        assert_eq!(i.earliest.as_deref(), Some(LOG));
-        assert_eq!(i.latest.as_deref(), Some(LOG));
-        assert_eq!(i.best.as_deref(), Some(LOG));
+        assert_eq!(i.earliest.map(|t| t.to_string()).as_deref(), Some(LOG));
+        assert_eq!(i.latest.map(|t| t.to_string()).as_deref(), Some(LOG));
+        assert_eq!(i.best.map(|t| t.to_string()).as_deref(), Some(LOG));
         assert_eq!(i.best_source, Some(TimeSource::UpdateLog));
         assert!(i.consistent);
         assert_eq!(
@@ -943,7 +954,7 @@ mod tests {
         );
         assert!(reason.message.contains("sets aside registry key"));
         assert!(!i.consistent);
-        assert_eq!(i.best.as_deref(), Some(LOG));
+        assert_eq!(i.best.map(|t| t.to_string()).as_deref(), Some(LOG));
         for d in [
             "2004-03-12T00:00:00Z",
             "2004-03-18T00:00:00Z",
@@ -978,16 +989,17 @@ mod tests {
             required_version: FileVersion::new(4, 1, 0, 3934),
             published_size: None,
             file: FileFacts {
-                created: Some("2003-01-01T00:00:00Z".to_owned()),
-                modified: Some("2003-01-01T00:00:00Z".to_owned()),
+                created: Timestamp::parse("2003-01-01T00:00:00Z"),
+                modified: Timestamp::parse("2003-01-01T00:00:00Z"),
                 name_times: Some(Times {
-                    created: Some(LOG.to_owned()),
+                    created: Timestamp::parse(LOG),
                     ..Default::default()
                 }),
                 ..Default::default()
             },
             link_target: None,
             time_basis: Default::default(),
+            si_backdated: None,
             service_image: None,
             lineage: None,
             notes: Vec::new(),
@@ -997,14 +1009,14 @@ mod tests {
         };
         assert!(timestamps_inconsistent(&f).is_some());
         let ev = finding_evidence(&f, false);
-        let si = ev.iter().find(|e| e.field == "si_created").unwrap();
+        let si = ev.iter().find(|e| e.field == TimeField::SiCreated).unwrap();
         assert_eq!(si.bound, Bound::Context, "never silently used");
         assert!(si
             .note
             .as_deref()
             .unwrap()
             .starts_with("timestamps_inconsistent"));
-        let fname = ev.iter().find(|e| e.field == "fn_created").unwrap();
+        let fname = ev.iter().find(|e| e.field == TimeField::FnCreated).unwrap();
         assert_eq!(fname.bound, Bound::Approximate);
         let mut system = SystemEvidence {
             rules: vec![crate::model::system::RuleRegistry {
@@ -1035,7 +1047,7 @@ mod tests {
         assert_eq!(reasons[0].code, ReasonCode::TimestampsInconsistent);
         assert_eq!(rvs[0].reasons[0].code, ReasonCode::TimestampsInconsistent);
         // Consistent times: no note.
-        f.file.created = Some(LOG.to_owned());
+        f.file.created = Timestamp::parse(LOG);
         assert!(timestamps_inconsistent(&f).is_none());
     }
 
@@ -1051,7 +1063,7 @@ mod tests {
             "{}",
             i.summary
         );
-        assert_eq!(i.best.as_deref(), Some(LOG));
+        assert_eq!(i.best.map(|t| t.to_string()).as_deref(), Some(LOG));
         for d in ["2000-01-01T00:00:00Z", "2010-01-01T00:00:00Z"] {
             assert_eq!(
                 rule_as_of(Verdict::Patched, Some(&i), &FixDates::default(), t(d)).0,

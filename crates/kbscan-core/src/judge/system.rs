@@ -102,15 +102,7 @@ pub fn judge_root(
                 };
                 if f.version.is_some_and(|v| v > f.required_version) {
                     let by = m.bulletin.as_deref().unwrap_or(kb);
-                    let official = rule
-                        .superseded_by
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(by))
-                        || rules.get(by).is_some_and(|o| {
-                            o.supersedes
-                                .iter()
-                                .any(|s| s.eq_ignore_ascii_case(&rule.id))
-                        });
+                    let official = rules.supersedes(by, rule);
                     rule_reasons.push(Reason::at(
                         ReasonCode::LaterUpdateIncludesFix,
                         format!(
@@ -279,7 +271,7 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
         return Vec::new();
     };
     let disabled = |svc: &crate::model::system::ServiceFacts| {
-        if svc.start == Some(4) {
+        if svc.start.is_disabled() {
             " (the service is disabled)"
         } else {
             ""
@@ -301,7 +293,7 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
                     disabled(svc)
                 ),
             ),
-            undecided: svc.start != Some(4),
+            undecided: !svc.start.is_disabled(),
         })
     });
     let not_judged = rr.services
@@ -325,7 +317,7 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
                 ),
                 &svc.on_disk[0],
             ),
-            undecided: svc.start != Some(4),
+            undecided: !svc.start.is_disabled(),
         });
     unplaced.chain(not_judged).collect()
 }
@@ -453,7 +445,7 @@ fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec
     for rr in &system.rules {
         for svc in &rr.services {
             mark_one(findings, &rr.rule, svc, &mut reasons);
-            if svc.start == Some(4) {
+            if svc.start.is_disabled() {
                 reasons.push(Reason::new(
                     ReasonCode::ServiceDisabled,
                     format!(
@@ -512,8 +504,10 @@ fn mark_one(
             for &i in &hits {
                 let f = &mut findings[i];
                 if !f.is_live() {
+                    if let Some(inactive) = location::inactive_note(&f.location) {
+                        f.notes.retain(|n| *n != inactive);
+                    }
                     f.location = location::started_by_service(&f.location);
-                    f.notes.retain(|n| !n.starts_with("inactive copy ("));
                     f.notes.push(format!(
                         "live: service {} starts this copy, whatever folder it is in",
                         svc.name
@@ -590,6 +584,7 @@ mod tests {
             file: FileFacts::default(),
             link_target: None,
             time_basis: Default::default(),
+            si_backdated: None,
             service_image: None,
             lineage: None,
             notes: Vec::new(),
@@ -609,8 +604,9 @@ mod tests {
                     file: "Nscm.exe".to_owned(),
                     matched_by: crate::model::system::ServiceMatch::ImageName,
                     image_path: Some(resolved.to_owned()),
-                    start: Some(start),
-                    start_type: None,
+                    start: crate::model::system::StartFacts(Some(
+                        crate::model::system::ServiceStart::from_value(start),
+                    )),
                     resolved_path: Some(resolved.to_ascii_lowercase()),
                     unresolved: None,
                     on_disk: Vec::new(),

@@ -149,17 +149,6 @@ pub fn declared_record(
     update_record(&node, shown.join("\\")).map(Some)
 }
 
-pub fn start_type(start: u32) -> Option<&'static str> {
-    Some(match start {
-        0 => "boot",
-        1 => "system",
-        2 => "automatic",
-        3 => "manual",
-        4 => "disabled",
-        _ => return None,
-    })
-}
-
 /// The name Microsoft documents for a value type.
 fn type_name(t: KeyValueDataType) -> &'static str {
     match t {

@@ -10,7 +10,7 @@ use nt_hive::{KeyNode, KeyValueDataType, NtHiveError};
 
 use crate::escape::escape_bytes;
 use crate::model::rule::RuleFile;
-use crate::model::system::{ServiceFacts, ServiceMatch};
+use crate::model::system::{ServiceFacts, ServiceMatch, ServiceStart, StartFacts};
 use crate::source::{EntryKind, Source};
 
 /// A string value (`REG_SZ` or `REG_EXPAND_SZ` only: a value of another type is not a path).
@@ -259,8 +259,7 @@ pub fn service_facts<S: Source>(
         unresolved: None,
         on_disk: Vec::new(),
         image_path,
-        start,
-        start_type: start.and_then(super::facts::start_type),
+        start: StartFacts(start.map(ServiceStart::from_value)),
     };
     let Some(p) = svc.image_path.as_deref() else {
         return svc;

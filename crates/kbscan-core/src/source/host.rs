@@ -27,23 +27,23 @@ use rustix::fs::{
 
 use super::{read_bounded, Entry, EntryKind, Link, Source, SourceError, SourceErrorKind, Stat};
 use crate::escape::escape_bytes;
-use crate::model::time::{rfc3339, unix_nanos_rfc3339, Times};
+use crate::model::time::{Times, Timestamp};
 
 /// The timestamps of an `lstat`/`stat` result.
 pub fn times_of(meta: &Metadata) -> Times {
     #[cfg(unix)]
     let changed = {
         use std::os::unix::fs::MetadataExt;
-        Some(unix_nanos_rfc3339(
+        Some(Timestamp::from_unix_nanos(
             i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
         ))
     };
     #[cfg(not(unix))]
     let changed = None;
     Times {
-        modified: meta.modified().ok().map(rfc3339),
-        accessed: meta.accessed().ok().map(rfc3339),
-        created: meta.created().ok().map(rfc3339),
+        modified: meta.modified().ok().map(Timestamp::from_system_time),
+        accessed: meta.accessed().ok().map(Timestamp::from_system_time),
+        created: meta.created().ok().map(Timestamp::from_system_time),
         changed,
     }
 }
@@ -479,7 +479,7 @@ fn times_of_statx(st: &Statx) -> Times {
     let mask = StatxFlags::from_bits_retain(st.stx_mask);
     let t = |flag: StatxFlags, ts: &rustix::fs::StatxTimestamp| {
         mask.contains(flag)
-            .then(|| unix_nanos_rfc3339(ts_nanos(ts)))
+            .then(|| Timestamp::from_unix_nanos(ts_nanos(ts)))
     };
     Times {
         modified: t(StatxFlags::MTIME, &st.stx_mtime),

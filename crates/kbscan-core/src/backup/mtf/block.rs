@@ -453,12 +453,12 @@ impl MtfDateTime {
         Some(time::PrimitiveDateTime::new(date, t))
     }
 
-    /// RFC 3339 text, the way reports show times (the zone question is the caller's).
-    pub fn rfc3339(&self) -> String {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
+    /// The moment, read as UTC (the zone question is the caller's); `None` only for fields
+    /// that [`MtfDateTime::decode`] would have refused.
+    pub fn timestamp(&self) -> Option<crate::model::time::Timestamp> {
+        self.to_time().map(|t| {
+            crate::model::time::Timestamp::from_unix_nanos(t.assume_utc().unix_timestamp_nanos())
+        })
     }
 }
 
