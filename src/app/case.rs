@@ -562,12 +562,8 @@ fn failed_item(job: &Job, item: &Item, note: String) -> CaseItem {
 fn scan_item(job: &Job, item: &Item) -> (Report, Option<String>) {
     let mut rec = record::again(&job.record);
     let mut none = |_| {};
-    let (mut roots, images) = if kbscan_core::image::is_image(&item.path) {
-        let (roots, image) = job.scanner.image(&item.path, &mut none);
-        (roots, vec![image])
-    } else {
-        (job.scanner.folder(&item.path, &mut none), Vec::new())
-    };
+    let (mut roots, image) = super::scan_root(&job.scanner, &item.path, &mut none);
+    let images: Vec<_> = image.into_iter().collect();
     if let Some(date) = job.args.as_of {
         for r in &mut roots {
             r.as_of = Some(kbscan_core::judge::installed::as_of(r, job.rules, date));

@@ -170,14 +170,8 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         let shown = root.display().to_string();
         progress.root(&shown);
         let mut on_entries = |n| progress.entries(&shown, n);
-        // A file is read as a disk image (detected by content); a folder is walked.
-        let found = if kbscan_core::image::is_image(root) {
-            let (volumes, image) = scanner.image(root, &mut on_entries);
-            images.push(image);
-            volumes
-        } else {
-            scanner.folder(root, &mut on_entries)
-        };
+        let (found, image) = scan_root(&scanner, root, &mut on_entries);
+        images.extend(image);
         for r in found {
             if !a.quiet {
                 for e in &r.errors {
@@ -213,6 +207,24 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         side.finish(written, &inputs)?;
     }
     Ok(report.summary.exit_code)
+}
+
+/// One root through the scanner, as `kbscan scan` and each item of `kbscan case` read it: a
+/// file is a disk image (detected by content), with its image report; a folder is walked.
+pub(crate) fn scan_root(
+    scanner: &Scanner,
+    root: &std::path::Path,
+    progress: &mut dyn FnMut(u64),
+) -> (
+    Vec<kbscan_core::model::RootReport>,
+    Option<kbscan_core::model::ImageReport>,
+) {
+    if kbscan_core::image::is_image(root) {
+        let (volumes, image) = scanner.image(root, progress);
+        (volumes, Some(image))
+    } else {
+        (scanner.folder(root, progress), None)
+    }
 }
 
 /// Where a CSV report's examination record goes: `FILE.examination.json` beside `-o FILE`.
