@@ -36,8 +36,9 @@ use kbscan_core::scan::Scanner;
 
 /// The largest manifest read (a line per item: far above any case).
 const MAX_MANIFEST: u64 = 16 << 20;
-/// The most items a case takes.
-const MAX_ITEMS: usize = 100_000;
+/// The most items a case takes: every file written is checked against every item (the
+/// output guard), so the checks grow with the square of the items.
+const MAX_ITEMS: usize = 10_000;
 /// The most entries digested under a folder item; more, and its identity is left incomplete
 /// (it is scanned again on every run). As many as an image volume's walk takes.
 const MAX_TREE_ENTRIES: u64 = kbscan_core::image::MAX_VOLUME_ENTRIES;
