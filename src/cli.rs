@@ -41,6 +41,10 @@ pub enum Command {
     /// Scan one or more roots (each the top of one Windows system) and judge them.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
+    /// Scan every evidence item of a case (a folder of images and trees, or a manifest) and
+    /// write one JSON report per item and a matrix of systems × rules.
+    #[command(after_help = CASE_HELP)]
+    Case(CaseArgs),
     /// Print the version information of any PE file (an offline sigcheck).
     #[command(
         after_help = "Exit codes: 0 every file read as a PE (one without a version resource \
@@ -261,6 +265,98 @@ impl ScanArgs {
     }
 }
 
+const CASE_HELP: &str = "\
+Output folder:
+  items/ID.json   each item's report: kbscan scan -f json's document plus `case_item`
+                  (the evidence's identity, the settings, the item's rows)
+  case.txt, case.csv, case.json, case.html
+                  the matrix of systems x rules (the table is also printed)
+
+A re-run skips every item whose report records the same evidence (size and modification
+time of each file, an E01's stored hashes, a folder's metadata digest) and the same
+settings, scans the others, and says which. An item that cannot be scanned is a row
+\"failed\" with its error.
+
+Exit codes: the worst item's: 1 if any system is vulnerable, else 2 if any item failed or
+was incomplete, else 0; 2 also for a usage error or a summary that cannot be written.";
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    /// A folder whose entries are the evidence items: each subfolder a tree (one system,
+    /// like `kbscan scan DIR`), each file a disk image (segments and extents of another
+    /// entry's set are part of it, not items of their own).
+    #[arg(
+        value_name = "DIR",
+        required_unless_present = "manifest",
+        conflicts_with = "manifest"
+    )]
+    pub dir: Option<PathBuf>,
+    /// The evidence items listed in FILE instead: one path per line (blank lines and lines
+    /// starting with # ignored), or CSV whose header names an `id` and a `path` column;
+    /// relative paths are taken from FILE's folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The output folder (created when missing); refused when it is, or lies inside, any
+    /// evidence item, the case folder, the manifest or a rule file.
+    #[arg(short = 'o', long = "output-dir", value_name = "OUT")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Evidence items scanned at once, 1 to 256 (default: one per core, at most one per
+    /// item). Memory is at most the sum of the running items' own bounds.
+    #[arg(short = 'J', long, value_name = "N", value_parser = parse_threads)]
+    pub jobs: Option<usize>,
+    /// Threads per item, 1 to 256 (default: the cores divided by the jobs, at least 1).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Scan every item again, even one whose report matches its evidence.
+    #[arg(long)]
+    pub rescan: bool,
+    /// Follow symbolic links whose target stays inside a folder item (absolute links never).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Walk folders that are mount points inside a folder item.
+    #[arg(long)]
+    pub cross_mounts: bool,
+    /// Do not read candidate files larger than this (64M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_SIZE, value_parser = parse_size)]
+    pub max_size: u64,
+    /// Check each container's stored hashes or checksums before scanning it (reads the whole
+    /// image).
+    #[arg(long)]
+    pub verify_image: bool,
+    /// Also judge each system as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight
+    /// UTC); the matrix shows each rule's state at that date.
+    #[arg(long, value_name = "DATE", value_parser = kbscan_core::model::installed::parse_as_of)]
+    pub as_of: Option<kbscan_core::model::time::Timestamp>,
+    /// The case this examination belongs to, recorded in every report.
+    #[arg(long = "case", value_name = "ID", value_parser = parse_label)]
+    pub case: Option<String>,
+    /// Who ran the examination, recorded in every report.
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub examiner: Option<String>,
+    /// No progress line and no per-item messages on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Colour the printed table's verdicts: auto, always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+impl CaseArgs {
+    /// The scan settings of every item, with `threads` walking threads each.
+    pub fn settings(&self, threads: usize) -> kbscan_core::scan::Settings {
+        kbscan_core::scan::Settings {
+            max_size: self.max_size,
+            hives: kbscan_core::registry::HiveArgs::default(),
+            follow_symlinks: self.follow_symlinks,
+            cross_mounts: self.cross_mounts,
+            threads: threads.clamp(1, MAX_THREADS),
+            verify_image: self.verify_image,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// PE files to describe.
@@ -356,6 +452,30 @@ The built\-in advisories: files, fixed versions, sources.
 \fBkbscan rules \-\-rules site.toml \-f json\fR
 With a rule file of your own, as JSON.
 "#;
+    const CASE_EXAMPLES: &str = r#".TP
+\fBkbscan case \-o /cases/2024\-017/kbscan \-\-case 2024\-017 /evidence/2024\-017\fR
+Every image and tree in /evidence/2024\-017 scanned, one JSON report per item and the matrix of systems \(mu rules in case.txt, case.csv, case.json and case.html; run it again after adding images and only the new or changed ones are scanned.
+.TP
+\fBkbscan case \-\-manifest items.csv \-o out \-\-as\-of 2004\-03\-01 \-J 4\fR
+The items listed in items.csv (columns id and path), four at a time, with each rule's state on 1 March 2004.
+"#;
+    const CASE_EXIT_STATUS: &str = r#".TP
+\fB0\fR
+No system of any item is vulnerable and every item was judged completely.
+.TP
+\fB1\fR
+A system of some item is vulnerable (with \-\-as\-of, vulnerable at that date): the worst item's code wins.
+.TP
+\fB2\fR
+An item failed or could not be judged completely, and nothing vulnerable; also a usage error, a refused output folder, or a summary that could not be written.
+"#;
+    const CASE_FILES: &str = r#".TP
+\fIOUT/items/ID.json\fR
+Each item's report: the document of \fBkbscan scan \-f json\fR with a \fBcase_item\fR record first: the evidence's identity (size and modification time of every file of an image's set, the MD5/SHA\-1 an E01 stores, a folder's metadata digest), a hash of the settings, and the item's rows. A re\-run reuses the report when both still match, and scans the item again otherwise, saying which on standard error and in the \fBrun\fR column.
+.TP
+\fIOUT/case.txt\fR, \fIcase.csv\fR, \fIcase.json\fR, \fIcase.html\fR
+The matrix of systems \(mu rules: one row per system of every item (one row \fBfailed\fR, with its error, for an item that could not be scanned), one column per rule with its verdict and, with \-\-as\-of, its state at the date. The table is also printed on standard output.
+"#;
     const COMPLETIONS_EXAMPLES: &str = r#".TP
 \fBkbscan completions bash > ~/.local/share/bash\-completion/completions/kbscan\fR
 Install bash completions for one user (the Debian package installs them for everyone).
@@ -388,6 +508,7 @@ Beside a CSV report written with \-o FILE: the examination record, which CSV has
         "scan" | "" => SCAN_EXAMPLES,
         "version" => VERSION_EXAMPLES,
         "rules" => RULES_EXAMPLES,
+        "case" => CASE_EXAMPLES,
         _ => COMPLETIONS_EXAMPLES,
     };
     let mut v = vec![("EXAMPLES", examples)];
@@ -395,6 +516,10 @@ Beside a CSV report written with \-o FILE: the examination record, which CSV has
         v.push(("EXIT STATUS", EXIT_STATUS));
         v.push(("ENVIRONMENT", ENVIRONMENT));
         v.push(("FILES", FILES));
+    }
+    if sub == "case" {
+        v.push(("EXIT STATUS", CASE_EXIT_STATUS));
+        v.push(("FILES", CASE_FILES));
     }
     v
 }

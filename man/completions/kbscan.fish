@@ -27,6 +27,7 @@ end
 complete -c kbscan -n "__fish_kbscan_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kbscan -n "__fish_kbscan_needs_command" -s V -l version -d 'Print version'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "scan" -d 'Scan one or more roots (each the top of one Windows system) and judge them'
+complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "case" -d 'Scan every evidence item of a case (a folder of images and trees, or a manifest) and write one JSON report per item and a matrix of systems × rules'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "version" -d 'Print the version information of any PE file (an offline sigcheck)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "rules" -d 'List the loaded rules (advisories)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output'
@@ -56,6 +57,25 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s q -l quiet -d 'No
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l verify-image -d 'Before scanning a container image, check its stored hashes (E01 MD5/SHA-1, reading the whole image) or checksums (VHD, VHDX); a mismatch makes its roots inconclusive'
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -l brief -d 'Table: the summary and each root\'s findings table, without the evidence blocks'
 complete -c kbscan -n "__fish_kbscan_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l manifest -d 'The evidence items listed in FILE instead: one path per line (blank lines and lines starting with # ignored), or CSV whose header names an `id` and a `path` column; relative paths are taken from FILE\'s folder' -r -F
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s o -l output-dir -d 'The output folder (created when missing); refused when it is, or lies inside, any evidence item, the case folder, the manifest or a rule file' -r -F
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l rules -d 'Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated' -r -F
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l rule -d 'Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s J -l jobs -d 'Evidence items scanned at once, 1 to 256 (default: one per core, at most one per item). Memory is at most the sum of the running items\' own bounds' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s j -l threads -d 'Threads per item, 1 to 256 (default: the cores divided by the jobs, at least 1)' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l max-size -d 'Do not read candidate files larger than this (64M, 2G)' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l as-of -d 'Also judge each system as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC); the matrix shows each rule\'s state at that date' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l case -d 'The case this examination belongs to, recorded in every report' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l examiner -d 'Who ran the examination, recorded in every report' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l color -d 'Colour the printed table\'s verdicts: auto, always, never' -r -f -a "auto\t'Only when standard output is a terminal and NO_COLOR is not set'
+always\t'Always, even into a file or a pipe'
+never\t'Never'"
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l rescan -d 'Scan every item again, even one whose report matches its evidence'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l follow-symlinks -d 'Follow symbolic links whose target stays inside a folder item (absolute links never)'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l cross-mounts -d 'Walk folders that are mount points inside a folder item'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l verify-image -d 'Check each container\'s stored hashes or checksums before scanning it (reads the whole image)'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s q -l quiet -d 'No progress line and no per-item messages on standard error'
+complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s f -l format -d 'Output format' -r -f -a "table\t'Aligned text for people (fits 100 columns)'
 csv\t'One row per finding, header row first'
 json\t'One JSON document'

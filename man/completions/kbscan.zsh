@@ -68,6 +68,35 @@ never\:"Never"))' \
 '*::roots -- Folders to scan, each judged as one system (e.g. a mounted C\: drive), or raw disk images (whole disk, one partition, or the first file of a split set `disk.001`)\: each NTFS or FAT volume in an image is judged as one system, named IMAGE#pN:_files' \
 && ret=0
 ;;
+(case)
+_arguments "${_arguments_options[@]}" : \
+'--manifest=[The evidence items listed in FILE instead\: one path per line (blank lines and lines starting with # ignored), or CSV whose header names an \`id\` and a \`path\` column; relative paths are taken from FILE'\''s folder]:FILE:_files' \
+'-o+[The output folder (created when missing); refused when it is, or lies inside, any evidence item, the case folder, the manifest or a rule file]:OUT:_files' \
+'--output-dir=[The output folder (created when missing); refused when it is, or lies inside, any evidence item, the case folder, the manifest or a rule file]:OUT:_files' \
+'*--rules=[Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated]:FILE:_files' \
+'*--rule=[Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated]:ID:_default' \
+'-J+[Evidence items scanned at once, 1 to 256 (default\: one per core, at most one per item). Memory is at most the sum of the running items'\'' own bounds]:N:_default' \
+'--jobs=[Evidence items scanned at once, 1 to 256 (default\: one per core, at most one per item). Memory is at most the sum of the running items'\'' own bounds]:N:_default' \
+'-j+[Threads per item, 1 to 256 (default\: the cores divided by the jobs, at least 1)]:N:_default' \
+'--threads=[Threads per item, 1 to 256 (default\: the cores divided by the jobs, at least 1)]:N:_default' \
+'--max-size=[Do not read candidate files larger than this (64M, 2G)]:SIZE:_default' \
+'--as-of=[Also judge each system as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC); the matrix shows each rule'\''s state at that date]:DATE:_default' \
+'--case=[The case this examination belongs to, recorded in every report]:ID:_default' \
+'--examiner=[Who ran the examination, recorded in every report]:NAME:_default' \
+'--color=[Colour the printed table'\''s verdicts\: auto, always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
+always\:"Always, even into a file or a pipe"
+never\:"Never"))' \
+'--rescan[Scan every item again, even one whose report matches its evidence]' \
+'--follow-symlinks[Follow symbolic links whose target stays inside a folder item (absolute links never)]' \
+'--cross-mounts[Walk folders that are mount points inside a folder item]' \
+'--verify-image[Check each container'\''s stored hashes or checksums before scanning it (reads the whole image)]' \
+'-q[No progress line and no per-item messages on standard error]' \
+'--quiet[No progress line and no per-item messages on standard error]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::dir -- A folder whose entries are the evidence items\: each subfolder a tree (one system, like `kbscan scan DIR`), each file a disk image (segments and extents of another entry'\''s set are part of it, not items of their own):_files' \
+&& ret=0
+;;
 (version)
 _arguments "${_arguments_options[@]}" : \
 '-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
@@ -142,12 +171,18 @@ esac
 _kbscan_commands() {
     local commands; commands=(
 'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
+'case:Scan every evidence item of a case (a folder of images and trees, or a manifest) and write one JSON report per item and a matrix of systems × rules' \
 'version:Print the version information of any PE file (an offline sigcheck)' \
 'rules:List the loaded rules (advisories)' \
 'completions:Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output' \
 'man:Write the man pages (kbscan.1 and one per subcommand) into DIR' \
     )
     _describe -t commands 'kbscan commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__case_commands] )) ||
+_kbscan__subcmd__case_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan case commands' commands "$@"
 }
 (( $+functions[_kbscan__subcmd__completions_commands] )) ||
 _kbscan__subcmd__completions_commands() {

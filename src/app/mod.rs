@@ -1,6 +1,7 @@
 //! Runs a parsed command line: loads rules, scans, renders. Returns the exit code. With
 //! `main.rs`, the only code that writes to standard error (messages, the progress line).
 
+mod case;
 mod outfile;
 mod progress;
 mod record;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     guard_standard_fds();
     match cli.command {
         Command::Scan(a) => run_scan(a),
+        Command::Case(a) => case::run_case(a),
         Command::Version(a) => run_version(a),
         Command::Rules(a) => run_rules(a),
         Command::Completions(a) => run_completions(a),
@@ -169,19 +171,10 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         let shown = root.display().to_string();
         progress.root(&shown);
         let mut on_entries = |n| progress.entries(&shown, n);
-        // A file is read as a backup or a disk image (detected by content); a folder is
-        // walked.
-        let found = if kbscan_core::backup::is_backup(root) {
-            let (sets, backup) = scanner.backup(root, &mut on_entries);
-            backups.push(backup);
-            sets
-        } else if kbscan_core::image::is_image(root) {
-            let (volumes, image) = scanner.image(root, &mut on_entries);
-            images.push(image);
-            volumes
-        } else {
-            scanner.folder(root, &mut on_entries)
-        };
+        let scanned = scan_root(&scanner, root, &mut on_entries);
+        images.extend(scanned.image);
+        backups.extend(scanned.backup);
+        let found = scanned.roots;
         for r in found {
             if !a.quiet {
                 for e in &r.errors {
@@ -218,6 +211,45 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         side.finish(written, &inputs)?;
     }
     Ok(report.summary.exit_code)
+}
+
+/// What one root given on the command line gave: its roots, and the report of the image or
+/// backup it was.
+pub(crate) struct Scanned {
+    pub roots: Vec<kbscan_core::model::RootReport>,
+    pub image: Option<kbscan_core::model::ImageReport>,
+    pub backup: Option<kbscan_core::model::backup::BackupReport>,
+}
+
+/// One root through the scanner, as `kbscan scan` and each item of `kbscan case` read it: a
+/// file is a backup or a disk image (detected by content), with its report; a folder is
+/// walked.
+pub(crate) fn scan_root(
+    scanner: &Scanner,
+    root: &std::path::Path,
+    progress: &mut dyn FnMut(u64),
+) -> Scanned {
+    if kbscan_core::backup::is_backup(root) {
+        let (roots, backup) = scanner.backup(root, progress);
+        Scanned {
+            roots,
+            image: None,
+            backup: Some(backup),
+        }
+    } else if kbscan_core::image::is_image(root) {
+        let (roots, image) = scanner.image(root, progress);
+        Scanned {
+            roots,
+            image: Some(image),
+            backup: None,
+        }
+    } else {
+        Scanned {
+            roots: scanner.folder(root, progress),
+            image: None,
+            backup: None,
+        }
+    }
 }
 
 /// Where a CSV report's examination record goes: `FILE.examination.json` beside `-o FILE`.

@@ -192,6 +192,46 @@ impl Inputs {
     }
 }
 
+/// Checks an output folder (`kbscan case -o DIR`) against the inputs before it is created:
+/// refused when it is, or lies inside, any input, or would join an image's set. Each file
+/// written in it goes through [`Sink::open`] as well.
+pub fn check_dir(dir: &Path, inputs: &Inputs) -> Result<(), Error> {
+    // The folder as it will be: its nearest existing ancestor made canonical, the rest kept.
+    let mut existing = dir;
+    let mut rest = Vec::new();
+    while fs::symlink_metadata(existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(p), Some(n)) => {
+                rest.push(n.to_owned());
+                existing = if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                };
+            }
+            _ => return Err(refused(dir, "it does not name a folder")),
+        }
+    }
+    let mut at = fs::canonicalize(existing).map_err(|e| output_error(dir, e))?;
+    for n in rest.iter().rev() {
+        if n == ".." {
+            return Err(refused(dir, "it does not name a folder"));
+        }
+        at.push(n);
+    }
+    let meta = fs::metadata(&at).ok();
+    if let Some(why) = inputs.clash(&at, meta.as_ref()) {
+        return Err(refused(dir, why));
+    }
+    if meta.is_some_and(|m| !m.is_dir()) {
+        return Err(output_error(
+            dir,
+            io::Error::new(io::ErrorKind::InvalidInput, "it is not a folder"),
+        ));
+    }
+    Ok(())
+}
+
 /// Where a path that does not exist (yet) would be: its folder made canonical, its name kept.
 fn absolute_missing(path: &Path) -> Option<PathBuf> {
     let name = path.file_name()?;

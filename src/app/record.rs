@@ -31,6 +31,18 @@ pub fn start(case: Option<&str>, examiner: Option<&str>) -> Examination {
     }
 }
 
+/// A new record like `base` (same program, command line, host, case), started now: for the
+/// items of a case, without hashing the program again for each.
+pub fn again(base: &Examination) -> Examination {
+    Examination {
+        started: Timestamp::now(),
+        finished: Timestamp::now(),
+        rules: Vec::new(),
+        images: Vec::new(),
+        ..base.clone()
+    }
+}
+
 /// Completes the record when the scan has ended: the rules used, the images verified, the time.
 pub fn finish(ex: &mut Examination, rules: &RuleSet, images: &[ImageReport]) {
     ex.rules = rules

@@ -7,6 +7,7 @@
 mod common;
 
 mod backups;
+mod case;
 mod containers;
 mod evidence;
 mod hostile_more;

@@ -24,6 +24,7 @@ fn man_pages_are_current() {
     assert_eq!(
         names,
         [
+            "kbscan-case.1",
             "kbscan-completions.1",
             "kbscan-rules.1",
             "kbscan-scan.1",

@@ -4,6 +4,7 @@
 //! JSON shape is a public interface documented in `docs/output.md`.
 
 pub mod backup;
+pub mod case;
 pub mod container;
 pub mod described;
 pub mod escape;

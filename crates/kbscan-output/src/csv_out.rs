@@ -87,7 +87,7 @@ fn cell(text: &str, is_name: bool) -> String {
     }
 }
 
-fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+pub(crate) fn writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
     csv::WriterBuilder::new().from_writer(w)
 }
 
@@ -97,7 +97,7 @@ fn row(out: &mut csv::Writer<&mut dyn Write>, cells: &[String]) -> Result<(), Er
 }
 
 /// A row whose cells at `names` hold escaped names.
-fn row_names(
+pub(crate) fn row_names(
     out: &mut csv::Writer<&mut dyn Write>,
     cells: &[String],
     names: &[usize],
@@ -111,7 +111,7 @@ fn row_names(
     .map_err(csv_err)
 }
 
-fn csv_err(e: csv::Error) -> Error {
+pub(crate) fn csv_err(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::Write(io),
         other => Error::Encode(format!("{other:?}")),

@@ -15,7 +15,7 @@ use crate::model::{Finding, Report, RootReport, Verdict};
 use crate::words::{decisive, hive_text, rule_verdicts_line, rules_cell};
 use crate::Error;
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; margin: 1.5em; color: #111; }
 h1 { font-size: 16pt; margin: 0 0 .3em; } h2 { font-size: 13pt; margin: 1.2em 0 .4em; }
 h3 { font-size: 11pt; margin: .9em 0 .3em; }
@@ -65,7 +65,7 @@ fn ev(text: &str) -> String {
 }
 
 /// A `/`-separated name (already escaped) that breaks only after a `/`.
-fn path(p: &str) -> String {
+pub(crate) fn path(p: &str) -> String {
     let segs: Vec<String> = p
         .split_inclusive('/')
         .map(|s| format!("<span class=\"seg\">{}</span>", html(s)))
@@ -81,7 +81,7 @@ fn verdict(v: Verdict) -> String {
     )
 }
 
-fn kv(out: &mut dyn Write, rows: &[(&str, String)]) -> std::io::Result<()> {
+pub(crate) fn kv(out: &mut dyn Write, rows: &[(&str, String)]) -> std::io::Result<()> {
     writeln!(out, "<table class=\"kv\">")?;
     for (k, v) in rows {
         writeln!(out, "<tr><th>{}</th><td>{v}</td></tr>", html(k))?;

@@ -2,6 +2,7 @@
 //! how it was produced, nor of the command line: this crate depends on `kbscan-model` alone,
 //! so a printer cannot reach evidence code.
 
+mod case;
 mod csv_out;
 mod html;
 mod json;
@@ -113,6 +114,8 @@ pub struct Style {
     /// Stop each root after its findings table (no evidence blocks).
     pub brief: bool,
 }
+
+pub use case::{write_case_item, CaseFn, CASE_COLUMNS, CASE_FORMATS};
 
 pub fn write_scan(
     report: &Report,

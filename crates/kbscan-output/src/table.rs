@@ -42,7 +42,7 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
 }
 
 /// [`wrapped`] to `width`, or one unwrapped line when `width` is `None` (a file, a pipe).
-fn wrapped_to(
+pub(crate) fn wrapped_to(
     out: &mut dyn Write,
     width: Option<usize>,
     first: &str,
@@ -329,7 +329,7 @@ fn brief_rows(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
 }
 
 /// Rows of cells, each column padded to its widest cell (colours do not count).
-fn grid(
+pub(crate) fn grid(
     out: &mut dyn Write,
     color: bool,
     rows: &[Vec<(String, Option<Verdict>)>],
@@ -365,7 +365,7 @@ fn grid(
 }
 
 /// The examination record: program, rules, command line, host, times, case, examiner.
-fn examination(
+pub(crate) fn examination(
     out: &mut dyn Write,
     width: Option<usize>,
     ex: &crate::model::Examination,

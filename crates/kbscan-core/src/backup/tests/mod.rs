@@ -1122,7 +1122,16 @@ fn write_bench_backup() {
     let systems = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_binaries/systems");
     let mut w = Writer::new(KB);
     w.tape("bench", "kbscan speed bench");
-    w.sset(1, UNICODE, "bench", "", "", date(2004, 3, 20, 22, 0, 0), 0, 0);
+    w.sset(
+        1,
+        UNICODE,
+        "bench",
+        "",
+        "",
+        date(2004, 3, 20, 22, 0, 0),
+        0,
+        0,
+    );
     w.volb("C:", "SYSTEM", "W2KSERVER");
     add_tree(&mut w, &systems.join("w2k-sp4-vulnerable"), &mut Vec::new());
     for d in 0..files.div_ceil(100) {
