@@ -114,9 +114,21 @@ impl Inputs {
         for seg in &segments {
             self.add(seg, "a segment of the scanned image");
         }
-        for (f, what) in kbscan_core::image::container::set_files(root) {
+        let set = kbscan_core::image::container::set_files(root);
+        for (f, what) in set.files {
             if !segments.contains(&f) {
                 self.add(&f, what);
+            }
+        }
+        // A set whose files cannot be told (a VMDK descriptor kbscan cannot read, which
+        // another reader might take to name any file beside it): its whole folder is kept.
+        if set.unknown.is_some() {
+            let real = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+            if let Some(dir) = real.parent() {
+                self.add(
+                    dir,
+                    "the folder of an image set whose files kbscan cannot tell (an unreadable VMDK descriptor):",
+                );
             }
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {

@@ -244,6 +244,15 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
         }];
         image
     };
+    // `NAME.001` given while `NAME.000` is beside it: the set may begin one segment earlier,
+    // and what is read would then not be the disk's start.
+    if let Some(zero) = reader::earlier_segment(&real) {
+        image.report.notices.push(format!(
+            "{} exists beside this image: the split set may begin with it, and this segment \
+             (with those after it) is then not the whole disk; give the set's first file",
+            escape_bytes(zero.as_os_str().as_encoded_bytes())
+        ));
+    }
     // A container (E01, VHD, VMDK…) gives the virtual disk's bytes; anything else is read
     // as a raw image or split raw set.
     let src: Box<dyn reader::ByteSource> =

@@ -95,6 +95,19 @@ pub fn segment_paths(first: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `NAME.000` (same width) when `first` is `NAME.001` and that file exists beside it: a set
+/// numbered from 0 given by its second segment, which read alone is not the whole disk.
+pub fn earlier_segment(first: &Path) -> Option<PathBuf> {
+    let name = first.file_name()?.to_str()?;
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let stem = &name[..name.len() - digits];
+    if digits < 2 || !stem.ends_with('.') || name[name.len() - digits..].parse::<u64>().ok()? != 1 {
+        return None;
+    }
+    let zero = first.with_file_name(format!("{stem}{:0digits$}", 0));
+    zero.is_file().then_some(zero)
+}
+
 /// Whether `name` is a name a split raw set whose first segment is named `first` could take
 /// (`disk.001` → `disk.002`…`disk.999`, then `disk.1000`: the number may grow wider, as
 /// [`segment_paths`] follows it).
