@@ -314,6 +314,13 @@ fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
     ))
 }
 
+/// Checks `-o` against the inputs as [`Sink::open`] does, opening nothing: a second file
+/// (the CSV examination record) is checked before the first is opened, so that a refusal of
+/// either leaves nothing written, not even a temporary file.
+pub fn check(output: &Path, inputs: &Inputs) -> Result<(), Error> {
+    plan(output, inputs).map(|_| ())
+}
+
 /// A report file being written: a temporary file beside its target until `commit`.
 pub struct Pending {
     shown: PathBuf,
