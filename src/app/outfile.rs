@@ -307,6 +307,16 @@ fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
             return Ok(Plan::Stream(at));
         }
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_block_device() {
+            return Err(refused(
+                output,
+                "it is a block device (a disk, a partition or a loop device)",
+            ));
+        }
+    }
     let _ = ft;
     Err(refused(
         output,

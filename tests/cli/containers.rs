@@ -610,3 +610,91 @@ fn a_split_set_given_by_its_second_segment_is_noticed() {
         "{doc}"
     );
 }
+
+/// A loop device attached read-only (`losetup -r`), detached when dropped, whatever happens.
+struct Loop(PathBuf);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
+    }
+}
+
+/// A block device is read like a raw image (its size from the kernel, opened read-only):
+/// a `losetup -r` loop device over the test disk gives the image file's findings and
+/// verdicts; `-o` onto it is refused before anything is opened for writing; a character
+/// device and a FIFO stay refused, without hanging. Needs root (CI runs as root).
+#[test]
+fn a_read_only_loop_device_is_read_like_its_image_file() {
+    if !have("losetup") {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !require(
+        "root, to attach a loop device",
+        root,
+        "run as root, as CI does",
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = unpack(tmp.path(), "mbr");
+    let out = Command::new("losetup")
+        .args(["-r", "-f", "--show"])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let attached = out.status.success();
+    if !require(
+        "a free loop device (losetup -r -f)",
+        attached,
+        "run as root with /dev/loop-control, as CI does",
+    ) {
+        return;
+    }
+    let dev = Loop(PathBuf::from(
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    ));
+    let (want_code, want) = scan(&raw, &[]);
+    let (code, doc) = scan(&dev.0, &[]);
+    assert_eq!(code, want_code, "{doc}");
+    let img = &doc["images"][0];
+    assert_eq!(img["container"], "raw");
+    assert_eq!(img["size"], std::fs::metadata(&raw).unwrap().len());
+    assert_eq!(comparable(&doc, &dev.0), comparable(&want, &raw));
+    // Never written onto.
+    let before = md5_hex(&std::fs::read(&raw).unwrap());
+    let o = run(&[
+        "scan",
+        "-q",
+        "-o",
+        dev.0.to_str().unwrap(),
+        raw.to_str().unwrap(),
+    ]);
+    assert_eq!(code_of(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("refusing to write the report") && err.contains("block device"),
+        "{err}"
+    );
+    assert_eq!(md5_hex(&std::fs::read(&raw).unwrap()), before);
+    drop(dev);
+    // A character device and a FIFO are not images (no size, maybe no end).
+    let fifo = tmp.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for p in [Path::new("/dev/zero"), fifo.as_path()] {
+        let (code, doc) = scan_bounded(p);
+        assert_eq!(code, 2, "{}: {doc}", p.display());
+        assert_eq!(doc["images"], serde_json::json!([]), "{}", p.display());
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+}
+
+fn code_of(o: &std::process::Output) -> i32 {
+    o.status.code().expect("exit code")
+}

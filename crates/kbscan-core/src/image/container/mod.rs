@@ -231,7 +231,7 @@ pub fn recognise(probe: &Probe) -> Option<&'static Container> {
 pub fn detect(f: &mut File) -> io::Result<Option<&'static Container>> {
     let mut head = [0u8; 512];
     let n = pread(f, 0, &mut head)?;
-    let len = f.metadata()?.len();
+    let len = super::reader::evidence_len(f)?;
     let mut foot = [0u8; 512];
     let tail = if len >= 1024 && len % 512 == 0 && pread(f, len - 512, &mut foot)? == 512 {
         Some(&foot[..])

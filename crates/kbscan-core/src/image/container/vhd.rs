@@ -56,7 +56,7 @@ pub struct VhdSource {
 }
 
 pub fn open(mut file: File) -> Result<Opened, ContainerError> {
-    let file_len = file.metadata()?.len();
+    let file_len = crate::image::reader::evidence_len(&file)?;
     if file_len < FOOTER {
         return Err(damaged("shorter than its 512-byte footer"));
     }
