@@ -107,6 +107,19 @@ const ID_MASK: StatxFlags = StatxFlags::TYPE
     .union(StatxFlags::INO)
     .union(StatxFlags::MNT_ID);
 
+/// Opens a folder to list it, with `O_NOATIME` where the kernel allows it (the folder's
+/// owner, or root): listing a folder otherwise sets its access time on a read-write mount.
+fn open_folder<P: rustix::path::Arg + Copy>(
+    at: impl AsFd,
+    name: P,
+    flags: OFlags,
+) -> rustix::io::Result<rustix::fd::OwnedFd> {
+    match openat(&at, name, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => openat(&at, name, flags, Mode::empty()),
+        other => other,
+    }
+}
+
 fn statx_name(dir: impl AsFd, name: &[u8], mask: StatxFlags) -> rustix::io::Result<Statx> {
     statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, mask)
 }
@@ -262,11 +275,10 @@ impl HostSource {
             }
             _ => None,
         };
-        let fd = openat(
+        let fd = open_folder(
             &parent.fd,
             name,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
         )
         .map_err(|e| {
             SourceError::new(
@@ -542,11 +554,10 @@ impl Source for HostSource {
         if !meta.is_dir() {
             return Err(SourceError::new(SourceErrorKind::Io, "not a directory"));
         }
-        let fd = openat(
+        let fd = open_folder(
             CWD,
-            &self.root,
+            self.root.as_path(),
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
         )
         .map_err(src_err)?;
         let id = Ident::of(&statx_fd(&fd, ID_MASK).map_err(src_err)?);
@@ -599,11 +610,10 @@ impl Source for HostSource {
         // listed through its own descriptor, so that each listing starts at the beginning.
         let again;
         let list_fd = if node.is_root() {
-            again = openat(
+            again = open_folder(
                 &dir.fd,
                 c".",
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
             )
             .map_err(src_err)?;
             again.as_fd()
