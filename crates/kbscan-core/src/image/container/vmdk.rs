@@ -139,9 +139,8 @@ pub fn open_extent(dir: &OwnedFd, name: &str) -> Result<File, ExtentError> {
         }
         here = Some(fd);
     }
+    // O_NONBLOCK stays, as on every evidence file: it changes nothing for a regular file.
     let fd = here.ok_or_else(|| open_err(io::Error::from(io::ErrorKind::NotFound)))?;
-    // The O_NONBLOCK was for the open only.
-    rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|e| open_err(e.into()))?;
     Ok(File::from(fd))
 }
 
@@ -284,7 +283,8 @@ impl ByteSource for Extents {
 
 fn open_piece(dir: &OwnedFd, e: &descriptor::Extent) -> Result<Piece, ExtentError> {
     let bytes = e.sectors * 512; // Checked by the parser.
-    let Some(name) = e.name.as_deref() else {
+                                 // The parser gives a name to every extent but a ZERO one.
+    let (Some(name), false) = (e.name.as_deref(), e.kind == ExtentKind::Zero) else {
         return Ok(Piece::Zero);
     };
     let file = open_extent(dir, name)?;
@@ -296,8 +296,7 @@ fn open_piece(dir: &OwnedFd, e: &descriptor::Extent) -> Result<Piece, ExtentErro
         })?
         .len();
     match e.kind {
-        ExtentKind::Zero => Ok(Piece::Zero),
-        ExtentKind::Flat => {
+        ExtentKind::Zero | ExtentKind::Flat => {
             let offset = e.offset.checked_mul(512);
             let need = offset.and_then(|o| o.checked_add(bytes));
             match (offset, need) {
