@@ -153,6 +153,11 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
             )));
         }
     }
+    // The examination record beside a CSV report is checked before the report is opened:
+    // refused, it leaves nothing behind.
+    if let (Some(o), true) = (&a.output.output, a.output.format.sidecar) {
+        outfile::check(&examination_path(o), &inputs)?;
+    }
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
     // A format with no place for the examination record (CSV): it goes beside the report,

@@ -114,9 +114,21 @@ impl Inputs {
         for seg in &segments {
             self.add(seg, "a segment of the scanned image");
         }
-        for (f, what) in kbscan_core::image::container::set_files(root) {
+        let set = kbscan_core::image::container::set_files(root);
+        for (f, what) in set.files {
             if !segments.contains(&f) {
                 self.add(&f, what);
+            }
+        }
+        // A set whose files cannot be told (a VMDK descriptor kbscan cannot read, which
+        // another reader might take to name any file beside it): its whole folder is kept.
+        if set.unknown.is_some() {
+            let real = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+            if let Some(dir) = real.parent() {
+                self.add(
+                    dir,
+                    "the folder of an image set whose files kbscan cannot tell (an unreadable VMDK descriptor):",
+                );
             }
         }
         if let Some(first) = self.items.iter_mut().rev().find(|i| i.shown == root) {
@@ -335,11 +347,28 @@ fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
             return Ok(Plan::Stream(at));
         }
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_block_device() {
+            return Err(refused(
+                output,
+                "it is a block device (a disk, a partition or a loop device)",
+            ));
+        }
+    }
     let _ = ft;
     Err(refused(
         output,
         "it is neither a regular file, a character device nor a FIFO",
     ))
+}
+
+/// Checks `-o` against the inputs as [`Sink::open`] does, opening nothing: a second file
+/// (the CSV examination record) is checked before the first is opened, so that a refusal of
+/// either leaves nothing written, not even a temporary file.
+pub fn check(output: &Path, inputs: &Inputs) -> Result<(), Error> {
+    plan(output, inputs).map(|_| ())
 }
 
 /// A report file being written: a temporary file beside its target until `commit`.

@@ -390,3 +390,311 @@ fn bitlocker_and_exfat_volumes_are_refused_by_name_not_read_as_an_mbr() {
         assert_eq!(roots[0]["verdict"], "inconclusive");
     }
 }
+
+/// Runs `kbscan scan -q --rule MS04-008 --format json ROOT` and fails the test if it has not
+/// ended within 120 s (killing it): a hostile set must never hang kbscan (the bound is a hang
+/// guard, loose for a loaded machine, not a speed claim).
+fn scan_bounded(root: &Path) -> (i32, Value) {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kbscan"))
+        .args(["scan", "-q", "--rule", "MS04-008", "--format", "json"])
+        .arg(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("run kbscan");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kbscan scan {} hung (killed after 120 s)", root.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read(&out).unwrap();
+    let doc = serde_json::from_slice(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        )
+    });
+    (status.code().expect("exit code"), doc)
+}
+
+/// A VMDK descriptor in its own folder `dir`: qemu-img's monolithicFlat descriptor of the
+/// test disk with its extent line rewritten to name `extent` (quoted or not).
+fn flat_descriptor(f: &Fixtures, dir: &Path, extent: &str, quoted: bool) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = std::fs::read_to_string(f.out.join("flat.vmdk")).unwrap();
+    assert!(text.contains("FLAT \"flat-flat.vmdk\" 0"), "{text}");
+    let name = if quoted {
+        format!("\"{extent}\"")
+    } else {
+        extent.to_owned()
+    };
+    let p = dir.join("d.vmdk");
+    std::fs::write(
+        &p,
+        text.replace("FLAT \"flat-flat.vmdk\" 0", &format!("FLAT {name} 0")),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_vmdk_extent_named_without_quotes_is_read_as_the_quoted_one() {
+    let Some(f) = fixtures() else { return };
+    let (want_code, want) = scan(&f.raw, &[]);
+    let want = comparable(&want, &f.raw);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bare");
+    let d = flat_descriptor(f, &dir, "b-flat.vmdk", false);
+    std::fs::hard_link(f.out.join("flat-flat.vmdk"), dir.join("b-flat.vmdk")).unwrap();
+    let (code, doc) = scan(&d, &[]);
+    assert_eq!(code, want_code, "{doc}");
+    assert_eq!(doc["images"][0]["segments"], 2);
+    assert_eq!(comparable(&doc, &d), want);
+    // Read two ways (a key given twice) is not read at all.
+    let twice = tmp.path().join("twice");
+    let d2 = flat_descriptor(f, &twice, "b-flat.vmdk", false);
+    let text = std::fs::read_to_string(&d2).unwrap().replacen(
+        "# Extent description",
+        "createType=\"twoGbMaxExtentFlat\"\n# Extent description",
+        1,
+    );
+    std::fs::write(&d2, text).unwrap();
+    std::fs::hard_link(f.out.join("flat-flat.vmdk"), twice.join("b-flat.vmdk")).unwrap();
+    let (code, doc) = scan(&d2, &[]);
+    assert_eq!(code, 2);
+    let msg = doc["images"][0]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("cannot be read unambiguously") && msg.contains("createType"),
+        "{msg}"
+    );
+}
+
+/// kbscan opens every extent itself, below the descriptor's folder, never through a link,
+/// never a FIFO or a device: each of these sets (made from qemu-img's monolithicFlat set,
+/// the descriptor rewritten) is refused naming the extent, quoted or not, and none hangs.
+#[test]
+fn vmdk_extents_are_opened_only_below_their_folder_never_through_links_fifos_or_devices() {
+    let Some(f) = fixtures() else { return };
+    if !have("mkfifo") {
+        return;
+    }
+    let (want_code, want) = scan(&f.raw, &[]);
+    let want = comparable(&want, &f.raw);
+    let tmp = tempfile::tempdir().unwrap();
+    let real = f.out.join("flat-flat.vmdk");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::hard_link(&real, elsewhere.join("x-flat.vmdk")).unwrap();
+    for quoted in [false, true] {
+        let q = if quoted { "quoted" } else { "bare" };
+        // A real subfolder is below the descriptor's folder: read.
+        let dir = tmp.path().join(format!("{q}-sub"));
+        let d = flat_descriptor(f, &dir, "sub/x-flat.vmdk", quoted);
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::hard_link(&real, dir.join("sub/x-flat.vmdk")).unwrap();
+        let (code, doc) = scan_bounded(&d);
+        assert_eq!(code, want_code, "{q} subfolder: {doc}");
+        assert_eq!(comparable(&doc, &d), want, "{q} subfolder");
+        let refused: [(&str, &str, &str); 4] = [
+            ("sub-link", "sub/x-flat.vmdk", "is a symbolic link"),
+            ("file-link", "x-flat.vmdk", "is a symbolic link"),
+            ("dev-link", "x-flat.vmdk", "is a symbolic link"),
+            ("fifo", "x-flat.vmdk", "FIFO"),
+        ];
+        for (case, extent, says) in refused {
+            let dir = tmp.path().join(format!("{q}-{case}"));
+            let d = flat_descriptor(f, &dir, extent, quoted);
+            match case {
+                "sub-link" => std::os::unix::fs::symlink(&elsewhere, dir.join("sub")).unwrap(),
+                "file-link" => {
+                    std::os::unix::fs::symlink(elsewhere.join("x-flat.vmdk"), dir.join(extent))
+                        .unwrap()
+                }
+                "dev-link" => std::os::unix::fs::symlink("/dev/zero", dir.join(extent)).unwrap(),
+                _ => {
+                    let st = Command::new("mkfifo")
+                        .arg(dir.join(extent))
+                        .status()
+                        .unwrap();
+                    assert!(st.success());
+                }
+            }
+            let (code, doc) = scan_bounded(&d);
+            assert_eq!(code, 2, "{q} {case}: {doc}");
+            let msg = doc["images"][0]["error"].as_str().unwrap();
+            assert!(
+                msg.contains(&format!("extent \"{extent}\"")) && msg.contains(says),
+                "{q} {case}: {msg}"
+            );
+            assert_eq!(doc["roots"][0]["verdict"], "inconclusive", "{q} {case}");
+        }
+    }
+}
+
+/// A VHD whose footer checksum is wrong (qemu-img refuses it) is read with a notice, with or
+/// without --verify-image.
+#[test]
+fn a_vhd_with_a_wrong_footer_checksum_is_always_noticed() {
+    let Some(f) = fixtures() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = std::fs::read(f.out.join("vhd-fixed.img")).unwrap();
+    let n = b.len();
+    b[n - 512 + 64] ^= 0x01;
+    let p = tmp.path().join("bad-footer.vhd");
+    std::fs::write(&p, b).unwrap();
+    let good = f.out.join("vhd-fixed.img");
+    let (_, doc) = scan(&good, &[]);
+    assert_eq!(doc["images"][0]["notices"], serde_json::json!([]));
+    for extra in [&[][..], &["--verify-image"][..]] {
+        let (_, doc) = scan(&p, extra);
+        let notices = doc["images"][0]["notices"].as_array().unwrap();
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.as_str().unwrap().contains("footer's checksum is wrong")),
+            "{extra:?}: {notices:?}"
+        );
+    }
+}
+
+/// `NAME.001` given alone while `NAME.000` is beside it: the set may begin one segment
+/// earlier, said in a notice naming it; a set that starts at `.001` has no such notice.
+#[test]
+fn a_split_set_given_by_its_second_segment_is_noticed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = unpack(tmp.path(), "mbr");
+    let bytes = std::fs::read(&raw).unwrap();
+    let (a, b) = bytes.split_at(bytes.len() / 2);
+    let set = tmp.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    std::fs::write(set.join("disk.000"), a).unwrap();
+    std::fs::write(set.join("disk.001"), b).unwrap();
+    let (_, doc) = scan(&set.join("disk.001"), &[]);
+    let notices = doc["images"][0]["notices"].as_array().unwrap();
+    assert!(
+        notices.iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.contains("disk.000") && n.contains("not the whole disk")
+        }),
+        "{notices:?}"
+    );
+    // The whole set from its first segment: read as the raw disk, without that notice.
+    let (_, whole) = scan(&set.join("disk.000"), &[]);
+    assert_eq!(whole["images"][0]["segments"], 2);
+    let (_, want) = scan(&raw, &[]);
+    assert_eq!(
+        comparable(&whole, &set.join("disk.000")),
+        comparable(&want, &raw)
+    );
+    let lone = tmp.path().join("lone");
+    std::fs::create_dir(&lone).unwrap();
+    std::fs::write(lone.join("disk.001"), b).unwrap();
+    let (_, doc) = scan(&lone.join("disk.001"), &[]);
+    assert!(
+        !doc["images"][0]["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("not the whole disk")),
+        "{doc}"
+    );
+}
+
+/// A loop device attached read-only (`losetup -r`), detached when dropped, whatever happens.
+struct Loop(PathBuf);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
+    }
+}
+
+/// A block device is read like a raw image (its size from the kernel, opened read-only):
+/// a `losetup -r` loop device over the test disk gives the image file's findings and
+/// verdicts; `-o` onto it is refused before anything is opened for writing; a character
+/// device and a FIFO stay refused, without hanging. Needs root (CI runs as root).
+#[test]
+fn a_read_only_loop_device_is_read_like_its_image_file() {
+    if !have("losetup") {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !require(
+        "root, to attach a loop device",
+        root,
+        "run as root, as CI does",
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = unpack(tmp.path(), "mbr");
+    let out = Command::new("losetup")
+        .args(["-r", "-f", "--show"])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let attached = out.status.success();
+    if !require(
+        "a free loop device (losetup -r -f)",
+        attached,
+        "run as root with /dev/loop-control, as CI does",
+    ) {
+        return;
+    }
+    let dev = Loop(PathBuf::from(
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    ));
+    let (want_code, want) = scan(&raw, &[]);
+    let (code, doc) = scan(&dev.0, &[]);
+    assert_eq!(code, want_code, "{doc}");
+    let img = &doc["images"][0];
+    assert_eq!(img["container"], "raw");
+    assert_eq!(img["size"], std::fs::metadata(&raw).unwrap().len());
+    assert_eq!(comparable(&doc, &dev.0), comparable(&want, &raw));
+    // Never written onto.
+    let before = md5_hex(&std::fs::read(&raw).unwrap());
+    let o = run(&[
+        "scan",
+        "-q",
+        "-o",
+        dev.0.to_str().unwrap(),
+        raw.to_str().unwrap(),
+    ]);
+    assert_eq!(code_of(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("refusing to write the report") && err.contains("block device"),
+        "{err}"
+    );
+    assert_eq!(md5_hex(&std::fs::read(&raw).unwrap()), before);
+    drop(dev);
+    // A character device and a FIFO are not images (no size, maybe no end).
+    let fifo = tmp.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for p in [Path::new("/dev/zero"), fifo.as_path()] {
+        let (code, doc) = scan_bounded(p);
+        assert_eq!(code, 2, "{}: {doc}", p.display());
+        assert_eq!(doc["images"], serde_json::json!([]), "{}", p.display());
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+}
+
+fn code_of(o: &std::process::Output) -> i32 {
+    o.status.code().expect("exit code")
+}

@@ -303,3 +303,77 @@ fn results_are_the_same_whatever_the_thread_count() {
     assert_eq!(c1, c4);
     assert_eq!(strip(one), strip(four));
 }
+
+/// Reading a symbolic link's target (`readlinkat`) updates the link's access time on a
+/// read-write mount: kbscan takes a link's times before it first reads it, so the finding
+/// (and the timeline) give the evidence's times, not the scan's. The link's times are set
+/// far back (atime = mtime), which a relatime mount then updates on the first read.
+#[test]
+fn a_links_times_are_taken_before_its_target_is_read() {
+    use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sys");
+    copy_tree(&system("w2k-sp4-vulnerable"), &root);
+    let server = root.join(SERVER);
+    fs::rename(server.join("Nscm.exe"), server.join("Nscm.real")).unwrap();
+    let link = server.join("Nscm.exe");
+    symlink("Nscm.real", &link).unwrap();
+    // 2004-01-02T03:04:05Z
+    let t = Timespec {
+        tv_sec: 1_073_012_645,
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: t,
+        last_modification: t,
+    };
+    utimensat(CWD, &link, &times, AtFlags::SYMLINK_NOFOLLOW).unwrap();
+    let (_, doc) = scan_json(&[&root], &["-q", "--rule", "MS04-008"]);
+    let f = doc["roots"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == format!("{SERVER}/Nscm.exe"))
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(f["link_target"], "Nscm.real", "{f}");
+    assert_eq!(f["accessed"], "2004-01-02T03:04:05Z", "{f}");
+    assert_eq!(f["modified"], "2004-01-02T03:04:05Z", "{f}");
+}
+
+/// Listing a folder sets its access time on a read-write mount unless it is opened with
+/// `O_NOATIME` (allowed to the folder's owner and root): kbscan's folders keep theirs. Set far
+/// back (atime = mtime), which a relatime mount would otherwise update on the first listing.
+#[test]
+fn listing_folders_leaves_their_access_times() {
+    use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sys");
+    copy_tree(&system("w2k-sp4-vulnerable"), &root);
+    let me = fs::metadata(&root).unwrap().uid();
+    // SAFETY: geteuid has no preconditions.
+    let owner = unsafe { libc::geteuid() } == me;
+    let t = Timespec {
+        tv_sec: 1_073_012_645,
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: t,
+        last_modification: t,
+    };
+    let folders = [root.clone(), root.join("WINNT"), root.join(SERVER)];
+    for f in &folders {
+        utimensat(CWD, f, &times, AtFlags::empty()).unwrap();
+    }
+    let (_, doc) = scan_json(&[&root], &["-q", "--rule", "MS04-008"]);
+    assert_eq!(doc["roots"][0]["verdict"], "vulnerable");
+    assert!(owner, "the copy is this user's: O_NOATIME must be allowed");
+    for f in &folders {
+        assert_eq!(
+            fs::metadata(f).unwrap().atime(),
+            1_073_012_645,
+            "{} was listed with its access time updated",
+            f.display()
+        );
+    }
+}

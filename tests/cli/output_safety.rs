@@ -290,6 +290,94 @@ fn an_output_equal_to_a_vmdk_extent_file_is_refused() {
     }
 }
 
+/// The `-o` guard reads a descriptor as the reader does (one parser): an extent named
+/// without quotes (`RW 2048 FLAT b-flat.vmdk 0`, read by kbscan and other readers) is
+/// protected as a quoted one, also from the CSV examination record written beside the
+/// report; beside a descriptor kbscan cannot read, which another reader might take to name
+/// any file there, nothing is written at all.
+#[test]
+fn the_output_guard_reads_a_vmdk_descriptor_as_the_reader_does() {
+    if !common::have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vdir = d.join("set");
+    fs::create_dir(&vdir).unwrap();
+    let desc = vdir.join("d.vmdk");
+    let st = Command::new("qemu-img")
+        .args([
+            "create",
+            "-q",
+            "-f",
+            "vmdk",
+            "-o",
+            "subformat=monolithicFlat",
+        ])
+        .arg(&desc)
+        .arg("1M")
+        .status()
+        .unwrap();
+    assert!(st.success(), "qemu-img create");
+    let text = fs::read_to_string(&desc).unwrap();
+    assert!(text.contains("FLAT \"d-flat.vmdk\" 0"), "{text}");
+    // The extent renamed, named bare; a second extent whose name is the record of `-o r.csv`.
+    fs::rename(vdir.join("d-flat.vmdk"), vdir.join("b-flat.vmdk")).unwrap();
+    fs::write(vdir.join("r.csv.examination.json"), vec![0u8; 512]).unwrap();
+    let bare = text.replace(
+        "RW 2048 FLAT \"d-flat.vmdk\" 0",
+        "RW 2048 FLAT b-flat.vmdk 0\nRW 1 FLAT r.csv.examination.json 0",
+    );
+    assert_ne!(bare, text);
+    fs::write(&desc, &bare).unwrap();
+    let ext = vdir.join("b-flat.vmdk");
+    let side = vdir.join("r.csv.examination.json");
+    let (code, doc) = scan_json(&[&desc], &["-q", "--rule", "MS04-008"]);
+    assert_eq!(doc["images"][0]["segments"], 3, "{code}: {doc}");
+    assert_refused(
+        &["scan", "-q", "-o", s(&ext), s(&desc)],
+        d,
+        &[&desc, &ext, &side],
+        &[&vdir],
+    );
+    assert_refused(
+        &[
+            "scan",
+            "-q",
+            "-f",
+            "csv",
+            "-o",
+            s(&vdir.join("r.csv")),
+            s(&desc),
+        ],
+        d,
+        &[&desc, &ext, &side],
+        &[&vdir],
+    );
+    // Unreadable (a quote inside a bare name): no file beside it may be written.
+    fs::write(&desc, bare.replace("b-flat.vmdk 0", "b-fl\"at.vmdk 0")).unwrap();
+    let other = vdir.join("anything.json");
+    assert_refused(
+        &["scan", "-q", "-o", s(&other), s(&desc)],
+        d,
+        &[&desc, &ext, &side],
+        &[&vdir],
+    );
+    assert!(!other.exists());
+    // A readable descriptor keeps only its files: a report beside it is written.
+    fs::write(&desc, &bare).unwrap();
+    let o = run(&[
+        "scan",
+        "-q",
+        "--rule",
+        "MS04-008",
+        "-o",
+        s(&other),
+        s(&desc),
+    ]);
+    assert!(other.is_file(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn an_output_equal_to_a_hive_a_rule_file_or_a_version_input_is_refused() {
     let c = case();

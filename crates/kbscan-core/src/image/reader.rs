@@ -59,6 +59,35 @@ pub fn complete_read(v: Vec<u8>, size: u64, limit: u64) -> Result<Vec<u8>, Sourc
     Ok(v)
 }
 
+/// The size of a block device, from the kernel: `BLKGETSIZE64` (`_IOR(0x12, 114, size_t)`,
+/// which writes a `u64` whatever the width of `size_t`).
+fn block_device_len(f: &File) -> io::Result<u64> {
+    use rustix::ioctl::{opcode, Getter, Opcode};
+    const BLKGETSIZE64: Opcode = opcode::read::<usize>(0x12, 114);
+    // SAFETY: BLKGETSIZE64 takes a pointer to one u64 and writes it; `Getter` provides that
+    // buffer and returns it only when the call succeeded.
+    unsafe { rustix::ioctl::ioctl(f, Getter::<BLKGETSIZE64, u64>::new()) }.map_err(io::Error::from)
+}
+
+/// The bytes an evidence file holds: a regular file's length, or a block device's size
+/// (`/dev/sdX` behind a write-blocker, a `losetup -r` loop device), read like a raw image.
+/// Anything else (a FIFO, a character device, a folder) is refused.
+pub fn evidence_len(f: &File) -> io::Result<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = f.metadata()?;
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(meta.len());
+    }
+    if ft.is_block_device() {
+        return block_device_len(f);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a regular file or a block device",
+    ))
+}
+
 /// The segments of an image, concatenated. Reads past the end return 0 bytes (end of file).
 #[derive(Debug)]
 pub struct Segments {
@@ -95,6 +124,19 @@ pub fn segment_paths(first: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `NAME.000` (same width) when `first` is `NAME.001` and that file exists beside it: a set
+/// numbered from 0 given by its second segment, which read alone is not the whole disk.
+pub fn earlier_segment(first: &Path) -> Option<PathBuf> {
+    let name = first.file_name()?.to_str()?;
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let stem = &name[..name.len() - digits];
+    if digits < 2 || !stem.ends_with('.') || name[name.len() - digits..].parse::<u64>().ok()? != 1 {
+        return None;
+    }
+    let zero = first.with_file_name(format!("{stem}{:0digits$}", 0));
+    zero.is_file().then_some(zero)
+}
+
 /// Whether `name` is a name a split raw set whose first segment is named `first` could take
 /// (`disk.001` → `disk.002`…`disk.999`, then `disk.1000`: the number may grow wider, as
 /// [`segment_paths`] follows it).
@@ -119,15 +161,10 @@ impl Segments {
         let mut total = 0u64;
         for p in paths {
             let f = open_evidence(p)?;
-            let meta = f.metadata()?;
-            if !meta.is_file() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} is not a regular file", p.display()),
-                ));
-            }
-            files.push((f, total, meta.len()));
-            total = total.saturating_add(meta.len());
+            let len = evidence_len(&f)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+            files.push((f, total, len));
+            total = total.saturating_add(len);
         }
         Ok(Self { files, total })
     }

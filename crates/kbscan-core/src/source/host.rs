@@ -107,6 +107,19 @@ const ID_MASK: StatxFlags = StatxFlags::TYPE
     .union(StatxFlags::INO)
     .union(StatxFlags::MNT_ID);
 
+/// Opens a folder to list it, with `O_NOATIME` where the kernel allows it (the folder's
+/// owner, or root): listing a folder otherwise sets its access time on a read-write mount.
+fn open_folder<P: rustix::path::Arg + Copy>(
+    at: impl AsFd,
+    name: P,
+    flags: OFlags,
+) -> rustix::io::Result<rustix::fd::OwnedFd> {
+    match openat(&at, name, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => openat(&at, name, flags, Mode::empty()),
+        other => other,
+    }
+}
+
 fn statx_name(dir: impl AsFd, name: &[u8], mask: StatxFlags) -> rustix::io::Result<Statx> {
     statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, mask)
 }
@@ -163,6 +176,10 @@ pub struct HostNode {
     is_link: bool,
     /// What `stat` saw by name, checked against what is opened.
     seen: OnceLock<Ident>,
+    /// A link's size and times as they were before kbscan first read its target:
+    /// `readlinkat` updates a link's access time on a read-write mount, and the report must
+    /// give the evidence's time, not the scan's.
+    before_read: OnceLock<Stat>,
 }
 
 impl HostNode {
@@ -258,11 +275,10 @@ impl HostSource {
             }
             _ => None,
         };
-        let fd = openat(
+        let fd = open_folder(
             &parent.fd,
             name,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
         )
         .map_err(|e| {
             SourceError::new(
@@ -345,10 +361,46 @@ impl HostSource {
         Ok(cur)
     }
 
+    /// Size and times of a node as they are now.
+    fn stat_now(&self, node: &HostNode) -> Result<Stat, SourceError> {
+        let mask = ID_MASK
+            | StatxFlags::SIZE
+            | StatxFlags::MTIME
+            | StatxFlags::ATIME
+            | StatxFlags::CTIME
+            | StatxFlags::BTIME;
+        let st = if node.is_root() {
+            statx_fd(&node.dir.fd, mask)
+        } else {
+            statx_name(&node.dir.fd, &node.name, mask)
+        }
+        .map_err(|e| SourceError::new(SourceErrorKind::Metadata, ioe(e).to_string()))?;
+        let id = Ident::of(&st);
+        if !node.is_root() && node.dir.id.other_mount(&id) && !self.cross_mounts {
+            return Err(SourceError::new(SourceErrorKind::Metadata, MOUNTED_FILE));
+        }
+        let _ = node.seen.set(id);
+        Ok(Stat {
+            size: (file_type(&st) == FileType::RegularFile).then_some(st.stx_size),
+            times: times_of_statx(&st),
+        })
+    }
+
+    /// A link's target text. Its times are taken first (once), since reading it may update
+    /// its access time; `stat` gives those.
+    fn read_link(&self, node: &HostNode) -> rustix::io::Result<Vec<u8>> {
+        if node.before_read.get().is_none() {
+            if let Ok(st) = self.stat_now(node) {
+                let _ = node.before_read.set(st);
+            }
+        }
+        readlinkat(&node.dir.fd, &node.name[..], Vec::new()).map(|t| t.into_bytes())
+    }
+
     /// The link policy when links are followed.
     fn follow(&self, node: &HostNode) -> Link<HostNode> {
-        let target = match readlinkat(&node.dir.fd, &node.name[..], Vec::new()) {
-            Ok(t) => t.into_bytes(),
+        let target = match self.read_link(node) {
+            Ok(t) => t,
             Err(e) => return Link::Unreadable(format!("cannot read symbolic link: {}", ioe(e))),
         };
         let text = escape_bytes(&target);
@@ -407,6 +459,7 @@ impl HostSource {
                 listed_ino: 0,
                 is_link: false,
                 seen: OnceLock::new(),
+                before_read: OnceLock::new(),
             },
         }
     }
@@ -501,11 +554,10 @@ impl Source for HostSource {
         if !meta.is_dir() {
             return Err(SourceError::new(SourceErrorKind::Io, "not a directory"));
         }
-        let fd = openat(
+        let fd = open_folder(
             CWD,
-            &self.root,
+            self.root.as_path(),
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
         )
         .map_err(src_err)?;
         let id = Ident::of(&statx_fd(&fd, ID_MASK).map_err(src_err)?);
@@ -520,6 +572,7 @@ impl Source for HostSource {
                 listed_ino: 0,
                 is_link: false,
                 seen: OnceLock::new(),
+                before_read: OnceLock::new(),
             },
             None,
         ))
@@ -540,8 +593,8 @@ impl Source for HostSource {
                     ))
                 }
             }
-            let target = readlinkat(&node.dir.fd, &node.name[..], Vec::new()).map_err(src_err)?;
-            match self.resolve(node.dir.parts(), target.as_bytes()) {
+            let target = self.read_link(node).map_err(src_err)?;
+            match self.resolve(node.dir.parts(), &target) {
                 Ok(parts) => self.open_parts(&parts)?,
                 Err(_) => {
                     return Err(SourceError::new(
@@ -557,11 +610,10 @@ impl Source for HostSource {
         // listed through its own descriptor, so that each listing starts at the beginning.
         let again;
         let list_fd = if node.is_root() {
-            again = openat(
+            again = open_folder(
                 &dir.fd,
                 c".",
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
             )
             .map_err(src_err)?;
             again.as_fd()
@@ -601,6 +653,7 @@ impl Source for HostSource {
                     listed_ino: e.ino(),
                     is_link: kind == EntryKind::Symlink,
                     seen: OnceLock::new(),
+                    before_read: OnceLock::new(),
                 },
             });
         }
@@ -608,27 +661,10 @@ impl Source for HostSource {
     }
 
     fn stat(&self, node: &HostNode) -> Result<Stat, SourceError> {
-        let mask = ID_MASK
-            | StatxFlags::SIZE
-            | StatxFlags::MTIME
-            | StatxFlags::ATIME
-            | StatxFlags::CTIME
-            | StatxFlags::BTIME;
-        let st = if node.is_root() {
-            statx_fd(&node.dir.fd, mask)
-        } else {
-            statx_name(&node.dir.fd, &node.name, mask)
+        if let Some(st) = node.before_read.get() {
+            return Ok(st.clone());
         }
-        .map_err(|e| SourceError::new(SourceErrorKind::Metadata, ioe(e).to_string()))?;
-        let id = Ident::of(&st);
-        if !node.is_root() && node.dir.id.other_mount(&id) && !self.cross_mounts {
-            return Err(SourceError::new(SourceErrorKind::Metadata, MOUNTED_FILE));
-        }
-        let _ = node.seen.set(id);
-        Ok(Stat {
-            size: (file_type(&st) == FileType::RegularFile).then_some(st.stx_size),
-            times: times_of_statx(&st),
-        })
+        self.stat_now(node)
     }
 
     fn read(&self, node: &HostNode, size: u64, limit: u64) -> Result<Vec<u8>, SourceError> {
@@ -650,9 +686,7 @@ impl Source for HostSource {
             return self.follow(node);
         }
         Link::Kept {
-            text: readlinkat(&node.dir.fd, &node.name[..], Vec::new())
-                .ok()
-                .map(|t| escape_bytes(t.as_bytes())),
+            text: self.read_link(node).ok().map(|t| escape_bytes(&t)),
             why: EntryKind::Symlink
                 .skip_reason()
                 .unwrap_or("a symbolic link")

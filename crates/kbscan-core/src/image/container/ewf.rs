@@ -143,6 +143,7 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
         kind: if smart { "smart" } else { "e01" },
         segments: own.len(),
         meta,
+        notices: Vec::new(),
         src: Box::new(EwfSource {
             reader,
             files: own,
@@ -288,7 +289,7 @@ pub(crate) const EWF1: super::Container = super::Container {
     display: "E01 (EnCase/EWF)",
     detect: |p| p.starts(b"EVF\x09\x0d\x0a\xff\x00"),
     reading: super::Reading::Read(open),
-    companions: ewf_segment_paths,
+    companions: |p| Ok(ewf_segment_paths(p)),
     companion: "a segment of the scanned image",
 };
 

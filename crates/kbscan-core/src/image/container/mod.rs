@@ -15,6 +15,7 @@ mod refused;
 pub mod vhd;
 pub mod vhdx;
 pub mod vmdk;
+pub mod vmdk_descriptor;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -54,6 +55,9 @@ pub struct Opened {
     pub kind: &'static str,
     pub segments: usize,
     pub meta: ContainerMeta,
+    /// What the examiner must know about the container before trusting its reading (a
+    /// checksum that does not match…): the image's notices.
+    pub notices: Vec<String>,
     pub src: Box<dyn ByteSource>,
     /// Checks the container's own hashes/checksums (reads everything where the format
     /// stores a hash of the whole disk).
@@ -186,15 +190,15 @@ pub struct Container {
     pub detect: fn(&Probe) -> bool,
     pub reading: Reading,
     /// Every file of the set, given the first (EWF segments, VMDK extents); none when `path`
-    /// is not such a set.
-    pub companions: fn(&Path) -> Vec<PathBuf>,
+    /// is not such a set; `Err` (why) when `path` is such a set whose files cannot be told.
+    pub companions: fn(&Path) -> Result<Vec<PathBuf>, String>,
     /// What one of those files is, for a refusal (`a segment of the scanned image`).
     pub companion: &'static str,
 }
 
 /// A container with no files beside its own.
-pub(crate) fn no_companions(_: &Path) -> Vec<PathBuf> {
-    Vec::new()
+pub(crate) fn no_companions(_: &Path) -> Result<Vec<PathBuf>, String> {
+    Ok(Vec::new())
 }
 
 /// Every container kbscan recognises, in the order they are tried (the VHD, recognised by a
@@ -227,7 +231,7 @@ pub fn recognise(probe: &Probe) -> Option<&'static Container> {
 pub fn detect(f: &mut File) -> io::Result<Option<&'static Container>> {
     let mut head = [0u8; 512];
     let n = pread(f, 0, &mut head)?;
-    let len = f.metadata()?.len();
+    let len = super::reader::evidence_len(f)?;
     let mut foot = [0u8; 512];
     let tail = if len >= 1024 && len % 512 == 0 && pread(f, len - 512, &mut foot)? == 512 {
         Some(&foot[..])
@@ -240,15 +244,30 @@ pub fn detect(f: &mut File) -> io::Result<Option<&'static Container>> {
     }))
 }
 
-/// The other files of the set that `path` begins, whatever container it is, each with what
-/// it is: files a report must never be written over.
-pub fn set_files(path: &Path) -> Vec<(PathBuf, &'static str)> {
-    let mut out: Vec<(PathBuf, &'static str)> = Vec::new();
+/// The files of an image's set besides the image itself.
+#[derive(Debug, Default)]
+pub struct SetFiles {
+    /// Each file with what it is: files a report must never be written over.
+    pub files: Vec<(PathBuf, &'static str)>,
+    /// Set when `path` begins a set whose files cannot be told (a VMDK descriptor kbscan
+    /// cannot read): why. Any file beside it may then belong to it.
+    pub unknown: Option<String>,
+}
+
+/// The other files of the set that `path` begins, whatever container it is: the same
+/// reading the container's reader makes (for a VMDK descriptor, the one parser).
+pub fn set_files(path: &Path) -> SetFiles {
+    let mut out = SetFiles::default();
     for c in CONTAINERS {
-        for f in (c.companions)(path) {
-            if f != path && !out.iter().any(|(o, _)| *o == f) {
-                out.push((f, c.companion));
+        match (c.companions)(path) {
+            Ok(files) => {
+                for f in files {
+                    if f != path && !out.files.iter().any(|(o, _)| *o == f) {
+                        out.files.push((f, c.companion));
+                    }
+                }
             }
+            Err(why) => out.unknown = Some(why),
         }
     }
     out
@@ -333,6 +352,7 @@ pub fn open_for_scan(
     image.format = opened.kind.to_owned();
     image.segments = opened.segments;
     image.container_metadata = Some(opened.meta);
+    image.notices.extend(opened.notices);
     if verify {
         let v = (opened.verify)();
         if v.is_mismatch() {

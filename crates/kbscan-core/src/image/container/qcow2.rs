@@ -56,6 +56,7 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             virtual_size: Some(len),
             ..ContainerMeta::default()
         },
+        notices: Vec::new(),
         src: Box::new(SeekSource {
             inner: reader,
             len,

@@ -56,7 +56,7 @@ pub struct VhdSource {
 }
 
 pub fn open(mut file: File) -> Result<Opened, ContainerError> {
-    let file_len = file.metadata()?.len();
+    let file_len = crate::image::reader::evidence_len(&file)?;
     if file_len < FOOTER {
         return Err(damaged("shorter than its 512-byte footer"));
     }
@@ -133,6 +133,23 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
         Layout::Fixed => current_size.min(file_len - FOOTER),
         Layout::Dynamic { .. } => current_size,
     };
+    // qemu-img refuses such a disk: its reading is said to be doubtful whether or not
+    // --verify-image is given.
+    let mut notices = Vec::new();
+    if !footer_ok {
+        notices.push(
+            "the VHD footer's checksum is wrong: its size, type and geometry may be damaged \
+             (qemu-img refuses this disk); what it describes is read"
+                .to_owned(),
+        );
+    }
+    if header_ok == Some(false) {
+        notices.push(
+            "the VHD dynamic header's checksum is wrong: its block table may be damaged; what \
+             it describes is read"
+                .to_owned(),
+        );
+    }
     let verify = Box::new(move || {
         let mut detail = format!(
             "footer checksum {}",
@@ -155,6 +172,7 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
         kind: "vhd",
         segments: 1,
         meta,
+        notices,
         src: Box::new(VhdSource {
             file,
             file_len,

@@ -29,6 +29,7 @@ pub fn open(file: File) -> Result<Opened, ContainerError> {
             virtual_size: Some(len),
             ..ContainerMeta::default()
         },
+        notices: Vec::new(),
         src: Box::new(SeekSource {
             inner: reader,
             len,

@@ -1,39 +1,155 @@
-//! VMDK through `vmdk-core`: monolithicSparse, streamOptimized and COWD from our own
-//! read-only handle (`VmdkReader::open`); descriptor files (monolithicFlat,
-//! twoGbMaxExtentFlat, twoGbMaxExtentSparse, vmfs…) through `VmdkReader::open_path`, which
-//! opens the extent files itself with `File::open` (read-only) and refuses extent names that
-//! leave the descriptor's folder. Before that, every extent named by the descriptor is
-//! checked here to be a regular file (not a link, not a device). Differencing disks
-//! (`parentCID` set) are refused, naming the parent.
+//! VMDK. Binary VMDKs (monolithicSparse, streamOptimized, COWD) are read by `vmdk-core` from
+//! our own read-only handle (`VmdkReader::open`). A descriptor file (monolithicFlat,
+//! twoGbMaxExtentFlat, twoGbMaxExtentSparse, vmfs…) is read by [`vmdk_descriptor`], the one
+//! parser that the `-o` guard asks too, and kbscan opens every extent itself
+//! ([`open_extent`]): relative to a handle on the descriptor's folder, one component at a
+//! time with `O_NOFOLLOW`, regular files only — a link (to a file, a folder or a device), a
+//! FIFO or a device is refused by name, never opened, so a hostile set can neither reach
+//! outside its folder nor hang the scan. Flat extents are read here; each sparse extent is
+//! handed to `VmdkReader::open` as its handle (`vmdk-core` never opens a file by name).
+//! Differencing disks (`parentCID` set) are refused, naming the parent.
+//!
+//! [`vmdk_descriptor`]: super::vmdk_descriptor
 
 use std::fs::File;
-use std::path::Path;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use vmdk_core::VmdkReader;
 
+use super::vmdk_descriptor::{self as descriptor, Descriptor, ExtentKind, MAX_DESCRIPTOR};
 use super::{pread, qemu_convert, ContainerError, ContainerMeta, Opened, SeekSource, Verification};
 use crate::contain::contained;
-
-const MAX_DESCRIPTOR: usize = 1024 * 1024;
+use crate::image::reader::ByteSource;
 
 fn damaged(e: impl std::fmt::Display) -> ContainerError {
     ContainerError::damaged("VMDK", e)
 }
 
-fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| {
-        let l = l.trim();
-        let rest = l.strip_prefix(key)?.trim_start().strip_prefix('=')?;
-        Some(rest.trim().trim_matches('"'))
-    })
+/// Why an extent file is not opened. Every variant names the extent as the descriptor does.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtentError {
+    #[error("extent \"{name}\": \"{component}\" is a symbolic link; extents are opened only inside the descriptor's folder, never through a link")]
+    Link { name: String, component: String },
+    #[error("extent \"{name}\": \"{component}\" is {what}, not a folder")]
+    NotFolder {
+        name: String,
+        component: String,
+        what: &'static str,
+    },
+    #[error("extent \"{name}\" is {what}, not a regular file: not opened")]
+    NotRegular { name: String, what: &'static str },
+    #[error("extent \"{name}\" cannot be opened beside the descriptor: {source}")]
+    Open { name: String, source: io::Error },
+    #[error("extent \"{name}\" was replaced while it was opened")]
+    Changed { name: String },
+    #[error("extent \"{name}\" holds {have} bytes; the descriptor reads up to byte {need} of it (truncated?)")]
+    Short { name: String, have: u64, need: u64 },
+    #[error("extent \"{name}\" is a disk of {have} sectors; the descriptor gives it {want}")]
+    Size { name: String, have: u64, want: u64 },
+    #[error("extent \"{name}\" is a differencing disk (its parentCID is set): not read")]
+    Child { name: String },
+    #[error("extent \"{name}\": {message}")]
+    Damaged { name: String, message: String },
 }
 
-fn refuse_child(text: &str, path: &Path) -> Result<(), ContainerError> {
-    let parent_cid = field(text, "parentCID").unwrap_or("ffffffff");
-    if parent_cid.eq_ignore_ascii_case("ffffffff") {
+fn what(ft: FileType) -> &'static str {
+    match ft {
+        FileType::RegularFile => "a regular file",
+        FileType::Directory => "a folder",
+        FileType::Symlink => "a symbolic link",
+        FileType::Fifo => "a FIFO (named pipe)",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Unknown => "of an unknown type",
+    }
+}
+
+/// (device, inode, type) of a file, from `stat`.
+fn ident(st: &rustix::fs::Stat) -> (u64, u64, FileType) {
+    (st.st_dev, st.st_ino, FileType::from_raw_mode(st.st_mode))
+}
+
+/// Opens the extent `name` (checked by the parser: relative, plain components) below the
+/// folder `dir`: every component is looked at without following it (`fstatat`
+/// `AT_SYMLINK_NOFOLLOW`) before it is opened with `O_NOFOLLOW` (and `O_NONBLOCK`, so not
+/// even a FIFO put there in between can block), and the opened file must be the one looked
+/// at. Folders on the way must be folders, the extent a regular file.
+pub fn open_extent(dir: &OwnedFd, name: &str) -> Result<File, ExtentError> {
+    let open_err = |source: io::Error| ExtentError::Open {
+        name: name.to_owned(),
+        source,
+    };
+    let parts: Vec<&str> = name.split('/').collect();
+    let mut here: Option<OwnedFd> = None;
+    for (i, part) in parts.iter().enumerate() {
+        let at = here.as_ref().unwrap_or(dir).as_fd();
+        let last = i + 1 == parts.len();
+        let st = rustix::fs::statat(at, *part, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| open_err(e.into()))?;
+        let (dev, ino, ft) = ident(&st);
+        let shown = parts[..=i].join("/");
+        match ft {
+            FileType::Symlink => {
+                return Err(ExtentError::Link {
+                    name: name.to_owned(),
+                    component: shown,
+                })
+            }
+            FileType::Directory if !last => {}
+            FileType::RegularFile if last => {}
+            other if last => {
+                return Err(ExtentError::NotRegular {
+                    name: name.to_owned(),
+                    what: what(other),
+                })
+            }
+            other => {
+                return Err(ExtentError::NotFolder {
+                    name: name.to_owned(),
+                    component: shown,
+                    what: what(other),
+                })
+            }
+        }
+        let flags = OFlags::RDONLY
+            | OFlags::NOFOLLOW
+            | OFlags::CLOEXEC
+            | OFlags::NONBLOCK
+            | if last {
+                OFlags::empty()
+            } else {
+                OFlags::DIRECTORY
+            };
+        let fd = match rustix::fs::openat(at, *part, flags | OFlags::NOATIME, Mode::empty()) {
+            // O_NOATIME is only for the file's owner.
+            Err(rustix::io::Errno::PERM) => rustix::fs::openat(at, *part, flags, Mode::empty()),
+            other => other,
+        }
+        .map_err(|e| open_err(e.into()))?;
+        let now = rustix::fs::fstat(&fd).map_err(|e| open_err(e.into()))?;
+        if ident(&now) != (dev, ino, ft) {
+            return Err(ExtentError::Changed {
+                name: name.to_owned(),
+            });
+        }
+        here = Some(fd);
+    }
+    // O_NONBLOCK stays, as on every evidence file: it changes nothing for a regular file.
+    let fd = here.ok_or_else(|| open_err(io::Error::from(io::ErrorKind::NotFound)))?;
+    Ok(File::from(fd))
+}
+
+/// Reads a differencing disk's parent from its descriptor and refuses it.
+fn refuse_child(d: &Descriptor, path: &Path) -> Result<(), ContainerError> {
+    if d.parent_cid.is_none() {
         return Ok(());
     }
-    let parent = field(text, "parentFileNameHint").unwrap_or("(not named)");
+    let parent = d.parent_hint.as_deref().unwrap_or("(not named)");
     Err(ContainerError::Refused(format!(
         "format not supported: this is a differencing (snapshot) VMDK whose parent is \"{parent}\"; \
          kbscan does not read parent chains. Merge it first, with the parent beside it: {}, \
@@ -50,7 +166,15 @@ pub fn open_sparse(file: File) -> Result<Opened, ContainerError> {
     let reader = contained(|| VmdkReader::open(file))
         .ok_or_else(|| damaged("the VMDK reader failed on a damaged structure"))?
         .map_err(damaged)?;
-    refuse_child(reader.descriptor_text(), Path::new("CHILD.vmdk"))?;
+    // The embedded descriptor (none in a member of a split set) says whether it is a child.
+    let text = reader.descriptor_text();
+    if !text.trim().is_empty() {
+        let d = descriptor::parse(text.as_bytes())
+            .map_err(|e| damaged(format!("its embedded descriptor cannot be read: {e}")))?;
+        refuse_child(&d, Path::new("CHILD.vmdk"))?;
+    } else if reader.parent_cid() != u32::MAX {
+        return Err(damaged("a parentCID without a descriptor"));
+    }
     let len = reader.virtual_disk_size();
     let subformat = reader.disk_type().to_owned();
     Ok(Opened {
@@ -61,6 +185,7 @@ pub fn open_sparse(file: File) -> Result<Opened, ContainerError> {
             virtual_size: Some(len),
             ..ContainerMeta::default()
         },
+        notices: Vec::new(),
         src: Box::new(SeekSource {
             inner: reader,
             len,
@@ -70,115 +195,191 @@ pub fn open_sparse(file: File) -> Result<Opened, ContainerError> {
     })
 }
 
-/// The file names of a descriptor's extent lines (`RW 4192256 FLAT "x-flat.vmdk" 0`).
-fn extent_names(text: &str) -> Vec<&str> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let access = l.split_whitespace().next()?;
-            if !matches!(access, "RW" | "RDONLY" | "NOACCESS") {
-                return None;
-            }
-            let start = l.find('"')? + 1;
-            let len = l[start..].find('"')?;
-            Some(&l[start..start + len])
-        })
-        .collect()
+/// Reads a descriptor file's bytes (at most [`MAX_DESCRIPTOR`]; one more tells it is larger).
+fn descriptor_bytes(file: &mut File) -> Result<Vec<u8>, ContainerError> {
+    let mut raw = vec![0u8; MAX_DESCRIPTOR + 1];
+    let n = pread(file, 0, &mut raw)?;
+    raw.truncate(n);
+    Ok(raw)
 }
 
-/// The extent files a VMDK descriptor file names, beside it (none for anything else): inputs
-/// as much as the descriptor, so `-o` must never land on one. Reads at most `MAX_DESCRIPTOR`
-/// bytes, read-only, and only when the file starts as a descriptor.
-pub fn extent_paths(path: &Path) -> Vec<std::path::PathBuf> {
+/// The extent files a VMDK descriptor file names, as the reader opens them (none for
+/// anything that is not a descriptor): inputs as much as the descriptor, so `-o` must never
+/// land on one. `Err` when `path` is a descriptor kbscan cannot read: which files it names
+/// cannot then be told.
+pub fn extent_paths(path: &Path) -> Result<Vec<PathBuf>, String> {
     let Ok(mut file) = crate::source::host::open_evidence(path) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    let mut raw = vec![0u8; MAX_DESCRIPTOR];
-    let Ok(n) = pread(&mut file, 0, &mut raw) else {
-        return Vec::new();
-    };
-    raw.truncate(n);
-    if !raw.starts_with(b"# Disk DescriptorFile") {
-        return Vec::new();
+    let mut head = [0u8; 21];
+    if !matches!(pread(&mut file, 0, &mut head), Ok(21)) || &head != b"# Disk DescriptorFile" {
+        return Ok(Vec::new());
     }
-    let text = String::from_utf8_lossy(&raw);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    extent_names(&text)
-        .into_iter()
-        .map(|name| dir.join(name))
-        .collect()
+    let raw = descriptor_bytes(&mut file).map_err(|e| e.to_string())?;
+    let d = descriptor::parse(&raw).map_err(|e| e.to_string())?;
+    // Extents are found beside the descriptor itself, wherever a link to it stands.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = real.parent().unwrap_or(Path::new("."));
+    Ok(d.file_names().into_iter().map(|n| dir.join(n)).collect())
+}
+
+/// One extent's place in the virtual disk.
+enum Piece {
+    Zero,
+    Flat { file: File, offset: u64 },
+    Sparse(Box<dyn ByteSource>),
+}
+
+impl std::fmt::Debug for Piece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Piece::Zero => "Zero",
+            Piece::Flat { .. } => "Flat",
+            Piece::Sparse(_) => "Sparse",
+        })
+    }
+}
+
+/// The extents of a descriptor, one after the other.
+#[derive(Debug)]
+struct Extents {
+    /// (first virtual byte, length, what is there).
+    pieces: Vec<(u64, u64, Piece)>,
+    len: u64,
+}
+
+impl ByteSource for Extents {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, mut pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() && pos < self.len {
+            let i = self.pieces.partition_point(|(s, _, _)| *s <= pos) - 1;
+            let (start, len, piece) = &mut self.pieces[i];
+            let within = pos - *start;
+            let want = usize::try_from(*len - within)
+                .unwrap_or(usize::MAX)
+                .min(buf.len() - done);
+            let out = &mut buf[done..done + want];
+            let n = match piece {
+                Piece::Zero => {
+                    out.fill(0);
+                    want
+                }
+                Piece::Flat { file, offset } => file.read_at(out, *offset + within)?,
+                Piece::Sparse(src) => src.read_at(within, out)?,
+            };
+            if n == 0 {
+                break; // An extent shrank while it was read.
+            }
+            done += n;
+            pos += n as u64;
+        }
+        Ok(done)
+    }
+}
+
+fn open_piece(dir: &OwnedFd, e: &descriptor::Extent) -> Result<Piece, ExtentError> {
+    let bytes = e.sectors * 512; // Checked by the parser.
+                                 // The parser gives a name to every extent but a ZERO one.
+    let (Some(name), false) = (e.name.as_deref(), e.kind == ExtentKind::Zero) else {
+        return Ok(Piece::Zero);
+    };
+    let file = open_extent(dir, name)?;
+    let have = file
+        .metadata()
+        .map_err(|source| ExtentError::Open {
+            name: name.to_owned(),
+            source,
+        })?
+        .len();
+    match e.kind {
+        ExtentKind::Zero | ExtentKind::Flat => {
+            let offset = e.offset.checked_mul(512);
+            let need = offset.and_then(|o| o.checked_add(bytes));
+            match (offset, need) {
+                (Some(offset), Some(need)) if need <= have => Ok(Piece::Flat { file, offset }),
+                _ => Err(ExtentError::Short {
+                    name: name.to_owned(),
+                    have,
+                    need: need.unwrap_or(u64::MAX),
+                }),
+            }
+        }
+        ExtentKind::Sparse => {
+            let bad = |message: String| ExtentError::Damaged {
+                name: name.to_owned(),
+                message,
+            };
+            let reader = contained(|| VmdkReader::open(file))
+                .ok_or_else(|| bad("the VMDK reader failed on a damaged structure".to_owned()))?
+                .map_err(|e| bad(e.to_string()))?;
+            if reader.parent_cid() != u32::MAX {
+                return Err(ExtentError::Child {
+                    name: name.to_owned(),
+                });
+            }
+            let len = reader.virtual_disk_size();
+            if len != bytes {
+                return Err(ExtentError::Size {
+                    name: name.to_owned(),
+                    have: len / 512,
+                    want: e.sectors,
+                });
+            }
+            Ok(Piece::Sparse(Box::new(SeekSource {
+                inner: reader,
+                len,
+                name: "VMDK",
+            })))
+        }
+    }
 }
 
 pub fn open_descriptor(path: &Path, mut file: File) -> Result<Opened, ContainerError> {
-    let size = file.metadata()?.len();
-    if size > MAX_DESCRIPTOR as u64 {
-        return Err(damaged(format!(
-            "a {size}-byte descriptor file is implausible"
-        )));
-    }
-    let mut raw = vec![0u8; size as usize];
-    let n = pread(&mut file, 0, &mut raw)?;
-    raw.truncate(n);
-    let text = String::from_utf8_lossy(&raw);
-    refuse_child(&text, path)?;
-    let create = field(&text, "createType").unwrap_or("");
-    if !matches!(
-        create,
-        "monolithicFlat"
-            | "twoGbMaxExtentFlat"
-            | "twoGbMaxExtentSparse"
-            | "monolithicSparse"
-            | "streamOptimized"
-            | "vmfs"
-            | "vmfsPreallocated"
-            | "vmfsEagerZeroedThick"
-            | "vmfsSparse"
-            | "vmfsThin"
-    ) {
+    let raw = descriptor_bytes(&mut file)?;
+    let d = descriptor::parse(&raw)
+        .map_err(|e| damaged(format!("its descriptor cannot be read unambiguously: {e}")))?;
+    refuse_child(&d, path)?;
+    if !d.create_type_read() {
         return Err(ContainerError::Refused(format!(
-            "format not supported: a VMDK descriptor of type \"{create}\" (raw device mappings and \
+            "format not supported: a VMDK descriptor of type \"{}\" (raw device mappings and \
              unknown types are not read); convert it: {}",
+            d.create_type,
             qemu_convert(path)
         )));
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let names = extent_names(&text);
-    if names.is_empty() {
-        return Err(damaged("the descriptor names no extent file"));
+    let dir_path = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // The folder the examiner named the descriptor in: every extent is opened below it.
+    let dir = rustix::fs::open(
+        dir_path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ContainerError::Io(e.into()))?;
+    let mut pieces = Vec::with_capacity(d.extents.len());
+    let mut start = 0u64;
+    for e in &d.extents {
+        let piece = open_piece(&dir, e).map_err(|e| damaged(e.to_string()))?;
+        let len = e.sectors * 512;
+        pieces.push((start, len, piece));
+        start += len; // The parser checked the sum.
     }
-    for name in &names {
-        let p = dir.join(name);
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_file() => {}
-            Ok(_) => {
-                return Err(damaged(format!(
-                    "extent \"{name}\" is not a regular file (a link or a device): not opened"
-                )))
-            }
-            Err(e) => {
-                return Err(damaged(format!(
-                    "extent \"{name}\" cannot be found beside the descriptor: {e}"
-                )))
-            }
-        }
-    }
-    let reader = contained(|| VmdkReader::open_path(path))
-        .ok_or_else(|| damaged("the VMDK reader failed on a damaged structure"))?
-        .map_err(damaged)?;
-    let len = reader.virtual_disk_size();
     Ok(Opened {
         kind: "vmdk",
-        segments: 1 + names.len(),
+        segments: 1 + d.file_names().len(),
         meta: ContainerMeta {
-            subformat: Some(create.to_owned()),
-            virtual_size: Some(len),
+            subformat: Some(d.create_type.clone()),
+            virtual_size: Some(start),
             ..ContainerMeta::default()
         },
-        src: Box::new(SeekSource {
-            inner: reader,
-            len,
-            name: "VMDK",
-        }),
+        notices: Vec::new(),
+        src: Box::new(Extents { pieces, len: start }),
         verify: no_hash(),
     })
 }
