@@ -117,7 +117,7 @@ fn folder_items(dir: &Path) -> Result<Vec<(Vec<u8>, PathBuf)>, Error> {
             {
                 members.insert(s);
             }
-            for (f, _) in kbscan_core::image::container::set_files(e) {
+            for (f, _) in kbscan_core::image::container::set_files(e).files {
                 members.insert(f);
             }
         }
@@ -262,6 +262,7 @@ fn identify(path: &Path, cross_mounts: bool) -> Result<(EvidenceIdentity, bool),
         .into_iter()
         .chain(
             kbscan_core::image::container::set_files(path)
+                .files
                 .into_iter()
                 .map(|(f, _)| f),
         );
