@@ -10,7 +10,7 @@ use crate::escape::escape_bytes;
 use crate::evidence::inspect::FileEvidence;
 use crate::evidence::pe::{PeVersionData, VersionResource};
 use crate::filter::Target;
-use crate::judge::{self, location};
+use crate::judge::{self, location, prose};
 use crate::lineage;
 use crate::model::time::Times;
 use crate::model::{
@@ -104,7 +104,7 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 Outcome::Skipped { why, times, size } => {
                     f.file.set_times(times);
                     f.file.size = *size;
-                    f.notes.push(format!("not opened: {why}"));
+                    f.notes.push(prose::not_opened(why));
                 }
                 Outcome::Failed(e) => {
                     f.status = Status::Error;
@@ -172,22 +172,13 @@ fn apply_pe(f: &mut Finding, pe: &PeVersionData, file: &RuleFile) {
             .collect();
     }
     for r in pe.resources.iter().filter(|r| !r.windows_reads()) {
-        f.notes.push(format!(
-            "version resource {} (language {:04x}) is not the one Windows reads (GetFileVersionInfo reads id 1, VS_VERSION_INFO): {}; not judged",
-            r.name,
-            r.lang,
-            says(r)
-        ));
+        f.notes.push(prose::resource_not_read_by_windows(r));
     }
     match readings.len() {
         0 if !pe.resources.is_empty() => {
             f.status = Status::UnknownVersion;
             f.error_kind = Some(ErrorKind::NoVersionResource);
-            f.error = Some(format!(
-                "no version resource with id 1 (VS_VERSION_INFO), the one Windows reads; {} other version {} not read",
-                pe.resources.len(),
-                if pe.resources.len() == 1 { "resource" } else { "resources" }
-            ));
+            f.error = Some(prose::no_id1_resource(pe.resources.len()));
         }
         0 | 1 => apply_one(f, &read, file),
         _ => apply_several(f, &read, &readings, file),
@@ -227,7 +218,7 @@ fn reading(r: &VersionResource, file: &RuleFile) -> Reading {
     let (status, error) = rule_status(eff.version, file.fixed_for(eff.version), file);
     let error = error.or_else(|| match (&r.info, eff.version) {
         (Err(e), _) => Some(e.to_string()),
-        (Ok(_), None) => Some("no usable version in the version resource".to_owned()),
+        (Ok(_), None) => Some(prose::no_usable_version()),
         _ => None,
     });
     Reading {
@@ -253,42 +244,22 @@ fn rule_status(
     if !file.in_product_line(v) {
         return (
             Status::UnknownVersion,
-            Some(format!(
-                "version {v} is outside the product line {}: not judged",
-                file.product_line.as_deref().unwrap_or_default()
+            Some(prose::outside_product_line(
+                v,
+                file.product_line.as_deref().unwrap_or_default(),
             )),
         );
     }
     if status == Status::Patched && judge::implausible(v) {
-        return (
-            Status::UnknownVersion,
-            Some(format!(
-                "version {v} has a field of 65535 (0xFFFF), the largest value a field can hold: not a plausible build, not judged patched"
-            )),
-        );
+        return (Status::UnknownVersion, Some(prose::implausible_reading(v)));
     }
     if status == Status::Vulnerable && file.fixed.judged_by().is_some() {
         return (
             Status::UnknownVersion,
-            Some(format!(
-                "{v} is below {required}, the fixed version of the rule that replaced this one: cannot tell"
-            )),
+            Some(prose::below_replacing_rule(v, required)),
         );
     }
     (status, None)
-}
-
-fn says(r: &VersionResource) -> String {
-    match &r.info {
-        Ok(info) => match &info.fixed {
-            Some(fx) => format!("says {}", fx.file_version),
-            None => match info.string_tables.iter().find_map(|t| t.get("FileVersion")) {
-                Some(s) => format!("no fixed version, string FileVersion {s:?}"),
-                None => "no version".to_owned(),
-            },
-        },
-        Err(e) => format!("unreadable ({e})"),
-    }
 }
 
 fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading {
@@ -308,15 +279,9 @@ fn evidence_row(r: &VersionResource, judged: Option<&Reading>) -> VersionReading
         status: judged.map(|j| j.status),
         error: match judged {
             Some(j) => j.error.clone(),
-            None => Some(match &r.info {
-                Ok(_) => {
-                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO)"
-                        .to_owned()
-                }
-                Err(e) => format!(
-                    "not read by Windows: GetFileVersionInfo reads only id 1 (VS_VERSION_INFO); unreadable: {e}"
-                ),
-            }),
+            None => Some(prose::resource_not_read(
+                r.info.as_ref().err().map(|e| e as &dyn std::fmt::Display),
+            )),
         },
     }
 }
@@ -328,31 +293,17 @@ fn apply_several(
     readings: &[Reading],
     file: &RuleFile,
 ) {
-    let langs: Vec<String> = read.iter().map(|r| format!("{:04x}", r.lang)).collect();
     let first = readings[0].version;
     if readings.iter().all(|r| r.version == first) {
         apply_one(f, &read[..1], file);
-        f.notes.push(format!(
-            "version resource 1 is present in {} languages ({}), all saying {}; Windows reads one of them depending on the machine's language",
-            read.len(),
-            langs.join(", "),
-            first.map_or_else(|| "no version".to_owned(), |v| v.to_string())
-        ));
+        f.notes.push(prose::languages_agree(read, first));
         return;
     }
-    let list: Vec<String> = read
-        .iter()
-        .zip(readings)
-        .map(|(r, j)| {
-            format!(
-                "language {:04x} says {} ({})",
-                r.lang,
-                j.version
-                    .map_or_else(|| "no version".to_owned(), |v| v.to_string()),
-                j.status.as_str()
-            )
-        })
-        .collect();
+    let list = prose::language_readings(
+        read.iter()
+            .zip(readings)
+            .map(|(r, j)| (r.lang, j.version, j.status)),
+    );
     for res in read {
         if let Ok(info) = &res.info {
             f.string_tables.extend(info.string_tables.iter().cloned());
@@ -388,21 +339,13 @@ fn apply_several(
                     f.product_version = Some(fx.product_version);
                 }
             }
-            f.notes.push(format!(
-                "version resource 1 is present in {} languages and they disagree ({}); Windows reads one of them depending on the machine's language, and every one is {}",
-                read.len(),
-                list.join("; "),
-                r.status.as_str()
-            ));
+            f.notes
+                .push(prose::languages_disagree_all(read.len(), &list, r.status));
         }
         None => {
             f.status = Status::UnknownVersion;
             f.error_kind = Some(ErrorKind::VersionResourcesDisagree);
-            f.error = Some(format!(
-                "version resource 1 is present in {} languages and they disagree ({}); which one Windows reads depends on the machine's language: not judged",
-                read.len(),
-                list.join("; ")
-            ));
+            f.error = Some(prose::languages_disagree_not_judged(read.len(), &list));
         }
     }
 }
@@ -419,22 +362,23 @@ fn apply_one(f: &mut Finding, resources: &[&VersionResource], file: &RuleFile) {
                             fixed = Some(fx.file_version);
                             f.product_version = Some(fx.product_version);
                         }
-                        Some(first) if first != fx.file_version => f.notes.push(format!(
-                            "version resource {} (language {:04x}) says {}, the first one says {first}",
-                            res.name, res.lang, fx.file_version
-                        )),
+                        Some(first) if first != fx.file_version => {
+                            f.notes.push(prose::resource_differs_from_first(
+                                &res.name,
+                                res.lang,
+                                fx.file_version,
+                                first,
+                            ))
+                        }
                         Some(_) => {}
                     }
                 }
                 for w in &info.warnings {
-                    f.notes.push(format!("version resource {}: {w}", res.name));
+                    f.notes.push(prose::resource_warning(&res.name, w));
                 }
                 f.string_tables.extend(info.string_tables.iter().cloned());
             }
-            Err(e) => corrupt.push(format!(
-                "version resource {} (language {:04x}): {e}",
-                res.name, res.lang
-            )),
+            Err(e) => corrupt.push(prose::resource_unreadable(&res.name, res.lang, e)),
         }
     }
     f.file_version = fixed;
@@ -460,20 +404,14 @@ fn apply_one(f: &mut Finding, resources: &[&VersionResource], file: &RuleFile) {
     // The fixed version of the copy's branch (GDR/QFE, platform), when the rule gives several.
     f.required_version = file.fixed_for(eff.version);
     if let Some(b) = eff.version.and_then(|v| file.branch_for(v)) {
-        f.notes.push(format!(
-            "{} belongs to the {} branch ({} and later builds): fixed in {}",
-            eff.version.map(|v| v.to_string()).unwrap_or_default(),
-            b.name,
-            b.from,
-            b.fixed_version
-        ));
+        f.notes.push(prose::branch_of(eff.version, b));
     }
     f.status = judge::status_for(eff.version, f.required_version);
     if f.status == Status::UnknownVersion {
         let err = if resources.is_empty() {
             InspectError::NoVersionResource
         } else if corrupt.is_empty() {
-            InspectError::CorruptVersion("no usable version in the version resource".to_owned())
+            InspectError::CorruptVersion(prose::no_usable_version())
         } else {
             InspectError::CorruptVersion(corrupt.join("; "))
         };
@@ -496,9 +434,7 @@ fn add_location_notes(
         if f.status != Status::Skipped
             && !location::ends_with_dir(folders.iter().map(Vec::as_slice), dir)
         {
-            f.notes.push(format!(
-                "not in the expected install folder {dir}; judged as a live copy"
-            ));
+            f.notes.push(prose::not_in_install_folder(dir));
         }
     }
 }
@@ -512,43 +448,36 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
         return;
     }
     if let Some(m) = lineage::builtin().lookup(&file.name, v) {
-        f.notes.push(format!("{} {}", file.name, m.text));
+        f.notes.push(prose::lineage(&file.name, &m));
         f.lineage = Some(m);
     }
     if judge::implausible(v) {
-        f.notes.push(format!(
-            "version {v} has a field of 65535 (0xFFFF), the largest value a version field can hold: implausible for a real build"
-        ));
+        f.notes.push(prose::implausible_note(v));
     }
     if !file.in_product_line(v) {
         f.status = Status::UnknownVersion;
-        f.error = Some(format!(
-            "version {v} is outside the product line {} that {} covers: not judged",
+        f.error = Some(prose::outside_product_line_of(
+            v,
             file.product_line.as_deref().unwrap_or_default(),
-            rule.id
+            &rule.id,
         ));
         return;
     }
     if f.status == Status::Patched && judge::implausible(v) {
         f.status = Status::UnknownVersion;
-        f.error = Some(format!(
-            "version {v} has a field of 65535 (0xFFFF): not a plausible build, not judged patched"
-        ));
+        f.error = Some(prose::implausible_not_patched(v));
         return;
     }
     let fixed = f.required_version;
     if let Some(by) = file.fixed.judged_by() {
         if f.status == Status::Vulnerable {
             f.status = Status::UnknownVersion;
-            f.error = Some(format!(
-                "{} has no sourced fixed version of {}; {v} is below {fixed}, the fixed version of {by}, which replaced it, so whether this copy has the {} fix cannot be told (see {by})",
-                rule.id, file.name, rule.id
+            f.error = Some(prose::judged_by_cannot_tell(
+                &rule.id, &file.name, v, fixed, by,
             ));
         } else {
-            f.notes.push(format!(
-                "judged by {by}, which replaced {}: {} {fixed} and later include the {} fix",
-                rule.id, file.name, rule.id
-            ));
+            f.notes
+                .push(prose::judged_by(by, &rule.id, &file.name, fixed));
         }
         return;
     }
@@ -564,17 +493,8 @@ fn judge_by_rule(f: &mut Finding, rules: &RuleSet, rule: &Rule, file: &RuleFile)
                 .clone()
                 .unwrap_or_else(|| m.kb.clone().unwrap_or_default());
             let official = rules.supersedes(&by, rule);
-            let why = if official {
-                format!("{by} supersedes {}", rule.id)
-            } else {
-                format!(
-                    "by kbscan's version rule (at or above {fixed}); the bulletins do not say {by} replaces {}",
-                    rule.id
-                )
-            };
-            f.notes.push(format!(
-                "{} {}; includes the {} fix by version: {why}",
-                file.name, m.text, rule.id
+            f.notes.push(prose::later_update_note(
+                &file.name, m, &rule.id, &by, official, fixed,
             ));
         }
     }

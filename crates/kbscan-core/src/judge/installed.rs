@@ -6,6 +6,7 @@
 //!
 //! Over 400 lines with its tests (about 270: the bounds, conflicts and `--as-of` tables).
 
+use crate::judge::prose;
 use crate::model::installed::{
     AsOf, AsOfState, Bound, Installed, RuleAsOf, TimeEvidence, TimeField, TimeSource,
 };
@@ -26,7 +27,7 @@ const AGREE: i128 = 3600 * SECOND;
 fn nanos(t: Option<Timestamp>) -> Option<i128> {
     t.map(Timestamp::unix_nanos)
 }
-fn show_time(t: i128) -> String {
+pub(super) fn show_time(t: i128) -> String {
     Timestamp::from_unix_nanos(t).to_string()
 }
 fn lower(e: &TimeEvidence) -> Option<i128> {
@@ -73,7 +74,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
     let backdated = timestamps_inconsistent(f).is_some();
     let mut out = Vec::new();
     let ff = &f.file;
-    let mut push = |field: TimeField, value: &Option<Timestamp>, bound: Bound, says: &str| {
+    let mut push = |field: TimeField, value: &Option<Timestamp>, bound: Bound| {
         let Some(t) = *value else {
             return;
         };
@@ -90,10 +91,10 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
             bound,
             not_before: None,
             not_after: None,
-            says: says.to_owned(),
+            says: prose::time_says(field, live).to_owned(),
             path: f.path.clone(),
             note: if si && backdated {
-                Some("timestamps_inconsistent: $STANDARD_INFORMATION created before $FILE_NAME: possibly back-dated, not used".to_owned())
+                Some(prose::si_backdated_not_used())
             } else if fat_note {
                 f.time_basis.note().map(str::to_owned)
             } else {
@@ -107,39 +108,11 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
     } else {
         Bound::Context
     };
-    push(
-        TimeField::SiCreated,
-        &ff.created,
-        created_bound,
-        if live {
-            "live file created (when the update wrote it, unless copied or back-dated)"
-        } else {
-            "backup copy created (the old file's own time, kept when it was moved)"
-        },
-    );
-    push(
-        TimeField::SiModified,
-        &ff.modified,
-        Bound::Context,
-        "file last modified (usually the build's own time, kept from the package)",
-    );
+    push(TimeField::SiCreated, &ff.created, created_bound);
+    push(TimeField::SiModified, &ff.modified, Bound::Context);
     if let Some(n) = &ff.name_times {
-        push(
-            TimeField::FnCreated,
-            &n.created,
-            Bound::Approximate,
-            if live {
-                "live file's name created ($FILE_NAME)"
-            } else {
-                "backup copy's name created ($FILE_NAME: when it was moved there)"
-            },
-        );
-        push(
-            TimeField::FnModified,
-            &n.modified,
-            Bound::Context,
-            "$FILE_NAME modified",
-        );
+        push(TimeField::FnCreated, &n.created, Bound::Approximate);
+        push(TimeField::FnModified, &n.modified, Bound::Context);
     }
     out
 }
@@ -148,13 +121,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
 pub fn timestamps_inconsistent(f: &Finding) -> Option<String> {
     let si = nanos(f.file.created)?;
     let fname = nanos(f.file.name_times.as_ref()?.created)?;
-    (si + TOLERANCE < fname).then(|| {
-        format!(
-            "timestamps_inconsistent: $STANDARD_INFORMATION created {} is earlier than $FILE_NAME created {}: the SI times were probably back-dated; they are not used as install-time evidence",
-            show_time(si),
-            show_time(fname)
-        )
-    })
+    (si + TOLERANCE < fname).then(|| prose::timestamps_inconsistent(si, fname))
 }
 
 fn labels(ev: &[&TimeEvidence]) -> Vec<&'static str> {
@@ -167,7 +134,7 @@ fn labels(ev: &[&TimeEvidence]) -> Vec<&'static str> {
     v.into_iter().map(|x| x.1).collect()
 }
 
-fn day(t: i128) -> String {
+pub(super) fn day(t: i128) -> String {
     Timestamp::from_unix_nanos(t).date_text()
 }
 
@@ -191,12 +158,7 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
         inst.best_source = None;
         inst.consistent = true;
         inst.conflict = None;
-        inst.summary = format!(
-            "no install time: the rule is {} ({} time{} read, listed as evidence; a record of the update dates a claim, a file's times when it was written)",
-            verdict.as_str(),
-            inst.evidence.len(),
-            if inst.evidence.len() == 1 { "" } else { "s" }
-        );
+        inst.summary = prose::no_install_time(verdict, inst.evidence.len());
         return None;
     }
     let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
@@ -262,33 +224,7 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
         .into_iter()
         .filter(|l| !labels(&disagree).contains(l))
         .collect();
-    let mut tail = String::new();
-    if !agree_l.is_empty() {
-        tail.push_str(&format!(
-            "; {} agree{}",
-            agree_l.join(", "),
-            if agree_l.len() == 1 { "s" } else { "" }
-        ));
-    }
-    let dis_l = labels(&disagree);
-    if !dis_l.is_empty() {
-        tail.push_str(&format!(
-            "; {} disagree{}",
-            dis_l.join(", "),
-            if dis_l.len() == 1 { "s" } else { "" }
-        ));
-    }
-    if !aside.is_empty() {
-        tail.push_str(&format!(
-            "; conflicting: {} set aside",
-            labels(&aside).join(", ")
-        ));
-    }
-    let what = if verdict == Verdict::Patched {
-        "patched"
-    } else {
-        "installed"
-    };
+    let tail = prose::summary_tail(&agree_l, &labels(&disagree), &labels(&aside));
     inst.summary = match (moment, lo, hi) {
         (Some(_), _, _)
             if lo
@@ -296,53 +232,22 @@ pub fn judge_installed(inst: &mut Installed, verdict: Verdict, rule: &str) -> Op
                 .is_some_and(|(l, h)| h - l <= 2 * 86_400 * SECOND && day(l) == day(h))
                 || best.is_some() && lo == hi =>
         {
-            format!(
-                "{what} since {} ({}{tail})",
-                day(best.map_or(0, |b| b.0)),
-                hard_labels.join(", ")
-            )
+            prose::installed_since(verdict, best.map_or(0, |b| b.0), &hard_labels, &tail)
         }
-        (Some(_), Some(l), Some(h)) => format!(
-            "{what} between {} and {} ({}{tail})",
-            show_time(l),
-            show_time(h),
-            hard_labels.join(", ")
-        ),
-        (Some(_), Some(l), None) => format!(
-            "{what} no earlier than {} ({}{tail})",
-            show_time(l),
-            hard_labels.join(", ")
-        ),
-        (_, _, Some(h)) => format!(
-            "{what} no later than {} ({}{tail})",
-            day(h),
-            hard_labels.join(", ")
-        ),
+        (Some(_), Some(l), Some(h)) => prose::installed_between(verdict, l, h, &hard_labels, &tail),
+        (Some(_), Some(l), None) => prose::installed_no_earlier(verdict, l, &hard_labels, &tail),
+        (_, _, Some(h)) => prose::installed_no_later(verdict, h, &hard_labels, &tail),
         _ => match best {
-            Some((t, _)) => format!(
-                "file written around {}? (only file-system times, which say when a copy was written, not that the update was installed, and can be copied or back-dated: {})",
-                day(t),
-                labels(&approx).join(", ")
-            ),
-            None => format!(
-                "no install time found ({} times read, none dates the install)",
-                inst.evidence.len()
-            ),
+            Some((t, _)) => prose::file_written_around(t, &labels(&approx)),
+            None => prose::no_install_time_found(inst.evidence.len()),
         },
     };
     if aside.is_empty() {
         inst.conflict = None;
         return None;
     }
-    let describe =
-        |e: &TimeEvidence| format!("{} {} ({}, {})", e.source.label(), e.path, e.field, e.time);
-    let text = format!(
-        "the install-time evidence of {rule} cannot all hold: {} against {}; kbscan trusts {} (an update log states the moment itself; an InstalledDate value is written by the installer; a key's last-write time only bounds it and a restored or re-imported key can carry an older time) and sets aside {}",
-        aside.iter().map(|e| describe(e)).collect::<Vec<_>>().join(", "),
-        trusted.iter().map(|e| describe(e)).collect::<Vec<_>>().join(", "),
-        labels(&trusted).join(", "),
-        labels(&aside).join(", "),
-    );
+    let text =
+        prose::install_time_conflict(rule, &aside, &trusted, &labels(&trusted), &labels(&aside));
     inst.conflict = Some(text.clone());
     Some(Reason::new(ReasonCode::InstallTimeConflict, text))
 }
@@ -375,8 +280,8 @@ impl FixDates {
             .filter_map(|f| f.date.as_deref().and_then(rule_day))
             .max();
         let mut floor = match (built, published) {
-            (Some(b), _) => Some((b, format!("the fixed files were built on {}", day(b)))),
-            (None, Some(p)) => Some((p, format!("{} was published on {}", rule.id, day(p)))),
+            (Some(b), _) => Some((b, prose::files_built_on(b))),
+            (None, Some(p)) => Some((p, prose::rule_published_on(&rule.id, p))),
             _ => None,
         };
         let bad = rule
@@ -395,12 +300,7 @@ impl FixDates {
                 if floor.as_ref().is_none_or(|f| f.0 < fix_day) {
                     floor = Some((
                         fix_day,
-                        format!(
-                            "the fixing release {} of {} was published on {}",
-                            fix.name,
-                            rule.id,
-                            day(fix_day)
-                        ),
+                        prose::fixing_release_published_on(&fix.name, &rule.id, fix_day),
                     ));
                 }
                 withdrawn = Some((bad.name.clone(), from, fix.name.clone()));
@@ -427,20 +327,15 @@ fn date_withdrawn(inst: &mut Installed, fix: &FixDates, rule: &str) -> Option<Re
             continue;
         };
         if u < *floor && u + DAY >= *from {
-            dated.push(format!("{} {} ({})", e.source.label(), e.path, e.time));
+            dated.push(prose::evidence_named(e));
             e.bound = Bound::Context;
-            e.note = Some(format!(
-                "dated before the fixing release, within the window of the withdrawn release {name}: it dates that release, not the fix"
-            ));
+            e.note = Some(prose::dates_withdrawn_release_note(name));
         }
     }
     (!dated.is_empty()).then(|| {
         Reason::new(
             ReasonCode::WithdrawnReleaseDated,
-            format!(
-                "install evidence of {rule} dated before {what} ({}) dates the withdrawn release {name}, which did not fix the flaw; the fix ({fixing}) was installed later, when is not recorded",
-                dated.join(", ")
-            ),
+            prose::withdrawn_release_dated(rule, what, &dated, name, fixing),
         )
     })
 }
@@ -454,18 +349,15 @@ fn before_the_fix(inst: &mut Installed, fix: &FixDates, rule: &str) -> Option<Re
         .iter()
         .filter(|e| is_hard(e))
         .filter(|e| upper(e).or_else(|| at(e)).is_some_and(|u| u + DAY < *floor))
-        .map(|e| format!("{} {} ({})", e.source.label(), e.path, e.time))
+        .map(prose::evidence_named)
         .collect();
     if too_early.is_empty() {
         return None;
     }
-    let text = format!(
-        "install evidence of {rule} is dated before the fix existed ({what}): {}; it cannot be the install of the fix",
-        too_early.join(", ")
-    );
+    let text = prose::dated_before_the_fix(rule, what, &too_early);
     inst.consistent = false;
     inst.conflict = Some(match inst.conflict.take() {
-        Some(c) => format!("{c}; {text}"),
+        Some(c) => prose::conflicts_joined(&c, &text),
         None => text.clone(),
     });
     Some(Reason::new(ReasonCode::InstallTimeConflict, text))
@@ -544,41 +436,26 @@ pub fn rule_as_of(
     if let Some(p) = fix.published.filter(|p| date < *p) {
         return (
             AsOfState::NotYetPublished,
-            r(
-                ReasonCode::NotYetPublished,
-                format!(
-                    "{d} is before the bulletin's publication on {}: no fix existed to be installed",
-                    day(p)
-                ),
-            ),
+            r(ReasonCode::NotYetPublished, prose::not_yet_published(&d, p)),
         );
     }
     match verdict {
         Verdict::Vulnerable => {
             return (
                 AsOfState::VulnerableAtDate,
-                r(
-                    ReasonCode::VulnerableAtDate,
-                    format!("vulnerable now, so not patched at {d} either"),
-                ),
+                r(ReasonCode::VulnerableAtDate, prose::vulnerable_now(&d)),
             )
         }
         Verdict::Inconclusive => {
             return (
                 AsOfState::UnknownAtDate,
-                r(
-                    ReasonCode::UnknownAtDate,
-                    "the verdict now is inconclusive".to_owned(),
-                ),
+                r(ReasonCode::UnknownAtDate, prose::verdict_now(verdict)),
             )
         }
         Verdict::NotInstalled | Verdict::NotApplicable => {
             return (
                 AsOfState::NotAffectedAtDate,
-                r(
-                    ReasonCode::NotAffectedAtDate,
-                    format!("the verdict now is {}", verdict.as_str()),
-                ),
+                r(ReasonCode::NotAffectedAtDate, prose::verdict_now(verdict)),
             )
         }
         Verdict::Patched => {}
@@ -588,7 +465,7 @@ pub fn rule_as_of(
             AsOfState::UnknownAtDate,
             r(
                 ReasonCode::UnknownAtDate,
-                "patched now, but no install-time evidence was found".to_owned(),
+                prose::patched_no_install_evidence(),
             ),
         );
     };
@@ -600,22 +477,20 @@ pub fn rule_as_of(
                 AsOfState::VulnerableAtDate,
                 r(
                     ReasonCode::WithdrawnReleaseAtDate,
-                    format!(
-                        "{d} is before {what}: at most the withdrawn release {name} could have been installed, and it did not fix the flaw ({fixing} does)"
-                    ),
+                    prose::only_withdrawn_at_date(&d, what, name, fixing),
                 ),
             ),
             None => (
                 AsOfState::VulnerableAtDate,
                 r(
                     ReasonCode::FixNotYetBuilt,
-                    format!("{d} is before {what}: the fix could not have been installed"),
+                    prose::fix_not_yet_built(&d, what),
                 ),
             ),
         };
     }
     let hard: Vec<&TimeEvidence> = inst.evidence.iter().filter(|e| is_hard(e)).collect();
-    let name = |e: &TimeEvidence| format!("{} {} ({})", e.source.label(), e.path, e.time);
+    let name = prose::evidence_named;
     // An earlier install that a recorded uninstall removed: while it was in place, whether
     // its files were the fix is not what the files now say; after the uninstall and before
     // the current install, vulnerable (unknown when the uninstall's outcome is unclear).
@@ -633,11 +508,7 @@ pub fn rule_as_of(
             AsOfState::UnknownAtDate,
             r(
                 ReasonCode::RemovedInstallAtDate,
-                format!(
-                    "at {d} an earlier install ({}) was in place that an uninstall run{} later removed; what it installed is not what the files say now",
-                    name(e),
-                    end.map(|u| format!(" at {}", show_time(u))).unwrap_or_default()
-                ),
+                prose::removed_install_at_date(&d, &name(e), *end),
             ),
         );
     }
@@ -651,17 +522,14 @@ pub fn rule_as_of(
         if first.is_some_and(|f| date + TOLERANCE < f) && hard.iter().all(|e| lower(e).is_some()) {
             return (
                 AsOfState::VulnerableAtDate,
-                r(ReasonCode::VulnerableAtDate, format!("every install-time source, though they conflict, dates the install after {d}")),
+                r(ReasonCode::VulnerableAtDate, prose::every_source_after(&d)),
             );
         }
         return (
             AsOfState::UnknownAtDate,
             r(
                 ReasonCode::InstallTimeConflict,
-                format!(
-                    "the install-time evidence conflicts ({}), so whether it was patched at {d} cannot be told",
-                    hard.iter().map(|e| name(e)).collect::<Vec<_>>().join(", ")
-                ),
+                prose::conflict_at_date(&d, &hard.iter().map(|e| name(e)).collect::<Vec<_>>()),
             ),
         );
     }
@@ -679,11 +547,7 @@ pub fn rule_as_of(
             AsOfState::PatchedAtDate,
             r(
                 ReasonCode::PatchedAtDate,
-                format!(
-                    "installed no later than {} ({}), before {d}",
-                    show_time(h),
-                    by(&upper, h)
-                ),
+                prose::installed_before_date(h, &by(&upper, h), &d),
             ),
         );
     }
@@ -695,11 +559,7 @@ pub fn rule_as_of(
                 AsOfState::UnknownAtDate,
                 r(
                     ReasonCode::RemovedInstallAtDate,
-                    format!(
-                        "the update log records an uninstall of the install ({}) before {d} but not whether it succeeded; the next install is no earlier than {}",
-                        name(e),
-                        show_time(l)
-                    ),
+                    prose::uninstall_outcome_unknown(&d, &name(e), l),
                 ),
             );
         }
@@ -708,13 +568,7 @@ pub fn rule_as_of(
                 AsOfState::VulnerableAtDate,
                 r(
                     ReasonCode::UninstalledAtDate,
-                    format!(
-                        "the update log records the install ({}) uninstalled at {} (extended error code 0), and the next install no earlier than {} ({}), after {d}",
-                        name(e),
-                        show_time(u),
-                        show_time(l),
-                        by(&lower, l)
-                    ),
+                    prose::uninstalled_at_date(&d, &name(e), u, l, &by(&lower, l)),
                 ),
             );
         }
@@ -722,40 +576,15 @@ pub fn rule_as_of(
             AsOfState::VulnerableAtDate,
             r(
                 ReasonCode::VulnerableAtDate,
-                format!(
-                    "installed no earlier than {} ({}), after {d}",
-                    show_time(l),
-                    by(&lower, l)
-                ),
+                prose::installed_after_date(l, &by(&lower, l), &d),
             ),
         );
     }
     let why = match (lo, hi) {
-        (None, None) => format!(
-            "patched now, but nothing bounds the install moment ({})",
-            if inst.evidence.is_empty() {
-                "no times".to_owned()
-            } else {
-                format!(
-                    "only file-system times, which can be copied or back-dated; best guess {}",
-                    inst.best
-                        .map_or_else(|| "none".to_owned(), |b| b.to_string())
-                )
-            }
-        ),
-        (None, Some(h)) => format!(
-            "installed no later than {} but nothing says how much earlier; {d} is before that",
-            show_time(h)
-        ),
-        (Some(l), None) => format!(
-            "installed no earlier than {} but nothing says how much later",
-            show_time(l)
-        ),
-        (Some(l), Some(h)) => format!(
-            "installed between {} and {}: {d} falls inside",
-            show_time(l),
-            show_time(h)
-        ),
+        (None, None) => prose::nothing_bounds_install(!inst.evidence.is_empty(), inst.best),
+        (None, Some(h)) => prose::installed_no_later_than_date(h, &d),
+        (Some(l), None) => prose::installed_no_earlier_open(l),
+        (Some(l), Some(h)) => prose::date_inside_bounds(l, h, &d),
     };
     (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why))
 }

@@ -116,17 +116,15 @@ pub fn started_by_service(by_folders: &Location) -> Location {
 // `filter`, below both.
 pub use crate::filter::on_install_path;
 
-/// The description of a backup rule id, for reports.
 /// The note a copy in a backup or cache folder carries: one constructor, so that the copy a
 /// service turns live loses exactly this note and no other.
 pub fn inactive_note(loc: &Location) -> Option<String> {
     let rule = loc.rule?;
     let what = describe(rule).unwrap_or(rule);
-    Some(format!(
-        "inactive copy ({what}): reported, never counted in the verdict"
-    ))
+    Some(super::prose::inactive_copy(what))
 }
 
+/// The description of a backup rule id, for reports.
 pub fn describe(rule: &str) -> Option<&'static str> {
     if rule == SERVICE_RULE {
         return Some("a copy a service starts: live whatever folder it is in");

@@ -2,13 +2,14 @@
 //! copies found under one root mean for that system. Pure functions of plain data,
 //! table-tested; no I/O. `findings` turns inspected evidence into findings, `location`
 //! classes a copy by its folders, `system` decides a root's verdict (services, case twins
-//! copies, registry), `reconcile` weighs the registry against the files.
+//! copies, registry), `reconcile` weighs the registry against the files, `prose` words it all.
 //!
 //! Over 400 lines with its tests (the verdict and version tables are about half of it).
 
 pub mod findings;
 pub mod installed; // issue 14
 pub mod location;
+mod prose;
 pub mod reconcile;
 pub mod system;
 
@@ -36,13 +37,9 @@ pub fn effective_version(fixed: Option<FileVersion>, strings: &[&str]) -> Effect
     if let Some(fixed) = fixed {
         for (text, p) in &parsed {
             match p {
-                Ok(v) if *v != fixed => notes.push(format!(
-                    "string FileVersion {text:?} disagrees with the numeric file version {fixed}; the numeric version is authoritative"
-                )),
+                Ok(v) if *v != fixed => notes.push(prose::string_disagrees_with_fixed(text, fixed)),
                 Ok(_) => {}
-                Err(_) => notes.push(format!(
-                    "string FileVersion {text:?} is not a version number; the numeric version {fixed} is used"
-                )),
+                Err(_) => notes.push(prose::string_not_a_version_fixed_used(text, fixed)),
             }
         }
         return EffectiveVersion {
@@ -56,15 +53,11 @@ pub fn effective_version(fixed: Option<FileVersion>, strings: &[&str]) -> Effect
         .find_map(|(t, p)| p.as_ref().ok().map(|v| (*t, *v)))
     {
         Some((text, v)) => {
-            notes.push(format!(
-                "no numeric VS_FIXEDFILEINFO; version {v} taken from the string FileVersion {text:?}"
-            ));
+            notes.push(prose::version_from_string(v, text));
             for (other, p) in &parsed {
                 if let Ok(o) = p {
                     if *o != v {
-                        notes.push(format!(
-                            "string tables disagree: {other:?} differs from {text:?}"
-                        ));
+                        notes.push(prose::string_tables_disagree(other, text));
                     }
                 }
             }
@@ -76,12 +69,10 @@ pub fn effective_version(fixed: Option<FileVersion>, strings: &[&str]) -> Effect
         }
         None => {
             if parsed.is_empty() {
-                notes.push("no numeric VS_FIXEDFILEINFO and no FileVersion string".to_owned());
+                notes.push(prose::no_version_at_all());
             } else {
                 for (text, _) in &parsed {
-                    notes.push(format!(
-                        "no numeric VS_FIXEDFILEINFO, and FileVersion {text:?} is not a version number"
-                    ));
+                    notes.push(prose::no_fixed_and_string_not_a_version(text));
                 }
             }
             EffectiveVersion {
@@ -113,9 +104,7 @@ pub fn status_for(version: Option<FileVersion>, fixed: FileVersion) -> Status {
 /// the status.
 pub fn size_note(status: Status, size: u64, published: Option<u64>) -> Option<String> {
     match published {
-        Some(p) if status == Status::Patched && size != p => Some(format!(
-            "size {size} bytes differs from the {p} bytes published for the English build (other languages and later builds differ)"
-        )),
+        Some(p) if status == Status::Patched && size != p => Some(prose::size_differs(size, p)),
         _ => None,
     }
 }
@@ -125,14 +114,6 @@ fn reason(code: ReasonCode, message: String, path: Option<&str>) -> Reason {
         code,
         message,
         path: path.map(str::to_owned),
-    }
-}
-
-pub(crate) fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }
 
@@ -197,62 +178,28 @@ pub fn rule_verdict(
     for c in &vulnerable {
         reasons.push(reason(
             ReasonCode::LiveVulnerable,
-            format!(
-                "live copy {} is {}, below the fixed version {}",
-                c.path,
-                c.version.map(|v| v.to_string()).unwrap_or_default(),
-                c.required
-            ),
+            prose::live_vulnerable(c.path, c.version, c.required),
             Some(c.path),
         ));
     }
     for c in &patched {
         reasons.push(reason(
             ReasonCode::LivePatched,
-            format!(
-                "live copy {} is {}, at or above the fixed version {}",
-                c.path,
-                c.version.map(|v| v.to_string()).unwrap_or_default(),
-                c.required
-            ),
+            prose::live_patched(c.path, c.version, c.required),
             Some(c.path),
         ));
     }
     for c in &unjudged {
         reasons.push(reason(
             ReasonCode::LiveUnjudged,
-            format!(
-                "live copy {} could not be judged: {}",
-                c.path,
-                c.error.unwrap_or("version unknown")
-            ),
+            prose::live_unjudged(c.path, c.error),
             Some(c.path),
         ));
     }
     for c in live().filter(|c| c.readings_disagree()) {
-        let list: Vec<String> = c
-            .windows_readings()
-            .map(|r| {
-                format!(
-                    "{} in language {}",
-                    r.version
-                        .map_or_else(|| "no version".to_owned(), |v| v.to_string()),
-                    r.language
-                )
-            })
-            .collect();
-        let outcome = match c.status {
-            Status::Vulnerable => "every one is vulnerable",
-            Status::Patched => "every one is patched",
-            _ => "not every one is vulnerable: not judged",
-        };
         reasons.push(reason(
             ReasonCode::VersionResourcesDisagree,
-            format!(
-                "live copy {} has version resources Windows could read that disagree ({}); which one Windows reads depends on the machine's language, and {outcome}",
-                c.path,
-                list.join(", ")
-            ),
+            prose::live_readings_disagree(c.path, c.windows_readings(), c.status),
             Some(c.path),
         ));
     }
@@ -264,10 +211,7 @@ pub fn rule_verdict(
     if backups > 0 {
         reasons.push(reason(
             ReasonCode::BackupIgnored,
-            format!(
-                "{backups} {} in backup or cache folders reported but not counted: not the running service",
-                plural(backups, "copy", "copies")
-            ),
+            prose::backups_ignored(backups),
             None,
         ));
     }
@@ -278,19 +222,14 @@ pub fn rule_verdict(
     if skipped > 0 {
         reasons.push(reason(
             ReasonCode::Skipped,
-            format!(
-                "{skipped} {} named like a target: not a regular file, not opened",
-                plural(skipped, "entry", "entries")
-            ),
+            prose::entries_skipped(skipped),
             None,
         ));
     }
     if unreadable > 0 {
         reasons.push(reason(
             ReasonCode::TreeIncomplete,
-            format!(
-                "{unreadable} folder(s) or file(s) could not be read; a copy may be hidden there"
-            ),
+            prose::tree_incomplete(unreadable),
             None,
         ));
     }
@@ -304,11 +243,7 @@ pub fn rule_verdict(
     } else if unreadable > 0 {
         Verdict::Inconclusive
     } else {
-        reasons.push(reason(
-            ReasonCode::NotFound,
-            format!("no live copy of {files} found"),
-            None,
-        ));
+        reasons.push(reason(ReasonCode::NotFound, prose::not_found(files), None));
         Verdict::NotInstalled
     };
     (verdict, reasons)

@@ -4,6 +4,7 @@
 //!
 //! Over 400 lines with its tests (about 250: the reconcile and OS-identity tables).
 
+use crate::judge::prose;
 use crate::model::system::OsFacts;
 use crate::model::{Reason, ReasonCode, Rule, Verdict};
 
@@ -97,33 +98,26 @@ pub fn os_identity(os: &OsFacts) -> OsIdentity {
     let cv = os.current_version.as_deref().map(str::trim);
     if let Some(b) = &os.build {
         if let Some(v) = nt_version_of_build(b) {
-            readings.push((format!("CurrentBuildNumber {}", b.trim()), v.to_vec()));
+            readings.push((prose::os_reading_build(b.trim()), v.to_vec()));
         }
     }
     if let Some(n) = &os.product_name {
         if let Some(v) = nt_version_of_name(n) {
-            readings.push((format!("ProductName \"{n}\""), v.to_vec()));
+            readings.push((prose::os_reading_name(n), v.to_vec()));
         }
     }
     let mut conflicts = Vec::new();
     if let Some(cv) = cv {
         for (what, vs) in &readings {
             if !vs.contains(&cv) {
-                conflicts.push(format!(
-                    "CurrentVersion {cv} but {what} is NT {}",
-                    vs.join(" or ")
-                ));
+                conflicts.push(prose::os_version_conflict(cv, what, vs));
             }
         }
     }
     // Build and product name against each other (also when CurrentVersion is unusable).
     if let [(a, va), (b, vb)] = &readings[..] {
         if !va.iter().any(|v| vb.contains(v)) {
-            conflicts.push(format!(
-                "{a} is NT {} but {b} is NT {}",
-                va.join(" or "),
-                vb.join(" or ")
-            ));
+            conflicts.push(prose::os_readings_conflict(a, va, b, vb));
         }
     }
     // ProductType (SYSTEM hive) against a ProductName that says server or workstation.
@@ -140,15 +134,15 @@ pub fn os_identity(os: &OsFacts) -> OsIdentity {
             _ => false,
         };
         if contradicts {
-            conflicts.push(format!("ProductType {pt} but ProductName \"{name}\""));
+            conflicts.push(prose::os_product_type_conflict(pt, name));
         }
     }
     if let Some(cv) = cv {
-        readings.insert(0, (format!("CurrentVersion {cv}"), Vec::new()));
+        readings.insert(0, (prose::os_reading_version(cv), Vec::new()));
     }
     OsIdentity {
         readings,
-        conflict: (!conflicts.is_empty()).then(|| conflicts.join("; ")),
+        conflict: (!conflicts.is_empty()).then(|| prose::os_conflicts(&conflicts)),
     }
 }
 
@@ -165,33 +159,15 @@ pub fn reconcile(
 
     // Values of the wrong type were not used (issue 10 case 5): say which.
     if !f.os.wrong_type.is_empty() {
-        let list: Vec<String> =
-            f.os.wrong_type
+        // CurrentVersion itself unusable: applicability is unknown.
+        let version_unknown = f.os.current_version.is_none()
+            && f.os
+                .wrong_type
                 .iter()
-                .map(|w| {
-                    format!(
-                        "{} is {} ({}), not {}",
-                        w.value, w.found, w.data, w.expected
-                    )
-                })
-                .collect();
+                .any(|w| w.value.ends_with("\\CurrentVersion"));
         reasons.push(reason(
             ReasonCode::RegistryValueWrongType,
-            format!(
-                "registry value{} of the wrong type, not used: {}{}",
-                if list.len() == 1 { "" } else { "s" },
-                list.join("; "),
-                if f.os.current_version.is_none()
-                    && f.os
-                        .wrong_type
-                        .iter()
-                        .any(|w| w.value.ends_with("\\CurrentVersion"))
-                {
-                    "; applicability unknown: the file evidence decides"
-                } else {
-                    ""
-                }
-            ),
+            prose::registry_wrong_type(&f.os.wrong_type, version_unknown),
         ));
     }
     // The OS facts cross-checked: a contradiction makes applicability unknown, never
@@ -200,10 +176,7 @@ pub fn reconcile(
     if let Some(why) = &identity.conflict {
         reasons.push(reason(
             ReasonCode::OsIdentityConflict,
-            format!(
-                "the registry's Windows identity is contradictory ({why}): applicability to {} is unknown and the file evidence decides",
-                rule.id
-            ),
+            prose::os_identity_conflict(why, &rule.id),
         ));
     }
 
@@ -219,15 +192,11 @@ pub fn reconcile(
             {
                 reasons.push(reason(
                     ReasonCode::OsNotAffected,
-                    format!(
-                        "{} is not affected by {}: it covers {}; file evidence is kept for reference",
-                        f.os.label(),
-                        rule.id,
-                        if rule.affected.is_empty() {
-                            format!("NT {}", applies.os_versions.join(", "))
-                        } else {
-                            rule.affected.join("; ")
-                        }
+                    prose::os_not_affected(
+                        &f.os.label(),
+                        &rule.id,
+                        &rule.affected,
+                        &applies.os_versions,
                     ),
                 ));
                 return (Verdict::NotApplicable, reasons);
@@ -240,16 +209,9 @@ pub fn reconcile(
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(pt))
             {
-                let kind = match pt.to_ascii_lowercase().as_str() {
-                    "winnt" => " (workstation)",
-                    _ => "",
-                };
                 reasons.push(reason(
                     ReasonCode::ProductTypeNotListed,
-                    format!(
-                        "product type {pt}{kind} is not one the advisory covers ({}); the verdict stays with the files",
-                        applies.product_types.join(", ")
-                    ),
+                    prose::product_type_not_listed(pt, &applies.product_types),
                 ));
             }
         }
@@ -262,73 +224,59 @@ pub fn reconcile(
             {
                 reasons.push(reason(
                     ReasonCode::ServicePackNotListed,
-                    format!(
-                        "{sp} is not among the service packs the advisory lists ({}); the verdict stays with the files",
-                        applies.service_packs.join(", ")
-                    ),
+                    prose::service_pack_not_listed(sp, &applies.service_packs),
                 ));
             }
         }
     }
 
-    let keys = f.update_keys.join(", ");
+    let keys = prose::registry_keys(f.update_keys);
     if f.software_read {
         match (file_verdict, recorded) {
             (Verdict::Patched, true) => reasons.push(reason(
-                    ReasonCode::RegistryCorroborates,
-                format!(
-                    "the registry records {kb} as installed ({keys}), and the live file agrees{}",
-                    if rule.registry_same_as_withdrawn {
-                        " (the keys alone cannot tell the re-release from the withdrawn release; the file version does)"
-                    } else {
-                        ""
-                    }
-                ),
+                ReasonCode::RegistryCorroborates,
+                prose::registry_corroborates(kb, &keys, rule.registry_same_as_withdrawn),
             )),
             (Verdict::Vulnerable, true) => {
                 reasons.push(reason(
                     ReasonCode::RegistryClaimsUpdate,
-                    format!("the registry claims {kb} is installed ({keys}), but the live file is older"),
+                    prose::registry_claims_update(kb, &keys),
                 ));
                 if rule.registry_same_as_withdrawn {
                     reasons.push(reason(
                         ReasonCode::WithdrawnReleaseSuspected,
-                        format!(
-                            "{}'s bulletin says the re-released update writes the same registry keys as the withdrawn original release, which did not fix the flaw; with the live {} below the fixed version, the withdrawn release is the likely explanation",
-                            rule.id,
-                            rule.file_names()
-                        ),
+                        prose::withdrawn_release_suspected(&rule.id, &rule.file_names()),
                     ));
                 }
             }
             (Verdict::Patched, false) => reasons.push(reason(
-                    ReasonCode::NoRegistryRecord,
-                format!("no registry record of {kb}: the file was updated by a later update or by hand"),
+                ReasonCode::NoRegistryRecord,
+                prose::no_record_but_patched(kb),
             )),
             (Verdict::Inconclusive, true) => reasons.push(reason(
-                    ReasonCode::RegistryClaimsUpdateUnverified,
-                format!("the registry records {kb} as installed ({keys}), but the live file could not be judged"),
+                ReasonCode::RegistryClaimsUpdateUnverified,
+                prose::registry_claims_unverified(kb, &keys),
             )),
             (Verdict::NotInstalled, true) => reasons.push(reason(
-                    ReasonCode::RegistryRecordWithoutFiles,
-                format!("the registry records {kb} ({keys}), but no live copy of {} was found", rule.file_names()),
+                ReasonCode::RegistryRecordWithoutFiles,
+                prose::registry_record_without_files(kb, &keys, &rule.file_names()),
             )),
             (Verdict::Vulnerable, false) => reasons.push(reason(
-                    ReasonCode::NoRegistryRecord,
-                format!("no registry record of {kb}, consistent with the old file"),
+                ReasonCode::NoRegistryRecord,
+                prose::no_record_old_file(kb),
             )),
             _ => {}
         }
     } else {
         reasons.push(reason(
             ReasonCode::RegistryUnavailable,
-            "no readable SOFTWARE hive: the verdict rests on file evidence alone".to_owned(),
+            prose::registry_unavailable(),
         ));
     }
     if let Some(dir) = f.uninstall_dir {
         reasons.push(reason(
             ReasonCode::UninstallFolderPresent,
-            format!("the update's uninstall folder {dir} exists: {kb} was installed at some time"),
+            prose::uninstall_folder_present(dir, kb),
         ));
     }
     (file_verdict, reasons)

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::judge::reconcile::{self, RuleSystemFacts};
-use crate::judge::{self, location, plural, CandidateFacts};
+use crate::judge::{self, location, prose, CandidateFacts};
 use crate::model::{
     Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
     Verdict,
@@ -105,19 +105,13 @@ pub fn judge_root(
                     let official = rules.supersedes(by, rule);
                     rule_reasons.push(Reason::at(
                         ReasonCode::LaterUpdateIncludesFix,
-                        format!(
-                            "{} {}; includes the {} fix by version{}",
-                            f.target,
-                            m.text,
-                            rule.id,
-                            if official {
-                                format!(" ({by} supersedes {})", rule.id)
-                            } else {
-                                format!(
-                                    " (kbscan's rule: at or above {}; the bulletins do not say {by} replaces {})",
-                                    f.required_version, rule.id
-                                )
-                            }
+                        prose::later_update_reason(
+                            &f.target,
+                            m,
+                            &rule.id,
+                            by,
+                            official,
+                            f.required_version,
                         ),
                         &f.path,
                     ));
@@ -179,30 +173,11 @@ fn ambiguous_readings<'f>(
     for twins in groups.values().filter(|g| g.len() > 1) {
         let all = |s: Status| twins.iter().all(|f| f.status == s);
         let agree = all(Status::Vulnerable) || all(Status::Patched);
-        let readings: Vec<String> = twins
+        let readings: Vec<_> = twins
             .iter()
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    f.path,
-                    match f.version {
-                        Some(v) => format!("{v} ({})", f.status.as_str()),
-                        None => f.status.as_str().to_owned(),
-                    }
-                )
-            })
+            .map(|f| (f.path.as_str(), f.version, f.status))
             .collect();
-        let message = format!(
-            "{} live entries differ only in case ({}): Windows opens names case-insensitively, so any of them could be the {} that runs; {}",
-            twins.len(),
-            readings.join("; "),
-            twins[0].target,
-            if agree {
-                "every reading agrees"
-            } else {
-                "the readings disagree, so the verdict cannot be patched"
-            }
-        );
+        let message = prose::case_twins(&readings, &twins[0].target, agree);
         if !agree {
             keep_out.extend(twins.iter().map(|f| f.path.as_str()));
         }
@@ -218,11 +193,7 @@ fn ambiguous_readings<'f>(
         out.push(Unsure {
             reason: Reason::at(
                 ReasonCode::LiveCopyNotRead,
-                format!(
-                    "live {} is a link that was not read ({}): the copy Windows would run there was not judged (see --follow-symlinks)",
-                    f.path,
-                    f.link_target.as_deref().unwrap_or("target unknown"),
-                ),
+                prose::live_link_not_read(&f.path, f.link_target.as_deref()),
                 &f.path,
             ),
             undecided: true,
@@ -248,10 +219,7 @@ fn unfollowed_on_install_path(rule: &crate::model::Rule, unfollowed: &[String]) 
             out.push(Unsure {
                 reason: Reason::at(
                     ReasonCode::LiveCopyNotRead,
-                    format!(
-                        "{link} is a link on the install path {dir} of {} and was not followed: a live copy may be there unread (see --follow-symlinks)",
-                        file.name
-                    ),
+                    prose::link_on_install_path(link, dir, &file.name),
                     link,
                 ),
                 undecided: true,
@@ -270,13 +238,6 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
     let Some(rr) = system.for_rule(rule) else {
         return Vec::new();
     };
-    let disabled = |svc: &crate::model::system::ServiceFacts| {
-        if svc.start.is_disabled() {
-            " (the service is disabled)"
-        } else {
-            ""
-        }
-    };
     // A program kbscan could not place (another drive, a network path, a variable the hives do
     // not give, an 8.3 alias the volume does not record): Windows runs a copy that may be none
     // of those judged.
@@ -285,18 +246,13 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
         Some(Unsure {
             reason: Reason::new(
                 ReasonCode::ServiceImageUnresolved,
-                format!(
-                    "service {} ({}) is configured to start {}, which kbscan could not place under the root ({why}): the copy it runs may be none of those judged{}",
-                    svc.name,
-                    svc.matched_by.as_text(),
-                    svc.image_path.as_deref().unwrap_or_default(),
-                    disabled(svc)
-                ),
+                prose::service_unresolved(svc, why, svc.start.is_disabled()),
             ),
             undecided: !svc.start.is_disabled(),
         })
     });
-    let not_judged = rr.services
+    let not_judged = rr
+        .services
         .iter()
         .filter(|svc| svc.unresolved.is_none() && !svc.on_disk.is_empty())
         .filter(|svc| {
@@ -307,14 +263,7 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
         .map(|svc| Unsure {
             reason: Reason::at(
                 ReasonCode::ServiceImageNotJudged,
-                format!(
-                    "service {} ({}) is configured to start {}, which kbscan did not judge as {}: the copy Windows runs was not read{}",
-                    svc.name,
-                    svc.matched_by.as_text(),
-                    svc.on_disk[0],
-                    svc.file,
-                    disabled(svc)
-                ),
+                prose::service_not_judged(svc, &svc.on_disk[0], svc.start.is_disabled()),
                 &svc.on_disk[0],
             ),
             undecided: !svc.start.is_disabled(),
@@ -328,7 +277,7 @@ fn unreadable_root(rules: &RuleSet) -> RootJudgement {
         verdict: Verdict::Inconclusive,
         reasons: vec![Reason::new(
             ReasonCode::RootUnreadable,
-            "the root could not be scanned".to_owned(),
+            prose::root_unreadable(),
         )],
         rule_verdicts: rules
             .rules
@@ -350,7 +299,7 @@ fn unreadable_root(rules: &RuleSet) -> RootJudgement {
 pub fn distrust_image(root: &mut RootReport, detail: &str) {
     root.errors.push(PathMessage {
         path: String::new(),
-        message: format!("--verify-image: the image does not match its stored hash ({detail})"),
+        message: prose::image_mismatch_error(detail),
     });
     root.verdict = Verdict::Inconclusive;
     for rv in &mut root.rule_verdicts {
@@ -358,9 +307,7 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
     }
     root.reasons.push(Reason::new(
         ReasonCode::ImageHashMismatch,
-        format!(
-            "the image does not match the hash or checksum it stores ({detail}): its content cannot be trusted"
-        ),
+        prose::image_mismatch(detail),
     ));
 }
 
@@ -435,12 +382,7 @@ pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked
         for h in hits {
             let reason = Reason::at(
                 ReasonCode::ReparsePointNotWalked,
-                format!(
-                    "{} is on the install path of {} and was not walked ({}): a live copy may be hidden behind it",
-                    h.path,
-                    rule.file_names(),
-                    h.message
-                ),
+                prose::reparse_point_not_walked(&h.path, &rule.file_names(), &h.message),
                 &h.path,
             );
             rv.reasons.push(reason.clone());
@@ -469,10 +411,7 @@ fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec
             if svc.start.is_disabled() {
                 reasons.push(Reason::new(
                     ReasonCode::ServiceDisabled,
-                    format!(
-                        "service {} is disabled (Start = 4); the verdict stays with the files",
-                        svc.name
-                    ),
+                    prose::service_disabled(&svc.name),
                 ));
             }
         }
@@ -515,10 +454,7 @@ fn mark_one(
                 }
                 reasons.push(Reason::new(
                     ReasonCode::ServiceImageMissing,
-                    format!(
-                        "service {} is configured to start {image_path}, which was not found under the root",
-                        svc.name
-                    ),
+                    prose::service_image_missing(&svc.name, image_path),
                 ));
                 return;
             };
@@ -529,16 +465,10 @@ fn mark_one(
                         f.notes.retain(|n| *n != inactive);
                     }
                     f.location = location::started_by_service(&f.location);
-                    f.notes.push(format!(
-                        "live: service {} starts this copy, whatever folder it is in",
-                        svc.name
-                    ));
+                    f.notes.push(prose::live_by_service(&svc.name));
                 }
                 f.service_image = Some(svc.name.clone());
-                f.notes.push(format!(
-                    "the file service {} starts (ImagePath {image_path})",
-                    svc.name
-                ));
+                f.notes.push(prose::service_image(&svc.name, image_path));
             }
             let image = findings[first].path.clone();
             let others = findings
@@ -548,13 +478,7 @@ fn mark_one(
             if others > 0 {
                 reasons.push(Reason::at(
                     ReasonCode::ServiceImageStarted,
-                    format!(
-                        "service {} starts {image}; {others} other live {} of {} {} as well: a service never discounts a copy Windows could run",
-                        svc.name,
-                        plural(others, "copy", "copies"),
-                        svc.file,
-                        plural(others, "counts", "count"),
-                    ),
+                    prose::service_starts_others_count(&svc.name, &image, others, &svc.file),
                     &image,
                 ));
             }
