@@ -946,3 +946,9 @@ pub fn date_inside_bounds(l: i128, h: i128, d: &str) -> String {
         show_time(h)
     )
 }
+
+pub(super) fn backup_set_incomplete(why: &str) -> String {
+    format!(
+        "the backup set is incomplete ({why}): a file it does not hold may decide, so no rule is clean"
+    )
+}

@@ -315,9 +315,7 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
 /// that decides, so no rule is clean. A rule already `vulnerable` stays so (the old copy the
 /// set holds was there); every other becomes `inconclusive`.
 pub fn incomplete_backup_set(root: &mut RootReport, why: &str) {
-    let message = format!(
-        "the backup set is incomplete ({why}): a file it does not hold may decide, so no rule is clean"
-    );
+    let message = prose::backup_set_incomplete(why);
     for rv in &mut root.rule_verdicts {
         if rv.verdict != Verdict::Vulnerable {
             rv.verdict = Verdict::Inconclusive;
