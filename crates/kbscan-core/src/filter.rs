@@ -5,12 +5,7 @@ use std::ffi::OsStr;
 
 use crate::rules::RuleSet;
 
-/// A (rule, file) pair a name stands for: indexes into `RuleSet::rules` and `Rule::files`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
-    pub rule: usize,
-    pub file: usize,
-}
+pub use crate::model::rule::{on_install_path, Target};
 
 /// The set of target names. A name may stand for several rules (two bulletins that both
 /// replace `Nscm.exe`), so each name carries every target it matches.
@@ -227,24 +222,6 @@ fn fold_lookalikes(name: &[u8]) -> Option<Vec<u8>> {
         out.push(ascii as u8);
     }
     Some(out)
-}
-
-/// True when the trailing folders of `parts` (a path from the root, `/`-separated components)
-/// equal a leading part of `install_dir` (e.g. `…/system32/Windows Media` for
-/// `system32/Windows Media/Server`), compared ASCII-case-insensitively: a link there hides the
-/// rule's install folder (issue 10 case 6).
-pub fn on_install_path<'a, I>(parts: I, install_dir: &str) -> bool
-where
-    I: IntoIterator<Item = &'a [u8]>,
-{
-    let parts: Vec<&[u8]> = parts.into_iter().collect();
-    let want: Vec<&str> = install_dir.split('/').filter(|s| !s.is_empty()).collect();
-    (1..=want.len().min(parts.len())).any(|k| {
-        parts[parts.len() - k..]
-            .iter()
-            .zip(&want[..k])
-            .all(|(p, w)| p.eq_ignore_ascii_case(w.as_bytes()))
-    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod file;
 pub mod finding;
 pub mod installed;
 pub mod lineage;
+pub mod pe;
 pub mod rule;
 pub mod system;
 pub mod time;

@@ -357,6 +357,34 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
 }
 
+// Where a link hides an install folder is a name test both the walker and the judgement
+// make: it lives here, below both.
+/// True when the trailing folders of `parts` (a path from the root, `/`-separated components)
+/// equal a leading part of `install_dir` (e.g. `…/system32/Windows Media` for
+/// `system32/Windows Media/Server`), compared ASCII-case-insensitively: a link there hides the
+/// rule's install folder (issue 10 case 6).
+pub fn on_install_path<'a, I>(parts: I, install_dir: &str) -> bool
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let parts: Vec<&[u8]> = parts.into_iter().collect();
+    let want: Vec<&str> = install_dir.split('/').filter(|s| !s.is_empty()).collect();
+    (1..=want.len().min(parts.len())).any(|k| {
+        parts[parts.len() - k..]
+            .iter()
+            .zip(&want[..k])
+            .all(|(p, w)| p.eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
+
+/// A (rule, file) pair a candidate's name stands for: indexes into `RuleSet::rules` and
+/// `Rule::files`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub rule: usize,
+    pub file: usize,
+}
+
 impl RuleSet {
     /// The rule called `id` (case-insensitive).
     pub fn get(&self, id: &str) -> Option<&Rule> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use super::pe::{self, PeVersionData};
+use super::pe;
 use crate::error::InspectError;
 use crate::model::time::Times;
 use crate::source::host::{open_evidence, times_of};
@@ -19,14 +19,7 @@ use crate::source::ReadAt;
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
 
 /// What was learnt from one file's bytes.
-#[derive(Debug)]
-pub struct FileEvidence {
-    pub size: Option<u64>,
-    pub sha256: Option<String>,
-    pub md5: Option<String>,
-    pub times: Times,
-    pub pe: Result<PeVersionData, InspectError>,
-}
+pub type FileEvidence = crate::model::pe::FileEvidence<InspectError>;
 
 /// Inspects one regular file: the metadata was taken by the walk before the file was opened,
 /// so the access time shown is the one the evidence had.

@@ -5,100 +5,22 @@
 //! pelite runs inside `contain::contained`: a panic inside it on hostile input becomes a typed error
 //! for that one file instead of ending the scan.
 
+use super::versioninfo::{self, CorruptVersion};
+use crate::error::InspectError;
+pub use crate::model::pe::{PeFormat, PeHeader, PeVersionData, VersionResource, VS_VERSION_INFO};
 use pelite::resources::{Directory, Name, Resources};
 use pelite::{PeFile, Wrap};
-use serde::Serialize;
-
-use super::versioninfo::{self, CorruptVersion, VersionInfo};
-use crate::error::InspectError;
 
 const RT_VERSION: u32 = 16;
 const IMAGE_DIRECTORY_ENTRY_RESOURCE: usize = 2;
 /// The smallest file that can hold a DOS header and a PE header.
 pub const MIN_PE_SIZE: u64 = 64 + 24;
 
-/// PE32 or PE32+.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum PeFormat {
-    #[serde(rename = "PE32")]
-    Pe32,
-    #[serde(rename = "PE32+")]
-    Pe32Plus,
-}
-
-impl PeFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PeFormat::Pe32 => "PE32",
-            PeFormat::Pe32Plus => "PE32+",
-        }
-    }
-}
-
-/// Header facts worth putting in evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PeHeader {
-    pub format: PeFormat,
-    /// `IMAGE_FILE_HEADER.Machine`, e.g. `0x014c` (i386), `0x8664` (x64).
-    pub machine: u16,
-    /// `IMAGE_FILE_HEADER.TimeDateStamp`: link time as Unix seconds (often forged or zero).
-    pub timestamp: u32,
-}
-
-impl PeHeader {
-    pub fn machine_name(&self) -> &'static str {
-        match self.machine {
-            0x014c => "i386",
-            0x8664 => "x86_64",
-            0x0200 => "ia64",
-            0x01c0 | 0x01c4 => "arm",
-            0xaa64 => "arm64",
-            0x0184 => "alpha",
-            _ => "unknown",
-        }
-    }
-}
-
-/// The name id of the version resource `GetFileVersionInfo` reads: `VS_VERSION_INFO` (winver.h).
-pub const VS_VERSION_INFO: u32 = 1;
-
 /// The most `RT_VERSION` entries (name × language) read from one file. Real files have one,
 /// rarely a few; a crafted directory can make N names share one language directory of M
 /// entries (N × M readings from a few KB of directory). Past this the file is an error
 /// (`too_many_resources`) and the directory is not walked further.
 pub const MAX_VERSION_RESOURCES: usize = 64;
-
-/// One `RT_VERSION` resource: its name/id, language, and what it contained.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionResource {
-    /// Resource name: the numeric id as text (`1`) or the string name.
-    pub name: String,
-    /// The numeric id, when the name is one (`None` for a string name).
-    pub id: Option<u32>,
-    pub lang: u32,
-    /// `OffsetToData` (an RVA) and `Size` of the data entry: entries that share both share
-    /// one reading (parsed once).
-    pub data: (u32, u32),
-    pub info: Result<VersionInfo, CorruptVersion>,
-}
-
-impl VersionResource {
-    /// Whether `GetFileVersionInfo` could read this resource: type `RT_VERSION`, name id 1
-    /// (`VS_VERSION_INFO`), in any language — which language it reads depends on the
-    /// machine's language settings (docs/judgement.md). String names and other ids are never
-    /// read by it.
-    pub fn windows_reads(&self) -> bool {
-        self.id == Some(VS_VERSION_INFO)
-    }
-}
-
-/// What a PE file said about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeVersionData {
-    pub header: PeHeader,
-    /// Every `RT_VERSION` resource in directory order; empty when the file has none.
-    pub resources: Vec<VersionResource>,
-}
 
 fn name_text(name: Name<'_>) -> String {
     match name {

@@ -11,45 +11,13 @@
 //!
 //! Over 400 lines with its tests (the byte-level layout cases are about 200 of them).
 
-use serde::Serialize;
-
 pub use crate::model::file::{StringTable, Translation};
+pub use crate::model::pe::{CorruptVersion, FixedFileInfo, VersionInfo};
 use crate::model::version::FileVersion;
 
 /// The `VS_FIXEDFILEINFO` signature.
 pub const FIXED_SIGNATURE: u32 = 0xFEEF_04BD;
 const FIXED_LEN: usize = 52;
-
-/// Everything read from one `VS_VERSIONINFO` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct VersionInfo {
-    pub fixed: Option<FixedFileInfo>,
-    pub string_tables: Vec<StringTable>,
-    /// `VarFileInfo\Translation` pairs: the languages/code pages the file declares.
-    pub translations: Vec<Translation>,
-    /// Damage found and tolerated (the block was still usable).
-    pub warnings: Vec<String>,
-}
-
-/// `VS_FIXEDFILEINFO`, the numeric and authoritative version record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FixedFileInfo {
-    pub file_version: FileVersion,
-    pub product_version: FileVersion,
-    pub struct_version: u32,
-    pub flags_mask: u32,
-    pub flags: u32,
-    pub os: u32,
-    pub file_type: u32,
-    pub file_subtype: u32,
-    /// `dwFileDateMS:dwFileDateLS`, a FILETIME; almost always 0.
-    pub file_date: u64,
-}
-
-/// Why a version block could not be read at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CorruptVersion(pub String);
 
 /// One block header with the byte ranges it covers.
 struct Block<'a> {

@@ -7,9 +7,10 @@
 
 use crate::error::InspectError;
 use crate::escape::escape_bytes;
-use crate::evidence::inspect::FileEvidence;
-use crate::evidence::pe::{PeVersionData, VersionResource};
-use crate::filter::Target;
+use crate::model::pe::{PeVersionData, VersionResource};
+use crate::model::rule::Target;
+
+type FileEvidence = crate::model::pe::FileEvidence<InspectError>;
 use crate::judge::{self, location, prose};
 use crate::lineage;
 use crate::model::time::Times;

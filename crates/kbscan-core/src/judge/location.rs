@@ -112,9 +112,7 @@ pub fn started_by_service(by_folders: &Location) -> Location {
     }
 }
 
-// Where a link hides an install folder is a name test the walker makes too: it lives in
-// `filter`, below both.
-pub use crate::filter::on_install_path;
+pub use crate::model::rule::on_install_path;
 
 /// The note a copy in a backup or cache folder carries: one constructor, so that the copy a
 /// service turns live loses exactly this note and no other.

@@ -4,9 +4,9 @@
 //!
 //! Over 400 lines: one short function per message, well over a hundred of them.
 
-use crate::evidence::pe::VersionResource;
 use crate::model::finding::LineageMatch;
 use crate::model::installed::{TimeEvidence, TimeField};
+use crate::model::pe::VersionResource;
 use crate::model::rule::Branch;
 use crate::model::system::{ServiceFacts, WrongTypeValue};
 use crate::model::time::Timestamp;
