@@ -9,6 +9,7 @@ mod common;
 mod backups;
 mod case;
 mod containers;
+mod event_logs;
 mod evidence;
 mod hostile_more;
 mod hostile_race;

@@ -45,6 +45,9 @@ pub enum TimeSource {
     LiveFile,
     /// A copy in a backup or cache folder.
     BackupCopy,
+    /// A record of a classic event log (`SysEvent.Evt`, `AppEvent.Evt`, `SecEvent.Evt`): one
+    /// that names the update, or a boot.
+    EventLog,
 }
 
 impl TimeSource {
@@ -57,6 +60,7 @@ impl TimeSource {
             TimeSource::UninstallFolder => "uninstall folder",
             TimeSource::LiveFile => "live file",
             TimeSource::BackupCopy => "backup copy",
+            TimeSource::EventLog => "event log",
         }
     }
     /// Trust, most trusted first (docs/evidence.md, "When was it installed?").
@@ -68,6 +72,7 @@ impl TimeSource {
             TimeSource::UninstallFolder => 3,
             TimeSource::LiveFile => 4,
             TimeSource::BackupCopy => 5,
+            TimeSource::EventLog => 6,
         }
     }
 }
@@ -99,6 +104,11 @@ pub enum TimeField {
     SiModified,
     FnCreated,
     FnModified,
+    /// An event record one of whose strings names the update (its source and ID are not
+    /// read as an install: none could be sourced).
+    EventMention,
+    /// An event record of a boot (the event log service's 6005, 6008, 6009: KB 196452).
+    Boot,
 }
 
 impl TimeField {
@@ -116,6 +126,8 @@ impl TimeField {
             TimeField::SiModified => "si_modified",
             TimeField::FnCreated => "fn_created",
             TimeField::FnModified => "fn_modified",
+            TimeField::EventMention => "event_mention",
+            TimeField::Boot => "boot",
         }
     }
 

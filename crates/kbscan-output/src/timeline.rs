@@ -218,6 +218,16 @@ impl Events {
                 "Registry Installed Date".to_owned(),
                 format!("registry value {}: {}", e.path, e.says),
             ),
+            (TimeSource::EventLog, TimeField::Boot) => (
+                "event_log",
+                "Boot".to_owned(),
+                format!("event log {}: {}", e.path, e.says),
+            ),
+            (TimeSource::EventLog, _) => (
+                "event_log",
+                "Event Log Record".to_owned(),
+                format!("event log {}: {}", e.path, e.says),
+            ),
             (TimeSource::UninstallFolder, field) => {
                 let d = field.file_time_label().unwrap_or(field.as_str());
                 (

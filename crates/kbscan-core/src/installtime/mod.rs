@@ -6,6 +6,7 @@
 //! runs them after the system facts are read; local times are turned into UTC with the
 //! system's time zone. Everything bounded; nothing judged (that is `judge::installed`).
 
+mod event_log;
 mod registry_times;
 mod uninstall_folder;
 pub mod update_log;
@@ -54,6 +55,7 @@ pub fn gatherers<S: Source>() -> Vec<Gatherer<S>> {
         update_log::gatherer(),
         uninstall_folder::gatherer(),
         registry_times::gatherer(),
+        event_log::gatherer(),
     ]
 }
 

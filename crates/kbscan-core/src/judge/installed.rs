@@ -543,6 +543,11 @@ pub fn rule_as_of(
             .join(", ")
     };
     if let Some(h) = hi.filter(|h| date >= *h) {
+        // A file in use is replaced at the next restart: when the event log shows the boots,
+        // the fix ran for certain only from the first boot after the install.
+        if let Some(why) = awaiting_boot(inst, h, date) {
+            return (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why));
+        }
         return (
             AsOfState::PatchedAtDate,
             r(
@@ -587,6 +592,26 @@ pub fn rule_as_of(
         (Some(l), Some(h)) => prose::date_inside_bounds(l, h, &d),
     };
     (AsOfState::UnknownAtDate, r(ReasonCode::UnknownAtDate, why))
+}
+
+/// With the boots known from an event log: why the fix installed by `installed_by` may not
+/// have been running at `date` (no boot between the install and `date`), if so. Without
+/// boot records, nothing is said (the install moment stands, as before).
+fn awaiting_boot(inst: &Installed, installed_by: i128, date: i128) -> Option<String> {
+    let boots: Vec<i128> = inst
+        .evidence
+        .iter()
+        .filter(|e| e.source == TimeSource::EventLog && e.field == TimeField::Boot)
+        .filter_map(at)
+        .collect();
+    if boots.is_empty() {
+        return None;
+    }
+    let first_after = boots.iter().copied().filter(|b| *b > installed_by).min();
+    match first_after {
+        Some(b) if b <= date => None,
+        first => Some(prose::awaiting_boot(installed_by, first, date)),
+    }
 }
 
 /// `roots[].as_of` at `date`. A rule not yet published at `date` is left out of the root's

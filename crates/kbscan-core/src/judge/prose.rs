@@ -952,3 +952,18 @@ pub(super) fn backup_set_incomplete(why: &str) -> String {
         "the backup set is incomplete ({why}): a file it does not hold may decide, so no rule is clean"
     )
 }
+
+pub(super) fn awaiting_boot(installed_by: i128, first_boot: Option<i128>, date: i128) -> String {
+    let when = match first_boot {
+        Some(b) => format!(
+            "the first boot after it the event log records is {}",
+            show_time(b)
+        ),
+        None => "the event log records no boot after it".to_owned(),
+    };
+    format!(
+        "installed no later than {}, but a file in use is replaced at the next restart and {when}: whether the fix was running at {} cannot be told",
+        show_time(installed_by),
+        show_time(date)
+    )
+}
