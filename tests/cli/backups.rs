@@ -50,6 +50,14 @@ fn each_set_is_a_point_in_time_and_each_rule_has_a_history() {
             "2004-03-20T22:00:00Z"
         ]
     );
+    // What the set records: its name, description, user, and each volume as its VOLB says.
+    assert_eq!(sets[0]["name"], "Set created 1/10/2004 at 10:00 PM");
+    assert_eq!(sets[0]["description"], "Normal backup of C:");
+    assert_eq!(sets[0]["user"], "W2KSERVER\\Administrator");
+    assert_eq!(sets[0]["operation"], "normal");
+    assert_eq!(sets[0]["volumes"][0]["device"], "C:");
+    assert_eq!(sets[0]["volumes"][0]["volume"], "SYSTEM");
+    assert_eq!(sets[0]["volumes"][0]["machine"], "W2KSERVER");
     for (i, want) in ["vulnerable", "vulnerable", "patched"].iter().enumerate() {
         assert_eq!(set_rule(&doc, i, "MS04-008"), *want, "set {}", i + 1);
     }

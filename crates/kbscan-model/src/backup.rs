@@ -59,9 +59,8 @@ pub struct BackupSet {
     pub time_basis: crate::time::TimeBasis,
     /// `normal`, `copy`, `differential`, `incremental`, `daily`, as the set records it.
     pub operation: Option<&'static str>,
-    /// The volumes backed up (`C:`, as the `VOLB` names them), each a root below.
-    #[serde(serialize_with = "crate::escape::names")]
-    pub volumes: Vec<String>,
+    /// The volumes backed up, as each `VOLB` records them; each a root below.
+    pub volumes: Vec<BackupVolume>,
     /// The roots of this set (also in `roots[]`).
     #[serde(serialize_with = "crate::escape::names")]
     pub roots: Vec<String>,
@@ -73,6 +72,20 @@ pub struct BackupSet {
     /// Each rule's verdict in this set (the most urgent of its roots').
     pub rule_verdicts: Vec<SetRuleVerdict>,
     pub notices: Vec<String>,
+}
+
+/// One volume of a set as its `VOLB` records it (escaped).
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupVolume {
+    /// `C:`, or a UNC name.
+    #[serde(serialize_with = "crate::escape::name")]
+    pub device: String,
+    /// The volume's label.
+    #[serde(serialize_with = "crate::escape::name_opt")]
+    pub volume: Option<String>,
+    /// The machine it was backed up from.
+    #[serde(serialize_with = "crate::escape::name_opt")]
+    pub machine: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

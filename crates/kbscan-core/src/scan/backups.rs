@@ -110,10 +110,14 @@ impl Scanner<'_> {
         let base = format!("{shown}#set{number}");
         let text =
             |s: Option<&crate::backup::mtf::block::MtfString>| s.map(|s| escape_bytes(&s.bytes()));
-        let volumes: Vec<String> = set
+        let volumes: Vec<crate::model::backup::BackupVolume> = set
             .volumes
             .iter()
-            .map(|v| text(v.volb.device.as_ref()).unwrap_or_default())
+            .map(|v| crate::model::backup::BackupVolume {
+                device: text(v.volb.device.as_ref()).unwrap_or_default(),
+                volume: text(v.volb.volume.as_ref()),
+                machine: text(v.volb.machine.as_ref()),
+            })
             .collect();
         let mut notices = notice_lines(&set.notices);
         if set.number() != number {
@@ -126,7 +130,7 @@ impl Scanner<'_> {
             0 => vec![(Scope::Set, base.clone())],
             1 => vec![(Scope::Volume(0), base.clone())],
             _ => (0..set.volumes.len())
-                .map(|v| (Scope::Volume(v), format!("{base}/{}", volumes[v])))
+                .map(|v| (Scope::Volume(v), format!("{base}/{}", volumes[v].device)))
                 .collect(),
         };
         let mut roots = Vec::new();
