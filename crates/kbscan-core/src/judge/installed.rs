@@ -27,7 +27,7 @@ const AGREE: i128 = 3600 * SECOND;
 fn nanos(t: Option<Timestamp>) -> Option<i128> {
     t.map(Timestamp::unix_nanos)
 }
-pub(super) fn show_time(t: i128) -> String {
+fn show_time(t: i128) -> String {
     Timestamp::from_unix_nanos(t).to_string()
 }
 fn lower(e: &TimeEvidence) -> Option<i128> {
@@ -134,7 +134,7 @@ fn labels(ev: &[&TimeEvidence]) -> Vec<&'static str> {
     v.into_iter().map(|x| x.1).collect()
 }
 
-pub(super) fn day(t: i128) -> String {
+fn day(t: i128) -> String {
     Timestamp::from_unix_nanos(t).date_text()
 }
 

@@ -12,7 +12,15 @@ use crate::model::system::{ServiceFacts, WrongTypeValue};
 use crate::model::time::Timestamp;
 use crate::model::{FileVersion, Status, Verdict, VersionReading};
 
-use super::installed::{day, show_time};
+/// Unix nanoseconds as the report shows a time.
+fn show_time(t: i128) -> String {
+    Timestamp::from_unix_nanos(t).to_string()
+}
+
+/// Unix nanoseconds as a day, `YYYY-MM-DD`.
+fn day(t: i128) -> String {
+    Timestamp::from_unix_nanos(t).date_text()
+}
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
