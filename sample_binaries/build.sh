@@ -234,6 +234,11 @@ ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$W
 # Registry hives (needs hivexregedit: Debian packages libhivex-bin, libwin-hivex-perl).
 python3 "$HERE/registry/make-hives.py" "$SYSTEMS" "$HERE/../tests/fixtures/registry/minimal.hive"
 
+# w2k-server1's System log (boots around the install, a record naming the update) is written
+# by the EVT test writer (crates/kbscan-core/src/evidence/evt/writer.rs, read back by libevt).
+(cd "$HERE/.." && KBSCAN_WRITE_SAMPLE_EVT=1 cargo test -q --test cli \
+    event_logs::the_example_event_log_is_the_writers_output >/dev/null)
+
 # The example NTBackup backup is written from two of the systems by the MTF test writer
 # (crates/kbscan-core/src/backup/tests/): three sets, MS04-008 missing in the first two.
 (cd "$HERE/.." && KBSCAN_WRITE_SAMPLE_BACKUP=1 cargo test -q -p kbscan-core --lib \

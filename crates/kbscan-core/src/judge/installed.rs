@@ -595,23 +595,19 @@ pub fn rule_as_of(
 }
 
 /// With the boots known from an event log: why the fix installed by `installed_by` may not
-/// have been running at `date` (no boot between the install and `date`), if so. Without
-/// boot records, nothing is said (the install moment stands, as before).
+/// have been running at `date`, if so. Files in use are replaced at the next restart, so
+/// when the log records a boot after the install but later than `date`, the fix may still
+/// have been waiting. No boot after the install says nothing against the install moment:
+/// either the log ends before it, or the files (patched now) were replaced without a restart.
 fn awaiting_boot(inst: &Installed, installed_by: i128, date: i128) -> Option<String> {
-    let boots: Vec<i128> = inst
+    let first_after = inst
         .evidence
         .iter()
         .filter(|e| e.source == TimeSource::EventLog && e.field == TimeField::Boot)
         .filter_map(at)
-        .collect();
-    if boots.is_empty() {
-        return None;
-    }
-    let first_after = boots.iter().copied().filter(|b| *b > installed_by).min();
-    match first_after {
-        Some(b) if b <= date => None,
-        first => Some(prose::awaiting_boot(installed_by, first, date)),
-    }
+        .filter(|b| *b > installed_by)
+        .min()?;
+    (first_after > date).then(|| prose::awaiting_boot(installed_by, first_after, date))
 }
 
 /// `roots[].as_of` at `date`. A rule not yet published at `date` is left out of the root's

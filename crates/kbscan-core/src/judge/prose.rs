@@ -961,17 +961,11 @@ pub(super) fn backup_set_incomplete(why: &str) -> String {
     )
 }
 
-pub(super) fn awaiting_boot(installed_by: i128, first_boot: Option<i128>, date: i128) -> String {
-    let when = match first_boot {
-        Some(b) => format!(
-            "the first boot after it the event log records is {}",
-            show_time(b)
-        ),
-        None => "the event log records no boot after it".to_owned(),
-    };
+pub(super) fn awaiting_boot(installed_by: i128, first_boot: i128, date: i128) -> String {
     format!(
-        "installed no later than {}, but a file in use is replaced at the next restart and {when}: whether the fix was running at {} cannot be told",
+        "installed no later than {}, but a file in use is replaced at the next restart and the first boot after it the event log records is {}: whether the fix was running at {} cannot be told",
         show_time(installed_by),
+        show_time(first_boot),
         show_time(date)
     )
 }
