@@ -698,3 +698,63 @@ fn a_read_only_loop_device_is_read_like_its_image_file() {
 fn code_of(o: &std::process::Output) -> i32 {
     o.status.code().expect("exit code")
 }
+
+/// An E01 set with a segment missing (the last, the last two, or one in the middle) is read as
+/// far as its segments go, with a notice naming the missing segment; a volume that reaches
+/// the missing bytes is never judged clean, and `--verify-image` says the set is incomplete
+/// (its hash is stored in the missing last segment, so "no stored hash" would be untrue).
+#[test]
+fn an_e01_set_with_a_missing_segment_is_noticed_and_never_clean() {
+    let Some(f) = fixtures() else { return };
+    for (present, missing) in [
+        (&["E01", "E02"][..], "segment 3 (disk.E03) is missing"),
+        (&["E01"][..], "segment 2 (disk.E02) is missing"),
+        (&["E01", "E03"][..], "segment 2 (disk.E02) is missing"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        for s in present {
+            std::fs::copy(
+                f.out.join(format!("e01/disk.{s}")),
+                tmp.path().join(format!("disk.{s}")),
+            )
+            .unwrap();
+        }
+        let first = tmp.path().join("disk.E01");
+        let (code, doc) = scan(&first, &[]);
+        let img = &doc["images"][0];
+        let notices = img["notices"].to_string();
+        assert!(notices.contains(missing), "{present:?}: {img:#}");
+        let roots = doc["roots"].as_array().unwrap();
+        let shown = first.display().to_string();
+        let p1 = roots
+            .iter()
+            .find(|r| r["root"] == format!("{shown}#p1"))
+            .unwrap();
+        // p1 (1–17 MiB) lies wholly in the first segment: still read and judged.
+        assert_eq!(p1["verdict"], "vulnerable", "{present:?}");
+        assert_eq!(code, 1, "{present:?}");
+        // p5 (19–53 MiB) reaches the missing bytes: never clean.
+        let p5 = roots
+            .iter()
+            .find(|r| r["root"] == format!("{shown}#p5"))
+            .unwrap();
+        assert_eq!(p5["verdict"], "inconclusive", "{present:?}: {p5:#}");
+        assert!(p5.to_string().contains(missing), "{p5:#}");
+        let (_, doc) = scan(&first, &["--verify-image"]);
+        let v = &doc["images"][0]["verification"];
+        assert_eq!(v["status"], "incomplete", "{present:?}: {v:#}");
+        assert!(v["detail"].as_str().unwrap().contains(missing), "{v:#}");
+        for r in doc["roots"].as_array().unwrap() {
+            assert_eq!(r["verdict"], "inconclusive", "{present:?}: {r:#}");
+        }
+        // libewf agrees the set cannot be verified.
+        if have("ewfverify") {
+            let st = Command::new("ewfverify")
+                .args(["-q"])
+                .arg(&first)
+                .output()
+                .unwrap();
+            assert!(!st.status.success(), "ewfverify accepted {present:?}");
+        }
+    }
+}

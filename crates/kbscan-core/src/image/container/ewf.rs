@@ -27,6 +27,9 @@ pub struct EwfSource {
     files: Vec<File>,
     chunk_size: u64,
     len: u64,
+    /// A set with a missing segment: the first disk byte whose chunk is not described by
+    /// the segments present, and why.
+    missing: Option<(u64, String)>,
 }
 
 impl std::fmt::Debug for EwfSource {
@@ -41,6 +44,47 @@ impl std::fmt::Debug for EwfSource {
 
 fn damaged(e: impl std::fmt::Display) -> ContainerError {
     ContainerError::damaged("E01", e)
+}
+
+/// How the section chain of a segment ends: `next` (another segment follows), `done` (the
+/// last segment), or broken (the file ends inside the chain, or the chain loops).
+enum ChainEnd {
+    Next,
+    Done,
+    Broken(String),
+}
+
+/// The most sections a segment's chain is followed through (ewfacquire writes a handful;
+/// EnCase one `table` per 16,375 chunks).
+const MAX_SECTIONS: usize = 1 << 20;
+
+/// Follows a segment's section chain from its file header to its `next` or `done` section.
+fn chain_end(f: &mut File) -> io::Result<ChainEnd> {
+    let mut off = 13u64;
+    for _ in 0..MAX_SECTIONS {
+        let mut d = [0u8; 76];
+        if pread(f, off, &mut d)? < d.len() {
+            return Ok(ChainEnd::Broken(format!(
+                "the file ends inside the section descriptor at byte {off} (truncated segment?)"
+            )));
+        }
+        let kind = d[..16].split(|&b| b == 0).next().unwrap_or_default();
+        match kind {
+            b"next" => return Ok(ChainEnd::Next),
+            b"done" => return Ok(ChainEnd::Done),
+            _ => {}
+        }
+        let next = u64::from_le_bytes([d[16], d[17], d[18], d[19], d[20], d[21], d[22], d[23]]);
+        if next <= off {
+            return Ok(ChainEnd::Broken(format!(
+                "the section at byte {off} points back to byte {next}"
+            )));
+        }
+        off = next;
+    }
+    Ok(ChainEnd::Broken(
+        "more sections than any acquisition writes".to_owned(),
+    ))
 }
 
 /// The segment number in an EWF1 file header (bytes 9–10, little-endian).
@@ -88,6 +132,28 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
             });
         }
     }
+    // Complete only when the last segment present ends with `done`: a `next` there means
+    // a later segment was not found (the names stop at the first one missing).
+    let present = numbered.len();
+    let incomplete = match numbered.last_mut() {
+        Some((_, f)) => match chain_end(f)? {
+            ChainEnd::Done => None,
+            ChainEnd::Next => {
+                let n = u32::try_from(present + 1).unwrap_or(u32::MAX);
+                let name = super::ewf_segment_name(first, n)
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "its successor".to_owned());
+                Some(format!(
+                    "the E01 set is incomplete: segment {n} ({name}) is missing (segment {present} \
+                     says another follows)"
+                ))
+            }
+            ChainEnd::Broken(why) => Some(format!(
+                "the E01 set is incomplete: segment {present} has no `done` section: {why}"
+            )),
+        },
+        None => None,
+    };
     let mut sources = Vec::with_capacity(numbered.len());
     let mut own = Vec::with_capacity(numbered.len());
     for (_, f) in numbered {
@@ -136,19 +202,41 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
         ..ContainerMeta::default()
     };
     let len = reader.total_size();
+    // What the segments present describe: their chunks, in order from the start.
+    let described = (reader.chunk_count() as u64)
+        .saturating_mul(chunk_size)
+        .min(len);
+    let missing = incomplete.map(|why| {
+        (
+            described,
+            format!(
+                "{why}: disk bytes {described}..{len} cannot be read; a volume reaching them \
+                 is not judged"
+            ),
+        )
+    });
+    let notices = missing.iter().map(|(_, m)| m.clone()).collect();
     let reader = Arc::new(reader);
     let for_verify = Arc::clone(&reader);
-    let verify = Box::new(move || verify(&for_verify));
+    let gone = missing.as_ref().map(|(_, m)| m.clone());
+    let verify = Box::new(move || match gone {
+        Some(m) => Verification::incomplete(format!(
+            "{m}; the media cannot be read whole, so no hash the acquisition stored (written \
+             in the last segment) can be checked"
+        )),
+        None => verify(&for_verify),
+    });
     Ok(Opened {
         kind: if smart { "smart" } else { "e01" },
         segments: own.len(),
         meta,
-        notices: Vec::new(),
+        notices,
         src: Box::new(EwfSource {
             reader,
             files: own,
             chunk_size,
             len,
+            missing,
         }),
         verify,
     })
@@ -235,12 +323,22 @@ impl ByteSource for EwfSource {
         self.len
     }
 
+    fn missing(&self) -> Option<(u64, String)> {
+        self.missing.clone()
+    }
+
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0usize;
         while done < buf.len() {
             let p = pos + done as u64;
             if p >= self.len {
                 break;
+            }
+            if let Some((from, why)) = self.missing.as_ref().filter(|(from, _)| p >= *from) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("disk byte {p} is past byte {from}: {why}"),
+                ));
             }
             let idx = p / self.chunk_size;
             let within = (p % self.chunk_size) as usize;
