@@ -698,3 +698,146 @@ fn a_read_only_loop_device_is_read_like_its_image_file() {
 fn code_of(o: &std::process::Output) -> i32 {
     o.status.code().expect("exit code")
 }
+
+/// An E01 set with a segment missing (the last, the last two, or one in the middle) is read as
+/// far as its segments go, with a notice naming the missing segment; a volume that reaches
+/// the missing bytes is never judged clean, and `--verify-image` says the set is incomplete
+/// (its hash is stored in the missing last segment, so "no stored hash" would be untrue).
+#[test]
+fn an_e01_set_with_a_missing_segment_is_noticed_and_never_clean() {
+    let Some(f) = fixtures() else { return };
+    for (present, missing) in [
+        (&["E01", "E02"][..], "segment 3 (disk.E03) is missing"),
+        (&["E01"][..], "segment 2 (disk.E02) is missing"),
+        (&["E01", "E03"][..], "segment 2 (disk.E02) is missing"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        for s in present {
+            std::fs::copy(
+                f.out.join(format!("e01/disk.{s}")),
+                tmp.path().join(format!("disk.{s}")),
+            )
+            .unwrap();
+        }
+        let first = tmp.path().join("disk.E01");
+        let (code, doc) = scan(&first, &[]);
+        let img = &doc["images"][0];
+        let notices = img["notices"].to_string();
+        assert!(notices.contains(missing), "{present:?}: {img:#}");
+        let roots = doc["roots"].as_array().unwrap();
+        let shown = first.display().to_string();
+        let p1 = roots
+            .iter()
+            .find(|r| r["root"] == format!("{shown}#p1"))
+            .unwrap();
+        // p1 (1–17 MiB) lies wholly in the first segment: still read and judged.
+        assert_eq!(p1["verdict"], "vulnerable", "{present:?}");
+        assert_eq!(code, 1, "{present:?}");
+        // p5 (19–53 MiB) reaches the missing bytes: never clean.
+        let p5 = roots
+            .iter()
+            .find(|r| r["root"] == format!("{shown}#p5"))
+            .unwrap();
+        assert_eq!(p5["verdict"], "inconclusive", "{present:?}: {p5:#}");
+        assert!(p5.to_string().contains(missing), "{p5:#}");
+        let (_, doc) = scan(&first, &["--verify-image"]);
+        let v = &doc["images"][0]["verification"];
+        assert_eq!(v["status"], "incomplete", "{present:?}: {v:#}");
+        assert!(v["detail"].as_str().unwrap().contains(missing), "{v:#}");
+        for r in doc["roots"].as_array().unwrap() {
+            assert_eq!(r["verdict"], "inconclusive", "{present:?}: {r:#}");
+        }
+        // libewf agrees the set cannot be verified.
+        if have("ewfverify") {
+            let st = Command::new("ewfverify")
+                .args(["-q"])
+                .arg(&first)
+                .output()
+                .unwrap();
+            assert!(!st.status.success(), "ewfverify accepted {present:?}");
+        }
+    }
+}
+
+/// E01s whose media ends inside the last chunk, made by ewfacquire from sources of 4,097
+/// bytes (the form of dissect.evidence's test E01: every source byte is stored in the last
+/// chunk, with its Adler-32 over them all, but the media is 8 sectors) and 5,632 bytes (11
+/// sectors), stored uncompressed and compressed: kbscan reads exactly the bytes libewf's
+/// `ewfexport` writes, and `--verify-image` agrees with `ewfverify`.
+#[test]
+fn an_e01_whose_last_chunk_is_partial_reads_what_libewf_reads() {
+    if !have_all(&["ewfacquire", "ewfexport", "ewfverify"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let odd: Vec<u8> = [0xde, 0xad, 0xbe, 0xef]
+        .repeat(1024)
+        .into_iter()
+        .chain([b'\n'])
+        .collect();
+    let sectors: Vec<u8> = (0..5632u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (name, source, compression) in [
+        ("odd-none", &odd, "none"),
+        ("odd-best", &odd, "best"),
+        ("sectors-none", &sectors, "none"),
+        ("sectors-best", &sectors, "best"),
+    ] {
+        let src = tmp.path().join(format!("{name}.bin"));
+        std::fs::write(&src, source).unwrap();
+        let target = tmp.path().join(name);
+        let st = Command::new("ewfacquire")
+            .args(["-u", "-q", "-f", "encase6", "-b", "64", "-d", "sha1", "-c"])
+            .arg(compression)
+            .arg("-t")
+            .arg(&target)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "ewfacquire {name}: {st:?}");
+        let e01 = target.with_extension("E01");
+        let exported = tmp.path().join(format!("{name}-export"));
+        let st = Command::new("ewfexport")
+            .args(["-q", "-u", "-f", "raw", "-t"])
+            .arg(&exported)
+            .arg(&e01)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "ewfexport {name}: {st:?}");
+        let media = std::fs::read(exported.with_extension("raw")).unwrap();
+        let mut opened = container::open(&e01).unwrap().expect("an E01");
+        assert_eq!(opened.src.len(), media.len() as u64, "{name}");
+        let mut got = vec![0u8; media.len()];
+        let mut done = 0;
+        while done < got.len() {
+            let n = opened
+                .src
+                .read_at(done as u64, &mut got[done..])
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(n > 0, "{name}");
+            done += n;
+        }
+        assert!(got == media, "{name}: kbscan reads what ewfexport writes");
+        let libewf_verified = Command::new("ewfverify")
+            .args(["-q"])
+            .arg(&e01)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        // ewfacquire hashed the 4,097-byte source but records 4,096 bytes of media.
+        assert_eq!(libewf_verified, source.len() % 512 == 0, "{name}");
+        let (_, doc) = scan(&e01, &["--verify-image"]);
+        let v = &doc["images"][0]["verification"];
+        let want = if libewf_verified {
+            "verified"
+        } else {
+            "mismatch"
+        };
+        assert_eq!(v["status"], want, "{name}: {v:#}");
+        // The stored hash decides, never a read error.
+        assert!(
+            v["detail"].as_str().unwrap().contains("MD5 stored"),
+            "{name}: {v:#}"
+        );
+    }
+}

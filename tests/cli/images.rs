@@ -496,3 +496,51 @@ fn ntfs_reparse_points_are_walked_unless_links_and_links_on_the_install_path_are
         assert!(f["error"].as_str().unwrap().contains(text), "{f:#}");
     }
 }
+
+/// The root folder's MFT record (5) on mbr.img's NTFS volume (made by mkntfs and
+/// libntfs-3g) uses 512 of its 1,024 bytes: a damaged update sequence in its second sector,
+/// which holds none of the record, is read past; the same damage in its first sector, which
+/// holds the record, keeps the volume unreadable.
+#[test]
+fn an_mft_record_whose_fixup_fails_only_beyond_its_bytes_in_use_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = unpack(tmp.path(), "mbr");
+    let data = std::fs::read(&img).unwrap();
+    // p6: the one NTFS boot sector on a MiB boundary.
+    let start = (0..data.len())
+        .step_by(1 << 20)
+        .find(|&o| &data[o + 3..o + 11] == b"NTFS    ")
+        .expect("an NTFS volume in mbr.img");
+    let boot = &data[start..start + 512];
+    let cluster = usize::from(u16::from_le_bytes([boot[11], boot[12]])) * usize::from(boot[13]);
+    let mft_lcn = u64::from_le_bytes(boot[48..56].try_into().unwrap()) as usize;
+    let record = start + mft_lcn * cluster + 5 * 1024;
+    assert_eq!(&data[record..record + 4], b"FILE");
+    let in_use = u32::from_le_bytes(data[record + 24..record + 28].try_into().unwrap());
+    assert!(
+        in_use <= 512,
+        "record 5 uses {in_use} bytes: the test needs <= 512"
+    );
+    let (_, good) = scan(&[&img]);
+    let shown = img.display().to_string();
+    let want = comparable(root(&good, &format!("{shown}#p6")));
+    assert_eq!(want["verdict"], "patched");
+    for (sector, readable) in [(1usize, true), (0, false)] {
+        let mut bad = data.clone();
+        // The last two bytes of the sector no longer hold the update sequence number.
+        bad[record + sector * 512 + 510] ^= 0xff;
+        let path = tmp.path().join(format!("fixup-{sector}.img"));
+        std::fs::write(&path, &bad).unwrap();
+        let (_, doc) = scan(&[&path]);
+        let p6 = root(&doc, &format!("{}#p6", path.display()));
+        if readable {
+            assert_eq!(comparable(p6), want, "sector {sector}");
+        } else {
+            assert_eq!(p6["verdict"], "inconclusive", "{p6:#}");
+            assert!(
+                p6["errors"].to_string().contains("Update Sequence"),
+                "{p6:#}"
+            );
+        }
+    }
+}

@@ -49,6 +49,9 @@ pub enum VerificationStatus {
     Mismatch,
     #[serde(rename = "no stored hash")]
     NoStoredHash,
+    /// A segment of the set is missing: the media cannot be read whole.
+    #[serde(rename = "incomplete")]
+    Incomplete,
 }
 
 impl VerificationStatus {
@@ -57,6 +60,7 @@ impl VerificationStatus {
             VerificationStatus::Verified => "verified",
             VerificationStatus::Mismatch => "mismatch",
             VerificationStatus::NoStoredHash => "no stored hash",
+            VerificationStatus::Incomplete => "incomplete",
         }
     }
 }
@@ -95,8 +99,19 @@ impl Verification {
         }
     }
 
-    /// The image does not match what it stores: its roots cannot be trusted.
+    pub fn incomplete(detail: String) -> Self {
+        Self {
+            status: VerificationStatus::Incomplete,
+            detail,
+        }
+    }
+
+    /// The image does not match what it stores, or cannot be read whole to check it: its
+    /// roots cannot be trusted.
     pub fn is_mismatch(&self) -> bool {
-        self.status == VerificationStatus::Mismatch
+        matches!(
+            self.status,
+            VerificationStatus::Mismatch | VerificationStatus::Incomplete
+        )
     }
 }

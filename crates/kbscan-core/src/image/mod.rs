@@ -294,6 +294,17 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
             image.slots.push(Slot::Unreadable { name, message: msg });
             continue;
         }
+        // A volume that reaches a missing segment's bytes: its file system (and any file in
+        // it) may be there, so nothing read from it can be called clean.
+        if let Some((from, why)) = disk.missing().filter(|(from, _)| end > *from) {
+            let msg = format!(
+                "{}: bytes {}..{end} of the disk; from byte {from} they are not in the set: {why}",
+                part.volume, part.offset
+            );
+            image.report.notices.push(msg.clone());
+            image.slots.push(Slot::Unreadable { name, message: msg });
+            continue;
+        }
         let mut notices = Vec::new();
         if end > disk.len() {
             let msg = format!(

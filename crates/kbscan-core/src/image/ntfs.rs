@@ -30,7 +30,7 @@ const ROOT_RECORD: u64 = 5;
 /// One NTFS volume as an evidence source, named `name` in the report.
 pub struct NtfsSource<R> {
     ntfs: Ntfs,
-    r: RefCell<R>,
+    r: RefCell<Records<R>>,
     name: String,
     /// Reparse tags of the entries the walk was told to walk through (`link`), by file
     /// record: `read` checks them for data that is not in `$DATA`. One entry per reparse
@@ -50,6 +50,131 @@ fn guarded<T>(budget: u64, f: impl FnOnce() -> Result<T, SourceError>) -> Result
     with_budget(budget, || contained(f)).unwrap_or_else(|| Err(SourceError::parser_failed("NTFS")))
 }
 
+/// The most `$MFT` extents kept (a badly fragmented MFT has a few hundred).
+const MAX_MFT_EXTENTS: usize = 65_536;
+
+/// Where `$MFT`'s data lies in the volume, from its own record's data runs.
+fn mft_extents<R: Read + Seek>(
+    ntfs: &Ntfs,
+    r: &mut Records<R>,
+) -> Result<Vec<(u64, u64)>, SourceError> {
+    let mft = ntfs.file(r, 0).map_err(err)?;
+    let item = mft
+        .data(r, "")
+        .ok_or_else(|| SourceError::corrupt("$MFT has no $DATA".to_owned()))?
+        .map_err(err)?;
+    let attr = item.to_attribute().map_err(err)?;
+    let mut out = Vec::new();
+    if let ntfs::attribute_value::NtfsAttributeValue::NonResident(v) = attr.value(r).map_err(err)? {
+        for run in v.data_runs() {
+            let run = run.map_err(err)?;
+            if let Some(p) = run.data_position().value() {
+                out.push((p.get(), p.get().saturating_add(run.allocated_size())));
+            }
+            if out.len() > MAX_MFT_EXTENTS {
+                return Err(SourceError::corrupt(
+                    "$MFT has more extents than any volume writes".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The volume as the `ntfs` crate reads it, with file records read as Sleuth Kit, ntfs-3g
+/// and libfsntfs read them: a record of `$MFT` whose update-sequence check fails only in
+/// sectors that begin at or after the record's bytes in use (space the file system does not
+/// use, left stale by some writers) is read; the crate then checks, and fails on, every
+/// sector that holds the record's data, as before.
+pub(crate) struct Records<R> {
+    inner: R,
+    pos: u64,
+    record_size: u64,
+    /// `$MFT`'s extents, volume byte ranges: only reads of a whole record there are records.
+    mft: Vec<(u64, u64)>,
+}
+
+impl<R> Records<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            pos: 0,
+            record_size: 0,
+            mft: Vec::new(),
+        }
+    }
+
+    fn is_record(&self, pos: u64, len: usize) -> bool {
+        len as u64 == self.record_size
+            && self.record_size >= 1024
+            && self.mft.iter().any(|&(a, b)| {
+                pos >= a && pos.saturating_add(self.record_size) <= b && (pos - a) % 512 == 0
+            })
+    }
+}
+
+/// Sector size of the update-sequence protection (always 512 in NTFS).
+const USA_SECTOR: usize = 512;
+
+/// In a `FILE` record, makes every sector that begins at or after the bytes in use carry
+/// the update sequence number, so that the crate's check passes there; sectors holding data
+/// are left as they are.
+fn relax_unused_sectors(rec: &mut [u8]) {
+    if rec.len() < 48 || &rec[..4] != b"FILE" {
+        return;
+    }
+    let usa_offset = usize::from(u16::from_le_bytes([rec[4], rec[5]]));
+    let usa_count = usize::from(u16::from_le_bytes([rec[6], rec[7]]));
+    let in_use = u32::from_le_bytes([rec[24], rec[25], rec[26], rec[27]]) as usize;
+    if usa_count < 2
+        || usa_offset + 2 * usa_count > rec.len()
+        || (usa_count - 1) * USA_SECTOR > rec.len()
+        || in_use > rec.len()
+    {
+        return;
+    }
+    let usn = [rec[usa_offset], rec[usa_offset + 1]];
+    for i in 0..usa_count - 1 {
+        let start = i * USA_SECTOR;
+        if start < in_use {
+            continue;
+        }
+        let end = start + USA_SECTOR;
+        rec[end - 2..end].copy_from_slice(&usn);
+    }
+}
+
+impl<R: Read + Seek> Read for Records<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.is_record(self.pos, buf.len()) {
+            let n = self.inner.read(buf)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        // A whole record: read it whole, then relax its unused sectors.
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.inner.read(&mut buf[done..])?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        self.pos += done as u64;
+        if done == buf.len() {
+            relax_unused_sectors(buf);
+        }
+        Ok(done)
+    }
+}
+
+impl<R: Seek> Seek for Records<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
 /// NTFS times count 100 ns from 1601-01-01 UTC.
 fn time(t: NtfsTime) -> Option<Timestamp> {
     const EPOCH_DIFF: i128 = 116_444_736_000_000_000;
@@ -58,9 +183,16 @@ fn time(t: NtfsTime) -> Option<Timestamp> {
 }
 
 impl<R: Read + Seek> NtfsSource<R> {
-    pub fn open(mut r: R, name: String) -> Result<Self, SourceError> {
+    pub fn open(r: R, name: String) -> Result<Self, SourceError> {
+        let mut r = Records::new(r);
         let ntfs = guarded(LIST_BUDGET, || {
             let mut ntfs = Ntfs::new(&mut r).map_err(err)?;
+            // Record 0 first (it is where the MFT begins), then every extent of `$MFT`.
+            r.record_size = u64::from(ntfs.file_record_size());
+            if let Some(p) = ntfs.mft_position().value() {
+                r.mft = vec![(p.get(), p.get().saturating_add(r.record_size))];
+            }
+            r.mft = mft_extents(&ntfs, &mut r)?;
             ntfs.read_upcase_table(&mut r).map_err(err)?;
             Ok(ntfs)
         })?;
@@ -539,6 +671,45 @@ fn file_attributes<R: Read + Seek>(r: &mut R, file: &NtfsFile<'_>) -> Result<u32
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 1,024-byte `FILE` record with `in_use` bytes in use, USN 0x0002, both sector tails
+    /// set to `tails`.
+    fn record(in_use: u32, tails: [[u8; 2]; 2]) -> Vec<u8> {
+        let mut r = vec![0u8; 1024];
+        r[..4].copy_from_slice(b"FILE");
+        r[4..6].copy_from_slice(&48u16.to_le_bytes());
+        r[6..8].copy_from_slice(&3u16.to_le_bytes());
+        r[24..28].copy_from_slice(&in_use.to_le_bytes());
+        r[48..50].copy_from_slice(&[2, 0]);
+        r[510..512].copy_from_slice(&tails[0]);
+        r[1022..1024].copy_from_slice(&tails[1]);
+        r
+    }
+
+    #[test]
+    fn only_sectors_beyond_the_bytes_in_use_are_relaxed() {
+        // Second sector unused: its stale tail takes the USN.
+        let mut r = record(400, [[2, 0], [9, 9]]);
+        relax_unused_sectors(&mut r);
+        assert_eq!(&r[1022..1024], &[2, 0]);
+        // Second sector holds data: left as it is, for the crate to refuse.
+        let mut r = record(600, [[2, 0], [9, 9]]);
+        relax_unused_sectors(&mut r);
+        assert_eq!(&r[1022..1024], &[9, 9]);
+        // The first sector always holds the header: never relaxed.
+        let mut r = record(400, [[9, 9], [2, 0]]);
+        relax_unused_sectors(&mut r);
+        assert_eq!(&r[510..512], &[9, 9]);
+        // Not a FILE record, or an update sequence array outside the record: untouched.
+        let mut r = record(400, [[2, 0], [9, 9]]);
+        r[..4].copy_from_slice(b"INDX");
+        relax_unused_sectors(&mut r);
+        assert_eq!(&r[1022..1024], &[9, 9]);
+        let mut r = record(400, [[2, 0], [9, 9]]);
+        r[4..6].copy_from_slice(&1020u16.to_le_bytes());
+        relax_unused_sectors(&mut r);
+        assert_eq!(&r[1022..1024], &[9, 9]);
+    }
 
     #[test]
     fn reparse_tags_are_named() {

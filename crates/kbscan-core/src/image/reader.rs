@@ -42,6 +42,11 @@ pub trait ByteSource: Send + std::fmt::Debug {
     }
     /// Reads at `pos` into `buf`; fewer bytes (maybe 0) at the end of the disk.
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// Where the disk's bytes stop being there (an evidence set with a missing segment):
+    /// the first missing byte and why, for the volumes that reach it.
+    fn missing(&self) -> Option<(u64, String)> {
+        None
+    }
 }
 
 /// Checks that a file read from an image is whole: an image cannot change while it is read,
@@ -225,6 +230,11 @@ impl Disk {
 
     pub fn is_empty(&self) -> bool {
         self.src.len() == 0
+    }
+
+    /// See [`ByteSource::missing`].
+    pub fn missing(&self) -> Option<(u64, String)> {
+        self.src.missing()
     }
 
     fn block(&mut self, index: u64) -> io::Result<&[u8]> {

@@ -27,6 +27,12 @@ pub struct EwfSource {
     files: Vec<File>,
     chunk_size: u64,
     len: u64,
+    /// A set with a missing segment: the first disk byte whose chunk is not described by
+    /// the segments present, and why.
+    missing: Option<(u64, String)>,
+    /// The last chunk when it is stored uncompressed and the media ends inside it: its index
+    /// and the bytes stored for it (see `last_plain_chunk_len`).
+    tail: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for EwfSource {
@@ -41,6 +47,72 @@ impl std::fmt::Debug for EwfSource {
 
 fn damaged(e: impl std::fmt::Display) -> ContainerError {
     ContainerError::damaged("E01", e)
+}
+
+/// How the section chain of a segment ends: `next` (another segment follows), `done` (the
+/// last segment), or broken (the file ends inside the chain, or the chain loops).
+enum ChainEnd {
+    Next,
+    Done,
+    Broken(String),
+}
+
+/// The most sections a segment's chain is followed through (ewfacquire writes a handful;
+/// EnCase one `table` per 16,375 chunks).
+const MAX_SECTIONS: usize = 1 << 20;
+
+/// Follows a segment's section chain from its file header to its `next` or `done` section,
+/// showing `visit` each section before (type, start of its descriptor, size with it).
+fn walk_sections(f: &mut File, mut visit: impl FnMut(&[u8], u64, u64)) -> io::Result<ChainEnd> {
+    let mut off = 13u64;
+    for _ in 0..MAX_SECTIONS {
+        let mut d = [0u8; 76];
+        if pread(f, off, &mut d)? < d.len() {
+            return Ok(ChainEnd::Broken(format!(
+                "the file ends inside the section descriptor at byte {off} (truncated segment?)"
+            )));
+        }
+        let kind = d[..16].split(|&b| b == 0).next().unwrap_or_default();
+        match kind {
+            b"next" => return Ok(ChainEnd::Next),
+            b"done" => return Ok(ChainEnd::Done),
+            _ => {}
+        }
+        let next = u64::from_le_bytes([d[16], d[17], d[18], d[19], d[20], d[21], d[22], d[23]]);
+        let size = u64::from_le_bytes([d[24], d[25], d[26], d[27], d[28], d[29], d[30], d[31]]);
+        visit(kind, off, size);
+        if next <= off {
+            return Ok(ChainEnd::Broken(format!(
+                "the section at byte {off} points back to byte {next}"
+            )));
+        }
+        off = next;
+    }
+    Ok(ChainEnd::Broken(
+        "more sections than any acquisition writes".to_owned(),
+    ))
+}
+
+fn chain_end(f: &mut File) -> io::Result<ChainEnd> {
+    walk_sections(f, |_, _, _| {})
+}
+
+/// The stored length (data, without its Adler-32) of the last chunk of the media when it is
+/// uncompressed: the bytes from its offset to the end of the `sectors` section holding it.
+/// libewf sizes it so; the media may use fewer of them (ewfacquire stores a 4,097-byte
+/// source's every byte in the chunk but records 8 sectors of media), and the Adler-32
+/// covers them all. `None` when no `sectors` section holds the offset, or the size is
+/// implausible.
+fn last_plain_chunk_len(f: &mut File, offset: u64, chunk_size: u64) -> Option<u64> {
+    let mut end = None;
+    walk_sections(f, |kind, start, size| {
+        if kind == b"sectors" && offset >= start + 76 && offset < start.saturating_add(size) {
+            end = Some(start.saturating_add(size));
+        }
+    })
+    .ok()?;
+    let stored = end?.checked_sub(offset)?.checked_sub(4)?;
+    (stored > 0 && stored <= chunk_size).then_some(stored)
 }
 
 /// The segment number in an EWF1 file header (bytes 9–10, little-endian).
@@ -88,6 +160,28 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
             });
         }
     }
+    // Complete only when the last segment present ends with `done`: a `next` there means
+    // a later segment was not found (the names stop at the first one missing).
+    let present = numbered.len();
+    let incomplete = match numbered.last_mut() {
+        Some((_, f)) => match chain_end(f)? {
+            ChainEnd::Done => None,
+            ChainEnd::Next => {
+                let n = u32::try_from(present + 1).unwrap_or(u32::MAX);
+                let name = super::ewf_segment_name(first, n)
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "its successor".to_owned());
+                Some(format!(
+                    "the E01 set is incomplete: segment {n} ({name}) is missing (segment {present} \
+                     says another follows)"
+                ))
+            }
+            ChainEnd::Broken(why) => Some(format!(
+                "the E01 set is incomplete: segment {present} has no `done` section: {why}"
+            )),
+        },
+        None => None,
+    };
     let mut sources = Vec::with_capacity(numbered.len());
     let mut own = Vec::with_capacity(numbered.len());
     for (_, f) in numbered {
@@ -136,19 +230,73 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
         ..ContainerMeta::default()
     };
     let len = reader.total_size();
+    // What the segments present describe: their chunks, in order from the start.
+    let described = (reader.chunk_count() as u64)
+        .saturating_mul(chunk_size)
+        .min(len);
+    let missing = incomplete.map(|why| {
+        (
+            described,
+            format!(
+                "{why}: disk bytes {described}..{len} cannot be read; a volume reaching them \
+                 is not judged"
+            ),
+        )
+    });
+    let notices = missing.iter().map(|(_, m)| m.clone()).collect();
+    // A last chunk that is stored uncompressed and backs fewer bytes than a chunk (media
+    // not a whole number of chunks, as ewfacquire writes it): the crate's own verification
+    // reads a whole chunk there and fails on the end of the segment, so such a set is hashed
+    // through kbscan's reader, which reads what libewf reads.
+    let count = reader.chunk_count();
+    let last_plain = (len % chunk_size != 0 && count > 0)
+        .then(|| contained(|| reader.debug_chunk(count - 1)).and_then(Result::ok))
+        .flatten()
+        .filter(|(_, _, compressed, _)| !compressed);
+    let partial_plain_tail = last_plain.is_some();
+    let tail = last_plain.and_then(|(offset, _, _, segment)| {
+        let stored = last_plain_chunk_len(own.get_mut(segment)?, offset, chunk_size)?;
+        Some((count as u64 - 1, stored))
+    });
     let reader = Arc::new(reader);
+    let own_reading = if partial_plain_tail && missing.is_none() {
+        let mut files = Vec::with_capacity(own.len());
+        for f in &own {
+            files.push(f.try_clone()?);
+        }
+        Some(EwfSource {
+            reader: Arc::clone(&reader),
+            files,
+            chunk_size,
+            len,
+            missing: None,
+            tail,
+        })
+    } else {
+        None
+    };
     let for_verify = Arc::clone(&reader);
-    let verify = Box::new(move || verify(&for_verify));
+    let gone = missing.as_ref().map(|(_, m)| m.clone());
+    let verify = Box::new(move || match (gone, own_reading) {
+        (Some(m), _) => Verification::incomplete(format!(
+            "{m}; the media cannot be read whole, so no hash the acquisition stored (written \
+             in the last segment) can be checked"
+        )),
+        (None, Some(src)) => verify_through(&for_verify, src),
+        (None, None) => verify(&for_verify),
+    });
     Ok(Opened {
         kind: if smart { "smart" } else { "e01" },
         segments: own.len(),
         meta,
-        notices: Vec::new(),
+        notices,
         src: Box::new(EwfSource {
             reader,
             files: own,
             chunk_size,
             len,
+            missing,
+            tail,
         }),
         verify,
     })
@@ -191,11 +339,80 @@ fn verify(reader: &EwfReader) -> Verification {
     }
 }
 
+/// `--verify-image` through kbscan's own reader (every chunk read as a scan reads it, an
+/// uncompressed chunk's Adler-32 checked): MD5, and SHA-1 when one is stored, of the media.
+fn verify_through(reader: &EwfReader, mut src: EwfSource) -> Verification {
+    use md5::Digest;
+    let stored = reader.stored_hashes();
+    if stored.md5.is_none() && stored.sha1.is_none() {
+        return Verification::none("the E01 records no MD5 or SHA-1 of the media".to_owned());
+    }
+    let mut md5 = md5::Md5::new();
+    let mut sha1 = stored.sha1.map(|_| sha1::Sha1::new());
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    while pos < src.len {
+        let want = (src.len - pos).min(buf.len() as u64) as usize;
+        match src.read_at(pos, &mut buf[..want]) {
+            Ok(0) => {
+                return Verification::mismatch(format!(
+                    "the media could not be read whole: it ends at byte {pos} of {}",
+                    src.len
+                ))
+            }
+            Ok(n) => {
+                md5.update(&buf[..n]);
+                if let Some(h) = sha1.as_mut() {
+                    h.update(&buf[..n]);
+                }
+                pos += n as u64;
+            }
+            Err(e) => {
+                return Verification::mismatch(format!("the media could not be read whole: {e}"))
+            }
+        }
+    }
+    let md5: [u8; 16] = md5.finalize().into();
+    let sha1: Option<[u8; 20]> = sha1.map(|h| h.finalize().into());
+    let mut parts = Vec::new();
+    let mut bad = false;
+    if let Some(s) = stored.md5 {
+        bad |= s != md5;
+        parts.push(format!("MD5 stored {} computed {}", hex(&s), hex(&md5)));
+    }
+    if let (Some(s), Some(c)) = (stored.sha1, sha1) {
+        bad |= s != c;
+        parts.push(format!("SHA-1 stored {} computed {}", hex(&s), hex(&c)));
+    }
+    if bad {
+        Verification::mismatch(parts.join("; "))
+    } else {
+        Verification::verified(parts.join("; "))
+    }
+}
+
 impl EwfSource {
     /// One uncompressed chunk read from our own handle, its Adler-32 checked.
     fn plain_chunk(&mut self, idx: u64, offset: u64, segment: usize) -> io::Result<Vec<u8>> {
         let start = idx * self.chunk_size;
-        let data_len = self.chunk_size.min(self.len - start) as usize;
+        let media_len = self.chunk_size.min(self.len - start) as usize;
+        // The last chunk's Adler-32 covers every byte stored for it, which may be more than
+        // the media uses (then the media's bytes are served, as libewf does).
+        let data_len = match self.tail {
+            Some((t, stored)) if t == idx => {
+                if (stored as usize) < media_len {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "EWF chunk {idx}: {stored} bytes stored, fewer than the {media_len} \
+                             the media records: the image is damaged here"
+                        ),
+                    ));
+                }
+                stored as usize
+            }
+            _ => media_len,
+        };
         let file = self.files.get_mut(segment).ok_or_else(|| {
             io::Error::other(format!(
                 "EWF chunk {idx} names segment {} that is not there",
@@ -217,12 +434,14 @@ impl EwfSource {
             raw[data_len + 3],
         ]);
         raw.truncate(data_len);
-        if ewf::sections::adler32(&raw) != stored {
+        let checked = ewf::sections::adler32(&raw) == stored;
+        raw.truncate(media_len);
+        if !checked {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
                     "EWF chunk {idx} (disk bytes {start}..{}): its Adler-32 checksum does not match: the image is damaged here",
-                    start + data_len as u64
+                    start + media_len as u64
                 ),
             ));
         }
@@ -235,12 +454,22 @@ impl ByteSource for EwfSource {
         self.len
     }
 
+    fn missing(&self) -> Option<(u64, String)> {
+        self.missing.clone()
+    }
+
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0usize;
         while done < buf.len() {
             let p = pos + done as u64;
             if p >= self.len {
                 break;
+            }
+            if let Some((from, why)) = self.missing.as_ref().filter(|(from, _)| p >= *from) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("disk byte {p} is past byte {from}: {why}"),
+                ));
             }
             let idx = p / self.chunk_size;
             let within = (p % self.chunk_size) as usize;

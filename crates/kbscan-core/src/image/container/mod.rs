@@ -358,7 +358,7 @@ pub fn open_for_scan(
         if v.is_mismatch() {
             image
                 .notices
-                .push(format!("--verify-image: mismatch: {}", v.detail));
+                .push(format!("--verify-image: {}: {}", v.status, v.detail));
         }
         image.verification = Some(v);
     }
@@ -397,42 +397,47 @@ pub fn foreign_volume(disk: &mut Disk, offset: u64) -> Option<&'static str> {
 /// while they exist. Case follows the first segment's extension.
 pub fn ewf_segment_paths(first: &Path) -> Vec<PathBuf> {
     let mut out = vec![first.to_path_buf()];
-    let Some(ext) = first.extension().and_then(|e| e.to_str()) else {
-        return out;
-    };
-    let b = ext.as_bytes();
-    if b.len() != 3 || !b[1].is_ascii_digit() || !b[2].is_ascii_digit() || &ext[1..] != "01" {
-        return out;
-    }
-    let upper = b[0].is_ascii_uppercase();
-    let letter = b[0].to_ascii_uppercase();
-    for n in 2u32..(99 + 26 * 26 * 26) {
-        let name = if n <= 99 {
-            format!("{}{n:02}", letter as char)
-        } else {
-            let k = n - 100;
-            let first_letter = u32::from(letter) + k / (26 * 26);
-            if first_letter > u32::from(b'Z') {
-                break;
-            }
-            let a = char::from_u32(first_letter).unwrap_or('Z');
-            let b2 = char::from(b'A' + ((k / 26) % 26) as u8);
-            let c = char::from(b'A' + (k % 26) as u8);
-            format!("{a}{b2}{c}")
-        };
-        let name = if upper {
-            name
-        } else {
-            name.to_ascii_lowercase()
-        };
-        let next = first.with_extension(name);
-        if next.is_file() {
-            out.push(next);
-        } else {
-            break;
+    for n in 2u32.. {
+        match ewf_segment_name(first, n) {
+            Some(next) if next.is_file() => out.push(next),
+            _ => break,
         }
     }
     out
+}
+
+/// The name segment `n` (from 1) of the EWF set whose first segment is `first` takes
+/// (`.E01`…`.E99`, `.EAA`…`.ZZZ`, the case of the first kept); `None` past the scheme.
+pub fn ewf_segment_name(first: &Path, n: u32) -> Option<PathBuf> {
+    let ext = first.extension().and_then(|e| e.to_str())?;
+    let b = ext.as_bytes();
+    if b.len() != 3 || !b[1].is_ascii_digit() || !b[2].is_ascii_digit() || &ext[1..] != "01" {
+        return None;
+    }
+    let upper = b[0].is_ascii_uppercase();
+    let letter = b[0].to_ascii_uppercase();
+    if n == 0 {
+        return None;
+    }
+    let name = if n <= 99 {
+        format!("{}{n:02}", letter as char)
+    } else {
+        let k = n - 100;
+        let first_letter = u32::from(letter) + k / (26 * 26);
+        if first_letter > u32::from(b'Z') {
+            return None;
+        }
+        let a = char::from_u32(first_letter)?;
+        let b2 = char::from(b'A' + ((k / 26) % 26) as u8);
+        let c = char::from(b'A' + (k % 26) as u8);
+        format!("{a}{b2}{c}")
+    };
+    let name = if upper {
+        name
+    } else {
+        name.to_ascii_lowercase()
+    };
+    Some(first.with_extension(name))
 }
 
 /// Whether `name` is a name an EWF set whose first segment is named `first` could take as a
