@@ -10,6 +10,7 @@ mod backups;
 mod case;
 mod containers;
 mod evidence;
+mod first_read;
 mod hostile_more;
 mod hostile_race;
 mod hostile_sources;
