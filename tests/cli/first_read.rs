@@ -318,3 +318,40 @@ fn the_as_of_answer_leads_every_format() {
         }
     }
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) too narrow for one-line heads,
+/// each rule's head takes two lines, `MS04-008` over `(KB832359)`, in the same column; on a
+/// wide one, one line.
+#[test]
+fn the_matrix_heads_fold_on_a_narrow_terminal() {
+    if !have("script") {
+        return;
+    }
+    let run_at = |cols: u32| {
+        let cmd = format!(
+            "stty cols {cols} rows 50; {} scan -q --color never {}",
+            env!("CARGO_BIN_EXE_kbscan"),
+            system("w2k-sp4-patched").display()
+        );
+        let o = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).replace('\r', "")
+    };
+    let narrow = run_at(120);
+    let lines = summary_lines(&narrow);
+    let (ids, kbs) = (lines[0], lines[1]);
+    for (id, kb) in [
+        ("MS03-019", "(KB817772)"),
+        ("MS04-008", "(KB832359)"),
+        ("MS10-025", "(KB980858)"),
+    ] {
+        let at = ids.find(id).unwrap_or_else(|| panic!("{narrow}"));
+        assert!(kbs[at..].starts_with(kb), "{ids}\n{kbs}");
+    }
+    assert!(!ids.contains("(KB"), "{ids}");
+    let wide = run_at(400);
+    let head = summary_lines(&wide)[0];
+    assert!(head.contains("MS04-008 (KB832359)"), "{wide}");
+}
