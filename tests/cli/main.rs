@@ -11,6 +11,7 @@ mod case;
 mod containers;
 mod event_logs;
 mod evidence;
+mod first_read;
 mod hostile_more;
 mod hostile_race;
 mod hostile_sources;

@@ -319,8 +319,15 @@ fn withdrawn_ms10_025_release_is_vulnerable_with_both_reason_codes() {
     assert!(!rows.is_empty(), "a CSV without findings");
     for row in rows {
         let codes: Vec<&str> = row[col].split(' ').collect();
-        assert!(codes.contains(&"registry_claims_update"), "{codes:?}");
-        assert!(codes.contains(&"withdrawn_release_suspected"), "{codes:?}");
+        // Each code with the rule that gave it.
+        assert!(
+            codes.contains(&"MS10-025:registry_claims_update"),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&"MS10-025:withdrawn_release_suspected"),
+            "{codes:?}"
+        );
     }
 }
 
@@ -569,7 +576,7 @@ fn the_summary_gives_the_reason_that_decided() {
     for (sys, want) in [
         (
             "w2k3-server",
-            "NOT_APPLICABLE  -  MS03-019 os_not_affected: ",
+            "NOT_APPLICABLE  not_applicable  not_applicable  not_applicable  not_applicable  not_applicable  MS03-019 os_not_affected: ",
         ),
         (
             "w2k-ms10-025-withdrawn",

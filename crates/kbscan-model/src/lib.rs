@@ -206,6 +206,38 @@ pub struct Summary {
     pub reasons: std::collections::BTreeMap<&'static str, usize>,
     pub errors: usize,
     pub exit_code: i32,
+    /// `--as-of`: the roots' states at the date, the answer the exit code follows. Absent
+    /// without `--as-of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<AsOfCounts>,
+}
+
+/// `summary.as_of`: the date and how many roots were in each state at it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AsOfCounts {
+    pub date: time::Timestamp,
+    pub vulnerable_at_date: usize,
+    pub unknown_at_date: usize,
+    pub patched_at_date: usize,
+    pub not_affected_at_date: usize,
+    pub not_yet_published: usize,
+}
+
+impl AsOfCounts {
+    /// `as of DATE: 2 vulnerable at the date, …`.
+    pub fn sentence(&self, roots: usize) -> String {
+        format!(
+            "as of {}: {} root(s): {} vulnerable at the date, {} unknown at the date, \
+             {} patched at the date, {} not affected at the date, {} not yet published",
+            self.date,
+            roots,
+            self.vulnerable_at_date,
+            self.unknown_at_date,
+            self.patched_at_date,
+            self.not_affected_at_date,
+            self.not_yet_published
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -237,8 +269,21 @@ pub mod exit {
 }
 
 impl Summary {
-    /// The counts in one sentence, as the table and the HTML report print them.
+    /// The counts in one sentence, as the table and the HTML report print them. With
+    /// `--as-of` the states at the date lead, and today's verdicts follow as such.
     pub fn sentence(&self) -> String {
+        match &self.as_of {
+            Some(a) => format!(
+                "{}; today: {}",
+                a.sentence(self.roots),
+                self.today_sentence()
+            ),
+            None => self.today_sentence(),
+        }
+    }
+
+    /// The counts of today's verdicts and of the findings.
+    fn today_sentence(&self) -> String {
         format!(
             "{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
              {} not applicable; \
@@ -287,6 +332,27 @@ impl Summary {
                 }
             }
         }
+        let dated: Vec<&installed::AsOf> = roots.iter().filter_map(|r| r.as_of.as_ref()).collect();
+        s.as_of = dated.first().map(|first| {
+            let mut c = AsOfCounts {
+                date: first.date,
+                vulnerable_at_date: 0,
+                unknown_at_date: 0,
+                patched_at_date: 0,
+                not_affected_at_date: 0,
+                not_yet_published: 0,
+            };
+            for a in &dated {
+                match a.state {
+                    installed::AsOfState::VulnerableAtDate => c.vulnerable_at_date += 1,
+                    installed::AsOfState::UnknownAtDate => c.unknown_at_date += 1,
+                    installed::AsOfState::PatchedAtDate => c.patched_at_date += 1,
+                    installed::AsOfState::NotAffectedAtDate => c.not_affected_at_date += 1,
+                    installed::AsOfState::NotYetPublished => c.not_yet_published += 1,
+                }
+            }
+            c
+        });
         // issue 14: with --as-of, the state at that date decides: vulnerable then is 1,
         // none vulnerable but one unknown is 2.
         let as_of = |st: installed::AsOfState| {

@@ -300,9 +300,14 @@ impl ReasonCode {
     }
 }
 
-/// One reason behind a verdict, as data: a stable code, a sentence, and the path it is about.
+/// One reason behind a verdict, as data: a stable code, a sentence, the path it is about, and
+/// (in a root's list) the rule whose judgement gave it, so a reader never has to guess.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {
+    /// The rule whose judgement produced the reason; `None` for a reason about the root as a
+    /// whole (root unreadable, several Windows folders, an image that does not verify…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     pub code: ReasonCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -313,6 +318,7 @@ pub struct Reason {
 impl Reason {
     pub fn new(code: ReasonCode, message: String) -> Self {
         Self {
+            rule: None,
             code,
             message,
             path: None,
@@ -320,10 +326,23 @@ impl Reason {
     }
     pub fn at(code: ReasonCode, message: String, path: &str) -> Self {
         Self {
+            rule: None,
             code,
             message,
             path: Some(path.to_owned()),
         }
+    }
+    /// The reason as given by `rule`'s judgement.
+    pub fn of_rule(mut self, rule: &str) -> Self {
+        self.rule = Some(rule.to_owned());
+        self
+    }
+    /// `MS04-008:` before the text when the reason belongs to a rule.
+    pub fn rule_prefix(&self) -> String {
+        self.rule
+            .as_deref()
+            .map(|r| format!("{r}: "))
+            .unwrap_or_default()
     }
 }
 

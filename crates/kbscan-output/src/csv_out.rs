@@ -64,6 +64,7 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "root_reasons",
     "rule_verdicts",
     "backup_set_written",
+    "as_of_state",
 ];
 
 /// The scan columns that hold escaped names (see `escape`), written as they are.
@@ -131,7 +132,15 @@ fn root_cells(root: &RootReport) -> Vec<String> {
     } else {
         String::new()
     };
-    let codes: Vec<&str> = root.reasons.iter().map(|r| r.code.as_str()).collect();
+    // `MS04-008:live_patched`: each reason with the rule that gave it (a root's own, bare).
+    let codes: Vec<String> = root
+        .reasons
+        .iter()
+        .map(|r| match &r.rule {
+            Some(rule) => format!("{rule}:{}", r.code.as_str()),
+            None => r.code.as_str().to_owned(),
+        })
+        .collect();
     // Every rule's verdict for the root, also for rules that found no file (and so have no
     // row of their own): `MS03-022=patched MS04-008=vulnerable`.
     let verdicts: Vec<String> = root
@@ -152,6 +161,11 @@ fn root_cells(root: &RootReport) -> Vec<String> {
             .as_ref()
             .and_then(|b| b.written)
             .map(|t| t.to_string())
+            .unwrap_or_default(),
+        // `--as-of`: the root's state at the date (empty without it).
+        root.as_of
+            .as_ref()
+            .map(|a| a.state.as_str().to_owned())
             .unwrap_or_default(),
     ]
 }

@@ -12,7 +12,7 @@ use std::io::Write;
 use super::opt;
 use crate::escape::escape_str as esc;
 use crate::model::{Finding, Report, RootReport, Verdict};
-use crate::words::{decisive, hive_text, rule_verdicts_line, rules_cell};
+use crate::words::{decisive, hive_text, rule_cell, rule_heads, rule_verdicts_line};
 use crate::Error;
 
 pub(crate) const STYLE: &str = r#"
@@ -148,42 +148,84 @@ fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     writeln!(out, "</section>")
 }
 
+/// The summary matrix: one row per root, its overall verdict, its verdict for each loaded
+/// rule (a column headed `MS04-008 (KB832359)`), the reason that decided it; then the counts.
 fn summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     writeln!(out, "<section id=\"summary\"><h2>Summary</h2>")?;
+    let heads = rule_heads(report);
+    let rule_ths: String = heads
+        .iter()
+        .map(|(id, kb)| format!("<th>{} {}</th>", html(id), html(kb)))
+        .collect();
+    // `--as-of`: the date's answer leads, before today's verdict.
+    let dated = report.summary.as_of.as_ref();
+    let (at_th, verdict_th) = match dated {
+        Some(a) => (
+            format!("<th>as of {}</th>", html(&a.date.to_string())),
+            "verdict today",
+        ),
+        None => (String::new(), "verdict"),
+    };
     writeln!(
         out,
-        "<table><thead><tr><th>root</th><th>verdict</th><th>rules judged</th>\
+        "<table><thead><tr><th>root</th>{at_th}<th>{verdict_th}</th>{rule_ths}\
          <th>decisive reason</th></tr></thead><tbody>"
     )?;
+    let at_td = |state: Option<&str>| match dated {
+        Some(_) => format!("<td>{}</td>", html(&state.unwrap_or("-").to_uppercase())),
+        None => String::new(),
+    };
     for (i, root) in report.roots.iter().enumerate() {
+        let cells: String = heads
+            .iter()
+            .map(|(id, _)| match rule_cell(root, id) {
+                (text, Some(v)) => format!(
+                    "<td><span class=\"v v-{}\">{}</span></td>",
+                    v.as_str(),
+                    html(&text)
+                ),
+                (text, None) => format!("<td>{}</td>", html(&text)),
+            })
+            .collect();
         writeln!(
             out,
-            "<tr><td><a href=\"#root-{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"#root-{}\">{}</a></td>{}<td>{}</td>{cells}<td>{}</td></tr>",
             i + 1,
             path(&root.root),
+            at_td(root.as_of.as_ref().map(|a| a.state.as_str())),
             verdict(root.verdict),
-            html(&rules_cell(root)),
             html(&decisive(root))
         )?;
     }
     for b in &report.backups {
         writeln!(
             out,
-            "<tr><td>backup {}</td><td>{}</td><td>sets: {}</td><td>{}</td></tr>",
+            "<tr><td>backup {}</td>{}<td>{}</td>{}<td>sets: {}{}</td></tr>",
             path(&b.path),
+            at_td(None),
             verdict(b.verdict),
+            "<td>-</td>".repeat(heads.len()),
             b.sets.len(),
-            b.error.as_deref().map(ev).unwrap_or_default()
+            b.error
+                .as_deref()
+                .map(|e| format!("; {}", ev(e)))
+                .unwrap_or_default()
         )?;
     }
     for image in &report.images {
         writeln!(
             out,
-            "<tr><td>image {}</td><td>{}</td><td>volumes: {}</td><td>{}</td></tr>",
+            "<tr><td>image {}</td>{}<td>{}</td>{}<td>volumes: {}{}</td></tr>",
             path(&image.path),
+            at_td(None),
             verdict(image.verdict),
+            "<td>-</td>".repeat(heads.len()),
             html(&image.volumes.join(", ")),
-            image.error.as_deref().map(ev).unwrap_or_default()
+            image
+                .error
+                .as_deref()
+                .map(|e| format!("; {}", ev(e)))
+                .unwrap_or_default()
         )?;
     }
     writeln!(out, "</tbody></table>")?;
@@ -387,7 +429,8 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
         for r in &root.reasons {
             writeln!(
                 out,
-                "<li><span class=\"mono\">{}</span>: {}</li>",
+                "<li><span class=\"mono\">{}{}</span>: {}</li>",
+                html(&r.rule_prefix()),
                 html(r.code.as_str()),
                 ev(&r.message)
             )?;

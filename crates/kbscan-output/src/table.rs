@@ -17,7 +17,7 @@ use crate::model::described::VersionReport;
 use crate::model::rule::RuleSet;
 use crate::model::system::SystemEvidence;
 use crate::model::{Finding, Report, RootReport, StringTable, Verdict};
-use crate::words::{decisive, hive_text, rule_verdicts_line, rules_cell};
+use crate::words::{decisive, hive_text, rule_cell, rule_heads, rule_verdicts_line};
 use crate::Error;
 use crate::Style as Layout;
 
@@ -402,39 +402,123 @@ pub(crate) fn examination(
     Ok(())
 }
 
-/// The summary: one line per root (root, verdict, decisive reason), then each rule's verdict
-/// per root when several rules are loaded, then the counts.
+/// The summary: a matrix of one row per root (root, overall verdict, then that root's verdict
+/// for each loaded rule, under a head `MS04-008 (KB832359)`), ending with the reason that
+/// decided the root; then the counts. On a terminal too narrow for one-line heads, each head
+/// takes two lines (`MS04-008` over `(KB832359)`).
 fn summary(out: &mut dyn Write, style: Layout, report: &Report) -> std::io::Result<()> {
     writeln!(out, "Summary")?;
-    let mut rows = vec![vec![
-        ("root".to_owned(), None),
-        ("verdict".to_owned(), None),
-        ("rules judged".to_owned(), None),
-        ("decisive reason".to_owned(), None),
-    ]];
+    let heads = rule_heads(report);
+    let n = heads.len();
+    // `--as-of`: the date's answer leads, in a column of its own before today's verdict.
+    let dated = report.summary.as_of.as_ref();
+    let row_of = |first: String,
+                  at: Option<&str>,
+                  v: Verdict,
+                  rules: Vec<(String, Option<Verdict>)>,
+                  last: String| {
+        let mut row = vec![(first, None)];
+        if dated.is_some() {
+            row.push((at.unwrap_or("-").to_uppercase(), None));
+        }
+        row.push((v.as_str().to_uppercase(), Some(v)));
+        row.extend(rules);
+        row.push((last, None));
+        row
+    };
+    let mut body = Vec::new();
     for root in &report.roots {
-        rows.push(vec![
-            (root.root.clone(), None),
-            (root.verdict.as_str().to_uppercase(), Some(root.verdict)),
-            (rules_cell(root), None),
-            (decisive(root), None),
-        ]);
+        let cells = heads.iter().map(|(id, _)| rule_cell(root, id)).collect();
+        let at = root.as_of.as_ref().map(|a| a.state.as_str());
+        body.push(row_of(
+            root.root.clone(),
+            at,
+            root.verdict,
+            cells,
+            decisive(root),
+        ));
     }
+    let dashes = || vec![("-".to_owned(), None); n];
     for image in &report.images {
-        rows.push(vec![
-            (format!("image {}", image.path), None),
-            (image.verdict.as_str().to_uppercase(), Some(image.verdict)),
-            (format!("volumes: {}", image.volumes.join(", ")), None),
-            ("-".to_owned(), None),
-        ]);
+        let last = format!("volumes: {}", image.volumes.join(", "));
+        body.push(row_of(
+            format!("image {}", image.path),
+            None,
+            image.verdict,
+            dashes(),
+            last,
+        ));
     }
     for b in &report.backups {
-        rows.push(vec![
-            (format!("backup {}", b.path), None),
-            (b.verdict.as_str().to_uppercase(), Some(b.verdict)),
-            (format!("sets: {}", b.sets.len()), None),
-            ("-".to_owned(), None),
-        ]);
+        let last = format!("sets: {}", b.sets.len());
+        body.push(row_of(
+            format!("backup {}", b.path),
+            None,
+            b.verdict,
+            dashes(),
+            last,
+        ));
+    }
+    let at_head = dated.map(|a| format!("as of {}", a.date));
+    let head = |texts: Vec<String>, first: &str, second: &str, last: &str| {
+        let mut row = vec![(first.to_owned(), None)];
+        if let Some(h) = &at_head {
+            row.push((
+                if first.is_empty() {
+                    String::new()
+                } else {
+                    h.clone()
+                },
+                None,
+            ));
+        }
+        let second = if dated.is_some() && !second.is_empty() {
+            "verdict today"
+        } else {
+            second
+        };
+        row.push((second.to_owned(), None));
+        row.extend(texts.into_iter().map(|t| (t, None)));
+        row.push((last.to_owned(), None));
+        row
+    };
+    let one_line = head(
+        heads.iter().map(|(id, kb)| format!("{id} {kb}")).collect(),
+        "root",
+        "verdict",
+        "decisive reason",
+    );
+    // Everything but the free-text last column must fit the terminal with one-line heads.
+    let fits = |rows: &[Vec<(String, Option<Verdict>)>]| {
+        let w: usize = (0..rows[0].len() - 1)
+            .map(|c| {
+                rows.iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|(t, _)| t.chars().count() + 2)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .sum();
+        style.width.is_none_or(|width| w + 2 <= width)
+    };
+    let mut rows = vec![one_line];
+    rows.extend(body.iter().cloned());
+    if !fits(&rows) {
+        rows = vec![
+            head(
+                heads.iter().map(|(id, _)| id.clone()).collect(),
+                "root",
+                "verdict",
+                "decisive",
+            ),
+            head(
+                heads.iter().map(|(_, kb)| kb.clone()).collect(),
+                "",
+                "",
+                "reason",
+            ),
+        ];
+        rows.extend(body);
     }
     grid(out, style.color, &rows)?;
     let counts = report.summary.sentence();
@@ -480,7 +564,8 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
         )?;
         if !style.brief {
             for r in &root.reasons {
-                wrapped_to(out, width, "   - ", 5, &esc(&r.message))?;
+                let text = format!("{}{}", r.rule_prefix(), r.message);
+                wrapped_to(out, width, "   - ", 5, &esc(&text))?;
             }
             system_lines(out, width, &root.system)?;
             if root.rule_verdicts.len() > 1 {

@@ -1,10 +1,10 @@
 //! The report's shared phrasing: the sentences more than one printer shows (the decisive
-//! reason, the rules cell, a hive's line), written once so the table and the HTML page say
+//! reason, the summary matrix's cells, a hive's line), written once so the table and the HTML page say
 //! the same thing.
 
 use crate::escape::escape_str as esc;
 use crate::model::system::HiveInfo;
-use crate::model::{RootReport, Verdict};
+use crate::model::{Report, RootReport, Verdict};
 
 /// A hive's line: path, format version, whether it validated (or why it could not be read).
 pub(crate) fn hive_text(h: &HiveInfo) -> String {
@@ -59,45 +59,45 @@ pub(crate) fn decisive(root: &RootReport) -> String {
     }
 }
 
-/// The rules that judged a copy (vulnerable, patched, inconclusive): `MS04-008 patched, …`.
-pub(crate) fn rules_cell(root: &RootReport) -> String {
-    let v: Vec<String> = root
-        .rule_verdicts
+/// The summary matrix's column heads, one per loaded rule: `MS04-008 (KB832359)`.
+pub(crate) fn rule_heads(report: &Report) -> Vec<(String, String)> {
+    report
+        .rules
         .iter()
-        .filter(|rv| {
-            matches!(
-                rv.verdict,
-                Verdict::Vulnerable | Verdict::Patched | Verdict::Inconclusive
-            )
-        })
-        .map(|rv| format!("{} {}", esc(&rv.rule), rv.verdict.as_str()))
-        .collect();
-    if v.is_empty() {
-        "-".to_owned()
-    } else {
-        v.join(", ")
+        .map(|r| (esc(&r.id), format!("({})", esc(&r.kb))))
+        .collect()
+}
+
+/// A root's cell in the summary matrix for `rule`: its verdict for that rule (with the
+/// withdrawn-release warning), `-` when the rule gave none.
+pub(crate) fn rule_cell(root: &RootReport, rule: &str) -> (String, Option<Verdict>) {
+    match root.rule_verdicts.iter().find(|rv| rv.rule == rule) {
+        Some(rv) => (rule_verdict_text(rv), Some(rv.verdict)),
+        None => ("-".to_owned(), None),
     }
+}
+
+/// `vulnerable (withdrawn release suspected)`, or the verdict alone.
+fn rule_verdict_text(rv: &crate::model::RuleVerdict) -> String {
+    let withdrawn = rv
+        .reasons
+        .iter()
+        .any(|r| r.code == crate::model::ReasonCode::WithdrawnReleaseSuspected);
+    format!(
+        "{}{}",
+        rv.verdict.as_str(),
+        if withdrawn {
+            " (withdrawn release suspected)"
+        } else {
+            ""
+        }
+    )
 }
 
 /// `MS03-022 patched · MS10-025 vulnerable (withdrawn release suspected)`.
 pub(crate) fn rule_verdicts_line(rvs: &[crate::model::RuleVerdict]) -> String {
     rvs.iter()
-        .map(|rv| {
-            let withdrawn = rv
-                .reasons
-                .iter()
-                .any(|r| r.code == crate::model::ReasonCode::WithdrawnReleaseSuspected);
-            format!(
-                "{} {}{}",
-                esc(&rv.rule),
-                rv.verdict.as_str(),
-                if withdrawn {
-                    " (withdrawn release suspected)"
-                } else {
-                    ""
-                }
-            )
-        })
+        .map(|rv| format!("{} {}", esc(&rv.rule), rule_verdict_text(rv)))
         .collect::<Vec<_>>()
         .join(" · ")
 }

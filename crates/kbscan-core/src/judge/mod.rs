@@ -111,6 +111,7 @@ pub fn size_note(status: Status, size: u64, published: Option<u64>) -> Option<St
 
 fn reason(code: ReasonCode, message: String, path: Option<&str>) -> Reason {
     Reason {
+        rule: None,
         code,
         message,
         path: path.map(str::to_owned),

@@ -130,7 +130,8 @@ pub fn judge_root(
         };
         let (v, rec_reasons) = reconcile::reconcile(rule, file_verdict, &sys_facts);
         rule_reasons.extend(rec_reasons);
-        reasons.extend(rule_reasons.iter().cloned());
+        // Each reason merged into the root's names the rule that gave it.
+        reasons.extend(rule_reasons.iter().cloned().map(|r| r.of_rule(&rule.id)));
         rule_verdicts.push(RuleVerdict {
             rule: rule.id.clone(),
             kb: rule.kb.clone(),
@@ -384,7 +385,7 @@ pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked
                 &h.path,
             );
             rv.reasons.push(reason.clone());
-            root.reasons.push(reason);
+            root.reasons.push(reason.of_rule(&rule.id));
         }
         if rv.verdict != Verdict::Vulnerable {
             rv.verdict = Verdict::Inconclusive;
@@ -407,10 +408,13 @@ fn mark_service_images(findings: &mut [Finding], system: &SystemEvidence) -> Vec
         for svc in &rr.services {
             mark_one(findings, &rr.rule, svc, &mut reasons);
             if svc.start.is_disabled() {
-                reasons.push(Reason::new(
-                    ReasonCode::ServiceDisabled,
-                    prose::service_disabled(&svc.name),
-                ));
+                reasons.push(
+                    Reason::new(
+                        ReasonCode::ServiceDisabled,
+                        prose::service_disabled(&svc.name),
+                    )
+                    .of_rule(&rr.rule),
+                );
             }
         }
     }
@@ -450,10 +454,13 @@ fn mark_one(
                 if !svc.on_disk.is_empty() {
                     return;
                 }
-                reasons.push(Reason::new(
-                    ReasonCode::ServiceImageMissing,
-                    prose::service_image_missing(&svc.name, image_path),
-                ));
+                reasons.push(
+                    Reason::new(
+                        ReasonCode::ServiceImageMissing,
+                        prose::service_image_missing(&svc.name, image_path),
+                    )
+                    .of_rule(rule),
+                );
                 return;
             };
             for &i in &hits {
@@ -474,11 +481,14 @@ fn mark_one(
                 .filter(|f| same_target(f) && f.is_live() && f.service_image.is_none())
                 .count();
             if others > 0 {
-                reasons.push(Reason::at(
-                    ReasonCode::ServiceImageStarted,
-                    prose::service_starts_others_count(&svc.name, &image, others, &svc.file),
-                    &image,
-                ));
+                reasons.push(
+                    Reason::at(
+                        ReasonCode::ServiceImageStarted,
+                        prose::service_starts_others_count(&svc.name, &image, others, &svc.file),
+                        &image,
+                    )
+                    .of_rule(rule),
+                );
             }
         }
     }

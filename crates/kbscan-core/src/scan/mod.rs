@@ -14,7 +14,7 @@ use crate::evidence::inspect::{self, FileEvidence};
 use crate::filter::NameMatcher;
 use crate::judge::findings::{self, CandidateInput, Outcome};
 use crate::judge::system::{self, RootOutcome};
-use crate::model::{Finding, PathMessage, RootReport, SystemEvidence, WalkStats};
+use crate::model::{Finding, PathMessage, Reason, RootReport, SystemEvidence, WalkStats};
 use crate::registry::{self, HiveArgs};
 use crate::rules::RuleSet;
 use crate::source::host::HostSource;
@@ -268,13 +268,19 @@ impl<'a> Scanner<'a> {
         let mut j = system::judge_root(self.rules, &mut findings, &outcome, &system);
         // issue 14: install times from the registry evidence and the findings' times.
         let mut system = system;
+        // The install-time reasons each rule gets are the ones added to the root: name the
+        // rule on the root's copy (the rule's own list is the rule's already).
+        let before: Vec<usize> = j.rule_verdicts.iter().map(|v| v.reasons.len()).collect();
+        let mut added = Vec::new();
         crate::judge::installed::attach(
             self.rules,
             &mut system,
             &mut findings,
             &mut j.rule_verdicts,
-            &mut j.reasons,
+            &mut added,
         );
+        j.reasons
+            .extend(rule_named(&system, &j.rule_verdicts, &before, added));
         RootReport {
             root,
             verdict: j.verdict,
@@ -323,5 +329,43 @@ impl<'a> Scanner<'a> {
             backup: None,
             as_of: None, // issue 14: set by app with --as-of
         }
+    }
+}
+
+/// The reasons `installed::attach` added to a root (`added`), each named by the rule whose
+/// list got it: the rules' new reasons (past `before`) in the order attach visits the rules
+/// (the system's). When they do not add up to `added` exactly, `added` is kept as it is.
+fn rule_named(
+    system: &SystemEvidence,
+    rule_verdicts: &[crate::model::RuleVerdict],
+    before: &[usize],
+    added: Vec<Reason>,
+) -> Vec<Reason> {
+    let mut named = Vec::new();
+    for rr in &system.rules {
+        if let Some((i, rv)) = rule_verdicts
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.rule == rr.rule)
+        {
+            let from = before.get(i).copied().unwrap_or(rv.reasons.len());
+            named.extend(
+                rv.reasons
+                    .iter()
+                    .skip(from)
+                    .cloned()
+                    .map(|r| r.of_rule(&rv.rule)),
+            );
+        }
+    }
+    let same = named.len() == added.len()
+        && named
+            .iter()
+            .zip(&added)
+            .all(|(n, a)| n.code == a.code && n.message == a.message && n.path == a.path);
+    if same {
+        named
+    } else {
+        added
     }
 }

@@ -1,0 +1,357 @@
+//! The examiner's first read: the summary is a system × bulletin matrix (table and HTML), every
+//! reason names the rule that gave it (table, JSON, CSV, HTML), and with `--as-of` the date's
+//! answer leads the summary in every format.
+
+use crate::common;
+
+use common::*;
+use serde_json::Value;
+
+const HEADS: [&str; 5] = [
+    "MS03-019 (KB817772)",
+    "MS03-022 (KB822343)",
+    "MS04-008 (KB832359)",
+    "MS08-076 (KB952068)",
+    "MS10-025 (KB980858)",
+];
+
+fn text(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The cells of a summary line (the grid pads with two spaces or more; a cell holds at most
+/// one space in a row).
+fn cells(line: &str) -> Vec<String> {
+    line.trim()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The summary's lines: from `Summary` to the `Summary:` counts.
+fn summary_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .skip_while(|l| *l != "Summary")
+        .skip(1)
+        .take_while(|l| !l.starts_with("Summary:"))
+        .collect()
+}
+
+/// `w2k-sp4-patched` is VULNERABLE because of MS08-076, while KB832359 is installed and right:
+/// the summary row says both, each under its bulletin's column, against the JSON's verdicts.
+#[test]
+fn the_summary_is_a_system_by_bulletin_matrix() {
+    let roots = ["w2k-sp4-patched", "w2k-ms10-025-withdrawn", "w2k3-server"];
+    let paths: Vec<String> = roots
+        .iter()
+        .map(|r| system(r).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["scan", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = text(&run(&args));
+    let lines = summary_lines(&out);
+    let head = cells(lines[0]);
+    let mut want = vec!["root", "verdict"];
+    want.extend(HEADS);
+    want.push("decisive reason");
+    assert_eq!(head, want, "{out}");
+    let mut jargs = args.clone();
+    jargs.extend(["-f", "json"]);
+    let report = json(&run(&jargs));
+    for (root, line) in report["roots"].as_array().unwrap().iter().zip(&lines[1..]) {
+        let row = cells(line);
+        assert!(row[0].ends_with(root["root"].as_str().unwrap()), "{line}");
+        assert_eq!(
+            row[1],
+            root["verdict"].as_str().unwrap().to_uppercase(),
+            "{line}"
+        );
+        for (i, rv) in root["rule_verdicts"].as_array().unwrap().iter().enumerate() {
+            let v = rv["verdict"].as_str().unwrap();
+            assert!(row[2 + i].starts_with(v), "{} {}: {line}", rv["rule"], v);
+        }
+    }
+    let sp4 = lines
+        .iter()
+        .find(|l| l.contains("w2k-sp4-patched"))
+        .unwrap();
+    let row = cells(sp4);
+    assert_eq!(row[1], "VULNERABLE");
+    assert_eq!(row[4], "patched", "MS04-008's column: {sp4}");
+    assert_eq!(row[5], "vulnerable", "MS08-076's column: {sp4}");
+    let withdrawn = lines
+        .iter()
+        .find(|l| l.contains("w2k-ms10-025-withdrawn"))
+        .unwrap();
+    assert_eq!(
+        cells(withdrawn)[6],
+        "vulnerable (withdrawn release suspected)"
+    );
+}
+
+/// The HTML report's summary is the same matrix: a column per rule, headed `ID (KB)`, and the
+/// root's verdict for it in each row.
+#[test]
+fn the_html_summary_is_the_same_matrix() {
+    let o = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "html",
+        system("w2k-sp4-patched").to_str().unwrap(),
+    ]);
+    let page = text(&o);
+    let summary = &page[page.find("<section id=\"summary\">").unwrap()..];
+    let summary = &summary[..summary.find("</section>").unwrap()];
+    let mut heads = String::from("<th>root</th><th>verdict</th>");
+    for h in HEADS {
+        heads.push_str(&format!("<th>{h}</th>"));
+    }
+    heads.push_str("<th>decisive reason</th>");
+    assert!(summary.contains(&heads), "{summary}");
+    let row = summary
+        .lines()
+        .find(|l| l.contains("w2k-sp4-patched"))
+        .unwrap();
+    let cells: Vec<&str> = row.split("<td>").skip(1).collect();
+    assert!(cells[1].contains(">VULNERABLE<"), "{row}");
+    assert!(cells[4].contains(">patched<"), "MS04-008: {row}");
+    assert!(cells[5].contains(">vulnerable<"), "MS08-076: {row}");
+}
+
+/// Every reason of a root names the rule whose judgement gave it: JSON `rule` equals the rule
+/// whose own reasons hold the same reason; a root-level reason (several Windows folders) has
+/// none; CSV `root_reasons` is `RULE:code`; the table's reason lines begin with the rule.
+#[test]
+fn every_reason_names_its_rule() {
+    let (_, report) = scan_json(&[&system("w2k-sp4-patched"), &system("two-windows")], &[]);
+    let mut named = 0;
+    let mut bare = 0;
+    for root in report["roots"].as_array().unwrap() {
+        let rvs = root["rule_verdicts"].as_array().unwrap();
+        for r in root["reasons"].as_array().unwrap() {
+            let same = |x: &Value| x["code"] == r["code"] && x["message"] == r["message"];
+            let owners: Vec<&str> = rvs
+                .iter()
+                .filter(|rv| rv["reasons"].as_array().unwrap().iter().any(same))
+                .map(|rv| rv["rule"].as_str().unwrap())
+                .collect();
+            match r.get("rule").and_then(Value::as_str) {
+                Some(rule) => {
+                    named += 1;
+                    assert!(owners.contains(&rule), "{r} is not {rule}'s: {owners:?}");
+                }
+                None => {
+                    bare += 1;
+                    assert!(owners.is_empty(), "{r} belongs to {owners:?}");
+                }
+            }
+        }
+    }
+    assert!(named > 10, "{named}");
+    assert!(bare > 0, "the root-level reasons of two-windows");
+    // The same reason text of two rules is told apart by its rule.
+    let sp4 = &report["roots"][0];
+    let not_found: Vec<&str> = sp4["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "not_found")
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(not_found, ["MS03-019", "MS03-022", "MS10-025"]);
+
+    let o = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "csv",
+        system("w2k-sp4-patched").to_str().unwrap(),
+    ]);
+    let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
+    let col = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "root_reasons")
+        .unwrap();
+    let rec = rdr.records().next().unwrap().unwrap();
+    let codes: Vec<&str> = rec[col].split(' ').collect();
+    let want: Vec<String> = sp4["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["rule"].as_str().unwrap(),
+                r["code"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(codes, want);
+    assert!(codes.contains(&"MS08-076:live_vulnerable"), "{codes:?}");
+
+    let out = text(&run(&[
+        "scan",
+        "-q",
+        system("w2k-sp4-patched").to_str().unwrap(),
+    ]));
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("   - ")).collect();
+    assert_eq!(lines.len(), want.len(), "{out}");
+    for (l, r) in lines.iter().zip(sp4["reasons"].as_array().unwrap()) {
+        let prefix = format!(
+            "   - {}: {}",
+            r["rule"].as_str().unwrap(),
+            r["message"].as_str().unwrap()
+        );
+        assert!(
+            prefix.starts_with(l.trim_end()) || l.starts_with(&prefix),
+            "{l}"
+        );
+    }
+}
+
+/// With `--as-of`, the date's answer leads: the summary table has the as-of state beside the
+/// verdict (headed with the date, the verdict headed `verdict today`), the `Summary:` line
+/// counts the states at the date first, JSON `summary.as_of` counts them, and CSV ends with
+/// `as_of_state`. Without `--as-of` none of these appear.
+#[test]
+fn the_as_of_answer_leads_every_format() {
+    let roots = [system("w2k-sp4-patched"), system("w2k-sp4-vulnerable")];
+    let (code, report) = scan_json(&[&roots[0], &roots[1]], &["--as-of", "2009-01-01"]);
+    let states: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["as_of"]["state"].as_str().unwrap())
+        .collect();
+    let a = &report["summary"]["as_of"];
+    assert_eq!(a["date"], "2009-01-01T00:00:00Z");
+    let mut total = 0;
+    for key in [
+        "vulnerable_at_date",
+        "unknown_at_date",
+        "patched_at_date",
+        "not_affected_at_date",
+        "not_yet_published",
+    ] {
+        let n = a[key].as_u64().unwrap() as usize;
+        assert_eq!(n, states.iter().filter(|s| **s == key).count(), "{key}");
+        total += n;
+    }
+    assert_eq!(total, 2);
+    assert!(states.contains(&"vulnerable_at_date"), "{states:?}");
+    assert_eq!(code, 1);
+
+    let (_, plain) = scan_json(&[&roots[0]], &[]);
+    assert!(
+        plain["summary"].get("as_of").is_none(),
+        "{}",
+        plain["summary"]
+    );
+
+    let args = |extra: &[&'static str]| {
+        let mut v: Vec<String> = vec!["scan".into(), "-q".into()];
+        v.extend(roots.iter().map(|r| r.to_string_lossy().into_owned()));
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let go = |v: Vec<String>| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let out = text(&go(args(&["--as-of", "2009-01-01"])));
+    let lines = summary_lines(&out);
+    let head = cells(lines[0]);
+    assert_eq!(
+        &head[..3],
+        ["root", "as of 2009-01-01T00:00:00Z", "verdict today"]
+    );
+    for (line, state) in lines[1..].iter().zip(&states) {
+        assert_eq!(cells(line)[1], state.to_uppercase(), "{line}");
+    }
+    let counts = out.lines().find(|l| l.starts_with("Summary: ")).unwrap();
+    let want = format!(
+        "Summary: as of 2009-01-01T00:00:00Z: 2 root(s): {} vulnerable at the date, {} unknown at the date, {} patched at the date, {} not affected at the date, {} not yet published; today: 2 root(s): ",
+        a["vulnerable_at_date"], a["unknown_at_date"], a["patched_at_date"], a["not_affected_at_date"], a["not_yet_published"]
+    );
+    assert!(counts.starts_with(&want), "{counts}");
+    let today = text(&go(args(&[])));
+    let counts = today.lines().find(|l| l.starts_with("Summary: ")).unwrap();
+    assert!(counts.starts_with("Summary: 2 root(s): "), "{counts}");
+    assert!(!today.contains("as of"), "{today}");
+
+    let page = text(&go(args(&["--as-of", "2009-01-01", "-f", "html"])));
+    assert!(
+        page.contains("<th>root</th><th>as of 2009-01-01T00:00:00Z</th><th>verdict today</th>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<p>as of 2009-01-01T00:00:00Z: 2 root(s): "),
+        "{page}"
+    );
+
+    for (extra, want) in [
+        (vec!["--as-of", "2009-01-01"], Some(&states)),
+        (vec![], None),
+    ] {
+        let mut e = vec!["-f", "csv"];
+        e.extend(extra);
+        let o = go(args(&e));
+        let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
+        let headers = rdr.headers().unwrap().clone();
+        assert_eq!(headers.iter().next_back(), Some("as_of_state"));
+        let col = headers.len() - 1;
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            let i = roots
+                .iter()
+                .position(|r| r.to_string_lossy() == rec[0])
+                .unwrap();
+            match want {
+                Some(s) => assert_eq!(&rec[col], s[i], "{rec:?}"),
+                None => assert_eq!(&rec[col], "", "{rec:?}"),
+            }
+        }
+    }
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) too narrow for one-line heads,
+/// each rule's head takes two lines, `MS04-008` over `(KB832359)`, in the same column; on a
+/// wide one, one line.
+#[test]
+fn the_matrix_heads_fold_on_a_narrow_terminal() {
+    if !have("script") {
+        return;
+    }
+    let run_at = |cols: u32| {
+        let cmd = format!(
+            "stty cols {cols} rows 50; {} scan -q --color never {}",
+            env!("CARGO_BIN_EXE_kbscan"),
+            system("w2k-sp4-patched").display()
+        );
+        let o = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).replace('\r', "")
+    };
+    let narrow = run_at(120);
+    let lines = summary_lines(&narrow);
+    let (ids, kbs) = (lines[0], lines[1]);
+    for (id, kb) in [
+        ("MS03-019", "(KB817772)"),
+        ("MS04-008", "(KB832359)"),
+        ("MS10-025", "(KB980858)"),
+    ] {
+        let at = ids.find(id).unwrap_or_else(|| panic!("{narrow}"));
+        assert!(kbs[at..].starts_with(kb), "{ids}\n{kbs}");
+    }
+    assert!(!ids.contains("(KB"), "{ids}");
+    let wide = run_at(400);
+    let head = summary_lines(&wide)[0];
+    assert!(head.contains("MS04-008 (KB832359)"), "{wide}");
+}
