@@ -242,3 +242,24 @@ pub fn merge_reg(hive: &Path, reg: &str) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The ids of the built-in rules, read from `rules/*.toml` (the lineage table aside), sorted:
+/// what a test about "every built-in rule" compares with, so a new rule file needs no test edit.
+pub fn builtin_rules() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(repo().join("rules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && p.file_name().is_some_and(|n| n != "lineage.toml")
+        })
+        .filter_map(|p| {
+            std::fs::read_to_string(&p).ok()?.lines().find_map(|l| {
+                let v = l.trim().strip_prefix("id = \"")?;
+                Some(v.trim_end_matches('"').to_owned())
+            })
+        })
+        .collect();
+    ids.sort();
+    ids
+}
