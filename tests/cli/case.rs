@@ -689,3 +689,29 @@ fn hostile_item_names_are_escaped_in_every_format() {
         "items/_HYPERLINK__x___b___31m.json"
     );
 }
+
+/// A backup in the case folder is an item like any other: its sets are rows of the matrix,
+/// as `kbscan scan` of the file gives them.
+#[test]
+fn a_backup_in_the_case_is_one_item_with_a_row_per_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir_all(&ev).unwrap();
+    std::fs::copy(
+        samples().join("backups/w2k-backup-history.bkf"),
+        ev.join("server1.bkf"),
+    )
+    .unwrap();
+    copy_tree(&system("w2k-sp4-patched"), &ev.join("w2k-sp4-patched"));
+    let out = dir.path().join("out");
+    let o = case(&[&ev, &"-o", &out]);
+    let (want, _, worst) = expected(&items_of(&ev), &[]);
+    assert_eq!(code(&o), worst, "{}", String::from_utf8_lossy(&o.stderr));
+    let got = from_json(&read_json(&out.join("case.json")));
+    assert_eq!(got, want);
+    let sets: Vec<&String> = got
+        .keys()
+        .filter(|k| k.contains("server1.bkf#set"))
+        .collect();
+    assert_eq!(sets.len(), 3, "{got:?}");
+}
