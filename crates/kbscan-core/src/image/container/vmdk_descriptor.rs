@@ -358,10 +358,20 @@ pub fn parse(bytes: &[u8]) -> Result<Descriptor, DescriptorError> {
         match key {
             "createType" => create_type = Some(v.to_owned()),
             "parentCID" => {
-                let cid = (v.len() == 8)
+                // A 32-bit number in hex; qemu-img writes it without leading zeros
+                // (`parentCID=b8db268`), so 1 to 8 digits.
+                let hex = !v.is_empty() && v.len() <= 8 && v.bytes().all(|b| b.is_ascii_hexdigit());
+                let cid = hex
                     .then(|| u32::from_str_radix(v, 16).ok())
                     .flatten()
-                    .ok_or_else(|| line_err(n, format!("parentCID \"{v}\" is not 8 hex digits")))?;
+                    .ok_or_else(|| {
+                        line_err(
+                            n,
+                            format!(
+                                "parentCID \"{v}\" is not a hexadecimal number of 1 to 8 digits"
+                            ),
+                        )
+                    })?;
                 parent_cid = (cid != u32::MAX).then_some(cid);
             }
             "parentFileNameHint" => parent_hint = Some(v.to_owned()),
@@ -414,6 +424,27 @@ mod tests {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// qemu-img writes the parent's CID with `%x`: a CID whose first digit is 0 has 7 digits
+    /// (seen on a qemu-img child whose random CID was 0b8db268).
+    #[test]
+    fn a_parent_cid_without_leading_zeros_is_read() {
+        for (cid, want) in [
+            ("b8db268", 0x0b8d_b268),
+            ("1", 1),
+            ("0b8db268", 0x0b8d_b268),
+        ] {
+            let text = with("monolithicSparse", "RW 8 SPARSE \"c.vmdk\"")
+                .replace("parentCID=ffffffff", &format!("parentCID={cid}"));
+            let d = parse(text.as_bytes()).unwrap();
+            assert_eq!(d.parent_cid, Some(want), "{cid}");
+        }
+        for bad in ["", "123456789", "+1", "xyz", "-1"] {
+            let text = with("monolithicSparse", "RW 8 SPARSE \"c.vmdk\"")
+                .replace("parentCID=ffffffff", &format!("parentCID={bad}"));
+            assert!(parse(text.as_bytes()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
