@@ -127,6 +127,10 @@ fn the_same_disk_in_every_container_gives_the_same_report() {
         ("split/two.vmdk", "vmdk", Some("twoGbMaxExtentSparse"), 2),
         ("disk.qcow2", "qcow2", Some("v3"), 1),
         ("compressed.qcow2", "qcow2", Some("v2"), 1),
+        // Differencing disks holding nothing of their own, naming their parent by its
+        // absolute path in their own folder: the parent's disk.
+        ("child.vmdk", "vmdk", Some("monolithicSparse"), 2),
+        ("child.qcow2", "qcow2", Some("v3"), 2),
     ] {
         let p = f.out.join(rel);
         let (code, doc) = scan(&p, &[]);
@@ -254,20 +258,189 @@ fn a_hash_mismatch_makes_every_root_of_the_image_inconclusive() {
     }
 }
 
+/// The findings of a differencing disk, read over its parents, are those of qemu-img's
+/// conversion of the chain to raw; each child's own sectors are read (the chain's findings are
+/// not the base disk's), and no parent can be overwritten by `-o`.
 #[test]
-fn differencing_disks_are_refused_naming_their_parent() {
+fn differencing_disks_are_read_over_their_parents_as_qemu_reads_the_chain() {
     let Some(f) = fixtures() else { return };
-    for (rel, parent) in [("child.vmdk", "sparse.vmdk"), ("child.qcow2", "disk.qcow2")] {
-        let (code, doc) = scan(&f.out.join(rel), &[]);
-        assert_eq!(code, 2);
-        let msg = doc["images"][0]["error"].as_str().unwrap();
-        assert!(
-            msg.contains("format not supported") && msg.contains(parent),
-            "{msg}"
+    let chain = f.out.join("chain");
+    let (_, base) = scan(&f.raw, &[]);
+    let hashes = |doc: &Value| -> Vec<String> {
+        let mut h: Vec<String> = doc["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["findings"].as_array().unwrap().iter())
+            .map(|x| x["sha256"].as_str().unwrap_or("").to_owned())
+            .collect();
+        h.sort();
+        h
+    };
+    for (rel, parents) in [
+        (
+            "top.qcow2",
+            vec![("mid.vmdk", "vmdk"), ("base.vmdk", "vmdk")],
+        ),
+        ("mid.vmdk", vec![("base.vmdk", "vmdk")]),
+        ("raw-child.qcow2", vec![("base.img", "raw")]),
+    ] {
+        let p = chain.join(rel);
+        let reference = chain.join(format!("{rel}.ref.raw"));
+        let (code, doc) = scan(&p, &[]);
+        let (want_code, want) = scan(&reference, &[]);
+        assert_eq!(code, want_code, "{rel}");
+        let img = &doc["images"][0];
+        assert!(img["error"].is_null(), "{rel}: {img}");
+        assert_eq!(img["segments"], 1 + parents.len(), "{rel}");
+        let got: Vec<(String, String)> = img["container_metadata"]["parents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["file"].as_str().unwrap().to_owned(),
+                    x["container"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let parents: Vec<(String, String)> = parents
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        assert_eq!(got, parents, "{rel}");
+        assert_eq!(comparable(&doc, &p), comparable(&want, &reference), "{rel}");
+        assert_ne!(
+            hashes(&doc),
+            hashes(&base),
+            "{rel}: the child's own sectors were not read"
         );
-        assert!(msg.contains("qemu-img convert -O raw"), "{msg}");
-        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
     }
+    // A parent is an input as much as the child: -o never replaces it.
+    let parent = chain.join("base.vmdk");
+    let before = std::fs::read(&parent).unwrap();
+    let o = kbscan()
+        .args(["scan", "-q", "-o"])
+        .arg(&parent)
+        .arg(chain.join("top.qcow2"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&parent).unwrap(), before);
+}
+
+fn qemu(dir: &Path, args: &[&str]) {
+    let o = Command::new(args[0])
+        .args(&args[1..])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A chain that cannot be read as the disk it was is refused by name, never read as the child
+/// alone or over another disk: a missing parent, a parent outside the child's folder or behind
+/// a link, a loop, a VMDK parent written after the snapshot (its content id changed).
+#[test]
+fn a_chain_that_cannot_be_read_as_it_was_is_refused_by_name() {
+    let Some(f) = fixtures() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(f.out.join(from), d.join(to)).unwrap();
+    };
+    let create = |child: &str, parent: &str, fmt: &str| {
+        let cfmt = if child.ends_with(".vmdk") {
+            "vmdk"
+        } else {
+            "qcow2"
+        };
+        qemu(
+            d,
+            &[
+                "qemu-img", "create", "-q", "-f", cfmt, "-b", parent, "-F", fmt, child,
+            ],
+        );
+    };
+    // Missing: the parent removed after the child was made.
+    copy("disk.qcow2", "gone.qcow2");
+    create("orphan.qcow2", "gone.qcow2", "qcow2");
+    std::fs::remove_file(d.join("gone.qcow2")).unwrap();
+    copy("sparse.vmdk", "gone.vmdk");
+    create("orphan.vmdk", "gone.vmdk", "vmdk");
+    std::fs::remove_file(d.join("gone.vmdk")).unwrap();
+    // Outside the child's folder.
+    copy("disk.qcow2", "up.qcow2");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    qemu(
+        &d.join("sub"),
+        &[
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-b",
+            "../up.qcow2",
+            "-F",
+            "qcow2",
+            "out.qcow2",
+        ],
+    );
+    // Behind a link.
+    std::os::unix::fs::symlink(d.join("up.qcow2"), d.join("link.qcow2")).unwrap();
+    create("linked.qcow2", "link.qcow2", "qcow2");
+    // A loop: a over b over a.
+    copy("disk.qcow2", "a.qcow2");
+    create("b.qcow2", "a.qcow2", "qcow2");
+    qemu(
+        d,
+        &[
+            "qemu-img", "rebase", "-q", "-u", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2",
+            "a.qcow2",
+        ],
+    );
+    // A VMDK parent whose content id is no longer the one the child was made from.
+    copy("sparse.vmdk", "moved.vmdk");
+    create("snap.vmdk", "moved.vmdk", "vmdk");
+    let mut b = std::fs::read(d.join("moved.vmdk")).unwrap();
+    let at = b.windows(5).position(|w| w == b"\nCID=").unwrap() + 5;
+    let old = String::from_utf8(b[at..at + 8].to_vec()).unwrap();
+    let new = if old == "0000abcd" {
+        "0000abce"
+    } else {
+        "0000abcd"
+    };
+    b[at..at + 8].copy_from_slice(new.as_bytes());
+    std::fs::write(d.join("moved.vmdk"), b).unwrap();
+    for (child, want) in [
+        ("orphan.qcow2", "\"gone.qcow2\""),
+        ("orphan.vmdk", "\"gone.vmdk\""),
+        ("sub/out.qcow2", "outside its folder"),
+        ("linked.qcow2", "symbolic link"),
+        ("b.qcow2", "loops"),
+        ("snap.vmdk", "content id 0000abc"),
+    ] {
+        let (code, doc) = scan(&d.join(child), &[]);
+        assert_eq!(code, 2, "{child}");
+        let msg = doc["images"][0]["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(want), "{child}: {msg}");
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive", "{child}");
+    }
+}
+
+#[test]
+fn a_differencing_vhd_is_refused_naming_its_parent() {
+    let Some(f) = fixtures() else { return };
     // A differencing VHD (qemu-img cannot write one): the dynamic VHD re-typed as a child
     // with a parent name, footer and header checksums made right.
     let mut b = std::fs::read(f.out.join("vhd-dynamic.vhd")).unwrap();

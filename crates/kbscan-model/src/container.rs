@@ -12,9 +12,9 @@ pub struct ContainerMeta {
     /// The size of the virtual disk the container holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<u64>,
-    /// A differencing disk's parent (only reported; such disks are refused).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    /// A differencing disk's parents, nearest first: the disk read is the child over these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<ChainParent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +38,15 @@ pub struct ContainerMeta {
     /// Sectors the acquisition tool could not read (EWF `error2`), as `first+count`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub acquisition_errors: Vec<String>,
+}
+
+/// One parent of a differencing disk, as its child's locator named it and as it was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChainParent {
+    /// The file, below the child's folder.
+    pub file: String,
+    /// `qcow2`, `vmdk`, `raw`, …
+    pub container: String,
 }
 
 /// What `--verify-image` found.

@@ -22,7 +22,7 @@ pub mod version;
 
 use serde::Serialize;
 
-pub use container::{ContainerMeta, Verification};
+pub use container::{ChainParent, ContainerMeta, Verification};
 pub use examination::Examination;
 pub use file::{FileFacts, PeFacts, StringTable};
 pub use finding::{Finding, Location, LocationClass, VersionReading};

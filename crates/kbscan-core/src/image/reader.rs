@@ -161,6 +161,15 @@ pub fn split_member_name(first: &str, name: &str) -> bool {
 }
 
 impl Segments {
+    /// One file already opened (a chain's raw parent).
+    pub fn from_file(f: File) -> io::Result<Self> {
+        let len = evidence_len(&f)?;
+        Ok(Self {
+            files: vec![(f, 0, len)],
+            total: len,
+        })
+    }
+
     pub fn open(paths: &[PathBuf]) -> io::Result<Self> {
         let mut files = Vec::with_capacity(paths.len());
         let mut total = 0u64;

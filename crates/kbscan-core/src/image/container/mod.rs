@@ -1,13 +1,15 @@
 //! Virtual disk containers read in place: E01/SMART (EWF1), VHD, VHDX, VMDK and qcow2. Each
 //! is recognised by its content (never its file name) and opened read-only as a
 //! [`ByteSource`] giving the virtual disk's bytes; the partition reader and the file systems
-//! sit on top unchanged. What is not read (Ex01, differencing disks with their parent missing,
-//! encrypted containers) is refused with a message that says what it is and how to convert it.
+//! sit on top unchanged. A differencing qcow2 or VMDK is read over its parent ([`chain`]).
+//! What is not read (Ex01, differencing disks with their parent missing, encrypted
+//! containers) is refused with a message that says what it is and how to convert it.
 //!
 //! Each container is one file here holding a [`Container`] (how it is recognised, opened or
 //! refused, and which files make up its set), registered by one line in [`CONTAINERS`]: the
 //! scan, the nested-container check of a virtual disk and the `-o` guard all ask the list.
 
+pub mod chain;
 pub mod ewf;
 mod ewf_header2;
 pub mod qcow2;
@@ -47,7 +49,7 @@ impl ContainerError {
     }
 }
 
-pub use crate::model::{ContainerMeta, Verification};
+pub use crate::model::{ChainParent, ContainerMeta, Verification};
 
 /// One opened container.
 pub struct Opened {

@@ -7,12 +7,16 @@
 //! FIFO or a device is refused by name, never opened, so a hostile set can neither reach
 //! outside its folder nor hang the scan. Flat extents are read here; each sparse extent is
 //! handed to `VmdkReader::open` as its handle (`vmdk-core` never opens a file by name).
-//! Differencing disks (`parentCID` set) are refused, naming the parent.
+//! A differencing monolithicSparse VMDK (`parentCID` set, as `qemu-img create -b` and VMware
+//! snapshots write it) is read over its parent ([`chain`]); a differencing descriptor file
+//! (split sparse extents) is refused, naming the parent.
+//!
+//! [`chain`]: super::chain
 //!
 //! [`vmdk_descriptor`]: super::vmdk_descriptor
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -20,8 +24,12 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use vmdk_core::VmdkReader;
 
+use super::chain::{self, Ancestry, Held, Map};
 use super::vmdk_descriptor::{self as descriptor, Descriptor, ExtentKind, MAX_DESCRIPTOR};
-use super::{pread, qemu_convert, ContainerError, ContainerMeta, Opened, SeekSource, Verification};
+use super::{
+    pread, pread_exact, qemu_convert, ContainerError, ContainerMeta, Opened, SeekSource,
+    Verification, MAX_TABLE_BYTES,
+};
 use crate::contain::contained;
 use crate::image::reader::ByteSource;
 
@@ -151,9 +159,9 @@ fn refuse_child(d: &Descriptor, path: &Path) -> Result<(), ContainerError> {
     }
     let parent = d.parent_hint.as_deref().unwrap_or("(not named)");
     Err(ContainerError::Refused(format!(
-        "format not supported: this is a differencing (snapshot) VMDK whose parent is \"{parent}\"; \
-         kbscan does not read parent chains. Merge it first, with the parent beside it: {}, \
-         then scan disk.raw",
+        "format not supported: this is a differencing (snapshot) VMDK descriptor whose parent is \
+         \"{parent}\"; kbscan reads a snapshot chain only from single-file (monolithicSparse) \
+         children. Merge it first, with the parent beside it: {}, then scan disk.raw",
         qemu_convert(path)
     )))
 }
@@ -162,21 +170,83 @@ fn no_hash() -> Box<dyn FnOnce() -> Verification + Send> {
     Box::new(|| Verification::none("VMDK stores no hash or checksum of the disk's data".to_owned()))
 }
 
-pub fn open_sparse(file: File) -> Result<Opened, ContainerError> {
+/// Opens a VMDK whose data is in the file itself; a differencing one (monolithicSparse with
+/// `parentCID` set) is read over its parent ([`chain`]).
+///
+/// [`chain`]: super::chain
+pub fn open_sparse(path: &Path, file: File) -> Result<Opened, ContainerError> {
+    let mut anc = Ancestry::default();
+    let opened = open_sparse_in(path, file, &mut anc)?;
+    Ok(chain::opened_with(opened, anc))
+}
+
+/// The embedded descriptor of a sparse VMDK, when it has one.
+fn embedded(reader: &VmdkReader<File>) -> Result<Option<Descriptor>, ContainerError> {
+    let text = reader.descriptor_text();
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    descriptor::parse(text.as_bytes())
+        .map(Some)
+        .map_err(|e| damaged(format!("its embedded descriptor cannot be read: {e}")))
+}
+
+/// The parent a differencing sparse VMDK names (`parentFileNameHint`), if it is one.
+pub(crate) fn parent_hint(file: File) -> Option<String> {
+    let reader = contained(|| VmdkReader::open(file))?.ok()?;
+    let d = embedded(&reader).ok()??;
+    d.parent_cid?;
+    d.parent_hint
+}
+
+/// The content id (`CID`) of a VMDK parent, as its (embedded) descriptor gives it.
+pub(crate) fn content_id(file: &File, descriptor_file: bool) -> Option<u32> {
+    let mut f = file.try_clone().ok()?;
+    f.seek(io::SeekFrom::Start(0)).ok()?;
+    if descriptor_file {
+        let raw = descriptor_bytes(&mut f).ok()?;
+        return descriptor::parse(&raw).ok()?.cid;
+    }
+    let reader = contained(|| VmdkReader::open(f))?.ok()?;
+    Some(reader.cid())
+}
+
+pub(crate) fn open_sparse_in(
+    path: &Path,
+    file: File,
+    anc: &mut Ancestry,
+) -> Result<Opened, ContainerError> {
+    let map_file = file.try_clone()?;
     let reader = contained(|| VmdkReader::open(file))
         .ok_or_else(|| damaged("the VMDK reader failed on a damaged structure"))?
         .map_err(damaged)?;
     // The embedded descriptor (none in a member of a split set) says whether it is a child.
-    let text = reader.descriptor_text();
-    if !text.trim().is_empty() {
-        let d = descriptor::parse(text.as_bytes())
-            .map_err(|e| damaged(format!("its embedded descriptor cannot be read: {e}")))?;
-        refuse_child(&d, Path::new("CHILD.vmdk"))?;
-    } else if reader.parent_cid() != u32::MAX {
+    let d = embedded(&reader)?;
+    if d.is_none() && reader.parent_cid() != u32::MAX {
         return Err(damaged("a parentCID without a descriptor"));
     }
     let len = reader.virtual_disk_size();
     let subformat = reader.disk_type().to_owned();
+    let own: Box<dyn ByteSource> = Box::new(SeekSource {
+        inner: reader,
+        len,
+        name: "VMDK",
+    });
+    let src = match d.as_ref().and_then(|d| d.parent_cid.map(|c| (d, c))) {
+        None => own,
+        Some((d, want)) => {
+            let Some(hint) = d.parent_hint.as_deref() else {
+                return Err(ContainerError::Refused(format!(
+                    "format not supported: a differencing (snapshot) VMDK that does not name its \
+                     parent (no parentFileNameHint); merge it with its parent: {}, then scan disk.raw",
+                    qemu_convert(path)
+                )));
+            };
+            let map = Grains::read(map_file.try_clone()?)?;
+            let parent = chain::open_parent(path, &map_file, hint, Some(want), anc)?;
+            chain::layered(own, Box::new(map), parent)
+        }
+    };
     Ok(Opened {
         kind: "vmdk",
         segments: 1,
@@ -186,13 +256,114 @@ pub fn open_sparse(file: File) -> Result<Opened, ContainerError> {
             ..ContainerMeta::default()
         },
         notices: Vec::new(),
-        src: Box::new(SeekSource {
-            inner: reader,
-            len,
-            name: "VMDK",
-        }),
+        src,
         verify: no_hash(),
     })
+}
+
+/// A differencing sparse extent's grain directory and tables: which grains it holds (VMware
+/// "Virtual Disk Format 1.1", hosted sparse extents: a grain table entry of 0 is unallocated
+/// and reads from the parent; with the zeroed-grain flag (bit 2 of the header flags), 1 is a
+/// grain of zeros; any other value is the sector of the child's own grain).
+#[derive(Debug)]
+struct Grains {
+    file: File,
+    grain_bytes: u64,
+    per_table: u64,
+    zero_flag: bool,
+    directory: Vec<u32>,
+    /// The last grain table read (its sector, its entries).
+    cached: Option<(u32, Vec<u32>)>,
+}
+
+fn le32(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+
+fn le64(b: &[u8], o: usize) -> u64 {
+    u64::from(le32(b, o)) | (u64::from(le32(b, o + 4)) << 32)
+}
+
+impl Grains {
+    fn read(mut file: File) -> Result<Self, ContainerError> {
+        let h = pread_exact(&mut file, 0, 512, "sparse extent header")?;
+        let flags = le32(&h, 8);
+        let capacity = le64(&h, 12);
+        let grain = le64(&h, 20);
+        let per_table = u64::from(le32(&h, 44));
+        let gd = le64(&h, 56);
+        if flags & (1 << 16) != 0 || gd == u64::MAX {
+            return Err(ContainerError::Refused(
+                "format not supported: a compressed (streamOptimized) differencing VMDK; merge it \
+                 with its parent with qemu-img first"
+                    .to_owned(),
+            ));
+        }
+        if grain == 0 || grain > 0x10000 || per_table == 0 || per_table > 512 {
+            return Err(damaged(format!(
+                "a grain of {grain} sectors with {per_table} entries per grain table"
+            )));
+        }
+        let grain_bytes = grain * 512;
+        let tables = capacity.div_ceil(grain).div_ceil(per_table);
+        if tables * 4 > MAX_TABLE_BYTES {
+            return Err(damaged(format!("a grain directory of {tables} entries")));
+        }
+        let gd_at = gd
+            .checked_mul(512)
+            .ok_or_else(|| damaged("a grain directory beyond any file"))?;
+        let raw = pread_exact(&mut file, gd_at, (tables * 4) as usize, "grain directory")?;
+        let directory = raw.chunks_exact(4).map(|c| le32(c, 0)).collect();
+        Ok(Self {
+            file,
+            grain_bytes,
+            per_table,
+            zero_flag: flags & (1 << 2) != 0,
+            directory,
+            cached: None,
+        })
+    }
+}
+
+impl Map for Grains {
+    fn granule(&self) -> u64 {
+        self.grain_bytes
+    }
+
+    fn held(&mut self, index: u64) -> io::Result<Held> {
+        let Some(&table) = usize::try_from(index / self.per_table)
+            .ok()
+            .and_then(|i| self.directory.get(i))
+        else {
+            return Ok(Held::Parent);
+        };
+        if table == 0 {
+            return Ok(Held::Parent);
+        }
+        if self.cached.as_ref().map(|(t, _)| *t) != Some(table) {
+            let raw = pread_exact(
+                &mut self.file,
+                u64::from(table) * 512,
+                (self.per_table * 4) as usize,
+                "grain table",
+            )?;
+            self.cached = Some((table, raw.chunks_exact(4).map(|c| le32(c, 0)).collect()));
+        }
+        let e = self
+            .cached
+            .as_ref()
+            .and_then(|(_, t)| t.get((index % self.per_table) as usize).copied())
+            .unwrap_or(0);
+        match (e, self.zero_flag) {
+            (0, _) => Ok(Held::Parent),
+            (1, true) => Ok(Held::Zero),
+            (1, false) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a grain table entry of 1 (a zeroed grain) in a VMDK without the zeroed-grain flag",
+            )),
+            _ => Ok(Held::Data),
+        }
+    }
 }
 
 /// Reads a descriptor file's bytes (at most [`MAX_DESCRIPTOR`]; one more tells it is larger).
@@ -389,9 +560,9 @@ pub(crate) const SPARSE: super::Container = super::Container {
     name: "vmdk",
     display: "VMDK",
     detect: |p| p.starts(b"KDMV") || p.starts(b"COWD"),
-    reading: super::Reading::Read(|_, f| open_sparse(f)),
-    companions: super::no_companions,
-    companion: "a segment of the scanned image",
+    reading: super::Reading::Read(open_sparse),
+    companions: chain::parent_paths,
+    companion: "a parent disk of the scanned differencing disk",
 };
 
 /// A VMDK descriptor file naming its extent files beside it.

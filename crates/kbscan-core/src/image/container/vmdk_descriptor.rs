@@ -79,6 +79,8 @@ pub struct Extent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
     pub create_type: String,
+    /// `CID`: the content id, which a child's `parentCID` names.
+    pub cid: Option<u32>,
     /// `parentCID`, when given and not `ffffffff`: a differencing disk.
     pub parent_cid: Option<u32>,
     pub parent_hint: Option<String>,
@@ -299,6 +301,7 @@ pub fn parse(bytes: &[u8]) -> Result<Descriptor, DescriptorError> {
         .map_err(|_| DescriptorError::NotText("not UTF-8 (names could be read two ways)"))?;
     let mut keys: Vec<(String, usize)> = Vec::new();
     let mut create_type = None;
+    let mut cid = None;
     let mut parent_cid = None;
     let mut parent_hint = None;
     let mut extents = Vec::new();
@@ -357,22 +360,10 @@ pub fn parse(bytes: &[u8]) -> Result<Descriptor, DescriptorError> {
         let v = value(v, n)?;
         match key {
             "createType" => create_type = Some(v.to_owned()),
+            "CID" => cid = Some(content_id(key, v, n)?),
             "parentCID" => {
-                // A 32-bit number in hex; qemu-img writes it without leading zeros
-                // (`parentCID=b8db268`), so 1 to 8 digits.
-                let hex = !v.is_empty() && v.len() <= 8 && v.bytes().all(|b| b.is_ascii_hexdigit());
-                let cid = hex
-                    .then(|| u32::from_str_radix(v, 16).ok())
-                    .flatten()
-                    .ok_or_else(|| {
-                        line_err(
-                            n,
-                            format!(
-                                "parentCID \"{v}\" is not a hexadecimal number of 1 to 8 digits"
-                            ),
-                        )
-                    })?;
-                parent_cid = (cid != u32::MAX).then_some(cid);
+                let id = content_id(key, v, n)?;
+                parent_cid = (id != u32::MAX).then_some(id);
             }
             "parentFileNameHint" => parent_hint = Some(v.to_owned()),
             _ => {}
@@ -401,10 +392,25 @@ pub fn parse(bytes: &[u8]) -> Result<Descriptor, DescriptorError> {
     }
     Ok(Descriptor {
         create_type,
+        cid,
         parent_cid,
         parent_hint,
         extents,
     })
+}
+
+/// A `CID` or `parentCID`: a 32-bit number in hex; qemu-img writes it without leading zeros
+/// (`parentCID=b8db268`), so 1 to 8 digits.
+fn content_id(key: &str, v: &str, n: usize) -> Result<u32, DescriptorError> {
+    let hex = !v.is_empty() && v.len() <= 8 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| u32::from_str_radix(v, 16).ok())
+        .flatten()
+        .ok_or_else(|| {
+            line_err(
+                n,
+                format!("{key} \"{v}\" is not a hexadecimal number of 1 to 8 digits"),
+            )
+        })
 }
 
 #[cfg(test)]
