@@ -20,6 +20,8 @@ use rustix::fs::{Mode, OFlags};
 use super::{detect, open_as, qcow2, qemu_convert, vmdk, ChainParent, ContainerError, Opened};
 use crate::image::reader::{ByteSource, Segments};
 
+// The containers compared by address below are `static`s (a `const` has no one address).
+
 /// The most parents a chain may have: far beyond real snapshot trees, small enough that a
 /// crafted chain cannot hold the scan.
 pub const MAX_DEPTH: usize = 16;
@@ -329,6 +331,20 @@ pub(crate) fn opened_with(mut child: Opened, anc: Ancestry) -> Opened {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parent that is itself a child must be opened with the chain's ancestry (else a loop
+    /// would recurse without end): the containers are told apart by address.
+    #[test]
+    fn the_containers_a_chain_opens_are_recognised_by_address() {
+        use super::super::{recognise, Probe};
+        let probe = |head: &[u8]| recognise(&Probe { head, tail: None }).unwrap();
+        assert!(std::ptr::eq(probe(b"QFI\xfb\0\0\0\x03"), &qcow2::QCOW2));
+        assert!(std::ptr::eq(probe(b"KDMV\x01\0\0\0"), &vmdk::SPARSE));
+        assert!(std::ptr::eq(
+            probe(b"# Disk DescriptorFile\n"),
+            &vmdk::DESCRIPTOR
+        ));
+    }
 
     #[test]
     fn a_locator_is_read_only_below_the_childs_folder() {

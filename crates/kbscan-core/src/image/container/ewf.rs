@@ -253,13 +253,14 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
         .then(|| contained(|| reader.debug_chunk(count - 1)).and_then(Result::ok))
         .flatten()
         .filter(|(_, _, compressed, _)| !compressed);
-    let partial_plain_tail = last_plain.is_some();
     let tail = last_plain.and_then(|(offset, _, _, segment)| {
         let stored = last_plain_chunk_len(own.get_mut(segment)?, offset, chunk_size)?;
         Some((count as u64 - 1, stored))
     });
     let reader = Arc::new(reader);
-    let own_reading = if partial_plain_tail && missing.is_none() {
+    // `--verify-image` reads the media through kbscan's own reading (what a scan reads, an
+    // uncompressed chunk's Adler-32 checked, a partial last chunk as libewf reads it).
+    let own_reading = if missing.is_none() {
         let mut files = Vec::with_capacity(own.len());
         for f in &own {
             files.push(f.try_clone()?);
@@ -277,13 +278,13 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
     };
     let for_verify = Arc::clone(&reader);
     let gone = missing.as_ref().map(|(_, m)| m.clone());
-    let verify = Box::new(move || match (gone, own_reading) {
-        (Some(m), _) => Verification::incomplete(format!(
-            "{m}; the media cannot be read whole, so no hash the acquisition stored (written \
-             in the last segment) can be checked"
+    let verify = Box::new(move || match own_reading {
+        Some(src) => verify_through(&for_verify, src),
+        None => Verification::incomplete(format!(
+            "{}; the media cannot be read whole, so no hash the acquisition stored (written \
+             in the last segment) can be checked",
+            gone.unwrap_or_default()
         )),
-        (None, Some(src)) => verify_through(&for_verify, src),
-        (None, None) => verify(&for_verify),
     });
     Ok(Opened {
         kind: if smart { "smart" } else { "e01" },
@@ -302,78 +303,93 @@ pub fn open(first: &Path, first_file: File) -> Result<Opened, ContainerError> {
     })
 }
 
-fn verify(reader: &EwfReader) -> Verification {
-    let stored = reader.stored_hashes();
-    if stored.md5.is_none() && stored.sha1.is_none() {
-        return Verification::none("the E01 records no MD5 or SHA-1 of the media".to_owned());
-    }
-    let r =
-        match contained(|| reader.verify()) {
-            Some(Ok(r)) => r,
-            Some(Err(e)) => {
-                return Verification::mismatch(format!("the media could not be read whole: {e}"))
-            }
-            None => return Verification::mismatch(
-                "the media could not be read whole: the EWF reader failed on a damaged structure"
-                    .to_owned(),
-            ),
-        };
-    let mut parts = Vec::new();
-    let mut bad = false;
-    if let (Some(m), Some(s)) = (r.md5_match, stored.md5) {
-        bad |= !m;
-        parts.push(format!(
-            "MD5 stored {} computed {}",
-            hex(&s),
-            hex(&r.computed_md5)
-        ));
-    }
-    if let (Some(m), Some(s), Some(c)) = (r.sha1_match, stored.sha1, r.computed_sha1) {
-        bad |= !m;
-        parts.push(format!("SHA-1 stored {} computed {}", hex(&s), hex(&c)));
-    }
-    if bad {
-        Verification::mismatch(parts.join("; "))
-    } else {
-        Verification::verified(parts.join("; "))
-    }
-}
-
 /// `--verify-image` through kbscan's own reader (every chunk read as a scan reads it, an
 /// uncompressed chunk's Adler-32 checked): MD5, and SHA-1 when one is stored, of the media.
-fn verify_through(reader: &EwfReader, mut src: EwfSource) -> Verification {
+///
+/// On every core: reader threads, each with its own handles, inflate alternate blocks of
+/// chunks; the blocks are hashed in media order, MD5 on this thread and SHA-1 on another
+/// (each hash is a chain, so each runs on one thread, but the two run side by side).
+/// Memory stays bounded: each reader thread has at most [`QUEUED`] blocks waiting.
+fn verify_through(reader: &EwfReader, src: EwfSource) -> Verification {
     use md5::Digest;
+    use std::sync::mpsc::{sync_channel, Receiver};
     let stored = reader.stored_hashes();
     if stored.md5.is_none() && stored.sha1.is_none() {
         return Verification::none("the E01 records no MD5 or SHA-1 of the media".to_owned());
     }
-    let mut md5 = md5::Md5::new();
-    let mut sha1 = stored.sha1.map(|_| sha1::Sha1::new());
-    let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0u64;
-    while pos < src.len {
-        let want = (src.len - pos).min(buf.len() as u64) as usize;
-        match src.read_at(pos, &mut buf[..want]) {
-            Ok(0) => {
-                return Verification::mismatch(format!(
-                    "the media could not be read whole: it ends at byte {pos} of {}",
-                    src.len
-                ))
-            }
-            Ok(n) => {
-                md5.update(&buf[..n]);
-                if let Some(h) = sha1.as_mut() {
-                    h.update(&buf[..n]);
-                }
-                pos += n as u64;
-            }
+    let len = src.len;
+    let block = VERIFY_BLOCK.div_ceil(src.chunk_size).max(1) * src.chunk_size;
+    let blocks = len.div_ceil(block);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4) as u64;
+    let mut sources = Vec::new();
+    for _ in 1..workers {
+        match src.try_clone_handles() {
+            Ok(s) => sources.push(s),
             Err(e) => {
                 return Verification::mismatch(format!("the media could not be read whole: {e}"))
             }
         }
     }
-    let md5: [u8; 16] = md5.finalize().into();
-    let sha1: Option<[u8; 20]> = sha1.map(|h| h.finalize().into());
+    sources.insert(0, src);
+    let outcome = std::thread::scope(|scope| {
+        let mut queues: Vec<Receiver<Result<Vec<u8>, String>>> = Vec::new();
+        for (w, mut s) in sources.into_iter().enumerate() {
+            let (tx, rx) = sync_channel(QUEUED);
+            queues.push(rx);
+            scope.spawn(move || {
+                let mut b = w as u64;
+                while b < blocks {
+                    let pos = b * block;
+                    let want = (len - pos).min(block) as usize;
+                    let mut buf = vec![0u8; want];
+                    let r = read_whole(&mut s, pos, &mut buf).map(|()| buf);
+                    let failed = r.is_err();
+                    if tx.send(r).is_err() || failed {
+                        return; // The hashing stopped, or this read failed.
+                    }
+                    b += workers;
+                }
+            });
+        }
+        let (sha_tx, sha_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUED * 2);
+        let sha = stored.sha1.map(|_| {
+            scope.spawn(move || {
+                let mut h = sha1::Sha1::new();
+                for b in sha_rx {
+                    h.update(&b[..]);
+                }
+                <[u8; 20]>::from(h.finalize())
+            })
+        });
+        let mut md5 = md5::Md5::new();
+        for b in 0..blocks {
+            let got = queues[(b % workers) as usize]
+                .recv()
+                .unwrap_or_else(|_| Err("a reader thread stopped".to_owned()));
+            match got {
+                Ok(data) => {
+                    md5.update(&data);
+                    if sha.is_some() && sha_tx.send(Arc::new(data)).is_err() {
+                        return Err("the SHA-1 thread stopped".to_owned());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        drop(sha_tx);
+        let sha1 = match sha.map(|h| h.join()) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(_)) => return Err("the SHA-1 thread failed".to_owned()),
+        };
+        Ok((<[u8; 16]>::from(md5.finalize()), sha1))
+    });
+    let (md5, sha1) = match outcome {
+        Ok(h) => h,
+        Err(e) => return Verification::mismatch(format!("the media could not be read whole: {e}")),
+    };
     let mut parts = Vec::new();
     let mut bad = false;
     if let Some(s) = stored.md5 {
@@ -391,7 +407,42 @@ fn verify_through(reader: &EwfReader, mut src: EwfSource) -> Verification {
     }
 }
 
+/// The media read per block by a `--verify-image` reader thread (rounded up to whole chunks).
+const VERIFY_BLOCK: u64 = 1 << 20;
+/// Blocks a reader thread may have read ahead of the hashing.
+const QUEUED: usize = 2;
+
+/// Reads `buf` whole at `pos`, or says why not.
+fn read_whole(src: &mut EwfSource, pos: u64, buf: &mut [u8]) -> Result<(), String> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = pos + done as u64;
+        match src.read_at(at, &mut buf[done..]) {
+            Ok(0) => return Err(format!("it ends at byte {at} of {}", src.len)),
+            Ok(n) => done += n,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
 impl EwfSource {
+    /// The same reading with handles of its own (the reader, shared, reads by position).
+    fn try_clone_handles(&self) -> io::Result<Self> {
+        let mut files = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            files.push(f.try_clone()?);
+        }
+        Ok(Self {
+            reader: Arc::clone(&self.reader),
+            files,
+            chunk_size: self.chunk_size,
+            len: self.len,
+            missing: self.missing.clone(),
+            tail: self.tail,
+        })
+    }
+
     /// One uncompressed chunk read from our own handle, its Adler-32 checked.
     fn plain_chunk(&mut self, idx: u64, offset: u64, segment: usize) -> io::Result<Vec<u8>> {
         let start = idx * self.chunk_size;

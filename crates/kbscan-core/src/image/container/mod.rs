@@ -79,12 +79,18 @@ impl std::fmt::Debug for Opened {
 /// The largest container header structure read whole into memory (BATs, L1 tables…).
 pub(crate) const MAX_TABLE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Reads up to `buf.len()` bytes at `pos` (fewer only at the end of the file).
+/// Reads up to `buf.len()` bytes at `pos` (fewer only at the end of the file). A positioned
+/// read (`pread`): the file's offset, shared with every clone of the handle, is not used, so
+/// threads reading through clones cannot disturb each other.
 pub(crate) fn pread(f: &mut File, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
-    f.seek(SeekFrom::Start(pos))?;
+    use std::os::unix::fs::FileExt;
     let mut done = 0;
     while done < buf.len() {
-        let n = f.read(&mut buf[done..])?;
+        let n = match f.read_at(&mut buf[done..], pos + done as u64) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             break;
         }

@@ -238,7 +238,7 @@ impl Map for Clusters {
     }
 }
 
-pub(crate) const QCOW2: super::Container = super::Container {
+pub(crate) static QCOW2: super::Container = super::Container {
     name: "qcow2",
     display: "qcow2",
     detect: |p| p.starts(b"QFI\xfb"),

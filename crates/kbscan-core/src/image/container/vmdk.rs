@@ -556,7 +556,7 @@ pub fn open_descriptor(path: &Path, mut file: File) -> Result<Opened, ContainerE
 }
 
 /// A VMDK whose data is in the file itself (monolithicSparse, streamOptimized, COWD).
-pub(crate) const SPARSE: super::Container = super::Container {
+pub(crate) static SPARSE: super::Container = super::Container {
     name: "vmdk",
     display: "VMDK",
     detect: |p| p.starts(b"KDMV") || p.starts(b"COWD"),
@@ -566,7 +566,7 @@ pub(crate) const SPARSE: super::Container = super::Container {
 };
 
 /// A VMDK descriptor file naming its extent files beside it.
-pub(crate) const DESCRIPTOR: super::Container = super::Container {
+pub(crate) static DESCRIPTOR: super::Container = super::Container {
     name: "vmdk",
     display: "VMDK",
     detect: |p| p.starts(b"# Disk DescriptorFile"),
