@@ -70,29 +70,31 @@ fn the_sample_system_shows_every_status() {
             "unjudged"
         ]
     );
-    // The finding that matters: KB832359 claims Nspmon.exe 4.1.0.3934, the live one is older.
-    let kb = update(root, "KB832359");
+    // The finding that matters: the record claims kbaudit-b.exe 4.1.0.3934, the live one
+    // is older.
+    let kb = update(root, "FIXTURE-CONTRADICTED");
     assert_eq!(kb["status"], "contradicted");
-    assert_eq!(kb["product"], "Windows Media Services");
+    assert_eq!(kb["product"], "kbscan fixture product");
     assert_eq!(kb["level"], Value::Null);
-    let nspmon = &kb["files"][1];
-    assert_eq!(nspmon["status"], "older");
-    assert_eq!(nspmon["recorded_version"], "4.1.0.3934");
-    assert_eq!(nspmon["live_version"], "4.1.0.3917");
-    assert_eq!(nspmon["path"], format!("{WMS}/Nspmon.exe"));
-    // Its Nscm.exe (Location a REG_EXPAND_SZ) is current.
+    let b = &kb["files"][1];
+    assert_eq!(b["status"], "older");
+    assert_eq!(b["recorded_version"], "4.1.0.3934");
+    assert_eq!(b["live_version"], "4.1.0.3917");
+    assert_eq!(b["path"], "WINNT/system32/kbaudit/kbaudit-b.exe");
+    // Its kbaudit-a.exe (Location a REG_EXPAND_SZ) is current.
     assert_eq!(kb["files"][0]["status"], "current");
-    // A later update replaced nsum.exe: named.
-    let r = update(root, "KB952068_WM41");
+    assert_eq!(kb["files"][0]["location"], "%SystemRoot%\\system32");
+    // A later record replaced kbaudit-c.exe: named.
+    let r = update(root, "FIXTURE-REPLACED");
     assert_eq!(r["status"], "replaced");
-    assert_eq!(r["level"], "SP0");
+    assert_eq!(r["level"], "SP1");
     assert_eq!(r["files"][0]["status"], "newer");
     assert_eq!(
         r["files"][0]["newer_by"],
-        "Microsoft\\Updates\\Windows Media Services 4.1\\SP0\\KB980858_WM41"
+        "Microsoft\\Updates\\kbscan fixture product\\SP2\\FIXTURE-CURRENT"
     );
-    // %windir%, upper-case names and a trailing backslash resolve to the same file.
-    assert_eq!(update(root, "KB980858_WM41")["status"], "consistent");
+    // Upper-case names and a trailing backslash resolve to the same file.
+    assert_eq!(update(root, "FIXTURE-CURRENT")["status"], "consistent");
     // A HotFix record that lists files is audited.
     let hf = update(root, "FIXTURE-HOTFIX");
     assert_eq!(hf["product"], "HotFix");
@@ -144,7 +146,7 @@ fn every_format_and_its_exit_code() {
         "9 updates recorded, 2 consistent, 1 replaced by later files, 1 contradicted by older \
          files, 1 file missing, 3 unjudged, 1 without a file list"
     ));
-    assert!(text.contains("older     WINNT/system32/Windows Media/Server/Nspmon.exe"));
+    assert!(text.contains("older     WINNT/system32/kbaudit/kbaudit-b.exe"));
     // CSV: the header, one row per listed file and one per record without files.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.csv");
