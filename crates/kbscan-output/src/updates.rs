@@ -349,3 +349,89 @@ pub fn no_timeline() -> Error {
             .to_owned(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::examination::{Examination, Executable};
+    use crate::model::time::Timestamp;
+    use crate::model::updates::{AuditCounts, AuditedRoot, SystemAudit};
+    use crate::model::ToolInfo;
+
+    /// A report whose record texts come from a hostile hive.
+    fn hostile() -> UpdatesReport {
+        let file = AuditedFile {
+            entry: "0".into(),
+            name: Some("=cmd|' /C calc'!A0".into()),
+            location: Some("%SystemRoot%\\x1b".into()),
+            recorded_version: Some("1.0\u{1b}[2J".into()),
+            path: None,
+            live_version: None,
+            status: FileStatus::Missing,
+            newer_by: None,
+            reason: Some("no file\r\nfake,row".into()),
+        };
+        let update = AuditedUpdate {
+            key: "Microsoft\\Updates\\P\\K\u{202e}".into(),
+            update: "K\u{202e}".into(),
+            product: "P".into(),
+            level: None,
+            description: Some("<script>".into()),
+            installed_date: None,
+            status: UpdateStatus::FileMissing,
+            files: vec![file],
+        };
+        let audit = SystemAudit {
+            audited: true,
+            counts: AuditCounts::of(std::slice::from_ref(&update)),
+            updates: vec![update],
+            ..Default::default()
+        };
+        let ex = Examination {
+            tool: "kbscan",
+            version: "0",
+            executable: Executable::default(),
+            command_line: Vec::new(),
+            started: Timestamp::from_unix_secs(0),
+            finished: Timestamp::from_unix_secs(0),
+            host: None,
+            case: None,
+            examiner: None,
+            rules: Vec::new(),
+            images: Vec::new(),
+        };
+        let root = AuditedRoot {
+            root: "r".into(),
+            windir: Some("WINNT".into()),
+            errors: Vec::new(),
+            audit,
+        };
+        UpdatesReport::new(ToolInfo::this(), ex, vec![root])
+    }
+
+    #[test]
+    fn hostile_record_texts_are_escaped_in_every_format() {
+        let r = hostile();
+        assert_eq!(r.exit_code, 0, "a missing file alone is not contradicted");
+        let mut out = Vec::new();
+        table(&r, Style::default(), &mut out).unwrap();
+        let t = String::from_utf8(out).unwrap();
+        assert!(t.contains("K\\u{202e}"), "{t}");
+        assert!(!t.contains('\u{1b}') && !t.contains('\r') && !t.contains('\u{202e}'));
+        let mut out = Vec::new();
+        csv(&r, &mut out).unwrap();
+        let c = String::from_utf8(out).unwrap();
+        assert_eq!(c.lines().count(), 2, "{c}");
+        assert!(c.contains(",'=cmd|"), "formula neutralised: {c}");
+        let mut out = Vec::new();
+        html(&r, &mut out).unwrap();
+        let h = String::from_utf8(out).unwrap();
+        assert!(!h.contains('\u{1b}') && !h.contains('\u{202e}'));
+        assert!(h.contains("no file\\x0d\\x0afake,row"), "{h}");
+        let mut out = Vec::new();
+        lines(&r, &mut out).unwrap();
+        let l = String::from_utf8(out).unwrap();
+        assert!(!l.contains('\u{1b}') && !l.contains("\\u001b"), "{l}");
+        assert_eq!(l.lines().count(), 4);
+    }
+}
