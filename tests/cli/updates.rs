@@ -521,3 +521,45 @@ fn rules_and_the_audit_agree_on_the_same_file() {
         "{agree_patched} {agree_vulnerable}"
     );
 }
+
+/// A listed file that is a link is read as a scan reads a candidate link: not followed by
+/// default (unjudged, never missing), followed inside the root with --follow-symlinks.
+#[test]
+fn a_linked_file_follows_the_scans_link_policy() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    put(
+        &dir.path().join("evidence"),
+        "WINNT/real/kbaudit.exe",
+        V3934,
+    );
+    let root = tree_with_records(
+        dir.path(),
+        &rec(
+            "Linked\\KBLINK",
+            "\"FileName\"=\"kbaudit.exe\"\n\"Location\"=\"%SystemRoot%\\\\system32\"\n\
+             \"Version\"=\"4.1.0.3934\"",
+        ),
+    );
+    std::os::unix::fs::symlink(
+        "../real/kbaudit.exe",
+        root.join("WINNT/system32/kbaudit.exe"),
+    )
+    .unwrap();
+    let (code, doc) = audit_json(&[&root], &[]);
+    assert_eq!(code, 2, "{doc:#}");
+    let f = &update(&doc["roots"][0], "KBLINK")["files"][0];
+    assert_eq!(f["status"], "unjudged");
+    assert!(
+        f["reason"].as_str().unwrap().contains("symbolic link"),
+        "{f}"
+    );
+    let (code, doc) = audit_json(&[&root], &["--follow-symlinks"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        update(&doc["roots"][0], "KBLINK")["files"][0]["status"],
+        "current"
+    );
+}

@@ -21,7 +21,7 @@ use crate::model::FileVersion;
 use crate::registry::facts::{subkeys, type_name};
 use crate::registry::hive::LoadedHive;
 use crate::registry::services::{self, ServiceEnv};
-use crate::source::{EntryKind, Source};
+use crate::source::{EntryKind, Link, Source};
 
 /// Values read from one key at most, whatever its list claims.
 const MAX_VALUES: usize = 256;
@@ -221,9 +221,24 @@ fn read_live<S: Source>(
     kind: EntryKind,
     max: u64,
 ) -> Result<FileVersion, String> {
+    // A link (or reparse point) means what the source's policy says, as for a candidate:
+    // followed inside the root with --follow-symlinks, otherwise why not.
+    let (node, kind) = match kind {
+        EntryKind::Symlink => match src.link(node) {
+            Link::Target { node, kind, .. } => (node, kind),
+            Link::Walk { kind, .. } => (node.clone(), kind),
+            Link::Kept { why, .. } | Link::Refused { why, .. } | Link::NotWalked { why, .. } => {
+                return Err(why)
+            }
+            Link::Unreadable(e) => return Err(e),
+            Link::Dir { .. } => return Err("a link to a folder, not a file".to_owned()),
+        },
+        k => (node.clone(), k),
+    };
     if let Some(why) = kind.skip_reason() {
         return Err(why.to_owned());
     }
+    let node = &node;
     let stat = src.stat(node).map_err(|e| e.to_string())?;
     let size = stat.size.unwrap_or(0);
     let ev = inspect::evidence_from_reader(size, stat.times, max, || {
