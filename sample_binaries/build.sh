@@ -211,6 +211,17 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-ms04-008-only/$WMS/Nspmon.exe"
 place nsum-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$WMS/nsum.exe"
 place nscm-4.1.0.3917-x86.exe     "w2k-ms04-008-only/$U832359/Nscm.exe"
 place nspmon-4.1.0.3917-x86.exe   "w2k-ms04-008-only/$U832359/Nspmon.exe"
+# The update audit (`kbscan updates`): each file status once, on files no rule names (so the
+# scan's report is not lengthened): copies of the builds under names of their own. The
+# records (registry/w2k-update-audit/software.reg, all made up) claim kbaudit-b.exe 4.1.0.3934
+# over a live 4.1.0.3917 (older), kbaudit-a.exe current, kbaudit-c.exe 4.1.0.3939 newer than
+# one record and current for another, a file that is not there, one without a version
+# resource, values of another type, a path climbing out of the root.
+place nscm-4.1.0.3934-x86.exe     "w2k-update-audit/WINNT/system32/kbaudit-a.exe"
+place nspmon-4.1.0.3917-x86.exe   "w2k-update-audit/WINNT/system32/kbaudit/kbaudit-b.exe"
+place nsum-4.1.0.3939-x86.exe     "w2k-update-audit/WINNT/system32/kbaudit-c.exe"
+place nscm-no-version-x86.exe     "w2k-update-audit/WINNT/system32/kbnover.exe"
+
 # issue 14: server1, MS04-008 installed 2004-03-17 with its update log (KB832359.log, from
 # registry/w2k-server1/KB832359.log) and key times (registry/w2k-server1/*-key-times.txt).
 place nscm-4.1.0.3934-x86.exe     "w2k-server1/$WMS/Nscm.exe"

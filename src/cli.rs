@@ -45,6 +45,10 @@ pub enum Command {
     /// write one JSON report per item and a matrix of systems × rules.
     #[command(after_help = CASE_HELP)]
     Case(CaseArgs),
+    /// Audit every update the registry records: each file an update record lists, compared
+    /// with the live file (an offline Qfecheck).
+    #[command(after_help = UPDATES_HELP)]
+    Updates(UpdatesArgs),
     /// Print the version information of any PE file (an offline sigcheck).
     #[command(
         after_help = "Exit codes: 0 every file read as a PE (one without a version resource \
@@ -357,6 +361,73 @@ impl CaseArgs {
     }
 }
 
+const UPDATES_HELP: &str = "\
+Per file: current (the recorded version), older (the record claims a version the live file
+does not have), newer (a later file; the update that records it is named), missing,
+unjudged (no version recorded or readable, a path that cannot be placed under the root).
+Per update: consistent, replaced, contradicted, file_missing, unjudged, no_file_list.
+
+Exit codes: 1 when a record is contradicted by an older file, else 2 when anything could not
+be compared (a file unjudged, a root or hive not read, bounds met), else 0; 2 also for a
+usage error or a report that cannot be written.";
+
+#[derive(Debug, Args)]
+pub struct UpdatesArgs {
+    /// Folders, disk images or backups to audit, as `kbscan scan` reads them: each Windows
+    /// folder found (with its hives) is one system.
+    #[arg(required = true, value_name = "ROOT")]
+    pub roots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Follow symbolic links whose target stays inside the root (absolute links never).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Walk folders that are mount points inside a folder root.
+    #[arg(long)]
+    pub cross_mounts: bool,
+    /// Read the SOFTWARE hive from FILE instead of the one found under each root.
+    #[arg(long, value_name = "FILE")]
+    pub software_hive: Option<PathBuf>,
+    /// Do not read listed files larger than this (64M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_SIZE, value_parser = parse_size)]
+    pub max_size: u64,
+    /// Threads reading directories, 1 to 256 (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// No progress line and no per-path messages on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Check each container's stored hashes or checksums before reading it.
+    #[arg(long)]
+    pub verify_image: bool,
+    /// The case this examination belongs to, recorded in the report.
+    #[arg(long = "case", value_name = "ID", value_parser = parse_label)]
+    pub case: Option<String>,
+    /// Who ran the examination, recorded in the report.
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub examiner: Option<String>,
+}
+
+impl UpdatesArgs {
+    /// The scan settings these flags ask for.
+    pub fn settings(&self) -> kbscan_core::scan::Settings {
+        kbscan_core::scan::Settings {
+            max_size: self.max_size,
+            hives: kbscan_core::registry::HiveArgs {
+                software: self.software_hive.clone(),
+                system: None,
+            },
+            follow_symlinks: self.follow_symlinks,
+            cross_mounts: self.cross_mounts,
+            threads: self
+                .threads
+                .unwrap_or_else(kbscan_core::walk::default_threads)
+                .clamp(1, MAX_THREADS),
+            verify_image: self.verify_image,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// PE files to describe.
@@ -476,6 +547,23 @@ Each item's report: the document of \fBkbscan scan \-f json\fR with a \fBcase_it
 \fIOUT/case.txt\fR, \fIcase.csv\fR, \fIcase.json\fR, \fIcase.html\fR
 The matrix of systems \(mu rules: one row per system of every item (one row \fBfailed\fR, with its error, for an item that could not be scanned), one column per rule with its verdict and, with \-\-as\-of, its state at the date. The table is also printed on standard output.
 "#;
+    const UPDATES_EXAMPLES: &str = r#".TP
+\fBkbscan updates /mnt/server1\fR
+Every update record of the system mounted at /mnt/server1, each listed file compared with the live file; a table, one line per update.
+.TP
+\fBkbscan updates \-f html \-o audit.html \-\-case 2024\-017 server1.E01\fR
+The same for every Windows system in an E01 image, as a printable page with the examination record.
+"#;
+    const UPDATES_EXIT_STATUS: &str = r#".TP
+\fB0\fR
+Every listed file was compared and none is older than its record says.
+.TP
+\fB1\fR
+A record is contradicted: a listed file is older than the version the record claims.
+.TP
+\fB2\fR
+Something could not be compared (a file unjudged, a root or SOFTWARE hive not read, records beyond the bounds) and nothing is contradicted; also a usage error or a report that could not be written.
+"#;
     const COMPLETIONS_EXAMPLES: &str = r#".TP
 \fBkbscan completions bash > ~/.local/share/bash\-completion/completions/kbscan\fR
 Install bash completions for one user (the Debian package installs them for everyone).
@@ -509,6 +597,7 @@ Beside a CSV report written with \-o FILE: the examination record, which CSV has
         "version" => VERSION_EXAMPLES,
         "rules" => RULES_EXAMPLES,
         "case" => CASE_EXAMPLES,
+        "updates" => UPDATES_EXAMPLES,
         _ => COMPLETIONS_EXAMPLES,
     };
     let mut v = vec![("EXAMPLES", examples)];
@@ -516,6 +605,9 @@ Beside a CSV report written with \-o FILE: the examination record, which CSV has
         v.push(("EXIT STATUS", EXIT_STATUS));
         v.push(("ENVIRONMENT", ENVIRONMENT));
         v.push(("FILES", FILES));
+    }
+    if sub == "updates" {
+        v.push(("EXIT STATUS", UPDATES_EXIT_STATUS));
     }
     if sub == "case" {
         v.push(("EXIT STATUS", CASE_EXIT_STATUS));

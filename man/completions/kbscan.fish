@@ -28,6 +28,7 @@ complete -c kbscan -n "__fish_kbscan_needs_command" -s h -l help -d 'Print help 
 complete -c kbscan -n "__fish_kbscan_needs_command" -s V -l version -d 'Print version'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "scan" -d 'Scan one or more roots (each the top of one Windows system) and judge them'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "case" -d 'Scan every evidence item of a case (a folder of images and trees, or a manifest) and write one JSON report per item and a matrix of systems × rules'
+complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "updates" -d 'Audit every update the registry records: each file an update record lists, compared with the live file (an offline Qfecheck)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "version" -d 'Print the version information of any PE file (an offline sigcheck)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "rules" -d 'List the loaded rules (advisories)'
 complete -c kbscan -n "__fish_kbscan_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output'
@@ -76,6 +77,26 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l cross-mounts -d '
 complete -c kbscan -n "__fish_kbscan_using_subcommand case" -l verify-image -d 'Check each container\'s stored hashes or checksums before scanning it (reads the whole image)'
 complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s q -l quiet -d 'No progress line and no per-item messages on standard error'
 complete -c kbscan -n "__fish_kbscan_using_subcommand case" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -s f -l format -d 'Output format' -r -f -a "table\t'Aligned text for people (fits 100 columns)'
+csv\t'One row per finding, header row first'
+json\t'One JSON document'
+jsonl\t'One JSON object per line, each carrying its root'
+timeline\t'One JSON object per time read (file, update log, registry key), sorted, for Timesketch'
+html\t'One self-contained, printable HTML page (scan only)'"
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -s o -l output -d 'Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded' -r -F
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l color -d 'Colour the table\'s verdicts: auto (only on a terminal, and not when NO_COLOR is set), always, never' -r -f -a "auto\t'Only when standard output is a terminal and NO_COLOR is not set'
+always\t'Always, even into a file or a pipe'
+never\t'Never'"
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l software-hive -d 'Read the SOFTWARE hive from FILE instead of the one found under each root' -r -F
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l max-size -d 'Do not read listed files larger than this (64M, 2G)' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -s j -l threads -d 'Threads reading directories, 1 to 256 (default: one per core)' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l case -d 'The case this examination belongs to, recorded in the report' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l examiner -d 'Who ran the examination, recorded in the report' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l follow-symlinks -d 'Follow symbolic links whose target stays inside the root (absolute links never)'
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l cross-mounts -d 'Walk folders that are mount points inside a folder root'
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -s q -l quiet -d 'No progress line and no per-path messages on standard error'
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -l verify-image -d 'Check each container\'s stored hashes or checksums before reading it'
+complete -c kbscan -n "__fish_kbscan_using_subcommand updates" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s f -l format -d 'Output format' -r -f -a "table\t'Aligned text for people (fits 100 columns)'
 csv\t'One row per finding, header row first'
 json\t'One JSON document'

@@ -97,6 +97,41 @@ never\:"Never"))' \
 '::dir -- A folder whose entries are the evidence items\: each subfolder a tree (one system, like `kbscan scan DIR`), each file a disk image (segments and extents of another entry'\''s set are part of it, not items of their own):_files' \
 && ret=0
 ;;
+(updates)
+_arguments "${_arguments_options[@]}" : \
+'-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
+csv\:"One row per finding, header row first"
+json\:"One JSON document"
+jsonl\:"One JSON object per line, each carrying its root"
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
+html\:"One self-contained, printable HTML page (scan only)"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
+always\:"Always, even into a file or a pipe"
+never\:"Never"))' \
+'--software-hive=[Read the SOFTWARE hive from FILE instead of the one found under each root]:FILE:_files' \
+'--max-size=[Do not read listed files larger than this (64M, 2G)]:SIZE:_default' \
+'-j+[Threads reading directories, 1 to 256 (default\: one per core)]:N:_default' \
+'--threads=[Threads reading directories, 1 to 256 (default\: one per core)]:N:_default' \
+'--case=[The case this examination belongs to, recorded in the report]:ID:_default' \
+'--examiner=[Who ran the examination, recorded in the report]:NAME:_default' \
+'--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
+'--cross-mounts[Walk folders that are mount points inside a folder root]' \
+'-q[No progress line and no per-path messages on standard error]' \
+'--quiet[No progress line and no per-path messages on standard error]' \
+'--verify-image[Check each container'\''s stored hashes or checksums before reading it]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'*::roots -- Folders, disk images or backups to audit, as `kbscan scan` reads them\: each Windows folder found (with its hives) is one system:_files' \
+&& ret=0
+;;
 (version)
 _arguments "${_arguments_options[@]}" : \
 '-f+[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
@@ -172,6 +207,7 @@ _kbscan_commands() {
     local commands; commands=(
 'scan:Scan one or more roots (each the top of one Windows system) and judge them' \
 'case:Scan every evidence item of a case (a folder of images and trees, or a manifest) and write one JSON report per item and a matrix of systems × rules' \
+'updates:Audit every update the registry records\: each file an update record lists, compared with the live file (an offline Qfecheck)' \
 'version:Print the version information of any PE file (an offline sigcheck)' \
 'rules:List the loaded rules (advisories)' \
 'completions:Print a shell completion script (bash, elvish, fish, powershell, zsh) to standard output' \
@@ -203,6 +239,11 @@ _kbscan__subcmd__rules_commands() {
 _kbscan__subcmd__scan_commands() {
     local commands; commands=()
     _describe -t commands 'kbscan scan commands' commands "$@"
+}
+(( $+functions[_kbscan__subcmd__updates_commands] )) ||
+_kbscan__subcmd__updates_commands() {
+    local commands; commands=()
+    _describe -t commands 'kbscan updates commands' commands "$@"
 }
 (( $+functions[_kbscan__subcmd__version_commands] )) ||
 _kbscan__subcmd__version_commands() {

@@ -5,6 +5,7 @@ mod case;
 mod outfile;
 mod progress;
 mod record;
+mod updates;
 
 use std::io;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Scan(a) => run_scan(a),
         Command::Case(a) => case::run_case(a),
+        Command::Updates(a) => updates::run_updates(a),
         Command::Version(a) => run_version(a),
         Command::Rules(a) => run_rules(a),
         Command::Completions(a) => run_completions(a),

@@ -28,6 +28,7 @@ fn man_pages_are_current() {
             "kbscan-completions.1",
             "kbscan-rules.1",
             "kbscan-scan.1",
+            "kbscan-updates.1",
             "kbscan-version.1",
             "kbscan.1"
         ]

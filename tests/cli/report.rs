@@ -214,7 +214,7 @@ fn the_table_starts_with_the_record_and_the_summary() {
     assert!(row.contains("MS10-025 live_vulnerable"), "{row}");
     assert!(lines[summary..first_root]
         .iter()
-        .any(|l| l.starts_with("Summary: 24 root(s): ")));
+        .any(|l| l.starts_with("Summary: 25 root(s): ")));
     // The default keeps the evidence blocks.
     assert!(text.contains("  Evidence:\n"));
     assert!(text.contains("      sha256      "));
@@ -237,7 +237,7 @@ fn brief_fits_on_two_screens_without_evidence() {
     assert!(!text.contains("Evidence:"));
     assert!(!text.contains("sha256"));
     // Every root still has its section and each file its row.
-    assert_eq!(text.matches("\n== ").count(), 24);
+    assert_eq!(text.matches("\n== ").count(), 25);
     assert!(text.contains(
         "\n    WINNT/system32/Windows Media/Server/Nscm.exe  live  4.1.0.3917  15872  MS04-008 vulnerable, MS08-076 vulnerable"
     ));

@@ -28,4 +28,5 @@ pub mod registry;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod updates;
 pub mod walk;

@@ -17,6 +17,7 @@ pub mod pe;
 pub mod rule;
 pub mod system;
 pub mod time;
+pub mod updates;
 pub mod verdict;
 pub mod version;
 

@@ -233,6 +233,9 @@ pub struct SystemEvidence {
     /// issue 14: SYSTEM `Control\TimeZoneInformation` (absent when not read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<super::installed::TimeZoneFacts>,
+    /// The update audit of this system (`kbscan updates`; absent from a scan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updates: Option<super::updates::SystemAudit>,
 }
 
 impl SystemEvidence {

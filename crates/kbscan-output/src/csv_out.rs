@@ -467,5 +467,6 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     versions: Some(versions),
     rules: Some(rules),
     lineage: Some(lineage),
+    updates: Some(|r, _, w| crate::updates::csv(r, w)),
     sidecar: true,
 };

@@ -89,8 +89,10 @@ pub(crate) fn kv(out: &mut dyn Write, rows: &[(&str, String)]) -> std::io::Resul
     writeln!(out, "</table>")
 }
 
-fn examination(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    let ex = &report.examination;
+pub(crate) fn examination(
+    out: &mut dyn Write,
+    ex: &crate::model::Examination,
+) -> std::io::Result<()> {
     writeln!(out, "<section id=\"examination\"><h2>Examination</h2>")?;
     let exe = &ex.executable;
     let mut rows = vec![(
@@ -548,7 +550,7 @@ pub fn scan(report: &Report, out: &mut dyn Write) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     )?;
-    examination(out, report)?;
+    examination(out, &report.examination)?;
     summary(out, report)?;
     for (i, root) in report.roots.iter().enumerate() {
         root_section(out, i, root)?;
@@ -669,6 +671,7 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     versions: None,
     rules: None,
     lineage: None,
+    updates: Some(|r, _, w| crate::updates::html(r, w)),
     sidecar: false,
 };
 

@@ -16,7 +16,7 @@ use crate::model::described::VersionReport;
 use crate::model::Report;
 use crate::Error;
 
-fn encode(e: serde_json::Error) -> Error {
+pub(crate) fn encode(e: serde_json::Error) -> Error {
     if e.is_io() {
         Error::Write(e.into())
     } else {
@@ -152,7 +152,7 @@ pub fn document<T: Serialize>(value: &T, w: &mut dyn Write) -> Result<(), Error>
 
 /// `build`'s value with every string and key escaped but the names: `build` runs twice, the
 /// second time with names marked (`escape::marking`).
-fn escaped(build: impl Fn() -> Result<Value, Error>) -> Result<Value, Error> {
+pub(crate) fn escaped(build: impl Fn() -> Result<Value, Error>) -> Result<Value, Error> {
     let plain = build()?;
     let marked = escape::marking(&build)?;
     Ok(merge(plain, &marked))
@@ -284,6 +284,7 @@ pub(crate) const DOCUMENT: crate::Printer = crate::Printer {
     versions: Some(|r, w| document(r, w)),
     rules: Some(|r, w| document(&serde_json::json!({ "rules": r }), w)),
     lineage: Some(|l, w| document(&serde_json::json!({ "lineage": l }), w)),
+    updates: Some(|r, _, w| crate::updates::document(r, w)),
     sidecar: false,
 };
 
@@ -295,5 +296,6 @@ pub(crate) const LINES: crate::Printer = crate::Printer {
     versions: Some(version_lines),
     rules: Some(|r, w| lines(r.rules.iter(), w)),
     lineage: Some(|l, w| lines(l.builds.iter(), w)),
+    updates: Some(|r, _, w| crate::updates::lines(r, w)),
     sidecar: false,
 };

@@ -8,6 +8,7 @@ mod html;
 mod json;
 mod table;
 mod timeline;
+mod updates;
 mod words;
 
 use std::io::{self, Write};
@@ -38,6 +39,9 @@ pub type ScanFn = fn(&Report, Style, &mut dyn Write) -> Result<(), Error>;
 pub type VersionsFn = fn(&VersionReport, &mut dyn Write) -> Result<(), Error>;
 /// Renders the loaded rules (`kbscan rules`).
 pub type RulesFn = fn(&RuleSet, &mut dyn Write) -> Result<(), Error>;
+/// Renders `kbscan updates`' audit; `Style` matters to the table alone.
+pub type UpdatesFn =
+    fn(&crate::model::updates::UpdatesReport, Style, &mut dyn Write) -> Result<(), Error>;
 /// Renders the build lineage table (`kbscan rules --lineage`).
 pub type LineageFn = fn(&Lineage, &mut dyn Write) -> Result<(), Error>;
 
@@ -55,6 +59,8 @@ pub struct Printer {
     pub versions: Option<VersionsFn>,
     pub rules: Option<RulesFn>,
     pub lineage: Option<LineageFn>,
+    /// `None`: the format cannot show the update audit (`kbscan updates` refuses it).
+    pub updates: Option<UpdatesFn>,
     /// The format has no place for the examination record: written to `-o FILE`, the record
     /// goes beside it, in `FILE.examination.json`.
     pub sidecar: bool,
@@ -145,6 +151,25 @@ pub fn write_rules(rules: &RuleSet, format: Format, w: &mut dyn Write) -> Result
     let f = format.rules.ok_or_else(|| scan_only(format))?;
     f(rules, w)
 }
+
+/// `kbscan updates`' audit.
+pub fn write_updates(
+    report: &crate::model::updates::UpdatesReport,
+    format: Format,
+    style: Style,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
+    let f = format.updates.ok_or_else(updates::no_timeline)?;
+    f(report, style, w)
+}
+
+/// Why a format without an update printer (the timeline) is refused by `kbscan updates`.
+pub fn updates_refused() -> Error {
+    updates::no_timeline()
+}
+
+/// The update audit's CSV columns.
+pub use updates::COLUMNS as UPDATES_COLUMNS;
 
 /// The build lineage table (`kbscan rules --lineage`).
 pub fn write_lineage(l: &Lineage, format: Format, w: &mut dyn Write) -> Result<(), Error> {

@@ -925,5 +925,6 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     versions: Some(|r, w| crate::guarded(w, false, |b| versions(r, b))),
     rules: Some(|r, w| crate::guarded(w, false, |b| rules(r, b))),
     lineage: Some(|l, w| crate::guarded(w, false, |b| lineage(l, b))),
+    updates: Some(crate::updates::table),
     sidecar: false,
 };

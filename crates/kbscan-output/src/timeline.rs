@@ -350,6 +350,7 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     versions: Some(versions),
     rules: Some(|r, w| crate::json::lines(r.rules.iter(), w)),
     lineage: Some(|l, w| crate::json::lines(l.builds.iter(), w)),
+    updates: None,
     sidecar: false,
 };
 

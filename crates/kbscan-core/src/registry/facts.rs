@@ -69,7 +69,9 @@ fn all_values(node: &KeyNode<'_, &[u8]>) -> Result<Pairs, NtHiveError> {
     Ok(Pairs(out))
 }
 
-fn subkeys<'h>(node: &KeyNode<'h, &'h [u8]>) -> Result<Vec<KeyNode<'h, &'h [u8]>>, NtHiveError> {
+pub(crate) fn subkeys<'h>(
+    node: &KeyNode<'h, &'h [u8]>,
+) -> Result<Vec<KeyNode<'h, &'h [u8]>>, NtHiveError> {
     let mut out = Vec::new();
     if let Some(list) = node.subkeys().transpose()? {
         for k in list.take(MAX_SUBKEYS) {
@@ -150,7 +152,7 @@ pub fn declared_record(
 }
 
 /// The name Microsoft documents for a value type.
-fn type_name(t: KeyValueDataType) -> &'static str {
+pub(crate) fn type_name(t: KeyValueDataType) -> &'static str {
     match t {
         KeyValueDataType::RegNone => "REG_NONE",
         KeyValueDataType::RegSZ => "REG_SZ",

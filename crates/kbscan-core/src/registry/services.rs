@@ -139,6 +139,16 @@ pub fn resolve(image_path: &str, env: &ServiceEnv) -> Result<String, String> {
     if prog.trim().is_empty() {
         return Err("the ImagePath is empty".to_owned());
     }
+    resolve_path(prog, env)
+}
+
+/// Resolves a path as Windows names it (no command line around it: spaces are part of it) to
+/// a path relative to the root, lower-cased and `/`-separated, or says why it cannot be: the
+/// resolution [`resolve`] applies to a service's program, shared by the update audit.
+pub fn resolve_path(prog: &str, env: &ServiceEnv) -> Result<String, String> {
+    if prog.trim().is_empty() {
+        return Err("the path is empty".to_owned());
+    }
     let windir = env.windir.as_deref().unwrap_or("WINNT");
     // The NT prefixes first (they come before any variable): \??\C:\…, \\?\C:\…, \SystemRoot\….
     let mut p = prog.replace('/', "\\");
@@ -294,15 +304,25 @@ const MAX_MATCHES: usize = 16;
 /// Each as its `/`-separated, escaped path as the file system spells it. Folders are entered
 /// only when they are directories; the last component may be any kind (a link is a match too).
 pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
+    nodes_on_source(src, rel)
+        .into_iter()
+        .map(|(_, _, shown)| shown)
+        .collect()
+}
+
+/// What [`on_source`] finds, with each entry's node and kind (so it can be read), sorted by
+/// the path shown.
+pub fn nodes_on_source<S: Source>(src: &S, rel: &str) -> Vec<(S::Node, EntryKind, String)> {
     let Ok((root, _)) = src.root() else {
         return Vec::new();
     };
     let want: Vec<&str> = rel.split('/').filter(|s| !s.is_empty()).collect();
-    let mut level: Vec<(S::Node, Vec<String>)> = vec![(root, Vec::new())];
+    let mut level: Vec<(S::Node, EntryKind, Vec<String>)> =
+        vec![(root, EntryKind::Dir, Vec::new())];
     for (i, name) in want.iter().enumerate() {
         let last = i + 1 == want.len();
         let mut next = Vec::new();
-        for (dir, shown) in &level {
+        for (dir, _, shown) in &level {
             let Ok(entries) = src.list(dir) else { continue };
             for e in entries {
                 if !e.is_named(name) || (!last && e.kind != EntryKind::Dir) {
@@ -313,7 +333,7 @@ pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
                 }
                 let mut s = shown.clone();
                 s.push(escape_bytes(&e.name));
-                next.push((e.node, s));
+                next.push((e.node, e.kind, s));
             }
         }
         level = next;
@@ -321,8 +341,11 @@ pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
             break;
         }
     }
-    let mut out: Vec<String> = level.into_iter().map(|(_, s)| s.join("/")).collect();
-    out.sort();
+    let mut out: Vec<(S::Node, EntryKind, String)> = level
+        .into_iter()
+        .map(|(n, k, s)| (n, k, s.join("/")))
+        .collect();
+    out.sort_by(|a, b| a.2.cmp(&b.2));
     out
 }
 

@@ -57,6 +57,9 @@ pub struct Scanner<'a> {
     pub rules: &'a RuleSet,
     pub matcher: NameMatcher,
     pub settings: Settings,
+    /// Also audit every update record of each Windows folder (`kbscan updates`), into
+    /// `SystemEvidence::updates`.
+    pub audit_updates: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -65,7 +68,15 @@ impl<'a> Scanner<'a> {
             rules,
             matcher: NameMatcher::new(rules),
             settings,
+            audit_updates: false,
         }
+    }
+
+    /// This scanner, auditing every update record of each Windows folder it meets
+    /// (`crate::updates`) on the same walk, hives and readers.
+    pub fn with_update_audit(mut self) -> Self {
+        self.audit_updates = true;
+        self
     }
 
     /// Scans a folder on the host as one root (several entries when it holds several Windows
@@ -243,6 +254,25 @@ impl<'a> Scanner<'a> {
             time_zone: time_zone.as_ref(),
         };
         crate::installtime::gather(&ctx, &self.rules.rules, &mut ev);
+        if self.audit_updates {
+            let mut env = crate::registry::services::ServiceEnv {
+                windir: ev.windir.clone(),
+                ..Default::default()
+            };
+            if let Some(h) = facts.software.as_ref() {
+                if let Err(e) = h.with_root(|r| crate::registry::services::read_env(r, &mut env)) {
+                    ev.notes.push(format!(
+                        "SOFTWARE hive: reading ProgramFilesDir/SystemRoot failed: {e}"
+                    ));
+                }
+            }
+            ev.updates = Some(crate::updates::audit(
+                src,
+                facts.software.as_ref(),
+                &env,
+                self.settings.max_size,
+            ));
+        }
         ev
     }
 
