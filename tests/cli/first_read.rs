@@ -355,3 +355,117 @@ fn the_matrix_heads_fold_on_a_narrow_terminal() {
     let head = summary_lines(&wide)[0];
     assert!(head.contains("MS04-008 (KB832359)"), "{wide}");
 }
+
+/// The reason codes that can set each verdict (docs/judgement.md): a decisive reason of any
+/// other code did not produce the verdict it is shown beside.
+fn decides(verdict: &str, code: &str) -> bool {
+    match verdict {
+        "vulnerable" => code == "live_vulnerable",
+        "patched" => code == "live_patched",
+        "not_installed" => code == "not_found",
+        "not_applicable" => code == "os_not_affected",
+        "inconclusive" => [
+            "live_unjudged",
+            "version_resources_disagree",
+            "case_twins",
+            "live_copy_not_read",
+            "service_image_not_judged",
+            "service_image_unresolved",
+            "tree_incomplete",
+            "reparse_point_not_walked",
+            "backup_set_incomplete",
+            "image_hash_mismatch",
+            "root_unreadable",
+        ]
+        .contains(&code),
+        _ => false,
+    }
+}
+
+/// `--rule MS04-008` on `w2k-case-twins` is inconclusive because the case twins disagree; a
+/// patched copy beside them does not decide it, so the summary shows `case_twins`, and the
+/// JSON's `decisive_reason` is that same reason.
+#[test]
+fn the_decisive_reason_is_the_one_that_produced_the_verdict() {
+    let root = system("w2k-case-twins");
+    let r = root.to_string_lossy();
+    let out = text(&run(&["scan", "-q", "--rule", "MS04-008", &r]));
+    let lines = summary_lines(&out);
+    let row = cells(lines[1]);
+    assert_eq!(row[1], "INCONCLUSIVE", "{out}");
+    assert!(row[3].starts_with("MS04-008 case_twins: "), "{out}");
+    let (_, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
+    let rv = &doc["roots"][0]["rule_verdicts"][0];
+    assert_eq!(rv["verdict"], "inconclusive");
+    assert_eq!(rv["decisive_reason"]["code"], "case_twins", "{rv:#}");
+    assert!(rv["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&rv["decisive_reason"]));
+}
+
+/// Over every bundled system: each rule's `decisive_reason` is one of its reasons and one that
+/// gives its verdict; the table's decisive cell is the first rule with the root's verdict and
+/// names every other rule with that verdict (a NOT_INSTALLED root is not read as "only
+/// MS03-019 is missing").
+#[test]
+fn every_rule_verdict_has_the_reason_that_set_it() {
+    let dir = repo().join("sample_binaries/systems");
+    let mut roots: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    roots.sort();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let paths: Vec<String> = roots
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["scan", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = text(&run(&args));
+    let rows: Vec<Vec<String>> = summary_lines(&out)[1..].iter().map(|l| cells(l)).collect();
+    let mut not_installed_roots = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        let verdict = root["verdict"].as_str().unwrap();
+        let mut same = Vec::new();
+        for rv in root["rule_verdicts"].as_array().unwrap() {
+            let v = rv["verdict"].as_str().unwrap();
+            let d = &rv["decisive_reason"];
+            let code = d["code"].as_str().unwrap_or_else(|| panic!("{rv:#}"));
+            assert!(
+                decides(v, code),
+                "{} {}: {v} by {code}",
+                root["root"],
+                rv["rule"]
+            );
+            assert!(rv["reasons"].as_array().unwrap().contains(d), "{rv:#}");
+            if v == verdict {
+                same.push((rv["rule"].as_str().unwrap(), code));
+            }
+        }
+        let name = root["root"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} not in\n{out}"));
+        let cell = row.last().unwrap();
+        let (rule, code) = same[0];
+        assert!(
+            cell.starts_with(&format!("{rule} {code}: ")),
+            "{name}: {cell}"
+        );
+        for (other, _) in &same[1..] {
+            assert!(cell.contains(other), "{name}: {cell} does not name {other}");
+        }
+        if verdict == "not_installed" && same.len() > 1 {
+            not_installed_roots += 1;
+            assert!(cell.contains(&format!("{} more rules not_installed", same.len() - 1)));
+        }
+    }
+    assert!(
+        not_installed_roots > 0,
+        "no sample root is not_installed by several rules"
+    );
+}

@@ -186,6 +186,19 @@ pub struct RuleVerdict {
     pub verdict: Verdict,
     // issue 13 (rules branch): the reasons of this rule alone (the root's `reasons` hold all).
     pub reasons: Vec<Reason>,
+    /// The reason that set `verdict` (one of `reasons`), recorded by the judgement where the
+    /// verdict is decided, so a summary never shows a reason that did not decide it.
+    #[serde(rename = "decisive_reason", skip_serializing_if = "Option::is_none")]
+    pub decisive: Option<Reason>,
+}
+
+impl RuleVerdict {
+    /// Sets the verdict and the reason that decided it (kept in `reasons` too).
+    pub fn decide(&mut self, verdict: Verdict, why: Reason) {
+        self.verdict = verdict;
+        self.reasons.push(why.clone());
+        self.decisive = Some(why);
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

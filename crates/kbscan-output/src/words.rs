@@ -23,34 +23,40 @@ pub(crate) fn hive_text(h: &HiveInfo) -> String {
     }
 }
 
-/// The first reason that decides `verdict`, else the first reason. A `not_applicable` verdict
-/// is decided by the registry (`os_not_affected`), not by the file evidence kept beside it.
-fn first_deciding(
-    reasons: &[crate::model::Reason],
-    verdict: Verdict,
-) -> Option<&crate::model::Reason> {
-    let os = (verdict == Verdict::NotApplicable)
-        .then(|| {
-            reasons
-                .iter()
-                .find(|r| r.code == crate::model::ReasonCode::OsNotAffected)
-        })
-        .flatten();
-    os.or_else(|| reasons.iter().find(|r| !r.code.is_context()))
+/// The first reason that is not context, else the first: for a root whose verdict no rule
+/// gave (a root with no rule loaded).
+fn first_deciding(reasons: &[crate::model::Reason]) -> Option<&crate::model::Reason> {
+    reasons
+        .iter()
+        .find(|r| !r.code.is_context())
         .or_else(|| reasons.first())
 }
 
-/// The decisive reason of a root: the deciding reason of the first rule whose verdict is the
-/// root's (the most urgent), else the root's.
+/// The decisive reason of a root: the reason the judgement recorded as deciding the verdict of
+/// the first rule whose verdict is the root's (the root's verdict is the most urgent of its
+/// rules'), naming the other rules with the same verdict so one rule is not read as the only
+/// one; else the root's first deciding reason.
 pub(crate) fn decisive(root: &RootReport) -> String {
-    let by_rule = root
+    let mut same = root
         .rule_verdicts
         .iter()
-        .filter(|rv| rv.verdict == root.verdict)
-        .find_map(|rv| first_deciding(&rv.reasons, rv.verdict).map(|r| (Some(&rv.rule), r)));
-    match by_rule.or_else(|| first_deciding(&root.reasons, root.verdict).map(|r| (None, r))) {
+        .filter(|rv| rv.verdict == root.verdict);
+    let by_rule = same
+        .next()
+        .and_then(|rv| rv.decisive.as_ref().map(|r| (Some(&rv.rule), r)));
+    let others: Vec<String> = same.map(|rv| esc(&rv.rule)).collect();
+    let also = match others.len() {
+        0 => String::new(),
+        n => format!(
+            " (and {n} more rule{} {}: {})",
+            if n == 1 { "" } else { "s" },
+            root.verdict.as_str(),
+            others.join(", ")
+        ),
+    };
+    match by_rule.or_else(|| first_deciding(&root.reasons).map(|r| (None, r))) {
         Some((rule, r)) => format!(
-            "{}{}: {}",
+            "{}{}: {}{also}",
             rule.map(|id| format!("{} ", esc(id))).unwrap_or_default(),
             r.code.as_str(),
             esc(&r.message)

@@ -884,6 +884,7 @@ mod tests {
             kb: "KB832359".to_owned(),
             verdict: Verdict::Patched,
             reasons: Vec::new(),
+            decisive: None,
         }];
         let mut reasons = Vec::new();
         attach(
