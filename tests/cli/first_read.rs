@@ -303,8 +303,9 @@ fn the_as_of_answer_leads_every_format() {
         let o = go(args(&e));
         let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
         let headers = rdr.headers().unwrap().clone();
-        assert_eq!(headers.iter().next_back(), Some("as_of_state"));
-        let col = headers.len() - 1;
+        // Found by name: columns are added at the end (the finding's comparison and counts
+        // came after it).
+        let col = headers.iter().position(|h| h == "as_of_state").unwrap();
         for rec in rdr.records() {
             let rec = rec.unwrap();
             let i = roots
@@ -468,4 +469,140 @@ fn every_rule_verdict_has_the_reason_that_set_it() {
         not_installed_roots > 0,
         "no sample root is not_installed by several rules"
     );
+}
+
+/// Inactive copies on a patched system and an advisory's files on a Windows it does not cover
+/// do not alarm: each finding gives its own comparison (`below_fixed`) apart from whether it
+/// counts (`not_counted: backup_copy`, `not_applicable: os_not_affected`), in JSON, CSV and the
+/// table, and the summary's "vulnerable" findings are only the ones that decide.
+#[test]
+fn a_copy_that_does_not_count_does_not_alarm() {
+    let names = ["w2k-wms-fully-patched", "nt4-wms41", "w2k3-server"];
+    let roots: Vec<std::path::PathBuf> = names.iter().map(|n| system(n)).collect();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let mut below_not_counted = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        let name = root["root"].as_str().unwrap();
+        for f in findings(root) {
+            let want_cmp = match f["status"].as_str().unwrap() {
+                "vulnerable" => "below_fixed",
+                "patched" => "at_or_above",
+                _ => "unjudged",
+            };
+            assert_eq!(f["comparison"], want_cmp, "{f:#}");
+            let live = f["location"] == "live";
+            let (counts, why) = (f["counts"].as_str().unwrap(), &f["counts_why"]);
+            if name.ends_with("w2k-wms-fully-patched") {
+                // PATCHED: every live copy counts; the $NTUninstall…$ copies are backups.
+                assert_eq!(root["verdict"], "patched");
+                if live {
+                    assert_eq!((counts, why), ("counted", &Value::Null), "{f:#}");
+                } else {
+                    assert_eq!(counts, "not_counted", "{f:#}");
+                    assert_eq!(why, "backup_copy", "{f:#}");
+                }
+            } else {
+                // NT 4.0 and Server 2003: the WMS 4.1 rules do not apply there.
+                let rv = root["rule_verdicts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|rv| rv["rule"] == f["rule"])
+                    .unwrap();
+                if rv["verdict"] == "not_applicable" {
+                    assert_eq!(
+                        (counts, why.as_str()),
+                        ("not_applicable", Some("os_not_affected"))
+                    );
+                } else {
+                    assert_eq!(counts, "counted", "{f:#}");
+                }
+            }
+            if counts != "counted" && f["comparison"] == "below_fixed" {
+                below_not_counted += 1;
+            }
+        }
+    }
+    assert!(below_not_counted >= 5 + 3, "{below_not_counted}");
+    let s = &doc["summary"]["findings"];
+    assert_eq!(s["vulnerable"], 0, "{s}");
+    assert_eq!(s["below_fixed_not_counted"], below_not_counted, "{s}");
+
+    // The table: no row of these roots reads "vulnerable", the old copies say what they are.
+    let paths: Vec<String> = roots
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["scan", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = text(&run(&args));
+    assert!(!out.contains("| vulnerable "), "{out}");
+    assert!(
+        out.contains("| below_fixed (not counted: backup copy) "),
+        "{out}"
+    );
+    assert!(
+        out.contains("| below_fixed (not applicable: os not affected) "),
+        "{out}"
+    );
+    assert!(out.contains("findings: 0 vulnerable, "), "{out}");
+    assert!(
+        out.contains(&format!("({below_not_counted} of these below fixed)")),
+        "{out}"
+    );
+
+    // CSV: the same three fields per finding row.
+    let mut csv_args = args.clone();
+    csv_args.extend(["-f", "csv"]);
+    let o = run(&csv_args);
+    let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
+    let h = rdr.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (cmp, counts, why) = (col("comparison"), col("counts"), col("counts_why"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert!(rows.iter().any(|r| &r[cmp] == "below_fixed"
+        && &r[counts] == "not_counted"
+        && &r[why] == "backup_copy"));
+    assert!(rows.iter().any(|r| &r[counts] == "not_applicable"));
+}
+
+/// Over every bundled system, the summary's `vulnerable` findings are exactly the counted ones
+/// below the fixed version (before, every old backup copy was added: 69).
+#[test]
+fn the_summary_counts_only_the_findings_that_decide() {
+    let dir = repo().join("sample_binaries/systems");
+    let roots: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let mut deciding = 0;
+    let mut total = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        for f in findings(root) {
+            total += 1;
+            if f["counts"] == "counted" && f["comparison"] == "below_fixed" {
+                deciding += 1;
+                assert_eq!(f["status"], "vulnerable");
+            }
+        }
+    }
+    let s = &doc["summary"]["findings"];
+    assert_eq!(s["vulnerable"], deciding, "{s}");
+    let sum: u64 = [
+        "vulnerable",
+        "patched",
+        "unknown_version",
+        "error",
+        "skipped",
+        "not_counted",
+        "not_applicable",
+    ]
+    .iter()
+    .map(|k| s[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(sum, total, "{s}");
+    assert!(deciding < 69, "{deciding}");
 }

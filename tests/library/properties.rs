@@ -393,6 +393,8 @@ mod readings {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status,
+            comparison: kbscan_core::model::Comparison::Unjudged,
+            counting: kbscan_core::model::Counting::COUNTED,
             location: location::classify(parts[..parts.len() - 1].iter().copied()),
             version,
             version_source: None,

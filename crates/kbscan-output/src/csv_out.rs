@@ -65,7 +65,13 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "rule_verdicts",
     "backup_set_written",
     "as_of_state",
+    "comparison",
+    "counts",
+    "counts_why",
 ];
+
+/// The columns after the root's (`root_cells`): the finding's comparison and whether it counts.
+const FINDING_TAIL: usize = 3;
 
 /// The scan columns that hold escaped names (see `escape`), written as they are.
 const NAME_COLUMNS: &[&str] = &["root", "path", "name", "link_target", "abs_path"];
@@ -184,8 +190,8 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             cells[0].clone_from(&root.root);
             cells[1] = root.verdict.as_str().to_owned();
             let tail = root_cells(root);
-            let start = SCAN_COLUMNS.len() - tail.len();
-            cells.splice(start.., tail);
+            let end = SCAN_COLUMNS.len() - FINDING_TAIL;
+            cells.splice(end - tail.len()..end, tail);
             row_names(&mut out, &cells, &names)?;
         }
         for f in &root.findings {
@@ -247,6 +253,14 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             ];
             let mut cells = cells;
             cells.extend(root_cells(root));
+            cells.extend([
+                f.comparison.as_str().to_owned(),
+                f.counting.state.as_str().to_owned(),
+                f.counting
+                    .why
+                    .map(|w| w.as_str().to_owned())
+                    .unwrap_or_default(),
+            ]);
             row_names(&mut out, &cells, &names)?;
         }
     }

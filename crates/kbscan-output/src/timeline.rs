@@ -167,6 +167,13 @@ impl Events {
         } else {
             ("backup_copy", "backup copy")
         };
+        // What the copy's version means, so an old copy that does not count reads as such.
+        let what = format!(
+            "{what}, {}, {}",
+            f.comparison.as_str().replace('_', " "),
+            f.counting.label()
+        );
+        let what = what.as_str();
         self.file_times(
             root,
             &f.path,

@@ -828,6 +828,8 @@ mod tests {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status: Status::Patched,
+            comparison: crate::model::Comparison::Unjudged,
+            counting: crate::model::Counting::COUNTED,
             location: Location::live(),
             version: None,
             version_source: None,

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::judge::reconcile::{self, RuleSystemFacts};
 use crate::judge::{self, location, prose, CandidateFacts};
 use crate::model::{
-    Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
-    Verdict,
+    Comparison, CountWhy, Counting, Finding, PathMessage, Reason, ReasonCode, RootReport,
+    RuleVerdict, Status, SystemEvidence, Verdict,
 };
 use crate::rules::RuleSet;
 
@@ -150,10 +150,38 @@ pub fn judge_root(
         });
     }
     reasons.extend(service_reasons);
+    count_findings(findings, &rule_verdicts);
     RootJudgement {
         verdict: judge::combine(rule_verdicts.iter().map(|r| r.verdict)),
         reasons,
         rule_verdicts,
+    }
+}
+
+/// Sets each finding's own comparison with the fixed version and whether it counts: a copy in
+/// a backup or cache folder never counts (the rule's verdict only reports it), nor an entry that
+/// is not a file (a link on a live path counts: it keeps the rule from `patched`), and no copy
+/// of a rule the registry says does not apply to this Windows does.
+fn count_findings(findings: &mut [Finding], rule_verdicts: &[RuleVerdict]) {
+    for f in findings.iter_mut() {
+        f.comparison = Comparison::of(f.status);
+        let os_not_affected = rule_verdicts.iter().any(|rv| {
+            rv.rule == f.rule
+                && rv.verdict == Verdict::NotApplicable
+                && rv
+                    .decisive
+                    .as_ref()
+                    .is_some_and(|d| d.code == ReasonCode::OsNotAffected)
+        });
+        f.counting = if os_not_affected {
+            Counting::not_applicable()
+        } else if !f.is_live() {
+            Counting::not_counted(location::count_why(&f.location))
+        } else if f.status == Status::Skipped && f.link_target.is_none() {
+            Counting::not_counted(CountWhy::NotAFile)
+        } else {
+            Counting::COUNTED
+        };
     }
 }
 
@@ -524,6 +552,8 @@ mod tests {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status,
+            comparison: crate::model::Comparison::Unjudged,
+            counting: crate::model::Counting::COUNTED,
             location: if live {
                 Location::live()
             } else {
