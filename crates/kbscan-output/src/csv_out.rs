@@ -295,6 +295,14 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
         "value",
         "error",
         "note",
+        "sha1",
+        "image_sha1",
+        "image_sha256",
+        "signature",
+        "signer_subject",
+        "signing_time",
+        "timestamp_time",
+        "signed_digest_matches",
     ];
     out.write_record(header).map_err(csv_err)?;
     for f in &report.files {
@@ -363,20 +371,39 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 cells.extend(p);
                 cells.push(opt(&r.error));
                 cells.push(opt(&f.note));
+                cells.extend(signature_cells(f));
                 row_names(&mut out, &cells, &[0])?;
                 wrote = true;
             }
         }
         if !wrote {
             let mut cells: Vec<String> = base.to_vec();
-            cells.resize(header.len() - 2, String::new());
+            let sig = signature_cells(f);
+            cells.resize(header.len() - 2 - sig.len(), String::new());
             cells.push(opt(&f.error));
             cells.push(opt(&f.note));
+            cells.extend(sig);
             row_names(&mut out, &cells, &[0])?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// The last columns of `kbscan version`'s rows: SHA-1 and the Authenticode facts.
+fn signature_cells(f: &crate::model::described::DescribedFile) -> [String; 8] {
+    let a = f.authenticode.as_ref();
+    let s = a.map(|a| &a.signature);
+    [
+        opt(&f.sha1),
+        a.and_then(|a| a.image_sha1.clone()).unwrap_or_default(),
+        a.and_then(|a| a.image_sha256.clone()).unwrap_or_default(),
+        s.map(|s| s.state.as_str().to_owned()).unwrap_or_default(),
+        s.and_then(|s| s.signer_subject.clone()).unwrap_or_default(),
+        opt(&s.and_then(|s| s.signing_time)),
+        opt(&s.and_then(|s| s.timestamp_time)),
+        opt(&s.and_then(|s| s.digest_matches)),
+    ]
 }
 
 pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {

@@ -713,6 +713,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
         let fields = [
             ("size", file.size.map(|s| format!("{s} bytes"))),
             ("sha256", file.sha256.clone()),
+            ("sha1", f.sha1.clone()),
             ("md5", file.md5.clone()),
             ("modified", file.modified.map(|t| t.to_string())),
             ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
@@ -720,6 +721,11 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
         for (k, v) in fields {
             if let Some(v) = v {
                 writeln!(out, "{pad}{k:<16}{v}")?;
+            }
+        }
+        if let Some(a) = &f.authenticode {
+            for (k, v) in crate::words::authenticode_lines(a) {
+                writeln!(out, "{pad}{k:<16}{}", esc(&v))?;
             }
         }
         for r in &f.resources {

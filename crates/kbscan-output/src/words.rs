@@ -107,3 +107,52 @@ pub(crate) fn rule_verdicts_line(rvs: &[crate::model::RuleVerdict]) -> String {
         .collect::<Vec<_>>()
         .join(" · ")
 }
+
+/// `kbscan version`'s Authenticode lines (label, text), as the table and HTML show them: the
+/// image hash, then the signature, always "present, not verified" when there is one.
+pub(crate) fn authenticode_lines(
+    a: &crate::model::described::Authenticode,
+) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    if let Some(h) = &a.image_sha256 {
+        v.push(("image sha256", h.clone()));
+    }
+    if let Some(h) = &a.image_sha1 {
+        v.push(("image sha1", h.clone()));
+    }
+    let s = &a.signature;
+    v.push(("signature", s.state.as_str().to_owned()));
+    let opt = |label: &'static str, x: &Option<String>, v: &mut Vec<(&'static str, String)>| {
+        if let Some(x) = x {
+            v.push((label, x.clone()));
+        }
+    };
+    opt("signer", &s.signer_subject, &mut v);
+    opt("issuer", &s.signer_issuer, &mut v);
+    opt("serial", &s.signer_serial, &mut v);
+    if let Some(t) = s.signing_time {
+        v.push((
+            "signing time",
+            format!("{t} (signingTime attribute, as the signer stated it)"),
+        ));
+    }
+    if let Some(t) = s.timestamp_time {
+        v.push((
+            "time-stamp",
+            format!("{t} ({})", s.timestamp_kind.unwrap_or("counter-signature")),
+        ));
+    }
+    if let (Some(alg), Some(d)) = (&s.digest_algorithm, &s.signed_digest) {
+        let agrees = match s.digest_matches {
+            Some(true) => " (equals the image hash: this is the file that was signed)",
+            Some(false) => " (DIFFERS from the image hash: the file was changed after signing)",
+            None => "",
+        };
+        v.push(("signed digest", format!("{alg} {d}{agrees}")));
+    }
+    opt("error", &s.error, &mut v);
+    for n in &a.notes {
+        v.push(("note", n.clone()));
+    }
+    v
+}
