@@ -167,13 +167,8 @@ impl Events {
         } else {
             ("backup_copy", "backup copy")
         };
-        // What the copy's version means, so an old copy that does not count reads as such.
-        let what = format!(
-            "{what}, {}, {}",
-            f.comparison.as_str().replace('_', " "),
-            f.counting.label()
-        );
-        let what = what.as_str();
+        // No comparison or counting here: one event names every rule that judges the file,
+        // and those may differ per rule (the table, CSV and JSON give them per finding).
         self.file_times(
             root,
             &f.path,
