@@ -50,6 +50,13 @@ pub enum Command {
     #[command(after_help = UPDATES_HELP)]
     Updates(UpdatesArgs),
     /// Print the version information of any PE file (an offline sigcheck).
+    ///
+    /// For each file: size, SHA-256, SHA-1 and MD5, times, the PE header, every version
+    /// resource, the Authenticode image hash (SHA-1 and SHA-256 over the file without its
+    /// checksum field, certificate-table entry and certificate table, as catalogs list it), and
+    /// whether the file carries an Authenticode signature, with the signer's subject, the
+    /// signing time and a time-stamp's time as the signature states them: present, not
+    /// verified (no trust decision is made offline).
     #[command(
         after_help = "Exit codes: 0 every file read as a PE (one without a version resource \
                       included: a fact, noted \"no version resource\"), 2 a file could not be \
@@ -430,9 +437,13 @@ impl UpdatesArgs {
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
-    /// PE files to describe.
+    /// PE files to describe (with -r, folders too).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Describe every PE file (one that begins with MZ) under each FOLDER given, in path order:
+    /// links are not followed and nothing outside the folder is read.
+    #[arg(short = 'r', long)]
+    pub recurse: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Do not read files larger than this: bytes, or with a suffix K, M, G, T (64M, 2G).
@@ -514,7 +525,10 @@ Every time read, as Timesketch\-ready JSON Lines.
 "#;
     const VERSION_EXAMPLES: &str = r#".TP
 \fBkbscan version "/mnt/server1/WINNT/system32/Windows Media/Server/nscm.exe"\fR
-The file's numeric and string versions, every version resource, hashes and PE header facts.
+The file's numeric and string versions, every version resource, hashes and PE header facts, its Authenticode image hash and signature (present, not verified).
+.TP
+\fBkbscan version \-r \-f csv \-o system32.csv /mnt/server1/WINNT/system32\fR
+Every PE file under the folder (links not followed), one row per string, with SHA\-1, the image hashes and the signer, for a hash set or a catalog.
 "#;
     const RULES_EXAMPLES: &str = r#".TP
 \fBkbscan rules\fR

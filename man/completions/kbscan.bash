@@ -330,7 +330,7 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__version)
-            opts="-f -o -h --format --output --color --max-size --help"
+            opts="-r -f -o -h --recurse --format --output --color --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

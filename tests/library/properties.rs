@@ -130,9 +130,11 @@ proptest! {
                 }
             })
             .collect();
-        let (verdict, reasons) = judge::rule_verdict("Nscm.exe", &facts, unreadable);
+        let (verdict, reasons, decisive) = judge::rule_verdict("Nscm.exe", &facts, unreadable);
         prop_assert_eq!(verdict, oracle(required, &cands, unreadable));
         prop_assert!(!reasons.is_empty());
+        // The reason that decided is always given, and is one of the reasons.
+        prop_assert!(decisive.as_ref().is_some_and(|d| reasons.contains(d)));
         // Never `patched` while a live copy is vulnerable, whatever else is there.
         if facts.iter().any(|c| c.live && c.status == Status::Vulnerable) {
             prop_assert_eq!(verdict, Verdict::Vulnerable);
@@ -391,6 +393,8 @@ mod readings {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status,
+            comparison: kbscan_core::model::Comparison::Unjudged,
+            counting: kbscan_core::model::Counting::COUNTED,
             location: location::classify(parts[..parts.len() - 1].iter().copied()),
             version,
             version_source: None,

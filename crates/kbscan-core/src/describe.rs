@@ -3,12 +3,14 @@
 
 use std::path::Path;
 
+use crate::error::InspectError;
 use crate::escape::escape_bytes;
 use crate::evidence::inspect;
 use crate::evidence::pe::PeVersionData;
 use crate::evidence::versioninfo::FixedFileInfo;
 use crate::model::described::{DescribedFile, DescribedFixed, DescribedResource};
 use crate::model::{FileFacts, PeFacts};
+use crate::source::ReadAt;
 
 const FLAGS: &[(u32, &str)] = &[
     (0x01, "DEBUG"),
@@ -108,35 +110,90 @@ fn describe_pe(pe: &PeVersionData) -> Vec<DescribedResource> {
         .collect()
 }
 
-/// Describes one file given on the command line.
+/// Describes one file given on the command line (a link named there is followed: the examiner
+/// asked for that path).
 pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
-    let mut d = DescribedFile {
-        path: escape_bytes(path.as_os_str().as_encoded_bytes()),
+    let shown = escape_bytes(path.as_os_str().as_encoded_bytes());
+    let opened = (|| -> Result<_, InspectError> {
+        let real = std::fs::canonicalize(path)?;
+        let file = crate::source::host::open_evidence(&real)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(InspectError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        Ok((file, meta))
+    })();
+    match opened {
+        Ok((file, meta)) => describe_reader(
+            shown,
+            meta.len(),
+            crate::source::host::times_of(&meta),
+            max_size,
+            &file,
+        ),
+        Err(e) => failed(shown, &e),
+    }
+}
+
+fn empty(path: String) -> DescribedFile {
+    DescribedFile {
+        path,
         file: FileFacts::default(),
         resources: Vec::new(),
         error: None,
         error_kind: None,
         note: None,
-    };
-    let ev = match inspect::inspect_path(path, max_size) {
-        Ok(ev) => ev,
-        Err(e) => {
-            d.error = Some(e.to_string());
-            d.error_kind = Some(e.kind());
-            return d;
-        }
-    };
+        sha1: None,
+        authenticode: None,
+    }
+}
+
+fn failed(path: String, e: &InspectError) -> DescribedFile {
+    let mut d = empty(path);
+    d.error = Some(e.to_string());
+    d.error_kind = Some(e.kind());
+    d
+}
+
+/// Describes one opened file (`size` and `times` as its metadata gave them before reading): the
+/// version resources and hashes (`inspect`), then SHA-1 and the Authenticode facts from a
+/// second pass over the same handle, which must give the same SHA-256.
+pub fn describe_reader(
+    path: String,
+    size: u64,
+    times: crate::model::time::Times,
+    max_size: u64,
+    reader: &dyn ReadAt,
+) -> DescribedFile {
+    let mut d = empty(path);
+    let ev = inspect::evidence_from_reader(size, times, max_size, || Ok(Box::new(reader)));
     d.file.size = ev.size;
     d.file.sha256.clone_from(&ev.sha256);
     d.file.md5.clone_from(&ev.md5);
     d.file.set_times(&ev.times);
+    if ev.sha256.is_some() {
+        match signature_pass(reader, size, ev.sha256.as_deref()) {
+            Ok((sha1, auth)) => {
+                d.sha1 = Some(sha1);
+                d.authenticode = auth;
+            }
+            Err(e) => {
+                d.error = Some(e.to_string());
+                d.error_kind = Some(e.kind());
+                return d;
+            }
+        }
+    }
     match &ev.pe {
         Ok(pe) => {
             d.file.pe = Some(PeFacts::from(&pe.header));
             d.resources = describe_pe(pe);
             if d.resources.is_empty() {
                 // A readable PE without a version resource: a fact, not an error (issue 15).
-                d.note = Some(crate::error::InspectError::NoVersionResource.to_string());
+                d.note = Some(InspectError::NoVersionResource.to_string());
             }
         }
         Err(e) => {
@@ -145,6 +202,140 @@ pub fn describe_file(path: &Path, max_size: u64) -> DescribedFile {
         }
     }
     d
+}
+
+/// The second pass `kbscan version` makes: SHA-1 and the Authenticode facts
+/// (`evidence::authenticode`), which must see the SHA-256 the first pass saw (else the file
+/// changed between them, and neither is trusted).
+fn signature_pass(
+    reader: &dyn ReadAt,
+    size: u64,
+    sha256: Option<&str>,
+) -> Result<(String, Option<crate::model::described::Authenticode>), InspectError> {
+    use crate::evidence::authenticode::{examine, HEAD};
+    let mut head = vec![0u8; usize::try_from(size.min(HEAD as u64)).unwrap_or(HEAD)];
+    let mut got = 0;
+    while got < head.len() {
+        match reader.read_at(&mut head[got..], got as u64)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    head.truncate(got);
+    let (hashes, auth) = examine(reader, size, &head)?;
+    if Some(hashes.sha256.as_str()) != sha256 {
+        return Err(InspectError::ChangedContent);
+    }
+    Ok((hashes.sha1, auth))
+}
+
+/// The most files `kbscan version -r` describes under one folder.
+pub const MAX_TREE_FILES: usize = 100_000;
+
+/// What `kbscan version -r FOLDER` found: the PE files described (in path order), and what it
+/// did not describe.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub files: Vec<DescribedFile>,
+    /// Regular files that do not begin with `MZ`: not PE images, not described.
+    pub not_pe: usize,
+    /// Links, devices and other entries that are not regular files: not followed, not read.
+    pub not_files: usize,
+    /// Folders or files that could not be read, with why.
+    pub errors: Vec<String>,
+    /// [`MAX_TREE_FILES`] was reached: the rest was not described.
+    pub truncated: bool,
+}
+
+/// Describes every PE file under `dir`, read through the same read-only source the scan uses
+/// (folders opened relative to their parent, links never followed, so nothing outside `dir` is
+/// reached even if the tree changes meanwhile), no deeper than [`crate::source::MAX_DEPTH`].
+pub fn describe_tree(dir: &Path, max_size: u64) -> Tree {
+    use crate::source::host::HostSource;
+    use crate::source::{EntryKind, Source, MAX_DEPTH};
+    let src = HostSource::new(dir, false, 1);
+    let mut tree = Tree::default();
+    let root = match src.root() {
+        Ok((node, _)) => node,
+        Err(e) => {
+            tree.errors.push(format!(
+                "{}: {e}",
+                escape_bytes(dir.as_os_str().as_encoded_bytes())
+            ));
+            return tree;
+        }
+    };
+    let mut stack = vec![(root, Vec::<Vec<u8>>::new())];
+    while let Some((node, parts)) = stack.pop() {
+        let shown = |parts: &[Vec<u8>]| {
+            let rel: Vec<String> = parts.iter().map(|p| escape_bytes(p)).collect();
+            src.display_path(&rel.join("/"), parts)
+        };
+        let mut entries = match src.list(&node) {
+            Ok(e) => e,
+            Err(e) => {
+                tree.errors.push(format!("{}: {e}", shown(&parts)));
+                continue;
+            }
+        };
+        entries.sort_by(|a, b| b.name.cmp(&a.name));
+        for e in entries {
+            let mut p = parts.clone();
+            p.push(e.name.clone());
+            match e.kind {
+                EntryKind::Dir if p.len() < MAX_DEPTH => stack.push((e.node, p)),
+                EntryKind::Dir => tree.errors.push(format!(
+                    "{}: deeper than {MAX_DEPTH} folders, not entered",
+                    shown(&p)
+                )),
+                EntryKind::File => {
+                    if tree.files.len() >= MAX_TREE_FILES {
+                        tree.truncated = true;
+                        return finish(tree);
+                    }
+                    describe_entry(&src, &e.node, shown(&p), max_size, &mut tree);
+                }
+                _ => tree.not_files += 1,
+            }
+        }
+    }
+    finish(tree)
+}
+
+fn finish(mut tree: Tree) -> Tree {
+    tree.files.sort_by(|a, b| a.path.cmp(&b.path));
+    tree
+}
+
+fn describe_entry<S: crate::source::Source>(
+    src: &S,
+    node: &S::Node,
+    shown: String,
+    max_size: u64,
+    tree: &mut Tree,
+) {
+    let stat = match src.stat(node) {
+        Ok(s) => s,
+        Err(e) => {
+            tree.errors.push(format!("{shown}: {e}"));
+            return;
+        }
+    };
+    let size = stat.size.unwrap_or(0);
+    let reader = match src.open(node, size, max_size) {
+        Ok(r) => r,
+        Err(e) => {
+            tree.errors.push(format!("{shown}: {e}"));
+            return;
+        }
+    };
+    let mut mz = [0u8; 2];
+    if !matches!(reader.read_at(&mut mz, 0), Ok(2)) || &mz != b"MZ" {
+        tree.not_pe += 1;
+        return;
+    }
+    tree.files
+        .push(describe_reader(shown, size, stat.times, max_size, &*reader));
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub enum InspectError {
     ParserPanic,
     #[error("changed while being read (was {expected} bytes, read {got})")]
     Changed { expected: u64, got: u64 },
+    /// Two reads of the same file (`kbscan version`'s hashes, then its signature pass) gave
+    /// different bytes.
+    #[error("changed while being read (two reads gave different SHA-256)")]
+    ChangedContent,
     /// A file-system structure inside a disk image is damaged (bad MFT record, broken chain).
     #[error("damaged file system: {0}")]
     FileSystem(String),
@@ -55,7 +59,7 @@ impl InspectError {
             InspectError::CorruptVersion(_) | InspectError::ParserPanic => {
                 ErrorKind::CorruptVersionResource
             }
-            InspectError::Changed { .. } => ErrorKind::Changed,
+            InspectError::Changed { .. } | InspectError::ChangedContent => ErrorKind::Changed,
             InspectError::FileSystem(_) => ErrorKind::Filesystem,
             InspectError::Compressed(_) => ErrorKind::Compressed,
             InspectError::Unsupported(_) => ErrorKind::Unsupported,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::file::{FileFacts, StringTable};
-use super::verdict::{ErrorKind, Status, VersionSource};
+use super::verdict::{Comparison, Counting, ErrorKind, Status, VersionSource};
 use super::version::FileVersion;
 
 /// The two location classes.
@@ -99,6 +99,11 @@ pub struct Finding {
     /// The rule's spelling of the file name (`Nscm.exe`).
     pub target: String,
     pub status: Status,
+    /// The copy's own comparison with the fixed version, whether or not it counts.
+    pub comparison: Comparison,
+    /// Whether the copy counts for its rule's verdict, and why not (`counts`, `counts_why`).
+    #[serde(flatten)]
+    pub counting: Counting,
     #[serde(flatten)]
     pub location: Location,
     /// The version judged by: numeric file version, or the string as a fallback.
@@ -144,6 +149,16 @@ impl Finding {
     /// A live copy (not in a backup or cache folder).
     pub fn is_live(&self) -> bool {
         self.location.is_live()
+    }
+    /// The status as the tables show it: the status of a copy that counts (`vulnerable`), else
+    /// its comparison and why it does not count (`below_fixed (not counted: backup copy)`), so
+    /// an old copy that does not count never reads as an alarm.
+    pub fn status_label(&self) -> String {
+        if self.counting.counted() {
+            self.status.as_str().to_owned()
+        } else {
+            format!("{} ({})", self.comparison.as_str(), self.counting.label())
+        }
     }
     /// `4.1.0.3917`, `4.1.0.3934 (string)` or `-`, for tables.
     pub fn version_label(&self) -> String {

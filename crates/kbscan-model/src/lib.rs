@@ -29,7 +29,10 @@ pub use file::{FileFacts, PeFacts, StringTable};
 pub use finding::{Finding, Location, LocationClass, VersionReading};
 pub use rule::Rule;
 pub use system::SystemEvidence;
-pub use verdict::{combine, ErrorKind, Reason, ReasonCode, Status, Verdict, VersionSource};
+pub use verdict::{
+    combine, Comparison, CountState, CountWhy, Counting, ErrorKind, Reason, ReasonCode, Status,
+    Verdict, VersionSource,
+};
 pub use version::FileVersion;
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,6 +190,19 @@ pub struct RuleVerdict {
     pub verdict: Verdict,
     // issue 13 (rules branch): the reasons of this rule alone (the root's `reasons` hold all).
     pub reasons: Vec<Reason>,
+    /// The reason that set `verdict` (one of `reasons`), recorded by the judgement where the
+    /// verdict is decided, so a summary never shows a reason that did not decide it.
+    #[serde(rename = "decisive_reason", skip_serializing_if = "Option::is_none")]
+    pub decisive: Option<Reason>,
+}
+
+impl RuleVerdict {
+    /// Sets the verdict and the reason that decided it (kept in `reasons` too).
+    pub fn decide(&mut self, verdict: Verdict, why: Reason) {
+        self.verdict = verdict;
+        self.reasons.push(why.clone());
+        self.decisive = Some(why);
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -252,11 +268,20 @@ pub struct VerdictCounts {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StatusCounts {
+    /// Counted findings by status (a live copy; `vulnerable` is then a copy that decides); the
+    /// findings that do not count are in `not_counted` and `not_applicable` alone.
     pub vulnerable: usize,
     pub patched: usize,
     pub unknown_version: usize,
     pub error: usize,
     pub skipped: usize,
+    /// Copies reported but not counted (backup or cache folders, entries that are not files).
+    pub not_counted: usize,
+    /// Copies of a rule that does not apply to their system.
+    pub not_applicable: usize,
+    /// Of `not_counted` and `not_applicable`, the ones below the fixed version: old copies
+    /// that do not alarm.
+    pub below_fixed_not_counted: usize,
 }
 
 /// Exit codes, documented in `--help` and the README.
@@ -288,7 +313,8 @@ impl Summary {
         format!(
             "{} root(s): {} vulnerable, {} patched, {} inconclusive, {} not installed, \
              {} not applicable; \
-             findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped; \
+             findings: {} vulnerable, {} patched, {} unknown version, {} error, {} skipped, \
+             {} not counted, {} not applicable ({} of these below fixed); \
              {} path error(s); exit code {}",
             self.roots,
             self.verdicts.vulnerable,
@@ -301,6 +327,9 @@ impl Summary {
             self.findings.unknown_version,
             self.findings.error,
             self.findings.skipped,
+            self.findings.not_counted,
+            self.findings.not_applicable,
+            self.findings.below_fixed_not_counted,
             self.errors,
             self.exit_code
         )
@@ -324,6 +353,20 @@ impl Summary {
             }
             s.errors += r.errors.len();
             for f in &r.findings {
+                match f.counting.state {
+                    CountState::Counted => {}
+                    state => {
+                        if state == CountState::NotCounted {
+                            s.findings.not_counted += 1;
+                        } else {
+                            s.findings.not_applicable += 1;
+                        }
+                        if f.comparison == Comparison::BelowFixed {
+                            s.findings.below_fixed_not_counted += 1;
+                        }
+                        continue;
+                    }
+                }
                 match f.status {
                     Status::Vulnerable => s.findings.vulnerable += 1,
                     Status::Patched => s.findings.patched += 1,

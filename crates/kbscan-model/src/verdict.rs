@@ -271,6 +271,109 @@ coded! {
     }
 }
 
+coded! {
+    /// A finding's own comparison with the fixed version of its branch, apart from whether the
+    /// copy counts for the verdict: a backup copy below the fixed version is `below_fixed`
+    /// without making the system vulnerable.
+    Comparison {
+        /// Its version is below the fixed version (status `vulnerable`).
+        BelowFixed = "below_fixed",
+        /// Its version is at or above the fixed version (status `patched`).
+        AtOrAbove = "at_or_above",
+        /// Not compared: no version, a version the rule cannot judge, not read, not a file.
+        Unjudged = "unjudged",
+    }
+}
+
+coded! {
+    /// Whether a finding counts for its rule's verdict.
+    CountState {
+        /// A live copy: it decides, or takes part in deciding, the rule's verdict.
+        Counted = "counted",
+        /// Reported, never counted: a copy in a backup or cache folder, or an entry that is
+        /// not a regular file.
+        NotCounted = "not_counted",
+        /// The rule does not apply to this system (the registry says the advisory does not
+        /// cover this Windows): the copy's comparison says nothing about the system.
+        NotApplicable = "not_applicable",
+    }
+}
+
+coded! {
+    /// Why a finding does not count.
+    CountWhy {
+        /// In a hotfix or service pack uninstall backup (`$NTUninstall…$`,
+        /// `$NTServicePackUninstall$`, `$hf_mig$`).
+        BackupCopy = "backup_copy",
+        /// In a folder Windows keeps inactive copies in (file protection cache, installation
+        /// or service pack sources, the update download cache).
+        InactiveCopy = "inactive_copy",
+        /// Named like a target but not a regular file, and not a link on a live path.
+        NotAFile = "not_a_file",
+        /// The registry says the advisory does not cover this Windows (`os_not_affected`).
+        OsNotAffected = "os_not_affected",
+    }
+}
+
+/// Whether a finding counts, and why not (JSON `counts`, `counts_why`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counting {
+    #[serde(rename = "counts")]
+    pub state: CountState,
+    #[serde(rename = "counts_why")]
+    pub why: Option<CountWhy>,
+}
+
+impl Default for Counting {
+    fn default() -> Self {
+        Self::COUNTED
+    }
+}
+
+impl Counting {
+    pub const COUNTED: Counting = Counting {
+        state: CountState::Counted,
+        why: None,
+    };
+    pub fn not_counted(why: CountWhy) -> Self {
+        Self {
+            state: CountState::NotCounted,
+            why: Some(why),
+        }
+    }
+    pub fn not_applicable() -> Self {
+        Self {
+            state: CountState::NotApplicable,
+            why: Some(CountWhy::OsNotAffected),
+        }
+    }
+    pub fn counted(self) -> bool {
+        self.state == CountState::Counted
+    }
+    /// `counted`, `not counted: backup copy`, `not applicable: os not affected`.
+    pub fn label(self) -> String {
+        match self.why {
+            Some(w) => format!(
+                "{}: {}",
+                self.state.as_str().replace('_', " "),
+                w.as_str().replace('_', " ")
+            ),
+            None => self.state.as_str().replace('_', " "),
+        }
+    }
+}
+
+impl Comparison {
+    /// The comparison a status states.
+    pub fn of(status: Status) -> Self {
+        match status {
+            Status::Vulnerable => Comparison::BelowFixed,
+            Status::Patched => Comparison::AtOrAbove,
+            _ => Comparison::Unjudged,
+        }
+    }
+}
+
 impl ReasonCode {
     /// True for a reason that gives context (a note on the registry, backups reported, a
     /// service's start type…) rather than one that decides a verdict: summaries show a deciding

@@ -65,7 +65,13 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "rule_verdicts",
     "backup_set_written",
     "as_of_state",
+    "comparison",
+    "counts",
+    "counts_why",
 ];
+
+/// The columns after the root's (`root_cells`): the finding's comparison and whether it counts.
+const FINDING_TAIL: usize = 3;
 
 /// The scan columns that hold escaped names (see `escape`), written as they are.
 const NAME_COLUMNS: &[&str] = &["root", "path", "name", "link_target", "abs_path"];
@@ -184,8 +190,8 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             cells[0].clone_from(&root.root);
             cells[1] = root.verdict.as_str().to_owned();
             let tail = root_cells(root);
-            let start = SCAN_COLUMNS.len() - tail.len();
-            cells.splice(start.., tail);
+            let end = SCAN_COLUMNS.len() - FINDING_TAIL;
+            cells.splice(end - tail.len()..end, tail);
             row_names(&mut out, &cells, &names)?;
         }
         for f in &root.findings {
@@ -247,6 +253,14 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             ];
             let mut cells = cells;
             cells.extend(root_cells(root));
+            cells.extend([
+                f.comparison.as_str().to_owned(),
+                f.counting.state.as_str().to_owned(),
+                f.counting
+                    .why
+                    .map(|w| w.as_str().to_owned())
+                    .unwrap_or_default(),
+            ]);
             row_names(&mut out, &cells, &names)?;
         }
     }
@@ -281,6 +295,14 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
         "value",
         "error",
         "note",
+        "sha1",
+        "image_sha1",
+        "image_sha256",
+        "signature",
+        "signer_subject",
+        "signing_time",
+        "timestamp_time",
+        "signed_digest_matches",
     ];
     out.write_record(header).map_err(csv_err)?;
     for f in &report.files {
@@ -349,20 +371,39 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
                 cells.extend(p);
                 cells.push(opt(&r.error));
                 cells.push(opt(&f.note));
+                cells.extend(signature_cells(f));
                 row_names(&mut out, &cells, &[0])?;
                 wrote = true;
             }
         }
         if !wrote {
             let mut cells: Vec<String> = base.to_vec();
-            cells.resize(header.len() - 2, String::new());
+            let sig = signature_cells(f);
+            cells.resize(header.len() - 2 - sig.len(), String::new());
             cells.push(opt(&f.error));
             cells.push(opt(&f.note));
+            cells.extend(sig);
             row_names(&mut out, &cells, &[0])?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// The last columns of `kbscan version`'s rows: SHA-1 and the Authenticode facts.
+fn signature_cells(f: &crate::model::described::DescribedFile) -> [String; 8] {
+    let a = f.authenticode.as_ref();
+    let s = a.map(|a| &a.signature);
+    [
+        opt(&f.sha1),
+        a.and_then(|a| a.image_sha1.clone()).unwrap_or_default(),
+        a.and_then(|a| a.image_sha256.clone()).unwrap_or_default(),
+        s.map(|s| s.state.as_str().to_owned()).unwrap_or_default(),
+        s.and_then(|s| s.signer_subject.clone()).unwrap_or_default(),
+        opt(&s.and_then(|s| s.signing_time)),
+        opt(&s.and_then(|s| s.timestamp_time)),
+        opt(&s.and_then(|s| s.digest_matches)),
+    ]
 }
 
 pub fn rules(rules: &RuleSet, w: &mut dyn Write) -> Result<(), Error> {

@@ -336,6 +336,14 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
             "status",
             Some(format!("{} ({loc})", html(f.status.as_str()))),
         ),
+        (
+            "judged",
+            Some(html(&format!(
+                "{}, {}",
+                f.comparison.as_str().replace('_', " "),
+                f.counting.label()
+            ))),
+        ),
         ("version", Some(ev(&f.version_label()))),
         (
             "file version",
@@ -483,7 +491,7 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
                 n + 1,
                 path(&f.path),
                 ev(&f.rule),
-                html(f.status.as_str()),
+                html(&f.status_label()),
                 ev(&f.location.label()),
                 ev(&f.version_label()),
                 opt(&f.file.size)

@@ -176,7 +176,7 @@ fn findings_table(root: &RootReport, width: Option<usize>) -> String {
                 (i + 1).to_string(),
                 path,
                 esc(&f.rule),
-                f.status.as_str().to_owned(),
+                f.status_label(),
                 esc(&f.location.label()),
                 esc(&f.version_label()),
                 opt(&f.file.size),
@@ -236,6 +236,13 @@ fn evidence(
         _ => "live".to_owned(),
     };
     writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
+    writeln!(
+        out,
+        "{pad}{:<12}{}, {}",
+        "judged",
+        f.comparison.as_str().replace('_', " "),
+        f.counting.label()
+    )?;
     if f.file_version.is_some() || f.file_version_string.is_some() {
         writeln!(
             out,
@@ -308,7 +315,7 @@ fn brief_rows(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
     let mut rows: Vec<Vec<(String, Option<Verdict>)>> = Vec::new();
     let mut last: Option<&str> = None;
     for f in &root.findings {
-        let status = format!("{} {}", esc(&f.rule), f.status.as_str());
+        let status = format!("{} {}", esc(&f.rule), f.status_label());
         if last == Some(f.path.as_str()) {
             if let Some(row) = rows.last_mut() {
                 row[4].0.push_str(", ");
@@ -706,6 +713,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
         let fields = [
             ("size", file.size.map(|s| format!("{s} bytes"))),
             ("sha256", file.sha256.clone()),
+            ("sha1", f.sha1.clone()),
             ("md5", file.md5.clone()),
             ("modified", file.modified.map(|t| t.to_string())),
             ("pe", file.pe.as_ref().map(|p| esc(&p.summary()))),
@@ -713,6 +721,11 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
         for (k, v) in fields {
             if let Some(v) = v {
                 writeln!(out, "{pad}{k:<16}{v}")?;
+            }
+        }
+        if let Some(a) = &f.authenticode {
+            for (k, v) in crate::words::authenticode_lines(a) {
+                writeln!(out, "{pad}{k:<16}{}", esc(&v))?;
             }
         }
         for r in &f.resources {

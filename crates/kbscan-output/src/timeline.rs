@@ -167,6 +167,8 @@ impl Events {
         } else {
             ("backup_copy", "backup copy")
         };
+        // No comparison or counting here: one event names every rule that judges the file,
+        // and those may differ per rule (the table, CSV and JSON give them per finding).
         self.file_times(
             root,
             &f.path,
@@ -338,6 +340,35 @@ pub fn versions(report: &VersionReport, w: &mut dyn Write) -> Result<(), Error> 
     let mut ev = Events::default();
     for f in &report.files {
         ev.file_times("", &f.path, &f.file, "file", "file", None, None, None);
+        // The times a signature states (present, not verified).
+        if let Some(s) = f.authenticode.as_ref().map(|a| &a.signature) {
+            let signer = s.signer_subject.as_deref().unwrap_or("unknown signer");
+            ev.add(
+                s.signing_time,
+                "",
+                &f.path,
+                "Authenticode signingTime".to_owned(),
+                "authenticode",
+                format!("signed by {signer}, as the signer stated it (present, not verified)"),
+                None,
+                None,
+                0,
+            );
+            ev.add(
+                s.timestamp_time,
+                "",
+                &f.path,
+                "Authenticode counter-signature time".to_owned(),
+                "authenticode",
+                format!(
+                    "time-stamp ({}) of the signature by {signer} (present, not verified)",
+                    s.timestamp_kind.unwrap_or("counter-signature")
+                ),
+                None,
+                None,
+                0,
+            );
+        }
     }
     ev.write(w)
 }

@@ -1,6 +1,6 @@
 //! One candidate's bytes: size check, hashes by streaming (through whatever source holds the
-//! file), and the PE reader on only the parts it needs. Also the direct reading of a file named on the command line
-//! (`kbscan version`). Evidence is never opened for writing.
+//! file), and the PE reader on only the parts it needs; `kbscan version` reads through the same
+//! function (`describe.rs`). Evidence is never opened for writing.
 
 use std::fs::Metadata;
 use std::io;
@@ -132,18 +132,4 @@ fn open_checked<'r>(path: &Path) -> Result<Box<dyn ReadAt + 'r>, InspectError> {
         )));
     }
     Ok(Box::new(file))
-}
-
-/// Inspects a file named on the command line (`kbscan version`): follows links as the
-/// examiner asked for that path explicitly.
-pub fn inspect_path(path: &Path, max_size: u64) -> Result<FileEvidence, InspectError> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(InspectError::Io(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    let real = std::fs::canonicalize(path)?;
-    Ok(inspect_file(&real, &meta, max_size))
 }

@@ -2,6 +2,8 @@
 //! version resources (`pe`; of a large file only the parts needed, `partial`), and the
 //! `VS_VERSIONINFO` block (`versioninfo`). Turns bytes into facts; judges nothing.
 
+pub mod authenticode;
+pub mod der;
 pub mod evt;
 pub mod inspect;
 pub mod partial;

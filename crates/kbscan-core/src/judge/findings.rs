@@ -80,6 +80,8 @@ pub fn findings_from(rules: &RuleSet, c: &CandidateInput<'_>) -> Vec<Finding> {
                 kb: rule.kb.clone(),
                 target: file.name.clone(),
                 status: Status::Skipped,
+                comparison: crate::model::Comparison::Unjudged,
+                counting: crate::model::Counting::COUNTED,
                 location: loc.clone(),
                 version: None,
                 version_source: None,

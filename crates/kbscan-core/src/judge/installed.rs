@@ -828,6 +828,8 @@ mod tests {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status: Status::Patched,
+            comparison: crate::model::Comparison::Unjudged,
+            counting: crate::model::Counting::COUNTED,
             location: Location::live(),
             version: None,
             version_source: None,
@@ -884,6 +886,7 @@ mod tests {
             kb: "KB832359".to_owned(),
             verdict: Verdict::Patched,
             reasons: Vec::new(),
+            decisive: None,
         }];
         let mut reasons = Vec::new();
         attach(

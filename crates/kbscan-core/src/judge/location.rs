@@ -122,6 +122,17 @@ pub fn inactive_note(loc: &Location) -> Option<String> {
     Some(super::prose::inactive_copy(what))
 }
 
+/// Why a copy in an inactive folder does not count: an uninstall backup (the files an update
+/// replaced) or another inactive copy (a cache or an installation source).
+pub fn count_why(loc: &Location) -> crate::model::CountWhy {
+    match loc.rule {
+        Some("ntservicepackuninstall" | "ntuninstall" | "hf_mig") => {
+            crate::model::CountWhy::BackupCopy
+        }
+        _ => crate::model::CountWhy::InactiveCopy,
+    }
+}
+
 /// The description of a backup rule id, for reports.
 pub fn describe(rule: &str) -> Option<&'static str> {
     if rule == SERVICE_RULE {

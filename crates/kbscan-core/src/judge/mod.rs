@@ -162,12 +162,12 @@ impl CandidateFacts<'_> {
 /// not be judged (a patched copy beside it does not outweigh it: Windows could run either) or,
 /// with no live copy judged, part of the tree could not be read; else `patched` if a live copy
 /// is patched; else `not_installed`. Backup copies and skipped entries are explained, never
-/// counted.
+/// counted. The third value is the reason that decided the verdict (also among the reasons).
 pub fn rule_verdict(
     files: &str,
     candidates: &[CandidateFacts<'_>],
     unreadable: usize,
-) -> (Verdict, Vec<Reason>) {
+) -> (Verdict, Vec<Reason>, Option<Reason>) {
     let live = || candidates.iter().filter(|c| c.live && !c.kept_out);
     let mut reasons = Vec::new();
     let vulnerable: Vec<_> = live().filter(|c| c.status == Status::Vulnerable).collect();
@@ -235,19 +235,27 @@ pub fn rule_verdict(
         ));
     }
 
-    let verdict = if !vulnerable.is_empty() {
-        Verdict::Vulnerable
+    // Each branch names the codes of the reasons that decide it, first found first.
+    let (verdict, deciding): (Verdict, &[ReasonCode]) = if !vulnerable.is_empty() {
+        (Verdict::Vulnerable, &[ReasonCode::LiveVulnerable])
     } else if ambiguous || !unjudged.is_empty() {
-        Verdict::Inconclusive
+        (
+            Verdict::Inconclusive,
+            &[
+                ReasonCode::LiveUnjudged,
+                ReasonCode::VersionResourcesDisagree,
+            ],
+        )
     } else if !patched.is_empty() {
-        Verdict::Patched
+        (Verdict::Patched, &[ReasonCode::LivePatched])
     } else if unreadable > 0 {
-        Verdict::Inconclusive
+        (Verdict::Inconclusive, &[ReasonCode::TreeIncomplete])
     } else {
         reasons.push(reason(ReasonCode::NotFound, prose::not_found(files), None));
-        Verdict::NotInstalled
+        (Verdict::NotInstalled, &[ReasonCode::NotFound])
     };
-    (verdict, reasons)
+    let decisive = reasons.iter().find(|r| deciding.contains(&r.code)).cloned();
+    (verdict, reasons, decisive)
 }
 
 #[cfg(test)]
@@ -399,9 +407,25 @@ mod tests {
             (vec![c(Vulnerable, true, Some(OLD))], 3, V::Vulnerable),
         ];
         for (i, (cands, unreadable, want)) in cases.into_iter().enumerate() {
-            let (got, reasons) = rule_verdict("Nscm.exe, Nspmon.exe", &cands, unreadable);
+            let (got, reasons, decisive) = rule_verdict("Nscm.exe, Nspmon.exe", &cands, unreadable);
             assert_eq!(got, want, "case {i}");
             assert!(!reasons.is_empty(), "case {i} has no reason");
+            // The decisive reason is one of the reasons, and one that gives this verdict.
+            let d = decisive.unwrap_or_else(|| panic!("case {i} has no decisive reason"));
+            assert!(reasons.contains(&d), "case {i}");
+            let fits = match got {
+                V::Vulnerable => d.code == ReasonCode::LiveVulnerable,
+                V::Patched => d.code == ReasonCode::LivePatched,
+                V::NotInstalled => d.code == ReasonCode::NotFound,
+                V::Inconclusive => matches!(
+                    d.code,
+                    ReasonCode::LiveUnjudged
+                        | ReasonCode::VersionResourcesDisagree
+                        | ReasonCode::TreeIncomplete
+                ),
+                V::NotApplicable => false,
+            };
+            assert!(fits, "case {i}: {got:?} decided by {}", d.code);
         }
     }
 
@@ -411,7 +435,7 @@ mod tests {
             c(Status::Vulnerable, true, Some(OLD)),
             c(Status::Vulnerable, false, Some(OLD)),
         ];
-        let (_, reasons) = rule_verdict("Nscm.exe", &cands, 0);
+        let (_, reasons, _) = rule_verdict("Nscm.exe", &cands, 0);
         assert_eq!(reasons[0].code.as_str(), "live_vulnerable");
         assert!(reasons[0].message.contains("4.1.0.3917"));
         assert!(reasons[0].message.contains("4.1.0.3934"));

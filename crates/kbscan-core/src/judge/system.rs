@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::judge::reconcile::{self, RuleSystemFacts};
 use crate::judge::{self, location, prose, CandidateFacts};
 use crate::model::{
-    Finding, PathMessage, Reason, ReasonCode, RootReport, RuleVerdict, Status, SystemEvidence,
-    Verdict,
+    Comparison, CountWhy, Counting, Finding, PathMessage, Reason, ReasonCode, RootReport,
+    RuleVerdict, Status, SystemEvidence, Verdict,
 };
 use crate::rules::RuleSet;
 
@@ -82,13 +82,15 @@ pub fn judge_root(
                 readings: &f.version_resources,
             })
             .collect();
-        let (mut file_verdict, mut rule_reasons) =
+        let (mut file_verdict, mut rule_reasons, mut decisive) =
             judge::rule_verdict(&rule.file_names(), &facts, unreadable);
-        let undecided = unsure.iter().any(|u| u.undecided);
-        if undecided && matches!(file_verdict, Verdict::Patched | Verdict::NotInstalled) {
-            // One reading Windows could use is not known to be patched: never `patched`.
+        let undecided = unsure.iter().find(|u| u.undecided);
+        if let (Some(u), Verdict::Patched | Verdict::NotInstalled) = (undecided, file_verdict) {
+            // One reading Windows could use is not known to be patched: never `patched`; that
+            // reading decides.
             rule_reasons.retain(|r| r.code != ReasonCode::NotFound);
             file_verdict = Verdict::Inconclusive;
+            decisive = Some(u.reason.clone());
         }
         rule_reasons.extend(unsure.into_iter().map(|u| u.reason));
         for f in &mine {
@@ -129,6 +131,13 @@ pub fn judge_root(
             uninstall_dir: rr.and_then(|r| r.uninstall_dir.as_deref()),
         };
         let (v, rec_reasons) = reconcile::reconcile(rule, file_verdict, &sys_facts);
+        if v != file_verdict {
+            // The registry overrode the files (`os_not_affected`): its reason decides.
+            decisive = rec_reasons
+                .iter()
+                .find(|r| r.code == ReasonCode::OsNotAffected)
+                .cloned();
+        }
         rule_reasons.extend(rec_reasons);
         // Each reason merged into the root's names the rule that gave it.
         reasons.extend(rule_reasons.iter().cloned().map(|r| r.of_rule(&rule.id)));
@@ -137,13 +146,42 @@ pub fn judge_root(
             kb: rule.kb.clone(),
             verdict: v,
             reasons: rule_reasons,
+            decisive,
         });
     }
     reasons.extend(service_reasons);
+    count_findings(findings, &rule_verdicts);
     RootJudgement {
         verdict: judge::combine(rule_verdicts.iter().map(|r| r.verdict)),
         reasons,
         rule_verdicts,
+    }
+}
+
+/// Sets each finding's own comparison with the fixed version and whether it counts: a copy in
+/// a backup or cache folder never counts (the rule's verdict only reports it), nor an entry that
+/// is not a file (a link on a live path counts: it keeps the rule from `patched`), and no copy
+/// of a rule the registry says does not apply to this Windows does.
+fn count_findings(findings: &mut [Finding], rule_verdicts: &[RuleVerdict]) {
+    for f in findings.iter_mut() {
+        f.comparison = Comparison::of(f.status);
+        let os_not_affected = rule_verdicts.iter().any(|rv| {
+            rv.rule == f.rule
+                && rv.verdict == Verdict::NotApplicable
+                && rv
+                    .decisive
+                    .as_ref()
+                    .is_some_and(|d| d.code == ReasonCode::OsNotAffected)
+        });
+        f.counting = if os_not_affected {
+            Counting::not_applicable()
+        } else if !f.is_live() {
+            Counting::not_counted(location::count_why(&f.location))
+        } else if f.status == Status::Skipped && f.link_target.is_none() {
+            Counting::not_counted(CountWhy::NotAFile)
+        } else {
+            Counting::COUNTED
+        };
     }
 }
 
@@ -274,12 +312,10 @@ fn services_not_judged(rule: &str, system: &SystemEvidence, mine: &[&Finding]) -
 
 /// A root that could not be read is `inconclusive` for every rule: nothing under it was seen.
 fn unreadable_root(rules: &RuleSet) -> RootJudgement {
+    let why = Reason::new(ReasonCode::RootUnreadable, prose::root_unreadable());
     RootJudgement {
         verdict: Verdict::Inconclusive,
-        reasons: vec![Reason::new(
-            ReasonCode::RootUnreadable,
-            prose::root_unreadable(),
-        )],
+        reasons: vec![why.clone()],
         rule_verdicts: rules
             .rules
             .iter()
@@ -287,7 +323,8 @@ fn unreadable_root(rules: &RuleSet) -> RootJudgement {
                 rule: r.id.clone(),
                 kb: r.kb.clone(),
                 verdict: Verdict::Inconclusive,
-                reasons: Vec::new(),
+                reasons: vec![why.clone()],
+                decisive: Some(why.clone()),
             })
             .collect(),
     }
@@ -303,13 +340,11 @@ pub fn distrust_image(root: &mut RootReport, detail: &str) {
         message: prose::image_mismatch_error(detail),
     });
     root.verdict = Verdict::Inconclusive;
+    let why = Reason::new(ReasonCode::ImageHashMismatch, prose::image_mismatch(detail));
     for rv in &mut root.rule_verdicts {
-        rv.verdict = Verdict::Inconclusive;
+        rv.decide(Verdict::Inconclusive, why.clone());
     }
-    root.reasons.push(Reason::new(
-        ReasonCode::ImageHashMismatch,
-        prose::image_mismatch(detail),
-    ));
+    root.reasons.push(why);
 }
 
 /// A root of a backup set that is not whole: the files that are missing may hold the copy
@@ -319,11 +354,10 @@ pub fn incomplete_backup_set(root: &mut RootReport, why: &str) {
     let message = prose::backup_set_incomplete(why);
     for rv in &mut root.rule_verdicts {
         if rv.verdict != Verdict::Vulnerable {
-            rv.verdict = Verdict::Inconclusive;
-            rv.reasons.push(Reason::new(
-                ReasonCode::BackupSetIncomplete,
-                message.clone(),
-            ));
+            rv.decide(
+                Verdict::Inconclusive,
+                Reason::new(ReasonCode::BackupSetIncomplete, message.clone()),
+            );
         }
     }
     root.verdict = root.verdict.min(Verdict::Inconclusive);
@@ -378,6 +412,7 @@ pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked
         let Some(rv) = root.rule_verdicts.iter_mut().find(|rv| rv.rule == rule.id) else {
             continue;
         };
+        let mut first = None;
         for h in hits {
             let reason = Reason::at(
                 ReasonCode::ReparsePointNotWalked,
@@ -385,10 +420,12 @@ pub fn links_on_install_paths(root: &mut RootReport, rules: &RuleSet, not_walked
                 &h.path,
             );
             rv.reasons.push(reason.clone());
+            first.get_or_insert_with(|| reason.clone());
             root.reasons.push(reason.of_rule(&rule.id));
         }
         if rv.verdict != Verdict::Vulnerable {
             rv.verdict = Verdict::Inconclusive;
+            rv.decisive = first;
         }
     }
     if changed {
@@ -515,6 +552,8 @@ mod tests {
             kb: "KB832359".to_owned(),
             target: "Nscm.exe".to_owned(),
             status,
+            comparison: crate::model::Comparison::Unjudged,
+            counting: crate::model::Counting::COUNTED,
             location: if live {
                 Location::live()
             } else {
