@@ -623,7 +623,8 @@ pub fn as_of(root: &RootReport, rules: &RuleSet, at_date: Timestamp) -> AsOf {
                 .for_rule(&rv.rule)
                 .and_then(|r| r.installed.as_ref());
             let fix = rules.get(&rv.rule).map(FixDates::of).unwrap_or_default();
-            let (state, reasons) = rule_as_of(rv.verdict, inst, &fix, date);
+            let (state, mut reasons) = rule_as_of(rv.verdict, inst, &fix, date);
+            reasons.extend(crate::judge::pending::as_of_reasons(rv, &show_time(date)));
             RuleAsOf {
                 rule: rv.rule.clone(),
                 state,

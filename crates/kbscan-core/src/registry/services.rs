@@ -139,6 +139,16 @@ pub fn resolve(image_path: &str, env: &ServiceEnv) -> Result<String, String> {
     if prog.trim().is_empty() {
         return Err("the ImagePath is empty".to_owned());
     }
+    resolve_path(prog, env)
+}
+
+/// Resolves a Windows path that is a path and nothing else (no quotes, no arguments: a
+/// `PendingFileRenameOperations` entry) the same way: NT prefixes, variables, the system
+/// drive. Relative to the root, lower-cased, `/`-separated, or why it cannot be placed.
+pub fn resolve_path(prog: &str, env: &ServiceEnv) -> Result<String, String> {
+    if prog.trim().is_empty() {
+        return Err("the path is empty".to_owned());
+    }
     let windir = env.windir.as_deref().unwrap_or("WINNT");
     // The NT prefixes first (they come before any variable): \??\C:\…, \\?\C:\…, \SystemRoot\….
     let mut p = prog.replace('/', "\\");
@@ -294,15 +304,24 @@ const MAX_MATCHES: usize = 16;
 /// Each as its `/`-separated, escaped path as the file system spells it. Folders are entered
 /// only when they are directories; the last component may be any kind (a link is a match too).
 pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
+    entries_on_source(src, rel)
+        .into_iter()
+        .map(|(_, shown, _)| shown)
+        .collect()
+}
+
+/// [`on_source`] with each entry's node and kind, sorted by the shown path.
+pub fn entries_on_source<S: Source>(src: &S, rel: &str) -> Vec<(S::Node, String, EntryKind)> {
     let Ok((root, _)) = src.root() else {
         return Vec::new();
     };
     let want: Vec<&str> = rel.split('/').filter(|s| !s.is_empty()).collect();
-    let mut level: Vec<(S::Node, Vec<String>)> = vec![(root, Vec::new())];
+    let mut level: Vec<(S::Node, Vec<String>, EntryKind)> =
+        vec![(root, Vec::new(), EntryKind::Dir)];
     for (i, name) in want.iter().enumerate() {
         let last = i + 1 == want.len();
         let mut next = Vec::new();
-        for (dir, shown) in &level {
+        for (dir, shown, _) in &level {
             let Ok(entries) = src.list(dir) else { continue };
             for e in entries {
                 if !e.is_named(name) || (!last && e.kind != EntryKind::Dir) {
@@ -313,7 +332,7 @@ pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
                 }
                 let mut s = shown.clone();
                 s.push(escape_bytes(&e.name));
-                next.push((e.node, s));
+                next.push((e.node, s, e.kind));
             }
         }
         level = next;
@@ -321,8 +340,14 @@ pub fn on_source<S: Source>(src: &S, rel: &str) -> Vec<String> {
             break;
         }
     }
-    let mut out: Vec<String> = level.into_iter().map(|(_, s)| s.join("/")).collect();
-    out.sort();
+    if want.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<(S::Node, String, EntryKind)> = level
+        .into_iter()
+        .map(|(n, s, k)| (n, s.join("/"), k))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
     out
 }
 

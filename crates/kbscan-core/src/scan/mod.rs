@@ -281,6 +281,14 @@ impl<'a> Scanner<'a> {
         );
         j.reasons
             .extend(rule_named(&system, &j.rule_verdicts, &before, added));
+        // Updates waiting for a reboot: a reason, the verdicts unchanged.
+        crate::judge::pending::attach(
+            self.rules,
+            system.pending_renames.as_ref(),
+            &findings,
+            &mut j.rule_verdicts,
+            &mut j.reasons,
+        );
         RootReport {
             root,
             verdict: j.verdict,
