@@ -236,12 +236,12 @@ impl<'a> Scanner<'a> {
         let facts = registry::gather_at(src, &self.rules.rules, &self.settings.hives, windir);
         let mut ev = facts.evidence;
         let time_zone = ev.time_zone.clone();
-        let ctx = crate::installtime::Context {
+        let ctx = crate::installtime::Context::new(
             src,
-            windir: facts.windir.as_ref(),
-            software: facts.software.as_ref(),
-            time_zone: time_zone.as_ref(),
-        };
+            facts.windir.as_ref(),
+            facts.software.as_ref(),
+            time_zone.as_ref(),
+        );
         crate::installtime::gather(&ctx, &self.rules.rules, &mut ev);
         ev
     }
