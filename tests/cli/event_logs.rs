@@ -323,3 +323,36 @@ fn the_example_event_log_is_the_writers_output() {
         path.display()
     );
 }
+
+/// The event logs are read once per system, whatever the number of rules: a log too large to
+/// read is one note, not one per rule, and a log whose times run backwards is noted once.
+#[test]
+fn the_logs_are_read_once_per_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = events();
+    ev[3].time_generated = at("2004-02-01T00:00:00Z");
+    ev[3].time_written = ev[3].time_generated;
+    let root = server_with_log(dir.path(), &ev);
+    // A sparse Application log one byte over the bound.
+    std::fs::File::create(root.join("WINNT/system32/config/AppEvent.Evt"))
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "json"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let doc = json(&o);
+    let rules = doc["roots"][0]["rule_verdicts"].as_array().unwrap().len();
+    assert!(rules > 1, "every built-in rule is loaded");
+    let notes: Vec<String> = doc["roots"][0]["system"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    let count = |s: &str| notes.iter().filter(|n| n.contains(s)).count();
+    assert_eq!(count("AppEvent.Evt: larger than"), 1, "{notes:#?}");
+    assert_eq!(count("times run backwards"), 1, "{notes:#?}");
+}

@@ -345,3 +345,41 @@ fn hostile_values_are_notes_and_nothing_outside_the_root_is_read() {
     );
     assert_eq!(op["staged"]["version"], Value::Null);
 }
+
+/// The same inside a disk image: an NTFS volume built by mkntfs and libntfs-3g holding the
+/// staged fix, the pending operation naming its folder by the 8.3 alias the volume records.
+#[test]
+fn a_staged_fix_inside_an_ntfs_image() {
+    if !have("hivexregedit") || !have("mkntfs") || !have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = copy_of(&dir.path().join("tree"), "w2k-claims-update");
+    std::fs::copy(
+        system("w2k-server1").join(SERVER).join("Nscm.exe"),
+        root.join(SERVER).join("SET1A.tmp"),
+    )
+    .unwrap();
+    set_pending(
+        &root,
+        &multi_sz(&[
+            "\\??\\C:\\WINNT\\system32\\WINDOW~1\\Server\\SET1A.tmp",
+            "!\\??\\C:\\WINNT\\system32\\Windows Media\\Server\\Nscm.exe",
+        ]),
+    );
+    let (vol, ntfsput) = crate::common::ntfs_volume(dir.path(), 16);
+    ntfsput(&["copy", root.to_str().unwrap()]);
+    ntfsput(&["dosname", "/WINNT/system32/Windows Media", "WINDOW~1"]);
+    let v = scan_json(&vol, &[]);
+    let r = &v["roots"][0];
+    assert_eq!(r["verdict"], "vulnerable", "{r:#}");
+    let op = &r["system"]["pending_renames"]["operations"][0];
+    assert_eq!(op["source_path"], format!("{SERVER}/SET1A.tmp"), "{op}");
+    assert_eq!(op["staged"]["version"], "4.1.0.3934", "{op}");
+    let msgs = pending_reasons(r);
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("4.1.0.3917") && m.contains("version 4.1.0.3934")),
+        "{msgs:?}"
+    );
+}
