@@ -383,3 +383,55 @@ fn a_staged_fix_inside_an_ntfs_image() {
         "{msgs:?}"
     );
 }
+
+/// Many operations: all are listed, only the first 512 placed under the root, and a note says
+/// so.
+#[test]
+fn many_operations_are_bounded() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = copy_of(dir.path(), "w2k-claims-update");
+    // Short names: hivexregedit writes a value as one cell, so it must stay under the 16,344
+    // bytes a regf 1.5 cell may hold without big-data records (the value after this one).
+    let names: Vec<String> = (0..600).map(|i| format!("C:\\f{i}")).collect();
+    let mut parts: Vec<&str> = Vec::new();
+    for n in &names {
+        parts.push(n);
+        parts.push("");
+    }
+    // The list's own terminator follows; a deletion is the source and an empty string.
+    set_pending(&root, &multi_sz(&parts));
+    let v = scan_json(&root, &[]);
+    let r = &v["roots"][0];
+    assert_eq!(r["verdict"], "vulnerable");
+    let ops = r["system"]["pending_renames"]["operations"]
+        .as_array()
+        .unwrap();
+    assert_eq!(ops.len(), 600, "{}", r["system"]["notes"]);
+    assert_eq!(ops[511]["unresolved"], Value::Null, "{}", ops[511]);
+    assert!(ops[512]["unresolved"]
+        .as_str()
+        .unwrap()
+        .contains("not placed"));
+    assert!(r["system"]["notes"]
+        .to_string()
+        .contains("the first 512 are placed"));
+    // A value hivexregedit writes as one cell of more than 16,344 bytes, where a regf 1.5 hive
+    // needs big-data records: not readable, a note, the scan goes on.
+    let long: Vec<String> = (0..600)
+        .map(|i| format!("\\??\\C:\\WINNT\\temp\\f{i}.tmp"))
+        .collect();
+    let parts: Vec<&str> = long.iter().map(String::as_str).collect();
+    let root = copy_of(&dir.path().join("big"), "w2k-claims-update");
+    set_pending(&root, &multi_sz(&parts));
+    let v = scan_json(&root, &[]);
+    let r = &v["roots"][0];
+    assert_eq!(r["verdict"], "vulnerable");
+    assert!(
+        r["system"]["notes"].to_string().contains("cannot be read"),
+        "{}",
+        r["system"]["notes"]
+    );
+}

@@ -27,6 +27,9 @@ use crate::source::{EntryKind, Source};
 pub const MAX_VALUE_BYTES: u32 = 1 << 20;
 /// Pairs kept; the rest are counted in a note.
 pub const MAX_PAIRS: usize = 4096;
+/// Operations placed under the root per system (each placement lists the folders on its
+/// paths); the rest are listed as recorded, with a note.
+pub const MAX_PLACED: usize = 512;
 /// Staged files read per system (each is a PE read, bounded by `MAX_STAGED_BYTES`).
 pub const MAX_STAGED_READS: usize = 64;
 /// A staged file larger than this is not read.
@@ -202,7 +205,22 @@ pub fn place<S: Source>(
 ) -> PendingRenames {
     let mut reads = 0usize;
     let mut operations = Vec::with_capacity(value.ops.len());
-    for op in &value.ops {
+    for (k, op) in value.ops.iter().enumerate() {
+        if k >= MAX_PLACED {
+            operations.push(PendingRename {
+                pair: op.pair,
+                source: op.source.clone(),
+                target: op.target.clone(),
+                replace_prefix: op.replace_prefix,
+                source_path: None,
+                target_path: None,
+                unresolved: Some(format!(
+                    "more than {MAX_PLACED} operations on this system; not placed"
+                )),
+                staged: None,
+            });
+            continue;
+        }
         let mut why = Vec::new();
         let mut placed = |p: &str, shown: &str, what: &str| match services::resolve_path(p, env) {
             Ok(rel) => services::entries_on_source(src, &rel).into_iter().next(),
@@ -278,6 +296,12 @@ pub fn place<S: Source>(
             staged,
         });
     }
+    if value.ops.len() > MAX_PLACED {
+        notes.push(format!(
+            "PendingFileRenameOperations: {} operations; the first {MAX_PLACED} are placed under the root, the rest listed as recorded",
+            value.ops.len()
+        ));
+    }
     PendingRenames {
         value: value.value.clone(),
         key_last_written: value
@@ -317,14 +341,16 @@ fn read_staged<S: Source>(src: &S, node: &S::Node, shown: &str) -> StagedFile {
     let mut versions: Vec<FileVersion> = Vec::new();
     for r in pe.resources.iter().filter(|r| r.id == Some(1)) {
         let Ok(info) = &r.info else { continue };
-        let strings: Vec<&str> = info
-            .string_tables
-            .iter()
-            .filter_map(|t| t.get("FileVersion"))
-            .collect();
-        let eff =
-            crate::judge::effective_version(info.fixed.as_ref().map(|f| f.file_version), &strings);
-        if let Some(v) = eff.version {
+        // As the judgement chooses (`judge::effective_version`, not imported: the registry
+        // room is below the judgement): the numeric version, else the first `FileVersion`
+        // string that parses.
+        let version = info.fixed.as_ref().map(|f| f.file_version).or_else(|| {
+            info.string_tables
+                .iter()
+                .filter_map(|t| t.get("FileVersion"))
+                .find_map(|s| FileVersion::parse_lenient(s).ok())
+        });
+        if let Some(v) = version {
             if !versions.contains(&v) {
                 versions.push(v);
             }
