@@ -435,3 +435,38 @@ fn many_operations_are_bounded() {
         r["system"]["notes"]
     );
 }
+
+/// A rename onto a rule's file that is not there yet: said, nothing concluded from it (the
+/// rule's verdict is what the live copies give).
+#[test]
+fn a_rename_onto_a_missing_rule_file_is_said() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = copy_of(dir.path(), "w2k-claims-update");
+    std::fs::rename(
+        root.join(SERVER).join("Nspmon.exe"),
+        root.join(SERVER).join("SET2B.tmp"),
+    )
+    .unwrap();
+    let before = {
+        let plain = copy_of(&dir.path().join("plain"), "w2k-claims-update");
+        std::fs::remove_file(plain.join(SERVER).join("Nspmon.exe")).unwrap();
+        scan_json(&plain, &[])
+    };
+    set_pending(
+        &root,
+        &multi_sz(&[
+            "\\??\\C:\\WINNT\\system32\\Windows Media\\Server\\SET2B.tmp",
+            "\\??\\C:\\WINNT\\system32\\Windows Media\\Server\\Nspmon.exe",
+        ]),
+    );
+    let v = scan_json(&root, &[]);
+    let r = &v["roots"][0];
+    assert_eq!(r["verdict"], before["roots"][0]["verdict"]);
+    let msgs = pending_reasons(r);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].contains("is not there now"), "{}", msgs[0]);
+    assert!(msgs[0].contains("version 4.1.0.3917"), "{}", msgs[0]);
+}

@@ -93,6 +93,38 @@ pub fn attach(
                 }
             }
         }
+        // A rename onto a rule's file that is not there: the file appears at the next boot.
+        let Some(rule) = rules.get(&rv.rule) else {
+            continue;
+        };
+        for op in renames
+            .operations
+            .iter()
+            .filter(|o| o.target_path.is_none())
+        {
+            let (Some(target), Some(staged)) = (&op.target, &op.staged) else {
+                continue;
+            };
+            let name = target.rsplit(['\\', '/']).next().unwrap_or(target);
+            if !rule.files.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            let version = staged.version.map_or_else(
+                || "of unknown version".to_owned(),
+                |v| format!("version {v}"),
+            );
+            let now = match &op.unresolved {
+                Some(u) => format!("is not placed under the root ({u})"),
+                None => "is not there now".to_owned(),
+            };
+            let text = format!(
+                "{target} {now}; a pending file rename operation ({} pair {}) puts the staged file {} ({version}) there at the next boot. Until that boot it is not a live copy, and nothing is concluded from it",
+                renames.value, op.pair, staged.path
+            );
+            let r = Reason::new(ReasonCode::UpdatePendingReboot, text);
+            reasons.push(r.clone().of_rule(&rv.rule));
+            rv.reasons.push(r);
+        }
     }
 }
 
