@@ -203,6 +203,25 @@ pub fn place<S: Source>(
     rules: &[Rule],
     notes: &mut Vec<String>,
 ) -> PendingRenames {
+    let names_rule_file = |name: &str| {
+        rules
+            .iter()
+            .flat_map(|r| r.files.iter())
+            .any(|f| f.name.eq_ignore_ascii_case(name))
+    };
+    place_with(src, env, value, &names_rule_file, notes)
+}
+
+/// [`place`] for any reader: the staged file of a replacement is read when `wants_staged`
+/// says yes to the target's file name (as resolved, lower-cased: `nscm.exe`). The update
+/// audit passes the names of the files the update records list.
+pub fn place_with<S: Source>(
+    src: &S,
+    env: &ServiceEnv,
+    value: &PendingValue,
+    wants_staged: &dyn Fn(&str) -> bool,
+    notes: &mut Vec<String>,
+) -> PendingRenames {
     let mut reads = 0usize;
     let mut operations = Vec::with_capacity(value.ops.len());
     for (k, op) in value.ops.iter().enumerate() {
@@ -243,13 +262,7 @@ pub fn place<S: Source>(
             .as_ref()
             .and_then(|(_, r)| r.as_ref().ok())
             .and_then(|r| r.rsplit('/').next().map(str::to_owned));
-        let names_rule_file = target_name.as_deref().is_some_and(|n| {
-            rules
-                .iter()
-                .flat_map(|r| r.files.iter())
-                .any(|f| f.name.eq_ignore_ascii_case(n))
-        });
-        if names_rule_file {
+        if target_name.as_deref().is_some_and(wants_staged) {
             staged = Some(match &source {
                 _ if reads >= MAX_STAGED_READS => StagedFile {
                     path: op.source.clone(),
