@@ -125,9 +125,37 @@ fn records_naming_the_update_and_boots_are_evidence_and_timeline_events() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // `timestamp_desc` names the log and the record.
     let descs = |d: &str| lines.iter().filter(|l| l["timestamp_desc"] == d).count();
-    assert_eq!(descs("Boot"), 3);
-    assert_eq!(descs("Event Log Record"), 1);
+    assert_eq!(descs("Boot (SysEvent.Evt record 1)"), 1);
+    assert_eq!(descs("Boot (SysEvent.Evt record 2)"), 1);
+    assert_eq!(descs("Boot (SysEvent.Evt record 5)"), 1);
+    assert_eq!(descs("Event Log Record (SysEvent.Evt record 3)"), 1);
+    // The HTML report lists the event evidence too.
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "html", "--rule", "MS04-008"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let html = String::from_utf8(o.stdout).unwrap();
+    assert!(html.contains("<th>event log</th>"), "{html}");
+    assert!(
+        html.contains("event log record 3 (source NtServicePack"),
+        "{html}"
+    );
+    assert!(
+        html.contains("event log record 5: the event log service started"),
+        "{html}"
+    );
+    // JSONL carries the same evidence as JSON.
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "jsonl", "--rule", "MS04-008"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let jsonl = String::from_utf8(o.stdout).unwrap();
+    assert!(jsonl.contains("\"field\":\"event_mention\""), "{jsonl}");
+    assert!(jsonl.contains("\"field\":\"boot\""), "{jsonl}");
     assert!(lines
         .iter()
         .any(|l| l["source"] == "event_log"
@@ -182,6 +210,100 @@ fn a_log_whose_times_run_backwards_is_noted() {
         .iter()
         .filter(|e| e["source"] == "event_log")
         .all(|e| e["note"].as_str().unwrap_or_default().contains("backwards")));
+    // Its records bear on the install (one names the update, one boot follows it): the
+    // witness cannot be trusted, `install_time_conflict`, and `--as-of` after the boot is no
+    // longer `patched_at_date`.
+    let root_reasons = doc["roots"][0]["reasons"].as_array().unwrap();
+    let conflict = root_reasons
+        .iter()
+        .find(|r| r["code"] == "install_time_conflict")
+        .unwrap_or_else(|| panic!("{root_reasons:#?}"));
+    assert!(
+        conflict["message"]
+            .as_str()
+            .unwrap()
+            .contains("run backwards"),
+        "{conflict}"
+    );
+    assert_eq!(
+        doc["roots"][0]["verdict"], "patched",
+        "the verdict does not change"
+    );
+    let inst = &doc["roots"][0]["system"]["rules"][0]["installed"];
+    assert_eq!(inst["consistent"], false);
+    assert_eq!(as_of(&root, "2004-03-21").0, "unknown_at_date");
+    // Before the install too: the registry key bounds it only from above, so with the
+    // witnesses in conflict the date cannot be placed before every source.
+    assert_eq!(as_of(&root, "2004-03-15").0, "unknown_at_date");
+}
+
+/// A record naming the update more than a day before the first update.exe run the update log
+/// records: the two witnesses disagree, and it is said, not averaged.
+#[test]
+fn a_mention_before_the_update_log_is_a_conflict() {
+    let ev = vec![
+        Event::new(
+            1,
+            at("2004-03-01T08:00:00Z"),
+            6009,
+            "EventLog",
+            &["5.00.", "2195", "Service Pack 4", "Uniprocessor Free"],
+        ),
+        Event::new(2, at("2004-03-01T08:00:01Z"), 6005, "EventLog", &[]),
+        Event::new(
+            3,
+            at("2004-03-05T12:00:00Z"),
+            4377,
+            "NtServicePack",
+            &["KB832359"],
+        ),
+        Event::new(4, at("2004-03-19T18:00:00Z"), 6006, "EventLog", &[]),
+        Event::new(5, at("2004-03-20T09:00:00Z"), 6005, "EventLog", &[]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let root = server_with_log(dir.path(), &ev);
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "json", "--rule", "MS04-008"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let doc = json(&o);
+    let r = &doc["roots"][0];
+    assert_eq!(r["verdict"], "patched");
+    let conflict = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "install_time_conflict")
+        .unwrap_or_else(|| panic!("{}", r["reasons"]));
+    let m = conflict["message"].as_str().unwrap();
+    assert!(m.contains("record 3"), "{m}");
+    assert!(m.contains("2004-03-05T12:00:00Z"), "{m}");
+    assert_eq!(r["system"]["rules"][0]["installed"]["consistent"], false);
+    // The update log's moment is still what `best` says: reported, not averaged.
+    assert_eq!(
+        r["system"]["rules"][0]["installed"]["best_source"],
+        "update_log"
+    );
+    assert_eq!(as_of(&root, "2004-03-21").0, "unknown_at_date");
+    // Within a day of the first run it is no conflict.
+    let mut near = ev.clone();
+    near[2].time_generated = at("2004-03-16T20:00:00Z");
+    near[2].time_written = near[2].time_generated;
+    let dir2 = tempfile::tempdir().unwrap();
+    let root2 = server_with_log(dir2.path(), &near);
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "json", "--rule", "MS04-008"])
+        .arg(&root2)
+        .output()
+        .unwrap();
+    let doc = json(&o);
+    assert!(!doc["roots"][0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["code"] == "install_time_conflict"));
+    assert_eq!(as_of(&root2, "2004-03-21").0, "patched_at_date");
 }
 
 /// The example system's System log (`sample_binaries/systems/w2k-server1/WINNT/system32/config/
@@ -200,4 +322,37 @@ fn the_example_event_log_is_the_writers_output() {
         "{} is stale: run with KBSCAN_WRITE_SAMPLE_EVT=1",
         path.display()
     );
+}
+
+/// The event logs are read once per system, whatever the number of rules: a log too large to
+/// read is one note, not one per rule, and a log whose times run backwards is noted once.
+#[test]
+fn the_logs_are_read_once_per_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = events();
+    ev[3].time_generated = at("2004-02-01T00:00:00Z");
+    ev[3].time_written = ev[3].time_generated;
+    let root = server_with_log(dir.path(), &ev);
+    // A sparse Application log one byte over the bound.
+    std::fs::File::create(root.join("WINNT/system32/config/AppEvent.Evt"))
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    let o = kbscan()
+        .args(["scan", "-q", "-f", "json"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let doc = json(&o);
+    let rules = doc["roots"][0]["rule_verdicts"].as_array().unwrap().len();
+    assert!(rules > 1, "every built-in rule is loaded");
+    let notes: Vec<String> = doc["roots"][0]["system"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    let count = |s: &str| notes.iter().filter(|n| n.contains(s)).count();
+    assert_eq!(count("AppEvent.Evt: larger than"), 1, "{notes:#?}");
+    assert_eq!(count("times run backwards"), 1, "{notes:#?}");
 }

@@ -25,6 +25,7 @@ mod man_completions;
 mod output_safety;
 mod output_sets;
 mod partial_read;
+mod pending;
 mod registry;
 mod registry_integrity;
 mod report;

@@ -173,6 +173,10 @@ pub struct TimeEvidence {
     /// The log line itself for update-log evidence (escaped, bounded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
+    /// Read from a log whose times run backwards against its record numbers (a clock set
+    /// back): its order of events is not trusted. Said in `note`; the judgement reads this.
+    #[serde(skip)]
+    pub times_run_backwards: bool,
 }
 
 /// `system.rules[].installed`: when the rule's update was installed, as far as the evidence

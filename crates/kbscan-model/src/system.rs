@@ -236,6 +236,75 @@ pub struct SystemEvidence {
     /// The update audit of this system (`kbscan updates`; absent from a scan).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updates: Option<super::updates::SystemAudit>,
+    /// SYSTEM `<ControlSet>\Control\Session Manager\PendingFileRenameOperations`: the
+    /// renames and deletions waiting for the next boot (absent when the value is not there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_renames: Option<PendingRenames>,
+}
+
+/// The renames and deletions `MoveFileEx(…, MOVEFILE_DELAY_UNTIL_REBOOT)` registered, which
+/// the Session Manager carries out at the next boot (docs/evidence.md, "Updates waiting for a
+/// reboot"). Their presence in an image says no boot has processed them since.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PendingRenames {
+    /// The value's path in the SYSTEM hive (`ControlSet001\Control\Session Manager\…`).
+    pub value: String,
+    /// The Session Manager key's last-write time: the last operation was registered no
+    /// later than this (any value of the key written later moves it forward).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_last_written: Option<crate::time::Timestamp>,
+    pub operations: Vec<PendingRename>,
+}
+
+/// One source/target pair of `PendingFileRenameOperations`, in the order recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingRename {
+    /// The pair's position in the value, from 1.
+    pub pair: usize,
+    /// The source as recorded (escaped).
+    #[serde(serialize_with = "crate::escape::name")]
+    pub source: String,
+    /// The target as recorded (escaped); absent for a deletion (an empty target).
+    #[serde(serialize_with = "crate::escape::name_opt")]
+    pub target: Option<String>,
+    /// The recorded target starts with `!` (taken off before the path is placed).
+    pub replace_prefix: bool,
+    /// The source placed under the root, as the file system spells it, when it is there.
+    #[serde(serialize_with = "crate::escape::name_opt")]
+    pub source_path: Option<String>,
+    /// The target placed under the root (the file it replaces), when it is there.
+    #[serde(serialize_with = "crate::escape::name_opt")]
+    pub target_path: Option<String>,
+    /// Why a path could not be placed under the root (another drive, a network path…):
+    /// nothing outside the root is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unresolved: Option<String>,
+    /// The staged file's version, read when the target is a file a rule names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged: Option<StagedFile>,
+}
+
+/// A staged file (the source of a pending replacement of a rule's file), read with the PE
+/// reader: the version the file will have after the next boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StagedFile {
+    #[serde(serialize_with = "crate::escape::name")]
+    pub path: String,
+    pub version: Option<crate::version::FileVersion>,
+    /// Why no version: not a PE, no version resource, unreadable, too large…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PendingRename {
+    /// Whether this operation replaces the file at `path` (a rename onto it).
+    pub fn replaces(&self, path: &str) -> bool {
+        self.target.is_some() && self.target_path.as_deref() == Some(path)
+    }
+    /// Whether this operation moves or deletes the file at `path` (it is the source).
+    pub fn removes(&self, path: &str) -> bool {
+        self.source_path.as_deref() == Some(path)
+    }
 }
 
 impl SystemEvidence {

@@ -236,6 +236,11 @@ coded! {
         /// `--as-of`: at the date an earlier install was in place that a recorded uninstall
         /// later removed, or an uninstall whose outcome the log does not give came before it.
         RemovedInstallAtDate = "removed_install_at_date",
+        /// A pending file rename operation (SYSTEM `PendingFileRenameOperations`) replaces, moves
+        /// or deletes a live copy at the next boot: the message names the live and the staged
+        /// versions. The verdict is the live file's (it is what runs until that boot); under
+        /// `--as-of`, the staged file never counts before a boot that has not happened.
+        UpdatePendingReboot = "update_pending_reboot",
     }
 }
 
@@ -399,6 +404,7 @@ impl ReasonCode {
                 | InstallTimeConflict
                 | ServiceImageStarted
                 | WithdrawnReleaseDated
+                | UpdatePendingReboot
         )
     }
 }

@@ -235,6 +235,10 @@ fn summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     writeln!(out, "</section>")
 }
 
+/// Event-log records listed per rule in the HTML report (a server's log holds hundreds of
+/// boots); the JSON report and the timeline hold every one.
+const MAX_EVENT_ROWS: usize = 40;
+
 fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
     let sys = &root.system;
     let mut rows: Vec<(&str, String)> = Vec::new();
@@ -294,6 +298,79 @@ fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
         }
         if let Some(u) = &rr.uninstall_dir {
             rows.push(("uninstall folder", ev(&format!("{}: {u}", rr.rule))));
+        }
+        // The event log's records (mentions of the update, boots): the first ones here, all of
+        // them in JSON and the timeline.
+        if let Some(i) = &rr.installed {
+            let events: Vec<_> = i
+                .evidence
+                .iter()
+                .filter(|e| e.source == crate::model::installed::TimeSource::EventLog)
+                .collect();
+            for e in events.iter().take(MAX_EVENT_ROWS) {
+                rows.push((
+                    "event log",
+                    ev(&format!(
+                        "{}: {} {}: {}{}",
+                        rr.rule,
+                        e.path,
+                        e.time,
+                        e.says,
+                        e.note
+                            .as_deref()
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default()
+                    )),
+                ));
+            }
+            if events.len() > MAX_EVENT_ROWS {
+                rows.push((
+                    "event log",
+                    ev(&format!(
+                        "{}: {} more event-log records in the JSON report and the timeline",
+                        rr.rule,
+                        events.len() - MAX_EVENT_ROWS
+                    )),
+                ));
+            }
+        }
+    }
+    // Renames and deletions waiting for the next boot.
+    if let Some(p) = &sys.pending_renames {
+        for op in &p.operations {
+            let what = match &op.target {
+                Some(t) => format!("{} → {t}", op.source),
+                None => format!("{} → (delete)", op.source),
+            };
+            let staged = match &op.staged {
+                Some(st) => match (st.version, &st.error) {
+                    (Some(v), _) => format!("; staged file {} version {v}", st.path),
+                    (None, e) => format!(
+                        "; staged file {}: {}",
+                        st.path,
+                        e.as_deref().unwrap_or("version not read")
+                    ),
+                },
+                None => String::new(),
+            };
+            let placed = match (&op.unresolved, &op.target_path) {
+                (Some(u), _) => format!("; not placed: {u}"),
+                (None, Some(t)) => format!("; replaces {t}"),
+                _ => String::new(),
+            };
+            rows.push((
+                "pending rename",
+                ev(&format!("pair {}: {what}{staged}{placed}", op.pair)),
+            ));
+        }
+        if let Some(t) = p.key_last_written {
+            rows.push((
+                "pending rename",
+                ev(&format!(
+                    "{}: registered no later than {t} (the Session Manager key's last write), not yet carried out",
+                    p.value
+                )),
+            ));
         }
     }
     for n in &sys.notes {

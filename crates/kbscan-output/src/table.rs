@@ -154,6 +154,27 @@ fn system_lines(
             wrapped_to(out, width, "   service:  ", 13, &text)?;
         }
     }
+    // Renames and deletions waiting for the next boot (paths are escaped names already).
+    if let Some(p) = &sys.pending_renames {
+        for op in &p.operations {
+            let what = match &op.target {
+                Some(t) => format!("{} -> {t}", op.source),
+                None => format!("{} -> (delete)", op.source),
+            };
+            let staged = match &op.staged {
+                Some(st) => match (st.version, &st.error) {
+                    (Some(v), _) => format!("; staged file version {v}"),
+                    (None, e) => format!(
+                        "; staged file: {}",
+                        esc(e.as_deref().unwrap_or("version not read"))
+                    ),
+                },
+                None => String::new(),
+            };
+            let text = format!("pair {}: {what}{staged}", op.pair);
+            wrapped_to(out, width, "   pending:  ", 13, &text)?;
+        }
+    }
     for n in &sys.notes {
         wrapped_to(out, width, "   registry: ", 13, &esc(n))?;
     }

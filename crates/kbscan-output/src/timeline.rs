@@ -220,14 +220,16 @@ impl Events {
                 "Registry Installed Date".to_owned(),
                 format!("registry value {}: {}", e.path, e.says),
             ),
+            // `timestamp_desc` names the log and the record, so that Timesketch keeps two
+            // records of one second apart and says where each is.
             (TimeSource::EventLog, TimeField::Boot) => (
                 "event_log",
-                "Boot".to_owned(),
+                format!("Boot ({})", log_record(e)),
                 format!("event log {}: {}", e.path, e.says),
             ),
             (TimeSource::EventLog, _) => (
                 "event_log",
-                "Event Log Record".to_owned(),
+                format!("Event Log Record ({})", log_record(e)),
                 format!("event log {}: {}", e.path, e.says),
             ),
             (TimeSource::UninstallFolder, field) => {
@@ -287,6 +289,84 @@ impl Events {
     }
 }
 
+/// `SysEvent.Evt record 12`: the log's file name and the record number of an event-log
+/// piece of evidence (its `line` starts with the record number).
+fn log_record(e: &TimeEvidence) -> String {
+    let log = e.path.rsplit('/').next().unwrap_or(&e.path);
+    match e.line.as_deref().and_then(|l| l.split(':').next()) {
+        Some(n) => format!("{log} record {n}"),
+        None => log.to_owned(),
+    }
+}
+
+impl Events {
+    /// The pending file rename operations of a root, at the Session Manager key's last-write
+    /// time (each was registered no later than that), naming the rules whose live copies
+    /// they replace, move or delete.
+    fn pending(&mut self, root: &crate::model::RootReport) {
+        let Some(p) = &root.system.pending_renames else {
+            return;
+        };
+        for op in &p.operations {
+            let rules: Vec<&str> = root
+                .findings
+                .iter()
+                .filter(|f| f.is_live() && (op.replaces(&f.path) || op.removes(&f.path)))
+                .map(|f| f.rule.as_str())
+                .collect();
+            let what = match &op.target {
+                Some(t) => format!("{} to replace {t}", op.source),
+                None => format!("{} to be deleted", op.source),
+            };
+            let staged = op
+                .staged
+                .as_ref()
+                .map(|s| match s.version {
+                    Some(v) => format!("; staged file version {v}"),
+                    None => "; staged file version not read".to_owned(),
+                })
+                .unwrap_or_default();
+            let path = op
+                .target_path
+                .as_deref()
+                .or(op.source_path.as_deref())
+                .unwrap_or(&op.source);
+            let message = format!(
+                "SYSTEM {} pair {}: {what}, waiting for the next boot{staged}",
+                p.value, op.pair
+            );
+            let note = Some("registered no later than this (the Session Manager key's last write); not yet carried out when the image was taken".to_owned());
+            if rules.is_empty() {
+                self.add(
+                    p.key_last_written,
+                    &root.root,
+                    path,
+                    "Pending File Rename Registered".to_owned(),
+                    "pending_rename",
+                    message,
+                    None,
+                    note,
+                    op.pair,
+                );
+            } else {
+                for r in rules {
+                    self.add(
+                        p.key_last_written,
+                        &root.root,
+                        path,
+                        "Pending File Rename Registered".to_owned(),
+                        "pending_rename",
+                        message.clone(),
+                        Some(r),
+                        note.clone(),
+                        op.pair,
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Every time of a scan.
 pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
     let mut ev = Events::default();
@@ -294,6 +374,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
         for f in &root.findings {
             ev.finding(&root.root, f);
         }
+        ev.pending(root);
         for rr in &root.system.rules {
             if let Some(inst) = &rr.installed {
                 for e in &inst.evidence {

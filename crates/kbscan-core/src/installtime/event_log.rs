@@ -10,7 +10,7 @@ use crate::evidence::evt::{kb_evidence, EvtFile, KbId, ServiceEventKind};
 use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource};
 use crate::model::system::RuleRegistry;
 use crate::model::Rule;
-use crate::source::{self, Source};
+use crate::source::Source;
 
 /// The logs read, under the Windows folder.
 const LOGS: [&str; 3] = ["SysEvent.Evt", "AppEvent.Evt", "SecEvent.Evt"];
@@ -27,6 +27,42 @@ pub(super) fn gatherer<S: Source>() -> Gatherer<S> {
     }
 }
 
+/// One event log as read for a system: its display path, its bytes, and why its times are
+/// not trusted to order events (they run backwards), if so.
+pub struct ReadLog {
+    pub shown: String,
+    pub bytes: Vec<u8>,
+    pub backwards: Option<String>,
+}
+
+/// The system's event logs, read and checked once (the first rule asks; the others reuse
+/// them); reading problems and a log whose times run backwards are noted once, here.
+fn logs<'c, S: Source>(ctx: &'c Context<'_, S>, notes: &mut Vec<String>) -> &'c [ReadLog] {
+    ctx.event_logs.get_or_init(|| {
+        let mut out = Vec::new();
+        for log in LOGS {
+            let Some((shown, bytes)) = ctx.read_under_windir(
+                &["system32", "config", log],
+                MAX_LOG_BYTES,
+                "an event log",
+                notes,
+            ) else {
+                continue;
+            };
+            let backwards = times_run_backwards(&EvtFile::open(&bytes));
+            if let Some(b) = &backwards {
+                notes.push(format!("{shown}: {b}"));
+            }
+            out.push(ReadLog {
+                shown,
+                bytes,
+                backwards,
+            });
+        }
+        out
+    })
+}
+
 fn gather<S: Source>(
     ctx: &Context<'_, S>,
     rule: &Rule,
@@ -34,59 +70,36 @@ fn gather<S: Source>(
     evidence: &mut Vec<TimeEvidence>,
     notes: &mut Vec<String>,
 ) {
-    let (src, Some((wnode, wshown))) = (ctx.src, ctx.windir) else {
-        return;
-    };
     let Some(kb) = KbId::parse(&rule.kb) else {
         return;
     };
-    for log in LOGS {
-        let Some(found) = source::path_ci(src, wnode, &["system32", "config", log], false) else {
-            continue;
-        };
-        let shown = crate::registry::shown_path(wshown, &found);
-        let node = &found[found.len() - 1].node;
-        let bytes = match src.stat(node) {
-            Ok(st) if st.size.unwrap_or(0) > MAX_LOG_BYTES => {
-                notes.push(format!(
-                    "{shown}: larger than {MAX_LOG_BYTES} bytes, not read as an event log"
-                ));
-                continue;
-            }
-            Ok(st) => match src.read(node, st.size.unwrap_or(0), MAX_LOG_BYTES) {
-                Ok(b) => b,
-                Err(e) => {
-                    notes.push(format!("{shown}: cannot read the event log: {e}"));
-                    continue;
-                }
-            },
-            Err(e) => {
-                notes.push(format!("{shown}: cannot read the event log: {e}"));
-                continue;
-            }
-        };
-        evidence.extend(log_evidence(&bytes, &shown, kb, notes));
+    for log in logs(ctx, notes) {
+        evidence.extend(log_evidence(
+            &log.bytes,
+            &log.shown,
+            kb,
+            log.backwards.as_deref(),
+            notes,
+        ));
     }
 }
 
 /// The evidence of one event log's bytes, `shown` as the path: every record naming `kb`, and
-/// the boots; a log whose times run backwards against its record numbers is noted on every
-/// piece of its evidence (a clock set back, or records not in the order written).
+/// the boots. `backwards` (from [`ReadLog`]) is noted on every piece of its evidence and
+/// marks it (a clock set back, or records not in the order written: the judgement reads it).
 pub fn log_evidence(
     bytes: &[u8],
     shown: &str,
     kb: KbId,
+    backwards: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Vec<TimeEvidence> {
     let file = EvtFile::open(bytes);
     let found = kb_evidence(&file, kb);
-    let backwards = times_run_backwards(&file);
-    if backwards.is_some() || found.truncated {
+    let backwards = backwards.map(str::to_owned);
+    if found.truncated {
         notes.push(format!(
-            "{shown}: {}",
-            backwards
-                .clone()
-                .unwrap_or_else(|| "more records than kbscan keeps; the rest were not read".into())
+            "{shown}: more records than kbscan keeps; the rest were not read"
         ));
     }
     let mut out = Vec::new();
@@ -108,6 +121,7 @@ pub fn log_evidence(
         );
         e.line = Some(format!("{}: {}", m.record_number, m.text.to_string_lossy()));
         e.note.clone_from(&backwards);
+        e.times_run_backwards = backwards.is_some();
         out.push(e);
     }
     let boots: Vec<_> = found.boots().collect();
@@ -129,6 +143,7 @@ pub fn log_evidence(
         );
         e.line = Some(format!("{}: boot", b.record_number));
         e.note.clone_from(&backwards);
+        e.times_run_backwards = backwards.is_some();
         out.push(e);
     }
     out

@@ -2,11 +2,15 @@
 //! evidence is one file of this folder holding a [`Gatherer`], registered by one line in
 //! [`gatherers`]: the update's own log `%windir%\KB<number>.log` (`update_log`), the last-write
 //! times of the update's registry keys and their `InstalledDate`-style values
-//! (`registry_times`), the uninstall folder's times (`uninstall_folder`). The scan driver
-//! runs them after the system facts are read; local times are turned into UTC with the
-//! system's time zone. Everything bounded; nothing judged (that is `judge::installed`).
+//! (`registry_times`), the uninstall folder's times (`uninstall_folder`), the classic event
+//! logs (`event_log`). The scan driver runs them after the system facts are read; local times
+//! are turned into UTC with the system's time zone. Files under the Windows folder are read
+//! through one helper ([`Context::read_under_windir`]: found case-insensitively, size checked
+//! before a byte is read, a note when too large or unreadable), and the event logs once per
+//! system ([`Context::event_logs`]). Everything bounded; nothing judged (that is
+//! `judge::installed`).
 
-mod event_log;
+pub mod event_log;
 mod registry_times;
 mod uninstall_folder;
 pub mod update_log;
@@ -18,7 +22,7 @@ use crate::model::system::{RuleRegistry, SystemEvidence};
 use crate::model::time::Timestamp;
 use crate::model::Rule;
 use crate::registry::hive::LoadedHive;
-use crate::source::Source;
+use crate::source::{self, Source};
 
 pub use registry_times::parse_installed_date;
 pub use uninstall_folder::folder_evidence;
@@ -36,6 +40,63 @@ pub struct Context<'a, S: Source> {
     pub windir: Option<&'a (S::Node, String)>,
     pub software: Option<&'a LoadedHive>,
     pub time_zone: Option<&'a TimeZoneFacts>,
+    /// The event logs, read once per system on first use (every rule's gatherer reads them):
+    /// [`Context::new`] leaves it empty.
+    pub event_logs: std::cell::OnceCell<Vec<event_log::ReadLog>>,
+}
+
+impl<'a, S: Source> Context<'a, S> {
+    pub fn new(
+        src: &'a S,
+        windir: Option<&'a (S::Node, String)>,
+        software: Option<&'a LoadedHive>,
+        time_zone: Option<&'a TimeZoneFacts>,
+    ) -> Self {
+        Self {
+            src,
+            windir,
+            software,
+            time_zone,
+            event_logs: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The file at `rel` under the Windows folder, read whole if it is at most `max` bytes:
+    /// (its display path, its bytes). A file too large or unreadable is a note naming `what`
+    /// it would have been read as; a file not there is `None` without a note.
+    pub fn read_under_windir(
+        &self,
+        rel: &[&str],
+        max: u64,
+        what: &str,
+        notes: &mut Vec<String>,
+    ) -> Option<(String, Vec<u8>)> {
+        let (wnode, wshown) = self.windir?;
+        let found = source::path_ci(self.src, wnode, rel, false)?;
+        let shown = crate::registry::shown_path(wshown, &found);
+        let node = &found.last()?.node;
+        let read = self
+            .src
+            .stat(node)
+            .and_then(|st| match st.size.unwrap_or(0) {
+                // Refused before a byte is read.
+                n if n > max => Ok(None),
+                n => self.src.read(node, n, max).map(Some),
+            });
+        match read {
+            Ok(Some(bytes)) => Some((shown, bytes)),
+            Ok(None) => {
+                notes.push(format!(
+                    "{shown}: larger than {max} bytes, not read as {what}"
+                ));
+                None
+            }
+            Err(e) => {
+                notes.push(format!("{shown}: cannot read {what}: {e}"));
+                None
+            }
+        }
+    }
 }
 
 /// Reads one rule's evidence of one kind; problems worth telling go into `notes`.
@@ -148,6 +209,7 @@ pub(crate) fn item(
         path,
         note: None,
         line: None,
+        times_run_backwards: false,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::evidence::updatelog::{self, RunOutcome, MAX_LOG_BYTES};
 use crate::model::installed::{Bound, TimeEvidence, TimeField, TimeSource, TimeZoneFacts};
 use crate::model::system::RuleRegistry;
 use crate::model::Rule;
-use crate::source::{self, Source};
+use crate::source::Source;
 
 pub(super) fn gatherer<S: Source>() -> Gatherer<S> {
     Gatherer {
@@ -22,24 +22,11 @@ fn gather<S: Source>(
     evidence: &mut Vec<TimeEvidence>,
     notes: &mut Vec<String>,
 ) {
-    let (src, Some((wnode, wshown))) = (ctx.src, ctx.windir) else {
-        return;
-    };
     let log_name = format!("{}.log", rule.kb);
-    let Some(found) = source::path_ci(src, wnode, &[log_name.as_str()], false) else {
-        return;
-    };
-    let shown = crate::registry::shown_path(wshown, &found);
-    let node = &found[found.len() - 1].node;
-    match src.stat(node) {
-        Ok(st) if st.size.unwrap_or(0) > MAX_LOG_BYTES => notes.push(format!(
-            "{shown}: larger than {MAX_LOG_BYTES} bytes, not read as an update log"
-        )),
-        Ok(st) => match src.read(node, st.size.unwrap_or(0), MAX_LOG_BYTES) {
-            Ok(bytes) => evidence.extend(log_evidence(&bytes, &shown, ctx.time_zone)),
-            Err(e) => notes.push(format!("{shown}: cannot read the update log: {e}")),
-        },
-        Err(e) => notes.push(format!("{shown}: cannot read the update log: {e}")),
+    if let Some((shown, bytes)) =
+        ctx.read_under_windir(&[log_name.as_str()], MAX_LOG_BYTES, "an update log", notes)
+    {
+        evidence.extend(log_evidence(&bytes, &shown, ctx.time_zone));
     }
 }
 

@@ -101,6 +101,7 @@ pub fn finding_evidence(f: &Finding, fat_note: bool) -> Vec<TimeEvidence> {
                 None
             },
             line: None,
+            times_run_backwards: false,
         });
     };
     let created_bound = if live {
@@ -363,6 +364,73 @@ fn before_the_fix(inst: &mut Installed, fix: &FixDates, rule: &str) -> Option<Re
     Some(Reason::new(ReasonCode::InstallTimeConflict, text))
 }
 
+/// How far before the first update.exe run the update log records a record naming the update
+/// may be before the two witnesses are taken to disagree: the log's local times are converted
+/// with the system's zone (or known only within ±14 h without one), and a clock may drift.
+pub const EVENT_MENTION_TOLERANCE: i128 = DAY;
+
+/// The event log against the rest (docs/evidence.md, "The event log as a witness"): two
+/// witnesses that disagree are reported, not averaged. `install_time_conflict` when
+/// - a record naming the update is dated more than [`EVENT_MENTION_TOLERANCE`] before the
+///   first update.exe run its update log records (the log named the update before any run of
+///   its installer), or
+/// - a log whose times run backwards against its record numbers gives evidence that touches
+///   the install: a record naming the update, or a boot no earlier than the install's lower
+///   bound (the boots `--as-of` reads to tell when the fix was running).
+///
+/// Either makes `installed` not consistent (never toward clean: `--as-of` then says
+/// `unknown_at_date` unless the date is before every bound). Runs after [`judge_installed`].
+fn event_log_conflicts(inst: &mut Installed, rule: &str) -> Option<Reason> {
+    let first_run = inst
+        .evidence
+        .iter()
+        .filter(|e| e.source == TimeSource::UpdateLog)
+        .filter(|e| {
+            matches!(
+                e.field,
+                TimeField::LogHeader
+                    | TimeField::LogHeaderRemoved
+                    | TimeField::LogHeaderRemovedUnconfirmed
+            )
+        })
+        .filter_map(|e| lower(e).or_else(|| at(e)))
+        .min();
+    let mut found: Vec<String> = Vec::new();
+    if let Some(first) = first_run {
+        for e in inst
+            .evidence
+            .iter()
+            .filter(|e| e.source == TimeSource::EventLog && e.field == TimeField::EventMention)
+        {
+            if at(e).is_some_and(|t| t + EVENT_MENTION_TOLERANCE < first) {
+                found.push(prose::mention_before_the_log(e, first));
+            }
+        }
+    }
+    let from = nanos(inst.earliest).or(nanos(inst.best));
+    let mut logs: Vec<&str> = Vec::new();
+    for e in inst.evidence.iter().filter(|e| e.times_run_backwards) {
+        let touches = e.field == TimeField::EventMention
+            || (e.field == TimeField::Boot && from.is_some_and(|f| at(e).is_some_and(|t| t >= f)));
+        if touches && !logs.contains(&e.path.as_str()) {
+            logs.push(&e.path);
+        }
+    }
+    for log in logs {
+        found.push(prose::backwards_log_touches_install(log));
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let text = prose::event_log_conflict(rule, &found);
+    inst.consistent = false;
+    inst.conflict = Some(match inst.conflict.take() {
+        Some(c) => prose::conflicts_joined(&c, &text),
+        None => text.clone(),
+    });
+    Some(Reason::new(ReasonCode::InstallTimeConflict, text))
+}
+
 /// Adds the findings' times to every rule's install-time evidence, notes back-dated NTFS
 /// times on the findings, judges `installed`, and adds the reasons to the rule's and the
 /// root's (the verdicts do not change).
@@ -414,6 +482,7 @@ pub fn attach(
         new_reasons.extend(judge_installed(&mut inst, verdict, &rr.rule));
         if dates_fix {
             new_reasons.extend(before_the_fix(&mut inst, &fix, &rr.rule));
+            new_reasons.extend(event_log_conflicts(&mut inst, &rr.rule));
         }
         rr.installed = Some(inst);
         if let Some(v) = rule_verdicts.iter_mut().find(|v| v.rule == rr.rule) {
@@ -623,7 +692,8 @@ pub fn as_of(root: &RootReport, rules: &RuleSet, at_date: Timestamp) -> AsOf {
                 .for_rule(&rv.rule)
                 .and_then(|r| r.installed.as_ref());
             let fix = rules.get(&rv.rule).map(FixDates::of).unwrap_or_default();
-            let (state, reasons) = rule_as_of(rv.verdict, inst, &fix, date);
+            let (state, mut reasons) = rule_as_of(rv.verdict, inst, &fix, date);
+            reasons.extend(crate::judge::pending::as_of_reasons(rv, &show_time(date)));
             RuleAsOf {
                 rule: rv.rule.clone(),
                 state,
@@ -673,6 +743,7 @@ mod tests {
             path: "p".to_owned(),
             note: None,
             line: None,
+            times_run_backwards: false,
         }
     }
 
@@ -1022,5 +1093,94 @@ mod tests {
         );
         let (s, _) = rule_as_of(Verdict::Patched, Some(&i), &ms10, t("2010-05-01T00:00:00Z"));
         assert_eq!(s, AsOfState::UnknownAtDate);
+    }
+
+    /// An event-log piece of evidence: a record naming the update, or a boot.
+    fn event(field: TimeField, time: &str, record: u32, backwards: bool) -> TimeEvidence {
+        let mut x = e(TimeSource::EventLog, time, Bound::Context, None, None);
+        x.field = field;
+        x.path = "WINNT/system32/config/SysEvent.Evt".to_owned();
+        x.line = Some(format!("{record}: KB832359"));
+        x.times_run_backwards = backwards;
+        x
+    }
+
+    #[test]
+    fn the_event_log_as_a_second_witness() {
+        let fix = FixDates::default();
+        let after = t("2004-06-01T00:00:00Z");
+        // A mention after the install, a boot after it, a clean log: nothing to say.
+        let mut i = consistent();
+        i.evidence.push(event(
+            TimeField::EventMention,
+            "2004-03-17T09:15:30Z",
+            3,
+            false,
+        ));
+        i.evidence
+            .push(event(TimeField::Boot, "2004-03-18T08:00:00Z", 4, false));
+        assert!(event_log_conflicts(&mut i, "MS04-008").is_none());
+        assert!(i.consistent);
+        assert_eq!(
+            rule_as_of(Verdict::Patched, Some(&i), &fix, after).0,
+            AsOfState::PatchedAtDate
+        );
+        // Within the tolerance before the first run: still nothing.
+        let mut i = consistent();
+        i.evidence.push(event(
+            TimeField::EventMention,
+            "2004-03-16T10:00:00Z",
+            3,
+            false,
+        ));
+        assert!(event_log_conflicts(&mut i, "MS04-008").is_none());
+        // A mention more than a day before every run of the update log: a conflict, and
+        // `--as-of` after both is no longer patched_at_date.
+        let mut i = consistent();
+        i.evidence.push(event(
+            TimeField::EventMention,
+            "2004-03-10T09:00:00Z",
+            3,
+            false,
+        ));
+        let r = event_log_conflicts(&mut i, "MS04-008").unwrap();
+        assert_eq!(r.code, ReasonCode::InstallTimeConflict);
+        assert!(r.message.contains("record 3"), "{}", r.message);
+        assert!(!i.consistent);
+        assert!(i.conflict.as_deref().unwrap().contains("not averaged"));
+        assert_eq!(
+            rule_as_of(Verdict::Patched, Some(&i), &fix, after).0,
+            AsOfState::UnknownAtDate
+        );
+        // A log whose times run backwards: a conflict when its evidence touches the install
+        // (a boot after it, or a mention), not for boots long before it.
+        let mut i = consistent();
+        i.evidence
+            .push(event(TimeField::Boot, "2004-01-01T08:00:00Z", 1, true));
+        assert!(event_log_conflicts(&mut i, "MS04-008").is_none());
+        i.evidence
+            .push(event(TimeField::Boot, "2004-03-20T08:00:00Z", 9, true));
+        let r = event_log_conflicts(&mut i, "MS04-008").unwrap();
+        assert!(r.message.contains("run backwards"), "{}", r.message);
+        assert!(!i.consistent);
+        let mut i = consistent();
+        i.evidence.push(event(
+            TimeField::EventMention,
+            "2004-03-17T09:20:00Z",
+            5,
+            true,
+        ));
+        assert!(event_log_conflicts(&mut i, "MS04-008").is_some());
+        // Without an update log a mention contradicts nothing.
+        let mut i = Installed {
+            evidence: vec![event(
+                TimeField::EventMention,
+                "2004-03-10T09:00:00Z",
+                3,
+                false,
+            )],
+            ..Default::default()
+        };
+        assert!(event_log_conflicts(&mut i, "MS04-008").is_none());
     }
 }

@@ -9,6 +9,7 @@
 pub mod findings;
 pub mod installed; // issue 14
 pub mod location;
+pub mod pending;
 mod prose;
 pub mod reconcile;
 pub mod system;

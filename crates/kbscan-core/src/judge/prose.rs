@@ -969,3 +969,31 @@ pub(super) fn awaiting_boot(installed_by: i128, first_boot: i128, date: i128) ->
         show_time(date)
     )
 }
+
+// --- The event log as a second witness (installed.rs: event_log_conflicts) ---
+
+pub(super) fn mention_before_the_log(e: &TimeEvidence, first_run: i128) -> String {
+    format!(
+        "{} record {} names the update at {}, more than a day before the first update.exe run its update log records ({})",
+        e.path,
+        e.line
+            .as_deref()
+            .and_then(|l| l.split(':').next())
+            .unwrap_or("?"),
+        e.time,
+        show_time(first_run)
+    )
+}
+
+pub(super) fn backwards_log_touches_install(log: &str) -> String {
+    format!(
+        "the times of {log} run backwards against its record numbers, and its records bear on the install (a record naming the update, or the boots after it): the order of its events is not trusted"
+    )
+}
+
+pub(super) fn event_log_conflict(rule: &str, found: &[String]) -> String {
+    format!(
+        "the event log disagrees with the other install-time evidence of {rule}: {}; the witnesses are reported as they are, not averaged",
+        found.join("; ")
+    )
+}

@@ -6,6 +6,7 @@
 
 pub mod facts;
 pub mod hive;
+pub mod pending;
 pub mod services;
 pub mod times;
 
@@ -137,6 +138,13 @@ pub fn gather_at<S: Source>(
     // The system's time zone, which turns the local times of install-time evidence into UTC.
     if let (Some(h), Some(cs)) = (system_h, ev.os.control_set.clone()) {
         ev.time_zone = times::read_time_zone(h, &cs);
+        // Renames and deletions waiting for the next boot (updates that replace a file in use).
+        if let Some(value) = pending::read_pending_value(h, &cs) {
+            ev.notes.extend(value.notes.iter().cloned());
+            let mut notes = Vec::new();
+            ev.pending_renames = Some(pending::place(src, &service_env, &value, rules, &mut notes));
+            ev.notes.append(&mut notes);
+        }
     }
     let (software_info, software) = match software {
         Some((i, h)) => (Some(i), h),

@@ -341,6 +341,9 @@ pub fn nodes_on_source<S: Source>(src: &S, rel: &str) -> Vec<(S::Node, EntryKind
             break;
         }
     }
+    if want.is_empty() {
+        return Vec::new();
+    }
     let mut out: Vec<(S::Node, EntryKind, String)> = level
         .into_iter()
         .map(|(n, k, s)| (n, k, s.join("/")))

@@ -247,12 +247,12 @@ impl<'a> Scanner<'a> {
         let facts = registry::gather_at(src, &self.rules.rules, &self.settings.hives, windir);
         let mut ev = facts.evidence;
         let time_zone = ev.time_zone.clone();
-        let ctx = crate::installtime::Context {
+        let ctx = crate::installtime::Context::new(
             src,
-            windir: facts.windir.as_ref(),
-            software: facts.software.as_ref(),
-            time_zone: time_zone.as_ref(),
-        };
+            facts.windir.as_ref(),
+            facts.software.as_ref(),
+            time_zone.as_ref(),
+        );
         crate::installtime::gather(&ctx, &self.rules.rules, &mut ev);
         if self.audit_updates {
             let mut env = crate::registry::services::ServiceEnv {
@@ -311,6 +311,14 @@ impl<'a> Scanner<'a> {
         );
         j.reasons
             .extend(rule_named(&system, &j.rule_verdicts, &before, added));
+        // Updates waiting for a reboot: a reason, the verdicts unchanged.
+        crate::judge::pending::attach(
+            self.rules,
+            system.pending_renames.as_ref(),
+            &findings,
+            &mut j.rule_verdicts,
+            &mut j.reasons,
+        );
         RootReport {
             root,
             verdict: j.verdict,
