@@ -13,7 +13,7 @@ const SERVER: &str = "WINNT/system32/Windows Media/Server";
 
 /// `hex(7):` data of a REG_MULTI_SZ holding `strings` (each NUL-terminated, then the list's
 /// terminating NUL), as regedit writes it.
-fn multi_sz(strings: &[&str]) -> String {
+pub(crate) fn multi_sz(strings: &[&str]) -> String {
     let mut bytes = Vec::new();
     for s in strings {
         for u in s.encode_utf16() {
@@ -28,7 +28,7 @@ fn multi_sz(strings: &[&str]) -> String {
 
 /// Writes `PendingFileRenameOperations` (`data` as the .reg text gives it) into the copy's
 /// SYSTEM hive, current control set ControlSet001.
-fn set_pending(root: &Path, data: &str) {
+pub(crate) fn set_pending(root: &Path, data: &str) {
     merge_reg(
         &root.join("WINNT/system32/config/SYSTEM"),
         &format!(

@@ -563,3 +563,64 @@ fn a_linked_file_follows_the_scans_link_policy() {
         "current"
     );
 }
+
+/// The headline case waiting for a reboot: the registry records KB832359, the live Nscm.exe is
+/// older than the record, and the fixed file is staged with a pending rename onto it. The
+/// audit keeps `older` (the old file runs until the next boot) and says what the rename does,
+/// with the staged file's version, in every format.
+#[test]
+fn a_staged_replacement_is_said_and_the_live_file_still_decides() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("w2k-claims-update");
+    copy_tree(&system("w2k-claims-update"), &root);
+    fs::copy(
+        system("w2k-server1").join(WMS).join("Nscm.exe"),
+        root.join(WMS).join("SET1A.tmp"),
+    )
+    .unwrap();
+    crate::pending::set_pending(
+        &root,
+        &crate::pending::multi_sz(&[
+            "\\??\\C:\\WINNT\\system32\\Windows Media\\Server\\SET1A.tmp",
+            "!\\??\\C:\\WINNT\\system32\\Windows Media\\Server\\Nscm.exe",
+        ]),
+    );
+    let (exit, doc) = audit_json(&[&root], &[]);
+    assert_eq!(
+        exit, 1,
+        "the live file is still older than its record: {doc:#}"
+    );
+    let files: Vec<&Value> = updates(&doc["roots"][0])
+        .iter()
+        .flat_map(|u| u["files"].as_array().unwrap().iter())
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with("/Nscm.exe")))
+        .collect();
+    assert!(!files.is_empty(), "{doc:#}");
+    for f in files {
+        assert_eq!(
+            f["file_status"].as_str().or(f["status"].as_str()),
+            Some("older"),
+            "{f:#}"
+        );
+        let p = &f["pending_reboot"];
+        assert_eq!(p["pair"], 1, "{f:#}");
+        assert_eq!(p["removes"], false, "{f:#}");
+        assert_eq!(p["staged"]["version"], "4.1.0.3934", "{f:#}");
+    }
+    for format in ["table", "csv", "html"] {
+        let o = kbscan()
+            .args(["updates", "-q", "-f", format])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(code(&o), 1, "{format}");
+        assert!(
+            text.contains("update_pending_reboot") && text.contains("4.1.0.3934"),
+            "{format}: {text}"
+        );
+    }
+}

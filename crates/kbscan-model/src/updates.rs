@@ -113,6 +113,47 @@ pub struct AuditedFile {
     pub newer_by: Option<String>,
     /// Why the file is `missing` or `unjudged`, or what else was noticed.
     pub reason: Option<String>,
+    /// A rename waiting for the next boot that replaces or removes this file
+    /// (`PendingFileRenameOperations`): until that boot the live file is the one that runs,
+    /// so the status stays the live file's; this says what comes after the reboot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_reboot: Option<PendingReplacement>,
+}
+
+/// What a pending rename does to an audited file at the next boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingReplacement {
+    /// The pair's position in `PendingFileRenameOperations`, from 1.
+    pub pair: usize,
+    /// The file is moved away or deleted (it is the operation's source), not replaced.
+    pub removes: bool,
+    /// The staged file that replaces it, and its version when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged: Option<crate::system::StagedFile>,
+}
+
+impl PendingReplacement {
+    /// One line for the printers: `update_pending_reboot: …`.
+    pub fn describe(&self) -> String {
+        if self.removes {
+            return format!(
+                "update_pending_reboot: pending rename {} moves or deletes this file at the next boot",
+                self.pair
+            );
+        }
+        let staged = match &self.staged {
+            Some(s) => match (&s.version, &s.error) {
+                (Some(v), _) => format!("{} (version {v})", s.path),
+                (None, Some(e)) => format!("{} (no version: {e})", s.path),
+                (None, None) => s.path.clone(),
+            },
+            None => "a staged file (not read)".to_owned(),
+        };
+        format!(
+            "update_pending_reboot: pending rename {} replaces this file with {staged} at the next boot",
+            self.pair
+        )
+    }
 }
 
 /// One update record (`Microsoft\Updates\<product>[\<level>]\<update>`, or a `HotFix`

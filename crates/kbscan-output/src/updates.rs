@@ -32,6 +32,7 @@ pub const COLUMNS: &[&str] = &[
     "file_status",
     "newer_by",
     "reason",
+    "pending_reboot",
     "installed_date",
     "description",
 ];
@@ -55,6 +56,9 @@ fn file_detail(f: &AuditedFile) -> String {
     }
     if let Some(r) = &f.reason {
         s.push_str(&format!(": {r}"));
+    }
+    if let Some(p) = &f.pending_reboot {
+        s.push_str(&format!("; {}", p.describe()));
     }
     s
 }
@@ -178,6 +182,10 @@ pub fn csv(report: &UpdatesReport, w: &mut dyn Write) -> Result<(), Error> {
                     f.status.as_str().to_owned(),
                     o(&f.newer_by),
                     o(&f.reason),
+                    f.pending_reboot
+                        .as_ref()
+                        .map(|p| p.describe())
+                        .unwrap_or_default(),
                 ]);
                 cells.extend(tail.iter().cloned());
                 crate::csv_out::row_names(&mut out, &cells, &names)?;
@@ -326,6 +334,12 @@ pub fn html(report: &UpdatesReport, w: &mut dyn Write) -> Result<(), Error> {
                 if let Some(n) = &f.newer_by {
                     note = format!("as recorded by {}", ev(n));
                 }
+                if let Some(p) = &f.pending_reboot {
+                    if !note.is_empty() {
+                        note.push_str("; ");
+                    }
+                    note.push_str(&ev(&p.describe()));
+                }
                 writeln!(
                     w,
                     "<tr>{head}<td>{at}</td><td>{}</td><td>{}</td><td>{}</td><td>{note}</td></tr>",
@@ -370,6 +384,7 @@ mod tests {
             status: FileStatus::Missing,
             newer_by: None,
             reason: Some("no file\r\nfake,row".into()),
+            pending_reboot: None,
         };
         let update = AuditedUpdate {
             key: "Microsoft\\Updates\\P\\K\u{202e}".into(),

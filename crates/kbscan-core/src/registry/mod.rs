@@ -135,6 +135,7 @@ pub fn gather_at<S: Source>(
         );
         ev.rules.push(rr);
     }
+    let mut pending_value = None;
     // The system's time zone, which turns the local times of install-time evidence into UTC.
     if let (Some(h), Some(cs)) = (system_h, ev.os.control_set.clone()) {
         ev.time_zone = times::read_time_zone(h, &cs);
@@ -144,6 +145,7 @@ pub fn gather_at<S: Source>(
             let mut notes = Vec::new();
             ev.pending_renames = Some(pending::place(src, &service_env, &value, rules, &mut notes));
             ev.notes.append(&mut notes);
+            pending_value = Some(value);
         }
     }
     let (software_info, software) = match software {
@@ -154,6 +156,7 @@ pub fn gather_at<S: Source>(
     ev.system_hive = system.map(|(i, _)| i);
     Facts {
         evidence: ev,
+        pending: pending_value,
         software,
         windir,
     }
@@ -390,6 +393,9 @@ fn rule_facts<S: Source>(
 /// uninstall folder).
 pub struct Facts<N> {
     pub evidence: SystemEvidence,
+    /// `PendingFileRenameOperations` as recorded, for the update audit (which reads the
+    /// staged file of any audited target, not only of a rule's).
+    pub pending: Option<pending::PendingValue>,
     pub software: Option<LoadedHive>,
     pub windir: Option<Windir<N>>,
 }

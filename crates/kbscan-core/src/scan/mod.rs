@@ -266,12 +266,22 @@ impl<'a> Scanner<'a> {
                     ));
                 }
             }
+            // The staged file of any audited target waiting for the next boot.
+            let mut notes = Vec::new();
+            let pending = facts
+                .pending
+                .as_ref()
+                .map(|v| crate::registry::pending::place_with(src, &env, v, &|_| true, &mut notes));
             ev.updates = Some(crate::updates::audit(
                 src,
                 facts.software.as_ref(),
                 &env,
                 self.settings.max_size,
+                pending.as_ref(),
             ));
+            if let (Some(u), false) = (ev.updates.as_mut(), notes.is_empty()) {
+                u.notes.append(&mut notes);
+            }
         }
         ev
     }

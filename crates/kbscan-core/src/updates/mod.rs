@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use nt_hive::{KeyNode, KeyValueDataType, NtHiveError};
 
 use crate::evidence::inspect;
+use crate::model::system::PendingRenames;
 use crate::model::updates::{
-    AuditCounts, AuditedFile, AuditedUpdate, FileStatus, SystemAudit, UpdateStatus, MAX_FILES,
-    MAX_RECORDS,
+    AuditCounts, AuditedFile, AuditedUpdate, FileStatus, PendingReplacement, SystemAudit,
+    UpdateStatus, MAX_FILES, MAX_RECORDS,
 };
 use crate::model::FileVersion;
 use crate::registry::facts::{subkeys, type_name};
@@ -272,6 +273,7 @@ fn audit_file<S: Source>(
         status: FileStatus::Unjudged,
         newer_by: None,
         reason: None,
+        pending_reboot: None,
     };
     let unjudged = |mut file: AuditedFile, why: String| {
         file.reason = Some(why);
@@ -364,6 +366,7 @@ pub fn audit<S: Source>(
     software: Option<&LoadedHive>,
     env: &ServiceEnv,
     max: u64,
+    pending: Option<&PendingRenames>,
 ) -> SystemAudit {
     let mut out = SystemAudit::default();
     let Some(hive) = software else {
@@ -404,7 +407,8 @@ pub fn audit<S: Source>(
         let mut files = Vec::new();
         let mut placed = Vec::new();
         for raw in &r.files {
-            let j = audit_file(src, env, raw, max, &mut forged, &r.key);
+            let mut j = audit_file(src, env, raw, max, &mut forged, &r.key);
+            j.file.pending_reboot = pending_for(&j.file, pending);
             placed.push(j.placed.as_ref().map(|p| p.0.clone()));
             if let Some((rel, v)) = j.placed {
                 claims.entry(rel).or_default().push((r.key.clone(), v));
@@ -441,6 +445,22 @@ pub fn audit<S: Source>(
     }
     out.counts = AuditCounts::of(&out.updates);
     out
+}
+
+/// The rename waiting for the next boot that replaces or removes the audited live file.
+fn pending_for(f: &AuditedFile, pending: Option<&PendingRenames>) -> Option<PendingReplacement> {
+    let path = f.path.as_deref()?;
+    let ops = &pending?.operations;
+    // An update often moves the old file away and the staged one in: the replacement says more.
+    let op = ops
+        .iter()
+        .find(|op| op.replaces(path))
+        .or_else(|| ops.iter().find(|op| op.removes(path)))?;
+    Some(PendingReplacement {
+        pair: op.pair,
+        removes: !op.replaces(path),
+        staged: op.staged.clone(),
+    })
 }
 
 /// For a `newer` file placed at `rel`: the other record that claims the version the live
