@@ -73,8 +73,17 @@ const SYSTEMS: &[Expect] = &[
     },
 ];
 
+/// A scan in `fmt`; a table unwrapped (`--width 0`), so each rule-verdicts line is whole.
 fn scan(fmt: &str, name: &str) -> (i32, Vec<u8>) {
-    let o = run(&["scan", "-q", "-f", fmt, system(name).to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "-q",
+        "--width",
+        "0",
+        "-f",
+        fmt,
+        system(name).to_str().unwrap(),
+    ]);
     (code(&o), o.stdout)
 }
 

@@ -92,12 +92,40 @@ fn boxed(rows: &[Vec<String>], paths: &[usize], width: Option<usize>) -> String 
     text
 }
 
-/// The longest piece a line cannot break inside: a word, or a part of one up to and
-/// including a `/` or `_`.
+/// Where a word may break inside: after a path separator or an underscore.
+const BREAKS: [char; 3] = ['/', '\\', '_'];
+
+/// The words of `text` as lines break between them: at spaces, except the space inside a
+/// path (`WINNT/system32/Windows Media/Server`, `C:\WINNT\Windows Media\nscm.exe`: a word
+/// holding a separator, not ending a clause, followed by another holding one), which stays
+/// with its path; such a path breaks after a separator instead.
+fn units(text: &str) -> Vec<String> {
+    let pathy = |w: &str| w.contains(['/', '\\']);
+    let mut out: Vec<String> = Vec::new();
+    let mut glue = false;
+    for word in text.split([' ', '\n']).filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if glue && pathy(word) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+        glue = pathy(word) && !word.ends_with([',', ';', ':', ')', '.']);
+    }
+    out
+}
+
+/// The longest piece a line cannot break inside: a word (a path with its spaces), or a part
+/// of one up to and including a `/`, `\` or `_`.
 fn longest_piece(text: &str) -> usize {
-    text.split([' ', '\n'])
-        .flat_map(|w| w.split_inclusive(['/', '_']))
-        .map(|p| p.cols())
+    units(text)
+        .iter()
+        .flat_map(|w| {
+            w.split_inclusive(BREAKS)
+                .map(Cols::cols)
+                .collect::<Vec<_>>()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -203,18 +231,16 @@ pub(crate) fn wrap_text(text: &str, first: usize, room: usize) -> Vec<String> {
     let mut line = String::new();
     let mut len = 0;
     let limit = |lines: &Vec<String>| if lines.is_empty() { first } else { room };
-    for word in text.split(' ') {
+    for word in units(text) {
+        let word = word.as_str();
         let wlen = word.cols();
-        if wlen == 0 {
-            continue;
-        }
         // The whole word on the next line when it fits there but not here.
         if len > 0 && len + 1 + wlen > limit(&lines) && wlen <= room {
             lines.push(std::mem::take(&mut line));
             len = 0;
         }
         let mut pieces: Vec<String> = Vec::new();
-        for p in word.split_inclusive(['/', '_']) {
+        for p in word.split_inclusive(BREAKS) {
             if p.cols() <= room {
                 pieces.push(p.to_owned());
             } else {
@@ -1267,10 +1293,9 @@ mod tests {
         assert_eq!(
             wrap_text(text, 30, 30),
             [
-                "live copy",
-                "WINNT/system32/Windows",
-                "Media/Server/Nscm.exe is",
-                "4.1.0.3917"
+                "live copy WINNT/system32/",
+                "Windows Media/Server/Nscm.exe",
+                "is 4.1.0.3917"
             ]
         );
         // A hash longer than the room breaks at the line's end, nowhere else.
@@ -1283,6 +1308,22 @@ mod tests {
         assert!(wrap_text("日本語のファイル属性", 8, 8)
             .iter()
             .all(|l| l.cols() <= 8));
+    }
+
+    #[test]
+    fn a_space_inside_a_path_is_no_break() {
+        let text =
+            r"service nsstation: C:\WINNT\System32\Windows Media\Server\nscm.exe [automatic]";
+        assert_eq!(
+            wrap_text(text, 50, 50),
+            [
+                "service nsstation:",
+                r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
+                "[automatic]"
+            ]
+        );
+        // Words that only end a clause with a path are not glued.
+        assert_eq!(units("in WINNT/x, then Windows Media/y").len(), 5);
     }
 
     #[test]
