@@ -594,7 +594,8 @@ fn the_summary_gives_the_reason_that_decided() {
         ("w2k-wms-fully-patched", "MS03-019 live_patched: "),
         ("backup-copies-only", "MS03-019 not_found: "),
     ] {
-        let o = run(&["scan", "-q", system(sys).to_str().unwrap()]);
+        // `--width 0`: the summary one line per root (fitted to 100 columns it stacks).
+        let o = run(&["scan", "-q", "--width", "0", system(sys).to_str().unwrap()]);
         let out = String::from_utf8_lossy(&o.stdout);
         let line = out
             .lines()
