@@ -19,10 +19,7 @@ Messages go to standard error; the report goes to standard output or to -o FILE.
 
 /// Offline, read-only check of Windows file trees for missing security updates.
 ///
-/// kbscan reads mounted disk images and restored backups, finds the files a security update
-/// replaces, reads their version resources and says, per file and per system, whether the
-/// update is missing. Built in: the Windows Media Services 4.1 bulletins (every rule file
-/// under rules/; `kbscan rules` lists them), and more with --rules FILE.
+/// (The long description, naming the built-in rules, is set by [`command`].)
 #[derive(Debug, Parser)]
 #[command(
     name = "kbscan",
@@ -72,6 +69,34 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// The command line as parsed and documented: `Cli`'s, with the long description naming the
+/// rules built in, read from them (so `--help` and kbscan(1) never name fewer or more).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().long_about(long_about())
+}
+
+/// `kbscan --help`'s description: what kbscan does and the built-in rules, by id and KB.
+fn long_about() -> String {
+    let builtin = match kbscan_core::rules::load(&[] as &[PathBuf]) {
+        Ok(set) => set
+            .rules
+            .iter()
+            .map(|r| format!("{} ({})", r.id, r.kb))
+            .collect::<Vec<_>>()
+            .join(", "),
+        // Cannot happen with the tested built-in files; said rather than hidden.
+        Err(e) => format!("(the built-in rules do not load: {e})"),
+    };
+    format!(
+        "Offline, read-only check of Windows file trees for missing security updates.\n\n\
+         kbscan reads mounted disk images and restored backups, finds the files a security \
+         update replaces, reads their version resources and says, per file and per system, \
+         whether the update is missing. Built in: {builtin} (`kbscan rules` lists them); more \
+         with --rules FILE."
+    )
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
@@ -115,14 +140,76 @@ pub struct OutputArgs {
     #[arg(short, long, value_parser = format_parser(), default_value = kbscan_output::default_format().name)]
     pub format: kbscan_output::Format,
     /// Write the report to FILE instead of standard output. Refused when FILE is, links to or
-    /// lies inside any input (root, image segment, hive, rule file); written to a temporary
-    /// file beside it and moved into place only when the command succeeded.
+    /// lies inside any input (root, image segment, hive, rule file), and when FILE exists
+    /// unless --force; written to a temporary file beside it and moved into place only when
+    /// the command succeeded.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE given with -o (and a CSV report's FILE.examination.json) when it exists; by
+    /// default an existing file is refused and left as it was.
+    #[arg(long)]
+    pub force: bool,
+    /// CSV for spreadsheets: a UTF-8 byte order mark first (so Excel reads the text as
+    /// UTF-8) and times as `YYYY-MM-DD hh:mm:ss` in UTC (which Excel parses as dates) instead
+    /// of RFC 3339 with fractions; with -f csv only.
+    #[arg(long)]
+    pub excel: bool,
     /// Colour the table's verdicts: auto (only on a terminal, and not when NO_COLOR is set),
     /// always, never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Keep the table's lines within COLS columns (at least 40), wrapping at spaces and after
+    /// a `/` in paths; 0: never wrap (one line per finding, for grep). Default: the
+    /// terminal's width, or 100 into a file or a pipe.
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(usize))]
+    pub width: Option<usize>,
+}
+
+/// `--format` for `kbscan version` and `kbscan rules`: the registered printers that render
+/// those reports (not the scan-only ones, which they would refuse).
+fn listing_format_parser() -> impl clap::builder::TypedValueParser<Value = kbscan_output::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        kbscan_output::FORMATS
+            .iter()
+            .filter(|p| !p.scan_only())
+            .map(|p| PossibleValue::new(p.name).help(p.help)),
+    )
+    .try_map(|name: String| kbscan_output::format(&name).ok_or("not a registered format"))
+}
+
+/// The output flags of `kbscan version` and `kbscan rules`: `OutputArgs` without the
+/// scan-only formats.
+#[derive(Debug, Args)]
+pub struct ListingOutputArgs {
+    /// Output format.
+    #[arg(short, long, value_parser = listing_format_parser(), default_value = kbscan_output::default_format().name)]
+    pub format: kbscan_output::Format,
+    /// Write the report to FILE instead of standard output. Refused when FILE is, links to or
+    /// lies inside any input; refused too when FILE exists, unless --force.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE given with -o when it exists (by default an existing file is refused).
+    #[arg(long)]
+    pub force: bool,
+    /// Colour the table's verdicts: auto (only on a terminal, and not when NO_COLOR is set),
+    /// always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+impl ListingOutputArgs {
+    /// The same flags as `OutputArgs`, for the code they share.
+    pub fn general(&self) -> OutputArgs {
+        OutputArgs {
+            format: self.format,
+            output: self.output.clone(),
+            force: self.force,
+            color: self.color,
+            excel: false,
+            width: None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +315,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, suffix) = t.split_at(split);
+    // `64 MiB` as `--help` shows the default: one space may stand before the unit.
+    let suffix = suffix.strip_prefix(' ').unwrap_or(suffix);
     let shift = match suffix.to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kib" => 10,
@@ -254,7 +343,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// `--max-size`'s default as people write it (the library's `DEFAULT_MAX_SIZE`; a test keeps
 /// the two equal).
-const DEFAULT_MAX_SIZE: &str = "64M";
+const DEFAULT_MAX_SIZE: &str = "64MiB";
 
 impl ScanArgs {
     /// The scan settings these flags ask for.
@@ -445,7 +534,7 @@ pub struct VersionArgs {
     #[arg(short = 'r', long)]
     pub recurse: bool,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ListingOutputArgs,
     /// Do not read files larger than this: bytes, or with a suffix K, M, G, T (64M, 2G).
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_SIZE, value_parser = parse_size)]
     pub max_size: u64,
@@ -454,7 +543,7 @@ pub struct VersionArgs {
 #[derive(Debug, Args)]
 pub struct RulesArgs {
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ListingOutputArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Print the build lineage table (which update shipped which build) instead of the rules.
@@ -466,21 +555,22 @@ pub struct RulesArgs {
 /// subcommand (`kbscan-scan.1`…), written into `dir` (`kbscan man DIR`; the committed copies
 /// in `man/` are checked to be current by `tests/cli/man_completions.rs`).
 pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    use clap::CommandFactory;
     std::fs::create_dir_all(dir)?;
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     cmd.build();
     let mut written = Vec::new();
     let mut page =
         |c: clap::Command, file: String, extra: &[(&str, &str)]| -> std::io::Result<()> {
             let mut buf = Vec::new();
-            let man = clap_mangen::Man::new(c);
+            let man = clap_mangen::Man::new(c.clone());
             man.render_title(&mut buf)?;
             man.render_name_section(&mut buf)?;
             man.render_synopsis_section(&mut buf)?;
             man.render_description_section(&mut buf)?;
             man.render_options_section(&mut buf)?;
-            man.render_subcommands_section(&mut buf)?;
+            if c.has_subcommands() {
+                man.render_subcommands_section(&mut buf)?;
+            }
             for (title, body) in extra {
                 buf.extend_from_slice(format!(".SH \"{title}\"\n{body}").as_bytes());
             }
@@ -604,7 +694,7 @@ When set and not empty, the table is not coloured with \-\-color auto (the defau
 The bulletins, the verdicts, what kbscan promises an examiner.
 .TP
 \fIFILE.examination.json\fR
-Beside a CSV report written with \-o FILE: the examination record, which CSV has no place for.
+Beside a CSV report written with \-o FILE: the examination record, which CSV has no place for (refused, like FILE, when it exists, unless \-\-force). A CSV report on standard output gets the record on standard error instead, one JSON line beginning {"examination":.
 "#;
     let examples = match sub {
         "scan" | "" => SCAN_EXAMPLES,
@@ -648,6 +738,7 @@ mod tests {
         assert_eq!(parse_size("1048576"), Ok(1 << 20));
         assert_eq!(parse_size("64M"), Ok(64 << 20));
         assert_eq!(parse_size("64mib"), Ok(64 << 20));
+        assert_eq!(parse_size("64 MiB"), Ok(64 << 20));
         assert_eq!(parse_size("2G"), Ok(2 << 30));
         assert_eq!(parse_size("1T"), Ok(1 << 40));
         assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));

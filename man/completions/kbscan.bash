@@ -156,18 +156,18 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__rules)
-            opts="-f -o -h --format --output --color --rules --rule --lineage --help"
+            opts="-f -o -h --format --output --force --color --rules --rule --lineage --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -198,7 +198,7 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__scan)
-            opts="-f -o -j -q -h --format --output --color --rules --rule --follow-symlinks --cross-mounts --software-hive --system-hive --max-size --threads --quiet --verify-image --as-of --brief --case --examiner --help"
+            opts="-f -o -j -q -h --format --output --force --excel --color --width --rules --rule --follow-symlinks --cross-mounts --software-hive --system-hive --max-size --threads --quiet --verify-image --as-of --brief --case --examiner --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +222,10 @@ _kbscan() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --rules)
@@ -272,7 +276,7 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__updates)
-            opts="-f -o -j -q -h --format --output --color --follow-symlinks --cross-mounts --software-hive --max-size --threads --quiet --verify-image --case --examiner --help"
+            opts="-f -o -j -q -h --format --output --force --excel --color --width --follow-symlinks --cross-mounts --software-hive --max-size --threads --quiet --verify-image --case --examiner --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,6 +300,10 @@ _kbscan() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --software-hive)
@@ -330,18 +338,18 @@ _kbscan() {
             return 0
             ;;
         kbscan__subcmd__version)
-            opts="-r -f -o -h --recurse --format --output --color --max-size --help"
+            opts="-r -f -o -h --recurse --format --output --force --color --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table csv json jsonl timeline html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json jsonl timeline" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -42,11 +42,12 @@ json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
 timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
-'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
-'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file), and when FILE exists unless --force; written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file), and when FILE exists unless --force; written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
 '--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
 always\:"Always, even into a file or a pipe"
 never\:"Never"))' \
+'--width=[Keep the table'\''s lines within COLS columns (at least 40), wrapping at spaces and after a \`/\` in paths; 0\: never wrap (one line per finding, for grep). Default\: the terminal'\''s width, or 100 into a file or a pipe]:COLS:_default' \
 '*--rules=[Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated]:FILE:_files' \
 '*--rule=[Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated]:ID:_default' \
 '--software-hive=[Read the SOFTWARE hive from FILE instead of <windir>/system32/config/SOFTWARE under each root (for hives exported separately; applies to every root)]:FILE:_files' \
@@ -57,6 +58,8 @@ never\:"Never"))' \
 '--as-of=[Also judge each root as it was at DATE (RFC 3339, or YYYY-MM-DD meaning midnight UTC) from the install-time evidence\: exit 1 when a root was vulnerable then, 2 when none was but one cannot be told]:DATE:_default' \
 '--case=[The case this examination belongs to, recorded in the report (at most 256 characters)]:ID:_default' \
 '--examiner=[Who ran the examination, recorded in the report (at most 256 characters)]:NAME:_default' \
+'--force[Replace FILE given with -o (and a CSV report'\''s FILE.examination.json) when it exists; by default an existing file is refused and left as it was]' \
+'--excel[CSV for spreadsheets\: a UTF-8 byte order mark first (so Excel reads the text as UTF-8) and times as \`YYYY-MM-DD hh\:mm\:ss\` in UTC (which Excel parses as dates) instead of RFC 3339 with fractions; with -f csv only]' \
 '--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
 '--cross-mounts[Walk folders that are mount points (another file system, a bind mount) inside a folder root; by default each is a notice and is not walked (find'\''s and fd'\''s \`-xdev\`)]' \
 '-q[No progress line and no per-path messages on standard error]' \
@@ -111,17 +114,20 @@ json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
 timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
 html\:"One self-contained, printable HTML page (scan only)"))' \
-'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
-'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file), and when FILE exists unless --force; written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file), and when FILE exists unless --force; written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
 '--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
 always\:"Always, even into a file or a pipe"
 never\:"Never"))' \
+'--width=[Keep the table'\''s lines within COLS columns (at least 40), wrapping at spaces and after a \`/\` in paths; 0\: never wrap (one line per finding, for grep). Default\: the terminal'\''s width, or 100 into a file or a pipe]:COLS:_default' \
 '--software-hive=[Read the SOFTWARE hive from FILE instead of the one found under each root]:FILE:_files' \
 '--max-size=[Do not read listed files larger than this (64M, 2G)]:SIZE:_default' \
 '-j+[Threads reading directories, 1 to 256 (default\: one per core)]:N:_default' \
 '--threads=[Threads reading directories, 1 to 256 (default\: one per core)]:N:_default' \
 '--case=[The case this examination belongs to, recorded in the report]:ID:_default' \
 '--examiner=[Who ran the examination, recorded in the report]:NAME:_default' \
+'--force[Replace FILE given with -o (and a CSV report'\''s FILE.examination.json) when it exists; by default an existing file is refused and left as it was]' \
+'--excel[CSV for spreadsheets\: a UTF-8 byte order mark first (so Excel reads the text as UTF-8) and times as \`YYYY-MM-DD hh\:mm\:ss\` in UTC (which Excel parses as dates) instead of RFC 3339 with fractions; with -f csv only]' \
 '--follow-symlinks[Follow symbolic links whose target stays inside the root (absolute links never)]' \
 '--cross-mounts[Walk folders that are mount points inside a folder root]' \
 '-q[No progress line and no per-path messages on standard error]' \
@@ -138,22 +144,21 @@ _arguments "${_arguments_options[@]}" : \
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
-timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
-html\:"One self-contained, printable HTML page (scan only)"))' \
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"))' \
 '--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
-timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
-html\:"One self-contained, printable HTML page (scan only)"))' \
-'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
-'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input; refused too when FILE exists, unless --force]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input; refused too when FILE exists, unless --force]:FILE:_files' \
 '--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
 always\:"Always, even into a file or a pipe"
 never\:"Never"))' \
 '--max-size=[Do not read files larger than this\: bytes, or with a suffix K, M, G, T (64M, 2G)]:SIZE:_default' \
 '-r[Describe every PE file (one that begins with MZ) under each FOLDER given, in path order\: links are not followed and nothing outside the folder is read]' \
 '--recurse[Describe every PE file (one that begins with MZ) under each FOLDER given, in path order\: links are not followed and nothing outside the folder is read]' \
+'--force[Replace FILE given with -o when it exists (by default an existing file is refused)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '*::files -- PE files to describe (with -r, folders too):_files' \
@@ -165,21 +170,20 @@ _arguments "${_arguments_options[@]}" : \
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
-timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
-html\:"One self-contained, printable HTML page (scan only)"))' \
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"))' \
 '--format=[Output format]:FORMAT:((table\:"Aligned text for people (fits 100 columns)"
 csv\:"One row per finding, header row first"
 json\:"One JSON document"
 jsonl\:"One JSON object per line, each carrying its root"
-timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"
-html\:"One self-contained, printable HTML page (scan only)"))' \
-'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
-'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input (root, image segment, hive, rule file); written to a temporary file beside it and moved into place only when the command succeeded]:FILE:_files' \
+timeline\:"One JSON object per time read (file, update log, registry key), sorted, for Timesketch"))' \
+'-o+[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input; refused too when FILE exists, unless --force]:FILE:_files' \
+'--output=[Write the report to FILE instead of standard output. Refused when FILE is, links to or lies inside any input; refused too when FILE exists, unless --force]:FILE:_files' \
 '--color=[Colour the table'\''s verdicts\: auto (only on a terminal, and not when NO_COLOR is set), always, never]:WHEN:((auto\:"Only when standard output is a terminal and NO_COLOR is not set"
 always\:"Always, even into a file or a pipe"
 never\:"Never"))' \
 '*--rules=[Add the rules in FILE (TOML, see docs/rules.md; a regular file of at most 1 MiB); may be repeated]:FILE:_files' \
 '*--rule=[Use only the rule ID (case-insensitive; all loaded rules by default); may be repeated]:ID:_default' \
+'--force[Replace FILE given with -o when it exists (by default an existing file is refused)]' \
 '--lineage[Print the build lineage table (which update shipped which build) instead of the rules]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \

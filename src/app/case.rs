@@ -20,7 +20,7 @@ use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
-use super::outfile::{self, Inputs, Sink};
+use super::outfile::{self, Existing, Inputs, Sink};
 use super::progress::Progress;
 use super::record;
 use crate::cli::CaseArgs;
@@ -530,10 +530,11 @@ fn run_item(job: &Job, item: &Item) -> CaseItem {
     if out.error.is_none() {
         out.systems = systems(&report.roots, job.rules);
     }
-    let written = Sink::open(Some(&report_path), job.inputs).and_then(|mut sink| {
-        let w = kbscan_output::write_case_item(&out, &report, sink.writer());
-        sink.finish(w, job.inputs)
-    });
+    let written =
+        Sink::open(Some(&report_path), job.inputs, Existing::Replace).and_then(|mut sink| {
+            let w = kbscan_output::write_case_item(&out, &report, sink.writer());
+            sink.finish(w, job.inputs)
+        });
     if let Err(e) = written {
         out.status = "failed".to_owned();
         out.error = Some(escape_str(&e.to_string()));
@@ -756,7 +757,7 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
     }
     for (ext, print) in kbscan_output::CASE_FORMATS {
         let path = a.output_dir.join(format!("case.{ext}"));
-        let mut sink = Sink::open(Some(&path), &inputs)?;
+        let mut sink = Sink::open(Some(&path), &inputs, Existing::Replace)?;
         let w = print(&report, kbscan_output::Style::default(), sink.writer());
         sink.finish(w, &inputs)?;
     }
@@ -765,10 +766,13 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
         let out = crate::cli::OutputArgs {
             format: kbscan_output::default_format(),
             output: None,
+            force: false,
             color: a.color,
+            excel: false,
+            width: None,
         };
         let style = super::style(&out, false);
-        let mut sink = Sink::open(None, &inputs)?;
+        let mut sink = Sink::open(None, &inputs, Existing::Refuse)?;
         let w = (kbscan_output::CASE_FORMATS[0].1)(&report, style, sink.writer());
         sink.finish(w, &inputs)?;
     }

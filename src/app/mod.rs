@@ -15,7 +15,7 @@ use kbscan_core::describe;
 use kbscan_core::model::described::VersionReport;
 use kbscan_core::model::{exit, Report, Summary, ToolInfo};
 use kbscan_core::scan::Scanner;
-use outfile::{Inputs, Sink};
+use outfile::{Existing, Inputs, Sink};
 use progress::Progress;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
@@ -31,8 +31,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-/// How the table is laid out: colours and wrapping only for a terminal on standard output
-/// (`--color always` colours anywhere; `NO_COLOR` set and not empty turns `auto` off).
+/// How the table is laid out: colours only for a terminal on standard output (`--color
+/// always` colours anywhere; `NO_COLOR` set and not empty turns `auto` off); lines within the
+/// terminal's width, or 100 columns into a file or a pipe, or `--width`.
 fn style(o: &crate::cli::OutputArgs, brief: bool) -> kbscan_output::Style {
     use std::io::IsTerminal;
     let terminal = o.output.is_none() && io::stdout().is_terminal();
@@ -44,15 +45,21 @@ fn style(o: &crate::cli::OutputArgs, brief: bool) -> kbscan_output::Style {
             terminal && !no_color && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
         }
     };
-    let width = if terminal {
-        terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0).max(40))
-    } else {
-        None
+    // `--width N` (0: never wrap), else the terminal's width, else (a file, a pipe) 100.
+    let width = match o.width {
+        Some(0) => None,
+        Some(n) => Some(n.max(40)),
+        None if terminal => Some(
+            terminal_size::terminal_size_of(io::stdout())
+                .map_or(kbscan_output::WIDTH, |(w, _)| usize::from(w.0).max(40)),
+        ),
+        None => Some(kbscan_output::WIDTH),
     };
     kbscan_output::Style {
         color,
         width,
         brief,
+        excel: o.excel,
     }
 }
 
@@ -138,6 +145,12 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     if let Some(h) = &a.system_hive {
         inputs.add(h, "the --system-hive file");
     }
+    if a.output.excel && a.output.format.name != "csv" {
+        return Err(Error::Usage(format!(
+            "--excel shapes CSV for spreadsheets; it does nothing with -f {}",
+            a.output.format.name
+        )));
+    }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     // Beside a device or a FIFO (`-o /dev/null`, `-o >(gzip …)`) there is no place for the
     // examination record a sidecar format writes beside its report: refused before anything
@@ -157,15 +170,18 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     }
     // The examination record beside a CSV report is checked before the report is opened:
     // refused, it leaves nothing behind.
+    let existing = existing(&a.output);
     if let (Some(o), true) = (&a.output.output, a.output.format.sidecar) {
-        outfile::check(&examination_path(o), &inputs)?;
+        outfile::check(&examination_path(o), &inputs, existing)?;
     }
     // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let mut sink = Sink::open(a.output.output.as_deref(), &inputs, existing)?;
     // A format with no place for the examination record (CSV): it goes beside the report,
     // FILE.examination.json.
     let mut sidecar = match (&a.output.output, a.output.format) {
-        (Some(o), f) if f.sidecar => Some(Sink::open(Some(&examination_path(o)), &inputs)?),
+        (Some(o), f) if f.sidecar => {
+            Some(Sink::open(Some(&examination_path(o)), &inputs, existing)?)
+        }
         _ => None,
     };
     let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
@@ -216,6 +232,11 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     if let Some(mut side) = sidecar.take() {
         let written = kbscan_output::write_examination(&report.examination, side.writer());
         side.finish(written, &inputs)?;
+    } else if a.output.format.sidecar && a.output.output.is_none() {
+        // A CSV report on standard output has no file to put the record beside: it goes to
+        // standard error, one JSON line after the report (even with -q: it is part of the
+        // report, not a message).
+        eprintln!("{}", kbscan_output::examination_line(&report.examination)?);
     }
     Ok(report.summary.exit_code)
 }
@@ -266,13 +287,23 @@ pub fn examination_path(output: &std::path::Path) -> std::path::PathBuf {
     name.into()
 }
 
+/// Whether `-o` may replace an existing file: only with `--force`.
+fn existing(o: &crate::cli::OutputArgs) -> Existing {
+    if o.force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    }
+}
+
 fn run_version(a: VersionArgs) -> Result<i32, Error> {
-    scan_only_formats(&a.output)?;
+    let output = a.output.general();
+    scan_only_formats(&output)?;
     let mut inputs = Inputs::default();
     for f in &a.files {
         inputs.add(f, "the input file");
     }
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let mut sink = Sink::open(output.output.as_deref(), &inputs, existing(&output))?;
     let mut files = Vec::new();
     let mut tree_errors = false;
     for f in &a.files {
@@ -323,9 +354,10 @@ fn run_version(a: VersionArgs) -> Result<i32, Error> {
 }
 
 fn run_rules(a: RulesArgs) -> Result<i32, Error> {
-    scan_only_formats(&a.output)?;
+    let output = a.output.general();
+    scan_only_formats(&output)?;
     let inputs = inputs_with_rules(&a.rules.rules);
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let mut sink = Sink::open(output.output.as_deref(), &inputs, existing(&output))?;
     let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
     let written = if a.lineage {
         kbscan_output::write_lineage(
@@ -342,8 +374,8 @@ fn run_rules(a: RulesArgs) -> Result<i32, Error> {
 
 /// `kbscan completions SHELL`: the completion script on standard output.
 fn run_completions(a: crate::cli::CompletionsArgs) -> Result<i32, Error> {
-    let mut sink = Sink::open(None, &Inputs::default())?;
-    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut sink = Sink::open(None, &Inputs::default(), Existing::Refuse)?;
+    let mut cmd = crate::cli::command();
     clap_complete::generate(a.shell, &mut cmd, "kbscan", sink.writer());
     sink.finish(Ok(()), &Inputs::default())?;
     Ok(exit::CLEAN)

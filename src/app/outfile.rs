@@ -9,6 +9,9 @@
 //! compared by (device, inode) with each folder root, which catches a root bind-mounted
 //! elsewhere. A refused `-o` creates and truncates nothing.
 //!
+//! A regular file already at `-o` is refused unless the command was given `--force`
+//! ([`Existing`]); `kbscan case` replaces the reports of its own output folder.
+//!
 //! An accepted report is written to a new temporary file (`O_CREAT | O_EXCL | O_NOFOLLOW`)
 //! beside its target and moved into place only after the command succeeded: an existing
 //! target is replaced by the rename (never written through), a missing one is created by a
@@ -276,8 +279,17 @@ enum Plan {
     Stream(PathBuf),
 }
 
+/// Whether an existing regular file at `-o` may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refused, left as it was (the default: a report never replaces a file silently).
+    Refuse,
+    /// Replaced (`--force`; `kbscan case` rewriting the reports of its own output folder).
+    Replace,
+}
+
 /// Checks `-o` against the inputs; opens nothing.
-fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
+fn plan(output: &Path, inputs: &Inputs, existing: Existing) -> Result<Plan, Error> {
     let Some(name) = output.file_name() else {
         return Err(refused(output, "it does not name a file"));
     };
@@ -325,6 +337,12 @@ fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
         return Err(refused(output, why));
     }
     let ft = meta.file_type();
+    if meta.is_file() && existing == Existing::Refuse {
+        return Err(refused(
+            output,
+            "the file exists; give --force to replace it (it is left as it was)",
+        ));
+    }
     if meta.is_file() {
         let Some(target) = target else {
             return Err(refused(output, "its symbolic link cannot be resolved"));
@@ -367,8 +385,8 @@ fn plan(output: &Path, inputs: &Inputs) -> Result<Plan, Error> {
 /// Checks `-o` against the inputs as [`Sink::open`] does, opening nothing: a second file
 /// (the CSV examination record) is checked before the first is opened, so that a refusal of
 /// either leaves nothing written, not even a temporary file.
-pub fn check(output: &Path, inputs: &Inputs) -> Result<(), Error> {
-    plan(output, inputs).map(|_| ())
+pub fn check(output: &Path, inputs: &Inputs, existing: Existing) -> Result<(), Error> {
+    plan(output, inputs, existing).map(|_| ())
 }
 
 /// A report file being written: a temporary file beside its target until `commit`.
@@ -471,14 +489,14 @@ pub enum Sink {
 impl Sink {
     /// Checks `-o` against the inputs and opens it (a temporary file for a regular target),
     /// or standard output, which must be open.
-    pub fn open(output: Option<&Path>, inputs: &Inputs) -> Result<Sink, Error> {
+    pub fn open(output: Option<&Path>, inputs: &Inputs, existing: Existing) -> Result<Sink, Error> {
         let Some(output) = output else {
             if super::stdout_closed() {
                 return Err(Error::StdoutClosed);
             }
             return Ok(Sink::Stdout(BufWriter::new(io::stdout().lock())));
         };
-        match plan(output, inputs)? {
+        match plan(output, inputs, existing)? {
             Plan::File { target, existed } => {
                 let (tmp, file) = create_temp(&target).map_err(|e| output_error(output, e))?;
                 Ok(Sink::File(Pending {

@@ -25,6 +25,12 @@ pub(crate) fn run_updates(a: UpdatesArgs) -> Result<i32, Error> {
     if let Some(h) = &a.software_hive {
         inputs.add(h, "the --software-hive file");
     }
+    if a.output.excel {
+        return Err(Error::Usage(
+            "--excel shapes the CSV of kbscan scan; the audit's CSV is plain UTF-8".to_owned(),
+        ));
+    }
+    let existing = super::existing(&a.output);
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     if let Some(o) = &a.output.output {
         if format.sidecar && std::fs::metadata(o).is_ok_and(|m| !m.is_file()) {
@@ -37,12 +43,12 @@ pub(crate) fn run_updates(a: UpdatesArgs) -> Result<i32, Error> {
             )));
         }
         if format.sidecar {
-            super::outfile::check(&examination_path(o), &inputs)?;
+            super::outfile::check(&examination_path(o), &inputs, existing)?;
         }
     }
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs)?;
+    let mut sink = Sink::open(a.output.output.as_deref(), &inputs, existing)?;
     let mut sidecar = match (&a.output.output, format.sidecar) {
-        (Some(o), true) => Some(Sink::open(Some(&examination_path(o)), &inputs)?),
+        (Some(o), true) => Some(Sink::open(Some(&examination_path(o)), &inputs, existing)?),
         _ => None,
     };
     // No rule: the walk finds no candidate, and the driver reads each Windows folder's hives

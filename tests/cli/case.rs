@@ -471,6 +471,11 @@ fn a_failing_item_is_a_failed_row_and_the_exit_code_is_the_worst() {
     let o = case(&[&ev, &"-o", &out, &rule[0], &rule[1]]);
     assert_eq!(code(&o), 2);
     assert_failed(&out, "notes.bin", "no NTFS or FAT file system recognised");
+    assert_failed(
+        &out,
+        "notes.bin",
+        "not a folder or a disk image kbscan reads",
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("kbscan: notes.bin: failed:"), "{err}");
     assert!(err.contains("1 failed"), "{err}");

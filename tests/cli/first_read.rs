@@ -48,7 +48,8 @@ fn the_summary_is_a_system_by_bulletin_matrix() {
         .iter()
         .map(|r| system(r).to_string_lossy().into_owned())
         .collect();
-    let mut args = vec!["scan", "-q"];
+    // `--width 0`: the matrix one line per root (fitted to a width, it folds or stacks).
+    let mut args = vec!["scan", "-q", "--width", "0"];
     args.extend(paths.iter().map(String::as_str));
     let out = text(&run(&args));
     let lines = summary_lines(&out);
@@ -254,7 +255,7 @@ fn the_as_of_answer_leads_every_format() {
     );
 
     let args = |extra: &[&'static str]| {
-        let mut v: Vec<String> = vec!["scan".into(), "-q".into()];
+        let mut v: Vec<String> = vec!["scan".into(), "-q".into(), "--width".into(), "0".into()];
         v.extend(roots.iter().map(|r| r.to_string_lossy().into_owned()));
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -340,9 +341,27 @@ fn the_matrix_heads_fold_on_a_narrow_terminal() {
             .unwrap();
         String::from_utf8_lossy(&o.stdout).replace('\r', "")
     };
+    // The root's length and 110 columns: the rule heads fold (two lines; one-line heads need
+    // about 140 besides the root); 120: too narrow even so, each root is stacked (its name,
+    // then its verdicts under the folded heads, then its reason).
+    let root_len = system("w2k-sp4-patched")
+        .display()
+        .to_string()
+        .chars()
+        .count() as u32;
+    let folded = run_at(root_len + 110);
+    let lines = summary_lines(&folded);
+    assert!(lines[0].starts_with("  root "), "{folded}");
+    assert!(
+        lines[0].contains("MS03-019") && !lines[0].contains("(KB"),
+        "{folded}"
+    );
     let narrow = run_at(120);
     let lines = summary_lines(&narrow);
-    let (ids, kbs) = (lines[0], lines[1]);
+    assert_eq!(lines[0], "  root", "{narrow}");
+    let at = lines.iter().position(|l| l.contains("MS03-019")).unwrap();
+    let (ids, kbs) = (lines[at], lines[at + 1]);
+    assert!(narrow.lines().all(|l| l.chars().count() <= 120), "{narrow}");
     for (id, kb) in [
         ("MS03-019", "(KB817772)"),
         ("MS04-008", "(KB832359)"),
@@ -605,4 +624,150 @@ fn the_summary_counts_only_the_findings_that_decide() {
     .sum();
     assert_eq!(sum, total, "{s}");
     assert!(deciding < 69, "{deciding}");
+}
+
+/// `--excel`: a UTF-8 byte order mark first, every time cell `YYYY-MM-DD hh:mm:ss` (which
+/// Excel parses as a date), the same rows as the plain CSV; the plain CSV keeps no mark and
+/// RFC 3339 times. Refused with another format.
+#[test]
+fn csv_for_excel_has_a_bom_and_times_excel_parses() {
+    let root = system("w2k-sp4-vulnerable");
+    let plain = run(&["scan", "-q", "-f", "csv", root.to_str().unwrap()]);
+    let excel = run(&["scan", "-q", "-f", "csv", "--excel", root.to_str().unwrap()]);
+    assert_eq!(code(&plain), 1);
+    assert_eq!(code(&excel), 1);
+    assert!(excel.stdout.starts_with(b"\xEF\xBB\xBF"));
+    assert!(!plain.stdout.starts_with(b"\xEF\xBB\xBF"));
+    let read = |bytes: &[u8]| {
+        let text = std::str::from_utf8(bytes)
+            .unwrap()
+            .trim_start_matches('\u{feff}');
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let heads: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        (heads, rows)
+    };
+    let (heads, plain_rows) = read(&plain.stdout);
+    let (excel_heads, excel_rows) = read(&excel.stdout);
+    assert_eq!(heads, excel_heads);
+    assert_eq!(plain_rows.len(), excel_rows.len());
+    let is_excel_time = |c: &str| {
+        let b = c.as_bytes();
+        b.len() == 19
+            && b.iter().enumerate().all(|(i, ch)| match i {
+                4 | 7 => *ch == b'-',
+                10 => *ch == b' ',
+                13 | 16 => *ch == b':',
+                _ => ch.is_ascii_digit(),
+            })
+    };
+    let mut times = 0;
+    for col in ["modified", "accessed", "changed", "link_time"] {
+        let i = heads.iter().position(|h| h == col).unwrap();
+        for (p, e) in plain_rows.iter().zip(&excel_rows) {
+            if p[i].is_empty() {
+                assert!(e[i].is_empty());
+                continue;
+            }
+            times += 1;
+            assert!(is_excel_time(&e[i]), "{col}: {}", e[i]);
+            // The same second as the RFC 3339 time of the plain CSV.
+            assert!(p[i].ends_with('Z') && p[i].contains('T'), "{col}: {}", p[i]);
+            assert_eq!(p[i][..19].replace('T', " "), e[i], "{col}");
+        }
+    }
+    assert!(times > 4, "no time cells compared");
+    // Everything but the time cells is the same.
+    let time_cols: Vec<usize> = ["modified", "accessed", "created", "changed", "link_time"]
+        .iter()
+        .map(|c| heads.iter().position(|h| h == c).unwrap())
+        .collect();
+    for (p, e) in plain_rows.iter().zip(&excel_rows) {
+        for i in (0..p.len()).filter(|i| !time_cols.contains(i)) {
+            assert_eq!(p[i], e[i], "{}", heads[i]);
+        }
+    }
+    let refused = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "json",
+        "--excel",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&refused), 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--excel"));
+}
+
+/// The display columns of a line: a CJK character takes two.
+fn columns(line: &str) -> usize {
+    line.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Into a file or a pipe every table keeps to 100 columns (the sample systems' whole report,
+/// `--brief`, `--as-of`, the rules and the lineage table), each file's name stays whole, and a
+/// rules table cell never breaks inside a word.
+#[test]
+fn no_line_of_the_sample_report_exceeds_100_columns() {
+    let mut systems: Vec<String> = std::fs::read_dir(samples().join("systems"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    systems.sort();
+    assert_eq!(systems.len(), 22);
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "-q"];
+        args.extend(extra);
+        args.extend(systems.iter().map(String::as_str));
+        text(&run(&args))
+    };
+    let outputs = [
+        ("scan", scan(&[])),
+        ("scan --brief", scan(&["--brief"])),
+        ("scan --as-of", scan(&["--as-of", "2004-06-01"])),
+        ("rules", text(&run(&["rules"]))),
+        ("rules --lineage", text(&run(&["rules", "--lineage"]))),
+    ];
+    for (what, out) in &outputs {
+        assert!(out.lines().count() > 20, "{what}: {out}");
+        let wide: Vec<&str> = out.lines().filter(|l| columns(l) > 100).collect();
+        assert!(
+            wide.is_empty(),
+            "{what}: {} lines over 100: {wide:#?}",
+            wide.len()
+        );
+    }
+    // Every file's name whole in the full report.
+    let mut jargs = vec!["scan", "-q", "-f", "json"];
+    jargs.extend(systems.iter().map(String::as_str));
+    let doc = json(&run(&jargs));
+    for root in doc["roots"].as_array().unwrap() {
+        for f in root["findings"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            assert!(outputs[0].1.contains(name), "{name} broken");
+        }
+    }
+    // The rules table: `fixed version`, `built-in:ms04-008.toml` whole.
+    let rules = &outputs[3].1;
+    for word in ["built-in:ms04-008.toml", "4.1.0.3934", "nsiislog.dll"] {
+        assert!(rules.contains(word), "{word} broken: {rules}");
+    }
 }

@@ -181,9 +181,13 @@ fn hostile_registry_values_are_escaped_and_decode_back_in_every_format() {
             assert_eq!(&decoded(&cell), want, "csv {col}");
         }
     }
+    // Fitted to 100 columns the escaped text (longer than a line) breaks after a `/` or `\`;
+    // with `--width 0` it is whole on its line.
     let table = output(&outs, "table");
-    // (The table wraps at spaces; the escaped hostile text has none.)
-    assert!(table.contains(&escape_str(HOSTILE)), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 100), "{table}");
+    let (_, whole) = kbscan_out(&["scan", "-q", "--width", "0"], &[&root]);
+    assert_no_raw(&whole, "table --width 0");
+    assert!(whole.contains(&escape_str(HOSTILE)), "{whole}");
 }
 
 #[test]

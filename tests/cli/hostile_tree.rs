@@ -377,3 +377,51 @@ fn listing_folders_leaves_their_access_times() {
         );
     }
 }
+
+/// An unreadable folder says what happened ("permission denied"), not that the tree changed
+/// while the walk ran: that wording is for a real race (a folder replaced by a link or a file,
+/// covered by tests/cli/hostile_race.rs). Run as an unprivileged user: as root (which mode 000
+/// does not stop) kbscan runs under `setpriv` as nobody.
+#[test]
+fn an_unreadable_folder_is_permission_denied_not_a_race() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    let root_user = unsafe { libc::geteuid() } == 0;
+    if root_user && !have("setpriv") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    fs::create_dir_all(root.join("locked")).unwrap();
+    fs::create_dir_all(root.join(SERVER)).unwrap();
+    for d in [dir.path(), root.as_path()] {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("kbscan");
+    let mut cmd = if root_user {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    };
+    let out = cmd
+        .args(["scan", "-f", "json"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let errors = v["roots"][0]["errors"].as_array().unwrap();
+    let locked = errors
+        .iter()
+        .find(|e| e["path"] == "locked")
+        .unwrap_or_else(|| panic!("no error for the locked folder: {v:#}"));
+    let message = locked["message"].as_str().unwrap();
+    assert!(message.contains("permission denied"), "{message}");
+    assert!(!message.contains("changed while the walk ran"), "{message}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+}

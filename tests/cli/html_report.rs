@@ -111,3 +111,71 @@ fn the_page_renders_and_prints_one_root_per_page_at_least() {
     // The summary, then each of the 25 roots on pages of its own.
     assert!(pages > 25, "{pages} pages");
 }
+
+/// Each file's evidence is printed once, with every rule that judges it: one block per file
+/// of each root (not one per finding), each finding's anchor present, and a file judged by two
+/// rules lists both in its block.
+#[test]
+fn each_files_evidence_is_printed_once_with_its_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = std::fs::read_to_string(sample_report(dir.path(), "2024-017")).unwrap();
+    let mut systems: Vec<_> = std::fs::read_dir("sample_binaries/systems")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    systems.sort();
+    let out = Command::new(cargo_bin("kbscan"))
+        .args(["scan", "-q", "-f", "json"])
+        .args(&systems)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut files = 0;
+    let mut findings = 0;
+    let sections: Vec<&str> = html.split("<section class=\"root\"").skip(1).collect();
+    let roots = doc["roots"].as_array().unwrap();
+    assert_eq!(sections.len(), roots.len());
+    for (r, (root, section)) in roots.iter().zip(&sections).enumerate() {
+        let list = root["findings"].as_array().unwrap();
+        let mut distinct: Vec<(&str, &str)> = Vec::new();
+        for f in list {
+            let key = (
+                f["abs_path"].as_str().unwrap(),
+                f["sha256"].as_str().unwrap_or(""),
+            );
+            if !distinct.contains(&key) {
+                distinct.push(key);
+            }
+        }
+        assert_eq!(
+            section.matches("<div class=\"finding\"").count(),
+            distinct.len(),
+            "{}",
+            root["root"]
+        );
+        for n in 1..=list.len() {
+            assert!(section.contains(&format!("id=\"root-{}-f{n}\"", r + 1)));
+        }
+        files += distinct.len();
+        findings += list.len();
+    }
+    assert!(files < findings, "{files} files, {findings} findings");
+    // w2k-sp4-vulnerable's Nscm.exe: one block, judged by MS04-008 and MS08-076.
+    let i = roots
+        .iter()
+        .position(|r| r["root"].as_str().unwrap().ends_with("/w2k-sp4-vulnerable"))
+        .unwrap();
+    let block = sections[i]
+        .split("<div class=\"finding\"")
+        .find(|b| b.contains("<span class=\"seg\">Nscm.exe</span></span></h3>"))
+        .unwrap();
+    assert!(
+        block.contains("<td>MS04-008 KB832359 (Nscm.exe)</td>"),
+        "{block}"
+    );
+    assert!(
+        block.contains("<td>MS08-076 KB952068 (nscm.exe)</td>"),
+        "{block}"
+    );
+    assert_eq!(block.matches("<th>sha256</th>").count(), 1, "{block}");
+}

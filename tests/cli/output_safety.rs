@@ -463,9 +463,19 @@ fn a_normal_output_is_written_whole_and_replaces_an_unrelated_file() {
             "{line}"
         );
     }
-    // An existing unrelated file is replaced (a new inode: never written through).
+    // An existing unrelated file is refused without --force, and left as it was.
     fs::write(&out, b"old report").unwrap();
     let old_ino = fs::metadata(&out).unwrap().ino();
+    let o = run(&["scan", "-q", "-f", "csv", "-o", s(&out), s(&c.root)]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the file exists; give --force to replace it"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&out).unwrap(), b"old report");
+    assert!(!d.join("reports/findings.json.examination.json").exists());
+    // With --force it is replaced (a new inode: never written through).
     let o = run(&[
         "scan",
         "--rule",
@@ -473,6 +483,7 @@ fn a_normal_output_is_written_whole_and_replaces_an_unrelated_file() {
         "-q",
         "-f",
         "csv",
+        "--force",
         "-o",
         s(&out),
         s(&c.root),
@@ -487,6 +498,9 @@ fn a_normal_output_is_written_whole_and_replaces_an_unrelated_file() {
     let link = out_dir.join("via-link.txt");
     symlink(&target, &link).unwrap();
     let o = run(&["rules", "-o", s(&link)]);
+    assert_eq!(code(&o), 2, "an existing file behind a link is refused too");
+    assert_eq!(fs::read(&target).unwrap(), b"x");
+    let o = run(&["rules", "--force", "-o", s(&link)]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(fs::read_to_string(&target).unwrap().contains("MS04-008"));
     assert!(fs::symlink_metadata(&link)
@@ -505,7 +519,7 @@ fn a_failed_command_leaves_no_report_and_no_temporary_file() {
     fs::write(&bad, "schema = 1\nid = ").unwrap();
     let out = d.join("out.txt");
     fs::write(&out, b"keep me").unwrap();
-    let o = run(&["rules", "--rules", s(&bad), "-o", s(&out)]);
+    let o = run(&["rules", "--rules", s(&bad), "--force", "-o", s(&out)]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.toml"));
     assert_eq!(fs::read(&out).unwrap(), b"keep me");

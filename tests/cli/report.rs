@@ -153,6 +153,57 @@ fn csv_gets_its_record_in_a_sidecar_file() {
 }
 
 #[test]
+fn brief_keeps_the_case_and_the_examiner() {
+    let (text, code) = run(&[
+        "scan",
+        "--brief",
+        "--case",
+        "K-9",
+        "--examiner",
+        "A. Jones",
+        SERVER,
+    ]);
+    assert_eq!(code, 1);
+    let summary = text.find("\nSummary\n").unwrap();
+    let head = &text[..summary];
+    assert!(head.contains("\nExamination\n"), "{text}");
+    assert!(head.contains("\n  case        K-9\n"), "{text}");
+    assert!(head.contains("\n  examiner    A. Jones\n"), "{text}");
+    assert!(head.contains("\n  started     "), "{text}");
+}
+
+#[test]
+fn csv_on_standard_output_gives_its_record_on_standard_error() {
+    let out = kbscan()
+        .args([
+            "scan",
+            "-q",
+            "-f",
+            "csv",
+            "--case",
+            "K-9",
+            "--examiner",
+            "E",
+        ])
+        .arg(SERVER)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("root,root_verdict,"), "{csv}");
+    assert!(!csv.contains("K-9"), "the CSV itself stays plain rows");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("{\"examination\":"))
+        .unwrap_or_else(|| panic!("no record on standard error: {err}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["examination"]["case"], "K-9");
+    assert_eq!(v["examination"]["examiner"], "E");
+    assert!(v["examination"]["rules"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
 fn the_sidecar_is_refused_inside_evidence_like_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -185,7 +236,14 @@ fn case_and_examiner_are_bounded() {
 
 #[test]
 fn the_table_starts_with_the_record_and_the_summary() {
-    let mut args = vec!["scan".to_owned(), "--case".into(), "K-9".into()];
+    // `--width 0`: one line per root in the matrix (the fitted layouts: tests/cli/first_read.rs).
+    let mut args = vec![
+        "scan".to_owned(),
+        "--width".into(),
+        "0".into(),
+        "--case".into(),
+        "K-9".into(),
+    ];
     args.extend(systems().iter().map(|p| p.display().to_string()));
     let out = kbscan().args(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -223,7 +281,7 @@ fn the_table_starts_with_the_record_and_the_summary() {
 }
 
 #[test]
-fn brief_fits_on_two_screens_without_evidence() {
+fn brief_has_no_evidence_blocks_and_fits_100_columns() {
     let mut args = vec!["scan".to_owned(), "--brief".into()];
     args.extend(systems().iter().map(|p| p.display().to_string()));
     let (text, code) = {
@@ -231,28 +289,60 @@ fn brief_fits_on_two_screens_without_evidence() {
         (String::from_utf8(out.stdout).unwrap(), out.status.code())
     };
     assert_eq!(code, Some(1));
+    // At 100 columns the summary stacks each root (name, verdicts, reason): about 14 lines
+    // for each of the 24 roots, the record and the summary included.
     let n = text.lines().count();
-    assert!(n <= 120, "--brief is {n} lines:\n{text}");
-    assert!(text.lines().nth(2) == Some("Summary"), "{text}");
+    assert!(n <= 360, "--brief is {n} lines:\n{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    // The examination record stays (the report, however short, says what examined what).
+    assert!(text.lines().take(3).any(|l| l == "Examination"), "{text}");
+    assert!(text.lines().any(|l| l == "Summary"), "{text}");
     assert!(!text.contains("Evidence:"));
-    assert!(!text.contains("sha256"));
+    // No evidence blocks: the only hashes are the record's (kbscan itself, the rule files).
+    assert!(!text.contains("      sha256      "));
     // Every root still has its section and each file its row.
     assert_eq!(text.matches("\n== ").count(), 25);
-    assert!(text.contains(
-        "\n    WINNT/system32/Windows Media/Server/Nscm.exe  live  4.1.0.3917  15872  MS04-008 vulnerable, MS08-076 vulnerable"
+    // A file's row: its path whole, the statuses wrapped in their column.
+    let row = "\n    WINNT/system32/Windows Media/Server/Nscm.exe    live  4.1.0.3917  15872  MS04-008 vulnerable,\n";
+    assert!(text.contains(row), "{text}");
+    let at = text.find(row).unwrap() + row.len();
+    assert!(
+        text[at..].starts_with(&format!("{}MS08-076 vulnerable\n", " ".repeat(77))),
+        "{}",
+        &text[at..at + 200]
+    );
+    // `--width 0`: one line per file.
+    args.extend(["--width".into(), "0".into()]);
+    let out = kbscan().args(&args).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains(
+        "\n    WINNT/system32/Windows Media/Server/Nscm.exe  live  4.1.0.3917  15872  MS04-008 vulnerable, MS08-076 vulnerable\n"
     ));
 }
 
+/// Into a file or a pipe the table keeps to 100 columns; a path in the findings table breaks
+/// only after a `/`, never inside a name (`Windows Media` stays whole); `--width 0` never
+/// breaks a line.
 #[test]
-fn paths_are_never_broken_into_a_file_or_pipe() {
-    let (text, _) = run(&["scan", SERVER]);
-    assert!(
-        text.contains("WINNT/system32/Windows Media/Server/Nscm.exe"),
-        "{text}"
-    );
-    for l in text.lines() {
-        assert!(!l.trim_end().ends_with("/Windows"), "a path broken: {l}");
+fn paths_in_the_findings_table_break_only_after_a_slash() {
+    let (text, _) = run(&["scan", "--width", "80", SERVER]);
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(' ') && l.contains(" | MS0"))
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    for l in text.lines().filter(|l| l.contains(" | ")) {
+        let path = l.split(" | ").nth(1).unwrap().trim_end();
+        assert!(
+            path.is_empty() || path == "path" || path.ends_with('/') || path.ends_with(".exe"),
+            "a path broken inside a name: {l}"
+        );
     }
+    let (whole, _) = run(&["scan", "--width", "0", SERVER]);
+    assert!(
+        whole.contains("| WINNT/system32/Windows Media/Server/Nscm.exe "),
+        "{whole}"
+    );
 }
 
 #[test]

@@ -194,3 +194,41 @@ fn a_copy_is_judged_against_its_own_branch() {
         assert!(out.contains(want), "{fmt}: {out}");
     }
 }
+
+/// Every Microsoft bulletin a built-in rule or the lineage table quotes from a repository is
+/// cited in Microsoft's own (`MicrosoftDocs/security-updates.*`), not a personal fork of it.
+#[test]
+fn bulletins_are_cited_from_microsofts_repositories() {
+    let mut seen = 0;
+    for args in [
+        &["rules", "-f", "json"][..],
+        &["rules", "--lineage", "-f", "json"],
+    ] {
+        let o = run(args);
+        assert_eq!(code(&o), 0);
+        let doc = json(&o);
+        let mut sources: Vec<&serde_json::Value> = Vec::new();
+        if let Some(rules) = doc["rules"].as_array() {
+            for r in rules {
+                sources.extend(r["sources"].as_array().unwrap());
+            }
+        }
+        if let Some(s) = doc["lineage"]["sources"].as_array() {
+            sources.extend(s);
+        }
+        for s in sources {
+            let (Some(repo), Some(authority)) = (s["repo"].as_str(), s["authority"].as_str())
+            else {
+                continue;
+            };
+            if authority.starts_with("microsoft") {
+                seen += 1;
+                assert!(
+                    repo.starts_with("MicrosoftDocs/security-updates."),
+                    "{repo} is not Microsoft's repository: {s}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 20, "only {seen} bulletin sources seen");
+}

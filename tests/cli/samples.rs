@@ -407,16 +407,27 @@ fn table_shows_verdicts_rows_and_evidence_with_whole_paths() {
                 "{text}"
             );
         }
-        // issue 15: into a pipe the findings table is not wrapped (it used to be kept within
-        // 100 columns, breaking paths mid-name): each path is whole on its row.
+        // Into a pipe the findings table keeps to 100 columns; a path too long for its
+        // column breaks only after a `/` (it used to break mid-name): each row's path, its
+        // continuation lines joined, is the whole path.
+        let mut paths: Vec<String> = Vec::new();
+        for l in text.lines().filter(|l| l.contains(" | ")) {
+            let cells: Vec<&str> = l.split(" | ").map(str::trim).collect();
+            if cells[0].parse::<usize>().is_ok() {
+                paths.push(cells[1].to_owned());
+            } else if let (Some(p), true) = (paths.last_mut(), cells[0].is_empty()) {
+                assert!(p.ends_with('/'), "a path broken inside a name: {p} | {l}");
+                p.push_str(cells[1]);
+            }
+        }
         for want in &sys.findings {
             assert!(
-                text.lines()
-                    .any(|l| l.contains(" | ") && l.contains(want.path)),
-                "{} not whole in a row: {text}",
+                paths.iter().any(|p| p == want.path),
+                "{} not whole in a row: {paths:?}\n{text}",
                 want.path
             );
         }
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(&format!("exit code {}", sys.exit)), "{text}");
     }

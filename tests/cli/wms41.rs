@@ -115,12 +115,19 @@ fn a_later_build_explains_that_it_includes_the_earlier_fix_without_claiming_supe
 
 #[test]
 fn the_table_has_one_compact_line_of_rule_verdicts_and_any_vulnerable_rule_exits_1() {
-    let o = run(&["scan", "-q", system("w2k-sp4-patched").to_str().unwrap()]);
+    // `--width 0`: the line whole (fitted to 100 columns it wraps before `MS10-025`).
+    let sys = system("w2k-sp4-patched");
+    let o = run(&["scan", "-q", "--width", "0", sys.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
         text.contains("   rules: MS03-019 not_installed · MS03-022 not_installed · MS04-008 patched · MS08-076 vulnerable · MS10-025 not_installed"),
         "{text}"
+    );
+    let fitted = String::from_utf8(run(&["scan", "-q", sys.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        fitted.contains("   rules: MS03-019 not_installed · MS03-022 not_installed · MS04-008 patched · MS08-076 vulnerable ·\n          MS10-025 not_installed\n"),
+        "{fitted}"
     );
     // Selecting MS04-008 alone: patched, exit 0.
     let o = run(&[

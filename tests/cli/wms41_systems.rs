@@ -73,8 +73,17 @@ const SYSTEMS: &[Expect] = &[
     },
 ];
 
+/// A scan in `fmt`; a table unwrapped (`--width 0`), so each rule-verdicts line is whole.
 fn scan(fmt: &str, name: &str) -> (i32, Vec<u8>) {
-    let o = run(&["scan", "-q", "-f", fmt, system(name).to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "-q",
+        "--width",
+        "0",
+        "-f",
+        fmt,
+        system(name).to_str().unwrap(),
+    ]);
     (code(&o), o.stdout)
 }
 
@@ -585,7 +594,8 @@ fn the_summary_gives_the_reason_that_decided() {
         ("w2k-wms-fully-patched", "MS03-019 live_patched: "),
         ("backup-copies-only", "MS03-019 not_found: "),
     ] {
-        let o = run(&["scan", "-q", system(sys).to_str().unwrap()]);
+        // `--width 0`: the summary one line per root (fitted to 100 columns it stacks).
+        let o = run(&["scan", "-q", "--width", "0", system(sys).to_str().unwrap()]);
         let out = String::from_utf8_lossy(&o.stdout);
         let line = out
             .lines()

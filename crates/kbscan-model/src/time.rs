@@ -98,6 +98,23 @@ impl Timestamp {
     pub fn date_text(self) -> String {
         self.to_string().chars().take(10).collect()
     }
+    /// `YYYY-MM-DD hh:mm:ss` in UTC, to the second: the form a spreadsheet (Excel, LibreOffice)
+    /// reads as a date and time, which RFC 3339 with fractions and `Z` is not. The `@secs`
+    /// form for a time no calendar can hold.
+    pub fn spreadsheet_text(self) -> String {
+        match OffsetDateTime::from_unix_timestamp_nanos(self.unix_nanos()) {
+            Ok(t) if (1..=9999).contains(&t.year()) => format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            _ => format!("@{}", self.secs),
+        }
+    }
     /// This moment moved by `nanos` (saturating: a bound never wraps around).
     pub fn plus_nanos(self, nanos: i128) -> Self {
         Self::from_unix_nanos(self.unix_nanos().saturating_add(nanos))

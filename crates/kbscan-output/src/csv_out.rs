@@ -7,6 +7,10 @@
 //! and so is a cell that starts with `'` itself, so `=a` (`'=a`) and `'=a` (`''=a`) stay
 //! distinct: dropping one leading `'` gives the cell back.
 //!
+//! `--excel` (`Style::excel`): a UTF-8 byte order mark first, so Excel reads the text as
+//! UTF-8, and times as `YYYY-MM-DD hh:mm:ss` UTC, which Excel parses as dates; the plain CSV
+//! (no mark, RFC 3339 with fractions) stays the default for pipelines.
+//!
 //! Over 400 lines: the scan, `version` and `rules` CSV layouts, each a fixed column list with
 //! its row builder, share the neutralisation and escaping here.
 
@@ -16,6 +20,7 @@ use super::{opt, string_tables_text};
 use crate::escape::escape_str;
 use crate::model::described::VersionReport;
 use crate::model::rule::RuleSet;
+use crate::model::time::Timestamp;
 use crate::model::{Report, RootReport};
 use crate::Error;
 
@@ -126,7 +131,7 @@ pub(crate) fn csv_err(e: csv::Error) -> Error {
 }
 
 /// The per-root system columns at the end of every row.
-fn root_cells(root: &RootReport) -> Vec<String> {
+fn root_cells(root: &RootReport, excel: bool) -> Vec<String> {
     let os = &root.system.os;
     let recorded = if root.system.software_read() {
         let any = root
@@ -163,11 +168,7 @@ fn root_cells(root: &RootReport) -> Vec<String> {
         codes.join(" "),
         verdicts.join(" "),
         // A root read from a backup set: the moment its verdict describes.
-        root.backup
-            .as_ref()
-            .and_then(|b| b.written)
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
+        time_cell(root.backup.as_ref().and_then(|b| b.written), excel),
         // `--as-of`: the root's state at the date (empty without it).
         root.as_of
             .as_ref()
@@ -176,9 +177,25 @@ fn root_cells(root: &RootReport) -> Vec<String> {
     ]
 }
 
+/// The UTF-8 byte order mark: Excel reads a CSV file as UTF-8 only when it starts with it
+/// (without, `—` shows as `â€”`).
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A time cell: RFC 3339 (full precision) by default; `YYYY-MM-DD hh:mm:ss` UTC for Excel.
+fn time_cell(t: Option<Timestamp>, excel: bool) -> String {
+    match t {
+        Some(t) if excel => t.spreadsheet_text(),
+        Some(t) => t.to_string(),
+        None => String::new(),
+    }
+}
+
 /// Roots without findings get one row with the finding columns empty, so every root's
-/// verdict is in the file.
-pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
+/// verdict is in the file. `excel`: a byte order mark first and times Excel parses.
+pub fn scan(report: &Report, excel: bool, w: &mut dyn Write) -> Result<(), Error> {
+    if excel {
+        w.write_all(BOM)?;
+    }
     let names: Vec<usize> = (0..SCAN_COLUMNS.len())
         .filter(|&i| NAME_COLUMNS.contains(&SCAN_COLUMNS[i]))
         .collect();
@@ -189,7 +206,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
             let mut cells = vec![String::new(); SCAN_COLUMNS.len()];
             cells[0].clone_from(&root.root);
             cells[1] = root.verdict.as_str().to_owned();
-            let tail = root_cells(root);
+            let tail = root_cells(root, excel);
             let end = SCAN_COLUMNS.len() - FINDING_TAIL;
             cells.splice(end - tail.len()..end, tail);
             row_names(&mut out, &cells, &names)?;
@@ -220,10 +237,10 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 opt(&f.published_size),
                 opt(&f.file.sha256),
                 opt(&f.file.md5),
-                opt(&f.file.modified),
-                opt(&f.file.accessed),
-                opt(&f.file.created),
-                opt(&f.file.changed),
+                time_cell(f.file.modified, excel),
+                time_cell(f.file.accessed, excel),
+                time_cell(f.file.created, excel),
+                time_cell(f.file.changed, excel),
                 f.file
                     .pe
                     .as_ref()
@@ -234,12 +251,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                     .as_ref()
                     .map(|p| p.machine.clone())
                     .unwrap_or_default(),
-                f.file
-                    .pe
-                    .as_ref()
-                    .and_then(|p| p.link_time)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                time_cell(f.file.pe.as_ref().and_then(|p| p.link_time), excel),
                 opt(&f.link_target),
                 string_tables_text(&f.string_tables),
                 f.notes.join(" | "),
@@ -252,7 +264,7 @@ pub fn scan(report: &Report, w: &mut dyn Write) -> Result<(), Error> {
                 opt(&f.service_image),
             ];
             let mut cells = cells;
-            cells.extend(root_cells(root));
+            cells.extend(root_cells(root, excel));
             cells.extend([
                 f.comparison.as_str().to_owned(),
                 f.counting.state.as_str().to_owned(),
@@ -504,7 +516,7 @@ pub(crate) fn cites(c: &[crate::model::rule::Cite]) -> String {
 pub(crate) const PRINTER: crate::Printer = crate::Printer {
     name: "csv",
     help: "One row per finding, header row first",
-    scan: |r, _, w| scan(r, w),
+    scan: |r, style, w| scan(r, style.excel, w),
     versions: Some(versions),
     rules: Some(rules),
     lineage: Some(lineage),

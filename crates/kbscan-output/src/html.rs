@@ -383,44 +383,78 @@ fn registry(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
     kv(out, &rows)
 }
 
-fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
+/// One file's evidence, printed once however many rules judge it: a table of the rules that
+/// judge it (each finding's rule, status and location, fixed version, notes and error), then
+/// the file's own facts (versions, size, hashes, times, PE header, path, string tables).
+/// `numbers`: the findings' numbers in the root's findings table, each an anchor
+/// (`root-R-fN`) the table links to.
+fn file_block(
+    out: &mut dyn Write,
+    root_no: usize,
+    numbers: &[usize],
+    group: &[&Finding],
+) -> std::io::Result<()> {
+    let Some(f) = group.first() else {
+        return Ok(());
+    };
+    let first = numbers.first().copied().unwrap_or(0);
+    let shown: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+    write!(
+        out,
+        "<div class=\"finding\" id=\"root-{root_no}-f{first}\">"
+    )?;
+    for n in numbers.iter().skip(1) {
+        write!(out, "<span id=\"root-{root_no}-f{n}\"></span>")?;
+    }
+    writeln!(out, "<h3>[{}] {}</h3>", shown.join(", "), path(&f.path))?;
     writeln!(
         out,
-        "<div class=\"finding\" id=\"{}\"><h3>[{}] {}</h3>",
-        html(&format!("f{}", i + 1)),
-        i + 1,
-        path(&f.path)
+        "<table class=\"judged\"><thead><tr><th>#</th><th>rule</th><th>status</th>\
+         <th>judged</th><th>fixed in</th><th>notes</th></tr></thead><tbody>"
     )?;
+    for (n, g) in numbers.iter().zip(group) {
+        let loc = match &g.location.folder {
+            Some(folder) => format!("{} ({})", ev(&g.location.label()), html(folder)),
+            None => ev(&g.location.label()),
+        };
+        let mut notes: Vec<String> = g.notes.iter().map(|n| ev(n)).collect();
+        if let Some(s) = &g.service_image {
+            notes.push(format!("service: {}", ev(s)));
+        }
+        // The lineage, unless a note says it already.
+        if let Some(l) = g.lineage.as_ref().filter(|l| !g.notes.contains(&l.text)) {
+            notes.push(format!("lineage: {}", ev(&l.text)));
+        }
+        if let Some(e) = &g.error {
+            let kind = g.error_kind.map(|k| k.as_str()).unwrap_or_default();
+            notes.push(format!(
+                "<span class=\"error\">{} [{}]</span>",
+                ev(e),
+                html(kind)
+            ));
+        }
+        writeln!(
+            out,
+            "<tr><td>{n}</td><td>{}</td><td>{} ({loc})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ev(&format!("{} {} ({})", g.rule, g.kb, g.target)),
+            html(g.status.as_str()),
+            html(&format!(
+                "{}, {}",
+                g.comparison.as_str().replace('_', " "),
+                g.counting.label()
+            )),
+            html(&g.required_version.to_string()),
+            notes.join("<br>")
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
     let file = &f.file;
     let hash = |h: &Option<String>| {
         h.as_deref()
             .map(|h| format!("<span class=\"hash\">{}</span>", html(h)))
     };
     let text = |t: &Option<crate::model::time::Timestamp>| t.map(|t| html(&t.to_string()));
-    let loc = match &f.location.folder {
-        Some(folder) => format!("{} ({})", ev(&f.location.label()), html(folder)),
-        None => ev(&f.location.label()),
-    };
-    let mut rows: Vec<(&str, Option<String>)> = vec![
-        (
-            "rule",
-            Some(ev(&format!(
-                "{} {} ({}), fixed in {}",
-                f.rule, f.kb, f.target, f.required_version
-            ))),
-        ),
-        (
-            "status",
-            Some(format!("{} ({loc})", html(f.status.as_str()))),
-        ),
-        (
-            "judged",
-            Some(html(&format!(
-                "{}, {}",
-                f.comparison.as_str().replace('_', " "),
-                f.counting.label()
-            ))),
-        ),
+    let rows: Vec<(&str, Option<String>)> = vec![
         ("version", Some(ev(&f.version_label()))),
         (
             "file version",
@@ -447,24 +481,8 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         ("changed", text(&file.changed)),
         ("pe", file.pe.as_ref().map(|p| ev(&p.summary()))),
         ("link", f.link_target.as_deref().map(path)),
-        ("service", f.service_image.as_deref().map(ev)),
-        ("lineage", f.lineage.as_ref().map(|l| ev(&l.text))),
         ("path", Some(path(&f.abs_path))),
     ];
-    for n in &f.notes {
-        rows.push(("note", Some(ev(n))));
-    }
-    if let Some(e) = &f.error {
-        let kind = f.error_kind.map(|k| k.as_str()).unwrap_or_default();
-        rows.push((
-            "error",
-            Some(format!(
-                "<span class=\"error\">{} [{}]</span>",
-                ev(e),
-                html(kind)
-            )),
-        ));
-    }
     let rows: Vec<(&str, String)> = rows
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -482,6 +500,28 @@ fn finding(out: &mut dyn Write, i: usize, f: &Finding) -> std::io::Result<()> {
         writeln!(out, "</tbody></table>")?;
     }
     writeln!(out, "</div>")
+}
+
+/// The findings of a root grouped by file (its path in the root, and the file read: the same
+/// size and hash), in the order of their first finding, with their numbers (from 1).
+fn by_file(findings: &[Finding]) -> Vec<(Vec<usize>, Vec<&Finding>)> {
+    let mut groups: Vec<(Vec<usize>, Vec<&Finding>)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let same = |g: &&Finding| {
+            g.path == f.path
+                && g.abs_path == f.abs_path
+                && g.file.sha256 == f.file.sha256
+                && g.file.size == f.file.size
+        };
+        match groups.iter_mut().find(|(_, g)| g.first().is_some_and(same)) {
+            Some((numbers, g)) => {
+                numbers.push(i + 1);
+                g.push(f);
+            }
+            None => groups.push((vec![i + 1], vec![f])),
+        }
+    }
+    groups
 }
 
 fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Result<()> {
@@ -574,17 +614,11 @@ fn root_section(out: &mut dyn Write, i: usize, root: &RootReport) -> std::io::Re
                 opt(&f.file.size)
             )?;
         }
+        // Each file once, with every rule that judges it (a file named by three rules is
+        // one block, not three copies of its hashes, times and strings).
         writeln!(out, "</tbody></table><h3>Evidence</h3>")?;
-        for (n, f) in root.findings.iter().enumerate() {
-            let mut buf = Vec::new();
-            finding(&mut buf, n, f)?;
-            // Anchors unique over the page: `root-N-fM`.
-            let text = String::from_utf8_lossy(&buf).replacen(
-                &format!("id=\"f{}\"", n + 1),
-                &format!("id=\"root-{}-f{}\"", i + 1, n + 1),
-                1,
-            );
-            out.write_all(text.as_bytes())?;
+        for (numbers, group) in by_file(&root.findings) {
+            file_block(out, i + 1, &numbers, &group)?;
         }
     }
     if !root.errors.is_empty() || !root.notices.is_empty() {

@@ -115,11 +115,17 @@ pub fn scan_only(format: Format) -> Error {
 pub struct Style {
     /// Colour the verdicts (ANSI SGR), for a terminal.
     pub color: bool,
-    /// The terminal's width to wrap to; `None` (a file, a pipe): lines are not wrapped.
+    /// The width to wrap to (the terminal's, or 100 into a file or a pipe); `None`
+    /// (`--width 0`): lines are not wrapped.
     pub width: Option<usize>,
     /// Stop each root after its findings table (no evidence blocks).
     pub brief: bool,
+    /// CSV for spreadsheets (`--excel`): a UTF-8 byte order mark, times Excel parses.
+    pub excel: bool,
 }
+
+/// The width of a table off a terminal (a file, a pipe), in columns.
+pub const WIDTH: usize = table::WIDTH;
 
 pub use case::{write_case_item, CaseFn, CASE_COLUMNS, CASE_FORMATS};
 
@@ -136,6 +142,13 @@ pub fn write_scan(
 /// has no place for it).
 pub fn write_examination(ex: &crate::model::Examination, w: &mut dyn Write) -> Result<(), Error> {
     json::document(&serde_json::json!({ "examination": ex }), w)
+}
+
+/// The examination record as one line of JSON (`{"examination":{…}}`), for standard error when
+/// a CSV report goes to standard output.
+pub fn examination_line(ex: &crate::model::Examination) -> Result<String, Error> {
+    serde_json::to_string(&serde_json::json!({ "examination": ex }))
+        .map_err(|e| Error::Encode(e.to_string()))
 }
 
 pub fn write_versions(

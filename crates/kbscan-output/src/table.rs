@@ -8,8 +8,6 @@
 use std::io::Write;
 
 use tabled::builder::Builder;
-use tabled::settings::peaker::Priority;
-use tabled::settings::{Style, Width};
 
 use super::opt;
 use crate::escape::escape_str as esc;
@@ -24,15 +22,258 @@ use crate::Style as Layout;
 /// The width a table is kept within.
 pub const WIDTH: usize = 100;
 
+/// Display columns of a text: a CJK character takes two, a combining mark none.
+trait Cols {
+    fn cols(&self) -> usize;
+}
+
+impl Cols for str {
+    fn cols(&self) -> usize {
+        unicode_width::UnicodeWidthStr::width(self)
+    }
+}
+
+impl Cols for String {
+    fn cols(&self) -> usize {
+        self.as_str().cols()
+    }
+}
+
+/// A table with `|` between columns and a rule under the head (psql's look), fitted to
+/// `WIDTH`: a cell wraps at spaces, or inside a word after a `/` or `_`, never elsewhere while
+/// any column can give room that way.
 fn render(builder: Builder) -> String {
-    let mut t = builder.build();
-    t.with(Style::psql());
-    t.with(
-        Width::wrap(WIDTH)
-            .priority(Priority::max(true))
-            .keep_words(true),
-    );
-    t.to_string()
+    let rows: Vec<Vec<String>> = builder.into();
+    boxed(&rows, &[], Some(WIDTH))
+}
+
+/// `rows` (the first the head) as a psql-style table within `width` (`None`: as wide as the
+/// cells). A column in `paths` holds paths: its cells break only after a `/`, so a name with a
+/// space (`Windows Media`) stays on one line.
+fn boxed(rows: &[Vec<String>], paths: &[usize], width: Option<usize>) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    if cols == 0 {
+        return String::new();
+    }
+    // " a | b | c ": one space at each end, three between columns.
+    let overhead = 2 + 3 * (cols - 1);
+    let widths = plan_widths(rows, paths, overhead, width);
+    let mut text = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<Vec<String>> = (0..cols)
+            .map(|c| {
+                let t = row.get(c).map_or("", String::as_str);
+                if paths.contains(&c) {
+                    wrap_path(t, widths[c])
+                } else {
+                    wrap_text(t, widths[c], widths[c])
+                }
+            })
+            .collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+        for l in 0..height {
+            let parts: Vec<String> = (0..cols)
+                .map(|c| {
+                    let t = cells[c].get(l).map_or("", String::as_str);
+                    format!("{t}{}", " ".repeat(widths[c].saturating_sub(t.cols())))
+                })
+                .collect();
+            text.push(' ');
+            text.push_str(parts.join(" | ").trim_end());
+            text.push('\n');
+        }
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+            text.push_str(&rule.join("+"));
+            text.push('\n');
+        }
+    }
+    text.pop();
+    text
+}
+
+/// Where a word may break inside: after a path separator or an underscore.
+const BREAKS: [char; 3] = ['/', '\\', '_'];
+
+/// The words of `text` as lines break between them: at spaces, except the space inside a
+/// path (`WINNT/system32/Windows Media/Server`, `C:\WINNT\Windows Media\nscm.exe`: a word
+/// holding a separator, not ending a clause, followed by another holding one), which stays
+/// with its path; such a path breaks after a separator instead.
+fn units(text: &str) -> Vec<String> {
+    let pathy = |w: &str| w.contains(['/', '\\']);
+    let mut out: Vec<String> = Vec::new();
+    let mut glue = false;
+    for word in text.split([' ', '\n']).filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if glue && pathy(word) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+        glue = pathy(word) && !word.ends_with([',', ';', ':', ')', '.']);
+    }
+    out
+}
+
+/// The longest piece a line cannot break inside: a word (a path with its spaces), or a part
+/// of one up to and including a `/`, `\` or `_`.
+fn longest_piece(text: &str) -> usize {
+    units(text)
+        .iter()
+        .flat_map(|w| {
+            w.split_inclusive(BREAKS)
+                .map(Cols::cols)
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Column widths for `rows` so that a line (with `overhead` columns of lead and separators)
+/// fits `width`: the widest columns give room first, each down to its longest piece; when
+/// that is not enough, pieces are broken too (each column down to 3).
+fn plan_widths(
+    rows: &[Vec<String>],
+    paths: &[usize],
+    overhead: usize,
+    width: Option<usize>,
+) -> Vec<usize> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let cell = |r: &Vec<String>, c: usize| r.get(c).map_or("", String::as_str).to_owned();
+    let mut widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).lines().map(|l| l.cols()).max().unwrap_or(0))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let Some(width) = width else {
+        return widths;
+    };
+    let mut mins: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| {
+                    let t = cell(r, c);
+                    if paths.contains(&c) {
+                        t.split_inclusive('/').map(|p| p.cols()).max().unwrap_or(0)
+                    } else {
+                        longest_piece(&t)
+                    }
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let room = width.saturating_sub(overhead);
+    if mins.iter().sum::<usize>() > room {
+        mins = vec![3; cols];
+    }
+    shrink(&mut widths, &mins, room, paths);
+    widths
+}
+
+/// Takes one column at a time from the widest that can still give, until the widths fit
+/// `room` or none can give; the columns in `last` (paths, which read worst broken) only when
+/// no other can.
+fn shrink(widths: &mut [usize], mins: &[usize], room: usize, last: &[usize]) {
+    while widths.iter().sum::<usize>() > room {
+        let can = |c: &usize| widths[*c] > mins[*c];
+        let pick = (0..widths.len())
+            .filter(|c| can(c) && !last.contains(c))
+            .max_by_key(|&c| (widths[c], std::cmp::Reverse(c)))
+            .or_else(|| {
+                (0..widths.len())
+                    .filter(can)
+                    .max_by_key(|&c| (widths[c], std::cmp::Reverse(c)))
+            });
+        let Some(c) = pick else {
+            return;
+        };
+        widths[c] -= 1;
+    }
+}
+
+/// A path in lines of at most `room` columns, broken only after a `/` (a name longer than
+/// `room` alone at the line's end).
+fn wrap_path(path: &str, room: usize) -> Vec<String> {
+    let room = room.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for part in path.split_inclusive('/') {
+        if !line.is_empty() && line.cols() + part.cols() > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        line.push_str(part);
+    }
+    lines.push(line);
+    lines
+        .into_iter()
+        .flat_map(|l| {
+            if l.cols() <= room {
+                vec![l]
+            } else {
+                wrap_text(&l, room, room)
+            }
+        })
+        .collect()
+}
+
+/// Word-wraps `text` into lines of at most `first` characters (the first line) and `room`
+/// (the others): at spaces; a word too long for a line moves whole to the next, and one too
+/// long for any line breaks after a `/` or `_` (a path's folders), or, a piece still too long
+/// (a hash in a narrow column), at the line's end.
+pub(crate) fn wrap_text(text: &str, first: usize, room: usize) -> Vec<String> {
+    let (first, room) = (first.max(1), room.max(1));
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    let limit = |lines: &Vec<String>| if lines.is_empty() { first } else { room };
+    for word in units(text) {
+        let word = word.as_str();
+        let wlen = word.cols();
+        // The whole word on the next line when it fits there but not here.
+        if len > 0 && len + 1 + wlen > limit(&lines) && wlen <= room {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        let mut pieces: Vec<String> = Vec::new();
+        for p in word.split_inclusive(BREAKS) {
+            if p.cols() <= room {
+                pieces.push(p.to_owned());
+            } else {
+                // At the line's end, by display columns (a CJK character takes two).
+                let (mut piece, mut w) = (String::new(), 0);
+                for ch in p.chars() {
+                    let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+                    if !piece.is_empty() && w + cw > room {
+                        pieces.push(std::mem::take(&mut piece));
+                        w = 0;
+                    }
+                    piece.push(ch);
+                    w += cw;
+                }
+                pieces.push(piece);
+            }
+        }
+        for (i, p) in pieces.iter().enumerate() {
+            let sep = usize::from(i == 0 && len > 0);
+            let plen = p.cols();
+            if len > 0 && len + sep + plen > limit(&lines) {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            } else if sep == 1 {
+                line.push(' ');
+                len += 1;
+            }
+            line.push_str(p);
+            len += plen;
+        }
+    }
+    lines.push(line);
+    lines
 }
 
 /// Word-wraps `text` after `first` (already printed, `indent` wide) so lines stay within
@@ -41,7 +282,9 @@ fn wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::
     wrapped_to(out, Some(WIDTH), first, indent, text)
 }
 
-/// [`wrapped`] to `width`, or one unwrapped line when `width` is `None` (a file, a pipe).
+/// [`wrapped`] to `width`, or one unwrapped line when `width` is `None` (`--width 0`). The
+/// text breaks at spaces, and inside a word only after a `/` or `_` ([`wrap_text`]); a lead
+/// `first` too long to leave room is wrapped on lines of its own.
 pub(crate) fn wrapped_to(
     out: &mut dyn Write,
     width: Option<usize>,
@@ -53,36 +296,30 @@ pub(crate) fn wrapped_to(
         return writeln!(out, "{first}{text}");
     };
     let room = width.saturating_sub(indent).max(20);
-    let mut line = String::new();
+    let mut lead_len = first.cols();
     let mut lead = first.to_owned();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-            writeln!(out, "{lead}{line}")?;
-            lead = " ".repeat(indent);
-            line.clear();
+    if lead_len + 20 > width {
+        let lead_lines = wrap_text(first.trim_end(), width, width.saturating_sub(indent).max(1));
+        for (i, l) in lead_lines.iter().enumerate() {
+            let pad = if i == 0 {
+                ""
+            } else {
+                &" ".repeat(indent.min(width / 2))
+            };
+            writeln!(out, "{pad}{l}")?;
         }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+        lead = " ".repeat(indent);
+        lead_len = indent;
     }
-    writeln!(out, "{lead}{line}")
-}
-
-/// Breaks a `/`-separated path into lines of at most `room` characters, only after a `/`:
-/// a name is never broken (one longer than `room` keeps its own line).
-pub fn wrap_at_slash(path: &str, room: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let parts: Vec<&str> = path.split_inclusive('/').collect();
-    for part in parts {
-        if !line.is_empty() && line.chars().count() + part.chars().count() > room {
-            lines.push(std::mem::take(&mut line));
+    let first_room = width.saturating_sub(lead_len).max(1);
+    for (i, l) in wrap_text(text, first_room, room).iter().enumerate() {
+        if i == 0 {
+            writeln!(out, "{lead}{l}")?;
+        } else {
+            writeln!(out, "{}{l}", " ".repeat(indent))?;
         }
-        line.push_str(part);
     }
-    lines.push(line);
-    lines
+    Ok(())
 }
 
 /// SGR sequences for the verdicts: vulnerable (bold red), inconclusive (yellow), patched
@@ -181,54 +418,40 @@ fn system_lines(
     Ok(())
 }
 
-/// The findings of a root, one row each. Paths are never broken inside a name: with a
-/// `width` (a terminal) a path too long for its column is broken after a `/`; without one
-/// (a file, a pipe) rows are as long as they need.
+/// The findings of a root, one row each, within `width` (`None`: rows as long as they need):
+/// a path too long for its column is broken after a `/`, never inside a name (unless a name
+/// alone is wider than the column can be).
 fn findings_table(root: &RootReport, width: Option<usize>) -> String {
-    let build = |room: Option<usize>| {
-        let mut b = Builder::default();
-        b.push_record(["#", "path", "rule", "status", "location", "version", "size"]);
-        for (i, f) in root.findings.iter().enumerate() {
-            let path = match room {
-                Some(room) => wrap_at_slash(&f.path, room).join("\n"),
-                None => f.path.clone(),
-            };
-            b.push_record([
-                (i + 1).to_string(),
-                path,
-                esc(&f.rule),
-                f.status_label(),
-                esc(&f.location.label()),
-                esc(&f.version_label()),
-                opt(&f.file.size),
-            ]);
-        }
-        let mut t = b.build();
-        t.with(Style::psql());
-        t.to_string()
-    };
-    let whole = build(None);
-    let Some(width) = width else {
-        return whole;
-    };
-    let widest = whole.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-    if widest <= width {
-        return whole;
+    let mut rows = vec![
+        ["#", "path", "rule", "status", "location", "version", "size"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for (i, f) in root.findings.iter().enumerate() {
+        rows.push(vec![
+            (i + 1).to_string(),
+            f.path.clone(),
+            esc(&f.rule),
+            f.status_label(),
+            esc(&f.location.label()),
+            esc(&f.version_label()),
+            opt(&f.file.size),
+        ]);
     }
-    let longest = root
-        .findings
-        .iter()
-        .map(|f| f.path.chars().count())
-        .max()
-        .unwrap_or(0);
-    build(Some(longest.saturating_sub(widest - width).max(20)))
+    boxed(&rows, &[1], width)
 }
 
-fn tables_lines(out: &mut dyn Write, indent: &str, tables: &[StringTable]) -> std::io::Result<()> {
+fn tables_lines(
+    out: &mut dyn Write,
+    width: Option<usize>,
+    indent: &str,
+    tables: &[StringTable],
+) -> std::io::Result<()> {
     for t in tables {
         writeln!(out, "{indent}strings [{}]", esc(&t.key))?;
         for (k, v) in &t.strings {
-            writeln!(out, "{indent}  {:<18} {}", esc(k), esc(v))?;
+            let lead = format!("{indent}  {:<18} ", esc(k));
+            wrapped_to(out, width, &lead, indent.len() + 21, &esc(v))?;
         }
     }
     Ok(())
@@ -241,51 +464,58 @@ fn evidence(
     f: &Finding,
 ) -> std::io::Result<()> {
     let pad = "      ";
-    writeln!(out, "  [{}] {}", i + 1, f.path)?;
-    writeln!(
-        out,
-        "{pad}{:<12}{} {} ({}), fixed in {}",
+    // Each line of the block within the width: `key        value`, the value wrapped under
+    // itself.
+    wrapped_to(out, width, &format!("  [{}] ", i + 1), 6, &f.path)?;
+    let mut field = |k: &str, v: &str| wrapped_to(out, width, &format!("{pad}{k:<12}"), 18, v);
+    field(
         "rule",
-        esc(&f.rule),
-        esc(&f.kb),
-        esc(&f.target),
-        f.required_version
+        &format!(
+            "{} {} ({}), fixed in {}",
+            esc(&f.rule),
+            esc(&f.kb),
+            esc(&f.target),
+            f.required_version
+        ),
     )?;
     let loc = match (&f.location.rule, &f.location.folder) {
         // `backup:<rule>`, or `live:service` for a copy a service starts there (issue 10 case 3).
         (Some(_), Some(folder)) => format!("{} ({folder})", f.location.label()),
         _ => "live".to_owned(),
     };
-    writeln!(out, "{pad}{:<12}{} ({loc})", "status", f.status.as_str())?;
-    writeln!(
-        out,
-        "{pad}{:<12}{}, {}",
+    field("status", &format!("{} ({loc})", f.status.as_str()))?;
+    field(
         "judged",
-        f.comparison.as_str().replace('_', " "),
-        f.counting.label()
+        &format!(
+            "{}, {}",
+            f.comparison.as_str().replace('_', " "),
+            f.counting.label()
+        ),
     )?;
     if f.file_version.is_some() || f.file_version_string.is_some() {
-        writeln!(
-            out,
-            "{pad}{:<12}{} (numeric), {} (string)",
+        field(
             "file ver",
-            f.file_version
-                .map_or_else(|| "-".to_owned(), |v| v.to_string()),
-            f.file_version_string
-                .as_deref()
-                .map(esc)
-                .unwrap_or_else(|| "-".into())
+            &format!(
+                "{} (numeric), {} (string)",
+                f.file_version
+                    .map_or_else(|| "-".to_owned(), |v| v.to_string()),
+                f.file_version_string
+                    .as_deref()
+                    .map(esc)
+                    .unwrap_or_else(|| "-".into())
+            ),
         )?;
-        writeln!(
-            out,
-            "{pad}{:<12}{} (numeric), {} (string)",
+        field(
             "product ver",
-            f.product_version
-                .map_or_else(|| "-".to_owned(), |v| v.to_string()),
-            f.product_version_string
-                .as_deref()
-                .map(esc)
-                .unwrap_or_else(|| "-".into())
+            &format!(
+                "{} (numeric), {} (string)",
+                f.product_version
+                    .map_or_else(|| "-".to_owned(), |v| v.to_string()),
+                f.product_version_string
+                    .as_deref()
+                    .map(esc)
+                    .unwrap_or_else(|| "-".into())
+            ),
         )?;
     }
     let file = &f.file;
@@ -304,10 +534,10 @@ fn evidence(
     ];
     for (k, v) in fields {
         if let Some(v) = v {
-            writeln!(out, "{pad}{k:<12}{v}")?;
+            field(k, &v)?;
         }
     }
-    tables_lines(out, pad, &f.string_tables)?;
+    tables_lines(out, width, pad, &f.string_tables)?;
     for n in &f.notes {
         wrapped_to(
             out,
@@ -332,7 +562,7 @@ fn evidence(
 }
 
 /// `--brief`: one row per file (its rules' statuses together), no header, no evidence.
-fn brief_rows(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
+fn brief_rows(out: &mut dyn Write, width: Option<usize>, root: &RootReport) -> std::io::Result<()> {
     let mut rows: Vec<Vec<(String, Option<Verdict>)>> = Vec::new();
     let mut last: Option<&str> = None;
     for f in &root.findings {
@@ -346,14 +576,14 @@ fn brief_rows(out: &mut dyn Write, root: &RootReport) -> std::io::Result<()> {
         }
         last = Some(&f.path);
         rows.push(vec![
-            (format!("  {}", f.path), None),
+            (f.path.clone(), None),
             (esc(&f.location.label()), None),
             (esc(&f.version_label()), None),
             (opt(&f.file.size), None),
             (status, None),
         ]);
     }
-    grid(out, false, &rows)
+    grid_to(out, "    ", &[0], width, false, &rows)
 }
 
 /// Rows of cells, each column padded to its widest cell (colours do not count).
@@ -362,30 +592,87 @@ pub(crate) fn grid(
     color: bool,
     rows: &[Vec<(String, Option<Verdict>)>],
 ) -> std::io::Result<()> {
+    grid_to(out, "  ", &[], None, color, rows)
+}
+
+/// A cell of a grid: its text, and the verdict that colours it.
+type Cell = (String, Option<Verdict>);
+
+/// The widest text of each column.
+fn natural_widths(rows: &[Vec<Cell>]) -> Vec<usize> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
+    (0..cols)
         .map(|c| {
             rows.iter()
                 .filter_map(|r| r.get(c))
-                .map(|(t, _)| t.chars().count())
+                .map(|(t, _)| t.cols())
                 .max()
                 .unwrap_or(0)
         })
+        .collect()
+}
+
+/// [`grid`] after `lead` within `width`: each cell wrapped in its column ([`plan_widths`]),
+/// those of the columns in `paths` only after a `/`.
+pub(crate) fn grid_to(
+    out: &mut dyn Write,
+    lead: &str,
+    paths: &[usize],
+    width: Option<usize>,
+    color: bool,
+    rows: &[Vec<Cell>],
+) -> std::io::Result<()> {
+    let texts: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|(t, _)| t.clone()).collect())
         .collect();
+    let cols = natural_widths(rows).len();
+    let overhead = lead.len() + 2 * cols.saturating_sub(1);
+    let widths = plan_widths(&texts, paths, overhead, width);
     for row in rows {
-        let mut line = String::from("  ");
-        for (c, (text, v)) in row.iter().enumerate() {
-            let last = c + 1 == row.len();
-            let pad = if last {
-                String::new()
+        grid_row(out, lead, paths, &widths, color, row)?;
+    }
+    Ok(())
+}
+
+/// One row of a grid, at `widths`, after `lead`: a cell wider than its column wraps
+/// ([`wrap_text`]) onto the row's next lines.
+fn grid_row(
+    out: &mut dyn Write,
+    lead: &str,
+    paths: &[usize],
+    widths: &[usize],
+    color: bool,
+    row: &[Cell],
+) -> std::io::Result<()> {
+    let cells: Vec<Vec<String>> = row
+        .iter()
+        .enumerate()
+        .map(|(c, (t, _))| {
+            let w = widths.get(c).copied().unwrap_or(usize::MAX);
+            if t.cols() <= w {
+                vec![t.clone()]
+            } else if paths.contains(&c) {
+                wrap_path(t, w)
             } else {
-                " ".repeat(widths[c] - text.chars().count() + 2)
-            };
-            match v {
-                Some(v) => line.push_str(&paint(color, *v, text)),
-                None => line.push_str(text),
+                wrap_text(t, w, w)
             }
-            line.push_str(&pad);
+        })
+        .collect();
+    let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+    for l in 0..height {
+        let mut line = String::from(lead);
+        for (c, (_, v)) in row.iter().enumerate() {
+            let text = cells[c].get(l).map_or("", String::as_str);
+            let last = c + 1 == row.len();
+            match v {
+                Some(v) if !text.is_empty() => line.push_str(&paint(color, *v, text)),
+                _ => line.push_str(text),
+            }
+            if !last {
+                let w = widths.get(c).copied().unwrap_or(0);
+                line.push_str(&" ".repeat(w.saturating_sub(text.cols()) + 2));
+            }
         }
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -405,22 +692,25 @@ pub(crate) fn examination(
         (None, None) => "not hashed".to_owned(),
     };
     let at = ex.executable.path.as_deref().unwrap_or("?");
-    writeln!(out, "  kbscan      {} {at} ({exe})", ex.version)?;
+    let mut line = |k: &str, v: &str| wrapped_to(out, width, &format!("  {k:<12}"), 14, v);
+    line("kbscan", &format!("{} {at} ({exe})", ex.version))?;
     if let Some(c) = &ex.case {
-        writeln!(out, "  case        {c}")?;
+        line("case", c)?;
     }
     if let Some(e) = &ex.examiner {
-        writeln!(out, "  examiner    {e}")?;
+        line("examiner", e)?;
     }
-    writeln!(out, "  host        {}", ex.host.as_deref().unwrap_or("?"))?;
+    line("host", ex.host.as_deref().unwrap_or("?"))?;
     writeln!(out, "  started     {}", ex.started)?;
     writeln!(out, "  finished    {}", ex.finished)?;
     wrapped_to(out, width, "  command     ", 14, &ex.command_line.join(" "))?;
     for r in &ex.rules {
-        writeln!(
+        wrapped_to(
             out,
-            "  rule        {} {} (sha256 {})",
-            r.id, r.source, r.sha256
+            width,
+            "  rule        ",
+            14,
+            &format!("{} {} (sha256 {})", r.id, r.source, r.sha256),
         )?;
     }
     for i in &ex.images {
@@ -516,41 +806,90 @@ fn summary(out: &mut dyn Write, style: Layout, report: &Report) -> std::io::Resu
         "verdict",
         "decisive reason",
     );
-    // Everything but the free-text last column must fit the terminal with one-line heads.
-    let fits = |rows: &[Vec<(String, Option<Verdict>)>]| {
-        let w: usize = (0..rows[0].len() - 1)
-            .map(|c| {
-                rows.iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|(t, _)| t.chars().count() + 2)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .sum();
-        style.width.is_none_or(|width| w + 2 <= width)
+    // A matrix whose columns but the free-text last fit the width, leaving the decisive
+    // reason at least 20 columns (wrapped in them): with one-line heads, else with two-line.
+    let fitted = |rows: &[Vec<Cell>]| -> Option<Vec<usize>> {
+        let mut w = natural_widths(rows);
+        let n = w.len();
+        let fixed = w[..n - 1].iter().sum::<usize>() + 2 + 2 * (n - 1);
+        match style.width {
+            None => Some(w),
+            Some(width) if fixed + 20 <= width => {
+                w[n - 1] = w[n - 1].min(width - fixed);
+                Some(w)
+            }
+            Some(_) => None,
+        }
     };
     let mut rows = vec![one_line];
     rows.extend(body.iter().cloned());
-    if !fits(&rows) {
-        rows = vec![
-            head(
-                heads.iter().map(|(id, _)| id.clone()).collect(),
-                "root",
-                "verdict",
-                "decisive",
-            ),
-            head(
-                heads.iter().map(|(_, kb)| kb.clone()).collect(),
-                "",
-                "",
-                "reason",
-            ),
-        ];
-        rows.extend(body);
+    if let Some(w) = fitted(&rows) {
+        for r in &rows {
+            grid_row(out, "  ", &[], &w, style.color, r)?;
+        }
+    } else {
+        let folded_heads = |first: &str, second: &str, last: &str| {
+            [
+                head(
+                    heads.iter().map(|(id, _)| id.clone()).collect(),
+                    first,
+                    "verdict",
+                    second,
+                ),
+                head(
+                    heads.iter().map(|(_, kb)| kb.clone()).collect(),
+                    "",
+                    "",
+                    last,
+                ),
+            ]
+        };
+        let mut rows = folded_heads("root", "decisive", "reason").to_vec();
+        rows.extend(body.iter().cloned());
+        if let Some(w) = fitted(&rows) {
+            for r in &rows {
+                grid_row(out, "  ", &[], &w, style.color, r)?;
+            }
+        } else {
+            stacked_summary(out, style, folded_heads("", "", ""), &body)?;
+        }
     }
-    grid(out, style.color, &rows)?;
     let counts = report.summary.sentence();
     wrapped_to(out, style.width, "Summary: ", 9, &counts)
+}
+
+/// The summary on a terminal too narrow for a matrix row per root: the heads (without the
+/// root and reason columns), then per root its name, its row of verdicts under the heads,
+/// and its decisive reason, each wrapped to the width.
+fn stacked_summary(
+    out: &mut dyn Write,
+    style: Layout,
+    heads: [Vec<Cell>; 2],
+    body: &[Vec<Cell>],
+) -> std::io::Result<()> {
+    // Each row without its first (root) and last (reason) cell.
+    let inner = |r: &Vec<Cell>| r[1..r.len() - 1].to_vec();
+    let mut rows: Vec<Vec<Cell>> = heads.iter().map(inner).collect();
+    rows.extend(body.iter().map(inner));
+    let texts: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|(t, _)| t.clone()).collect())
+        .collect();
+    let cols = natural_widths(&rows).len();
+    let widths = plan_widths(&texts, &[], 4 + 2 * cols.saturating_sub(1), style.width);
+    writeln!(out, "  root")?;
+    for h in &rows[..2] {
+        grid_row(out, "    ", &[], &widths, false, h)?;
+    }
+    writeln!(out, "    decisive reason")?;
+    for r in body {
+        wrapped_to(out, style.width, "  ", 4, &r[0].0)?;
+        grid_row(out, "    ", &[], &widths, style.color, &inner(r))?;
+        if let Some((reason, _)) = r.last() {
+            wrapped_to(out, style.width, "    ", 6, reason)?;
+        }
+    }
+    Ok(())
 }
 
 pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), Error> {
@@ -571,9 +910,8 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
             rules.join(", ")
         ),
     )?;
-    if !style.brief {
-        examination(out, width, &report.examination)?;
-    }
+    // The record stays with --brief: the report, however short, says who examined what.
+    examination(out, width, &report.examination)?;
     writeln!(out)?;
     summary(out, style, report)?;
     for root in &report.roots {
@@ -598,7 +936,8 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
             system_lines(out, width, &root.system)?;
             if root.rule_verdicts.len() > 1 {
                 // issue 13: one compact line, one verdict per rule.
-                writeln!(out, "   rules: {}", rule_verdicts_line(&root.rule_verdicts))?;
+                let line = rule_verdicts_line(&root.rule_verdicts);
+                wrapped_to(out, width, "   rules: ", 10, &line)?;
             }
             // issue 14: when each rule's update was installed, and the state at --as-of.
             for rr in &root.system.rules {
@@ -624,7 +963,7 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
             }
         }
         if style.brief {
-            brief_rows(out, root)?;
+            brief_rows(out, width, root)?;
             continue;
         }
         if !root.findings.is_empty() {
@@ -641,7 +980,8 @@ pub fn scan(report: &Report, style: Layout, out: &mut dyn Write) -> Result<(), E
             wrapped_to(out, width, &format!("  error: {at}: "), 4, &esc(&e.message))?;
         }
         for n in &root.notices {
-            writeln!(out, "  notice: {}: {}", n.path, esc(&n.message))?;
+            let text = format!("{}: {}", n.path, esc(&n.message));
+            wrapped_to(out, width, "  notice: ", 4, &text)?;
         }
         writeln!(
             out,
@@ -780,7 +1120,7 @@ pub fn versions(report: &VersionReport, out: &mut dyn Write) -> Result<(), Error
             } else {
                 writeln!(out, "{pad2}{:<16}none", "fixed info")?;
             }
-            tables_lines(out, pad2, &r.string_tables)?;
+            tables_lines(out, Some(WIDTH), pad2, &r.string_tables)?;
             if !r.translations.is_empty() {
                 let t: Vec<String> = r
                     .translations
@@ -847,7 +1187,7 @@ pub fn lineage(l: &crate::model::lineage::Lineage, out: &mut dyn Write) -> Resul
     }
     writeln!(out, "Sources:")?;
     for d in &l.sources {
-        writeln!(out, "  [{}] {}", d.id, d.location())?;
+        wrapped(out, &format!("  [{}] ", d.id), 4, &d.location())?;
     }
     Ok(())
 }
@@ -878,24 +1218,34 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
     }
     writeln!(out, "{}", render(b))?;
     for r in &rules.rules {
-        writeln!(out, "{} ({}): {}", esc(&r.id), esc(&r.kb), esc(&r.title))?;
+        wrapped(
+            out,
+            "",
+            2,
+            &format!("{} ({}): {}", esc(&r.id), esc(&r.kb), esc(&r.title)),
+        )?;
         if !r.cves.is_empty() {
-            writeln!(out, "  CVE: {}", esc(&r.cves.join(", ")))?;
+            wrapped(out, "  CVE: ", 4, &esc(&r.cves.join(", ")))?;
         }
         for a in &r.affected {
-            writeln!(out, "  affected: {}", esc(a))?;
+            wrapped(out, "  affected: ", 4, &esc(a))?;
         }
         for a in &r.not_affected {
-            writeln!(out, "  not affected: {}", esc(a))?;
+            wrapped(out, "  not affected: ", 4, &esc(a))?;
         }
         if let Some(p) = &r.published {
-            writeln!(out, "  published: {}", esc(p))?;
+            wrapped(out, "  published: ", 4, &esc(p))?;
         }
         if !r.supersedes.is_empty() {
-            writeln!(out, "  supersedes: {}", esc(&r.supersedes.join(", ")))?;
+            wrapped(out, "  supersedes: ", 4, &esc(&r.supersedes.join(", ")))?;
         }
         if !r.superseded_by.is_empty() {
-            writeln!(out, "  superseded by: {}", esc(&r.superseded_by.join(", ")))?;
+            wrapped(
+                out,
+                "  superseded by: ",
+                4,
+                &esc(&r.superseded_by.join(", ")),
+            )?;
         }
         for f in &r.files {
             if let Some(by) = f.fixed.judged_by() {
@@ -922,29 +1272,30 @@ pub fn rules(rules: &RuleSet, out: &mut dyn Write) -> Result<(), Error> {
             }
         }
         for k in &r.registry_records {
-            writeln!(
+            wrapped(
                 out,
-                "  registry ({}): {}",
-                esc(&k.form.to_string()),
-                esc(&k.key)
+                &format!("  registry ({}): ", esc(&k.form.to_string())),
+                4,
+                &esc(&k.key),
             )?;
         }
         if r.registry_same_as_withdrawn {
-            writeln!(
+            wrapped(
                 out,
-                "  the registry records are the same as a withdrawn release's: only the file version tells them apart"
+                "  ",
+                4,
+                "the registry records are the same as a withdrawn release's: only the file version tells them apart",
             )?;
         }
         for d in &r.sources {
             let mut what = vec![];
             what.extend(d.language.clone());
             what.extend(d.authority.clone());
-            writeln!(
+            wrapped(
                 out,
-                "  source [{}]: {} ({})",
-                esc(&d.id),
-                esc(&d.location()),
-                esc(&what.join(", "))
+                &format!("  source [{}]: ", esc(&d.id)),
+                4,
+                &format!("{} ({})", esc(&d.location()), esc(&what.join(", "))),
             )?;
         }
     }
@@ -962,3 +1313,60 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     updates: Some(crate::updates::table),
     sidecar: false,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_wraps_at_spaces_then_after_slashes_within_the_room() {
+        let text = "live copy WINNT/system32/Windows Media/Server/Nscm.exe is 4.1.0.3917";
+        for room in [12, 20, 33, 60] {
+            for l in wrap_text(text, room, room) {
+                assert!(l.cols() <= room, "{room}: {l:?}");
+            }
+        }
+        assert_eq!(
+            wrap_text(text, 30, 30),
+            [
+                "live copy WINNT/system32/",
+                "Windows Media/Server/Nscm.exe",
+                "is 4.1.0.3917"
+            ]
+        );
+        // A hash longer than the room breaks at the line's end, nowhere else.
+        let h = "a".repeat(25);
+        assert_eq!(
+            wrap_text(&h, 10, 10),
+            ["a".repeat(10), "a".repeat(10), "a".repeat(5)]
+        );
+        // Display columns: a CJK character takes two.
+        assert!(wrap_text("日本語のファイル属性", 8, 8)
+            .iter()
+            .all(|l| l.cols() <= 8));
+    }
+
+    #[test]
+    fn a_space_inside_a_path_is_no_break() {
+        let text =
+            r"service nsstation: C:\WINNT\System32\Windows Media\Server\nscm.exe [automatic]";
+        assert_eq!(
+            wrap_text(text, 50, 50),
+            [
+                "service nsstation:",
+                r"C:\WINNT\System32\Windows Media\Server\nscm.exe",
+                "[automatic]"
+            ]
+        );
+        // Words that only end a clause with a path are not glued.
+        assert_eq!(units("in WINNT/x, then Windows Media/y").len(), 5);
+    }
+
+    #[test]
+    fn paths_break_only_after_a_slash() {
+        assert_eq!(
+            wrap_path("WINNT/system32/Windows Media/Server/Nscm.exe", 20),
+            ["WINNT/system32/", "Windows Media/", "Server/Nscm.exe"]
+        );
+    }
+}

@@ -330,10 +330,16 @@ pub fn open(path: &Path, verify: bool) -> OpenImage {
                 continue;
             }
             if claims_windows_fs(part.ptype.as_deref()) {
-                let msg = format!(
-                    "{} (type {what}): no NTFS or FAT file system recognised (damaged boot sector, or a file system kbscan does not read)",
-                    part.volume
-                );
+                // No partition table either: nothing says the file is a disk image at all (a
+                // text file, a document given as a root).
+                let msg = if table.kind == PartitionTable::None {
+                    "not a folder or a disk image kbscan reads: no partition table, and no NTFS or FAT file system recognised at its start (a damaged boot sector, or a file system kbscan does not read)".to_owned()
+                } else {
+                    format!(
+                        "{} (type {what}): no NTFS or FAT file system recognised (damaged boot sector, or a file system kbscan does not read)",
+                        part.volume
+                    )
+                };
                 image.report.notices.push(msg.clone());
                 if table.kind == PartitionTable::None {
                     image.report.error = Some(msg.clone());

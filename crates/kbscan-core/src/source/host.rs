@@ -71,6 +71,27 @@ fn ioe(e: rustix::io::Errno) -> io::Error {
     io::Error::from(e)
 }
 
+/// Why a folder seen a moment ago (listed, or checked by name) could not be opened, in the
+/// words of what happened: only `ELOOP`/`ENOTDIR` (`O_NOFOLLOW | O_DIRECTORY` met a link or a
+/// file where the folder was) mean it changed while the walk ran.
+fn open_dir_error(e: rustix::io::Errno) -> SourceError {
+    use rustix::io::Errno;
+    let text = match e {
+        Errno::LOOP | Errno::NOTDIR => format!(
+            "changed while the walk ran (a folder replaced by a link or a file): {}",
+            ioe(e)
+        ),
+        Errno::ACCESS | Errno::PERM => {
+            format!(
+                "permission denied: the folder cannot be opened ({})",
+                ioe(e)
+            )
+        }
+        _ => format!("the folder cannot be opened: {}", ioe(e)),
+    };
+    SourceError::new(SourceErrorKind::Io, text)
+}
+
 fn src_err(e: rustix::io::Errno) -> SourceError {
     SourceError::io(&ioe(e))
 }
@@ -280,15 +301,7 @@ impl HostSource {
             name,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         )
-        .map_err(|e| {
-            SourceError::new(
-                SourceErrorKind::Io,
-                format!(
-                    "changed while the walk ran (a folder replaced by a link or a file?): {}",
-                    ioe(e)
-                ),
-            )
-        })?;
+        .map_err(open_dir_error)?;
         let id = Ident::of(&statx_fd(&fd, ID_MASK).map_err(src_err)?);
         if parent.id.other_mount(&id) && !self.cross_mounts {
             return Err(mount_point());
@@ -721,6 +734,25 @@ fn os_str(bytes: &[u8]) -> &OsStr {
 mod tests {
     use super::*;
     use std::fs;
+
+    /// The race wording only for what a race gives (`O_NOFOLLOW | O_DIRECTORY` meeting a link
+    /// or a file); every other failure says what it is.
+    #[test]
+    fn a_folder_that_cannot_be_opened_says_why() {
+        use rustix::io::Errno;
+        for e in [Errno::LOOP, Errno::NOTDIR] {
+            let m = open_dir_error(e).message;
+            assert!(m.starts_with("changed while the walk ran"), "{m}");
+        }
+        for e in [Errno::ACCESS, Errno::PERM] {
+            let m = open_dir_error(e).message;
+            assert!(m.starts_with("permission denied"), "{m}");
+            assert!(!m.contains("changed while"), "{m}");
+        }
+        let m = open_dir_error(Errno::IO).message;
+        assert!(m.starts_with("the folder cannot be opened"), "{m}");
+        assert!(!m.contains("changed while"), "{m}");
+    }
 
     fn entry(src: &HostSource, dir: &HostNode, name: &str) -> Entry<HostNode> {
         src.list(dir)
