@@ -758,7 +758,12 @@ pub fn run_case(a: CaseArgs) -> Result<i32, Error> {
     for (ext, print) in kbscan_output::CASE_FORMATS {
         let path = a.output_dir.join(format!("case.{ext}"));
         let mut sink = Sink::open(Some(&path), &inputs, Existing::Replace)?;
-        let w = print(&report, kbscan_output::Style::default(), sink.writer());
+        // The text as it reads off a terminal (the width of a file), as the table below is.
+        let style = kbscan_output::Style {
+            width: Some(kbscan_output::WIDTH),
+            ..kbscan_output::Style::default()
+        };
+        let w = print(&report, style, sink.writer());
         sink.finish(w, &inputs)?;
     }
     // The table on standard output too, when it is open.

@@ -415,7 +415,9 @@ fn table_shows_verdicts_rows_and_evidence_with_whole_paths() {
             let cells: Vec<&str> = l.split(" | ").map(str::trim).collect();
             if cells[0].parse::<usize>().is_ok() {
                 paths.push(cells[1].to_owned());
-            } else if let (Some(p), true) = (paths.last_mut(), cells[0].is_empty()) {
+            } else if let (Some(p), true, false) =
+                (paths.last_mut(), cells[0].is_empty(), cells[1].is_empty())
+            {
                 assert!(p.ends_with('/'), "a path broken inside a name: {p} | {l}");
                 p.push_str(cells[1]);
             }

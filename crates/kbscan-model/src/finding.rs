@@ -153,6 +153,16 @@ impl Finding {
     /// The status as the tables show it: the status of a copy that counts (`vulnerable`), else
     /// its comparison and why it does not count (`below_fixed (not counted: backup copy)`), so
     /// an old copy that does not count never reads as an alarm.
+    /// The status for a narrow table cell: the finding's status where it counts, else only
+    /// that it does not (`not counted`, `not applicable`); the location cell says which copy,
+    /// and the evidence block's `judged` line and every other format the comparison and why.
+    pub fn status_cell(&self) -> String {
+        if self.counting.counted() {
+            self.status.as_str().to_owned()
+        } else {
+            self.counting.state.as_str().replace('_', " ")
+        }
+    }
     pub fn status_label(&self) -> String {
         if self.counting.counted() {
             self.status.as_str().to_owned()

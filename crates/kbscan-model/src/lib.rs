@@ -340,6 +340,7 @@ impl Summary {
             roots: roots.len(),
             ..Default::default()
         };
+        let (mut unjudged, mut unreadable) = (false, false);
         for r in roots {
             match r.verdict {
                 Verdict::Vulnerable => s.verdicts.vulnerable += 1,
@@ -353,6 +354,10 @@ impl Summary {
             }
             s.errors += r.errors.len();
             for f in &r.findings {
+                // The exit code's "every candidate file was judged" covers every copy, counted
+                // or not: a file not read is not judged, whatever it would have counted for.
+                unreadable |= f.status == Status::Error;
+                unjudged |= matches!(f.status, Status::Error | Status::UnknownVersion);
                 match f.counting.state {
                     CountState::Counted => {}
                     state => {
@@ -409,13 +414,12 @@ impl Summary {
             exit::VULNERABLE
         } else if any_as_of && as_of(installed::AsOfState::UnknownAtDate) {
             exit::INCOMPLETE
-        } else if any_as_of && s.errors == 0 && s.findings.error == 0 {
+        } else if any_as_of && s.errors == 0 && !unreadable {
             exit::CLEAN
         } else if s.verdicts.vulnerable > 0 {
             exit::VULNERABLE
         } else if s.errors > 0
-            || s.findings.unknown_version > 0
-            || s.findings.error > 0
+            || unjudged
             // An inconclusive root (issue 10: readings kbscan cannot choose between, a live
             // copy not read) never exits 0: 0 means every candidate file was judged.
             || s.verdicts.inconclusive > 0

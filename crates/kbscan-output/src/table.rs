@@ -432,7 +432,7 @@ fn findings_table(root: &RootReport, width: Option<usize>) -> String {
             (i + 1).to_string(),
             f.path.clone(),
             esc(&f.rule),
-            f.status_label(),
+            f.status_cell(),
             esc(&f.location.label()),
             esc(&f.version_label()),
             opt(&f.file.size),
@@ -566,7 +566,7 @@ fn brief_rows(out: &mut dyn Write, width: Option<usize>, root: &RootReport) -> s
     let mut rows: Vec<Vec<(String, Option<Verdict>)>> = Vec::new();
     let mut last: Option<&str> = None;
     for f in &root.findings {
-        let status = format!("{} {}", esc(&f.rule), f.status_label());
+        let status = format!("{} {}", esc(&f.rule), f.status_cell());
         if last == Some(f.path.as_str()) {
             if let Some(row) = rows.last_mut() {
                 row[4].0.push_str(", ");
