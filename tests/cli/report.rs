@@ -294,7 +294,10 @@ fn brief_has_no_evidence_blocks_and_fits_100_columns() {
     let n = text.lines().count();
     let roots = text.matches("\n== ").count();
     assert!(roots >= 24, "{text}");
-    assert!(n <= 15 * roots + 20, "--brief is {n} lines for {roots} roots:\n{text}");
+    assert!(
+        n <= 15 * roots + 20,
+        "--brief is {n} lines for {roots} roots:\n{text}"
+    );
     assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     // The examination record stays (the report, however short, says what examined what).
     assert!(text.lines().take(3).any(|l| l == "Examination"), "{text}");
