@@ -152,38 +152,7 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
         )));
     }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
-    // Beside a device or a FIFO (`-o /dev/null`, `-o >(gzip …)`) there is no place for the
-    // examination record a sidecar format writes beside its report: refused before anything
-    // is opened (a FIFO would block the open until a reader came), never a file made beside
-    // /dev/null.
-    if let (Some(o), f) = (&a.output.output, a.output.format) {
-        if f.sidecar && std::fs::metadata(o).is_ok_and(|m| !m.is_file()) {
-            return Err(Error::Usage(format!(
-                "-f {} -o {}: a {} report has no place for the examination record, which \
-                 goes beside the report as FILE.examination.json, and nothing can be written \
-                 beside a device or a pipe; write the report to a regular file, or choose -f json",
-                f.name,
-                o.display(),
-                f.name
-            )));
-        }
-    }
-    // The examination record beside a CSV report is checked before the report is opened:
-    // refused, it leaves nothing behind.
-    let existing = existing(&a.output);
-    if let (Some(o), true) = (&a.output.output, a.output.format.sidecar) {
-        outfile::check(&examination_path(o), &inputs, existing)?;
-    }
-    // Checked and opened before the scan, so a refused or unwritable -o costs no scan time.
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs, existing)?;
-    // A format with no place for the examination record (CSV): it goes beside the report,
-    // FILE.examination.json.
-    let mut sidecar = match (&a.output.output, a.output.format) {
-        (Some(o), f) if f.sidecar => {
-            Some(Sink::open(Some(&examination_path(o)), &inputs, existing)?)
-        }
-        _ => None,
-    };
+    let (mut sink, mut sidecar) = open_report(&a.output, &inputs)?;
     let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
     let scanner = Scanner::new(&rules, a.settings());
     let progress = Progress::new(a.quiet);
@@ -285,6 +254,36 @@ pub fn examination_path(output: &std::path::Path) -> std::path::PathBuf {
     let mut name = output.as_os_str().to_owned();
     name.push(".examination.json");
     name.into()
+}
+
+/// Opens the report `-o` names (or standard output) and, for a format whose examination
+/// record goes beside it (CSV), `FILE.examination.json`: every refusal before anything is
+/// opened and before the scan starts. Beside a device or a FIFO (`-o /dev/null`,
+/// `-o >(gzip …)`) there is no place for that record: refused (a FIFO would block the open
+/// until a reader came), never a file made beside /dev/null. The record's file is checked
+/// before the report is opened, so a refusal leaves nothing behind.
+fn open_report(o: &crate::cli::OutputArgs, inputs: &Inputs) -> Result<(Sink, Option<Sink>), Error> {
+    let existing = existing(o);
+    let f = o.format;
+    if let (Some(out), true) = (&o.output, f.sidecar) {
+        if std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::Usage(format!(
+                "-f {} -o {}: a {} report has no place for the examination record, which \
+                 goes beside the report as FILE.examination.json, and nothing can be written \
+                 beside a device or a pipe; write the report to a regular file, or choose -f json",
+                f.name,
+                out.display(),
+                f.name
+            )));
+        }
+        outfile::check(&examination_path(out), inputs, existing)?;
+    }
+    let sink = Sink::open(o.output.as_deref(), inputs, existing)?;
+    let sidecar = match (&o.output, f.sidecar) {
+        (Some(out), true) => Some(Sink::open(Some(&examination_path(out)), inputs, existing)?),
+        _ => None,
+    };
+    Ok((sink, sidecar))
 }
 
 /// Whether `-o` may replace an existing file: only with `--force`.

@@ -7,9 +7,9 @@ use kbscan_core::model::ToolInfo;
 use kbscan_core::rules::RuleSet;
 use kbscan_core::scan::Scanner;
 
-use super::outfile::{Inputs, Sink};
+use super::outfile::Inputs;
 use super::progress::Progress;
-use super::{examination_path, record, scan_root};
+use super::{record, scan_root};
 use crate::cli::UpdatesArgs;
 use crate::error::Error;
 
@@ -30,27 +30,8 @@ pub(crate) fn run_updates(a: UpdatesArgs) -> Result<i32, Error> {
             "--excel shapes the CSV of kbscan scan; the audit's CSV is plain UTF-8".to_owned(),
         ));
     }
-    let existing = super::existing(&a.output);
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
-    if let Some(o) = &a.output.output {
-        if format.sidecar && std::fs::metadata(o).is_ok_and(|m| !m.is_file()) {
-            return Err(Error::Usage(format!(
-                "-f {} -o {}: the examination record goes beside the report as \
-                 FILE.examination.json, and nothing can be written beside a device or a pipe; \
-                 write the report to a regular file, or choose -f json",
-                format.name,
-                o.display()
-            )));
-        }
-        if format.sidecar {
-            super::outfile::check(&examination_path(o), &inputs, existing)?;
-        }
-    }
-    let mut sink = Sink::open(a.output.output.as_deref(), &inputs, existing)?;
-    let mut sidecar = match (&a.output.output, format.sidecar) {
-        (Some(o), true) => Some(Sink::open(Some(&examination_path(o)), &inputs, existing)?),
-        _ => None,
-    };
+    let (mut sink, mut sidecar) = super::open_report(&a.output, &inputs)?;
     // No rule: the walk finds no candidate, and the driver reads each Windows folder's hives
     // and audits its update records.
     let rules = RuleSet { rules: Vec::new() };
