@@ -306,13 +306,16 @@ impl Grains {
         }
         let grain_bytes = grain * 512;
         let tables = capacity.div_ceil(grain).div_ceil(per_table);
-        if tables * 4 > MAX_TABLE_BYTES {
-            return Err(damaged(format!("a grain directory of {tables} entries")));
-        }
+        // Checked, not multiplied blindly: a forged capacity must not wrap the size to a
+        // small one (a directory that would read every grain as the parent's).
+        let gd_bytes = tables
+            .checked_mul(4)
+            .filter(|b| *b <= MAX_TABLE_BYTES)
+            .ok_or_else(|| damaged(format!("a grain directory of {tables} entries")))?;
         let gd_at = gd
             .checked_mul(512)
             .ok_or_else(|| damaged("a grain directory beyond any file"))?;
-        let raw = pread_exact(&mut file, gd_at, (tables * 4) as usize, "grain directory")?;
+        let raw = pread_exact(&mut file, gd_at, gd_bytes as usize, "grain directory")?;
         let directory = raw.chunks_exact(4).map(|c| le32(c, 0)).collect();
         Ok(Self {
             file,
