@@ -234,6 +234,76 @@ fn a_damaged_uncompressed_chunk_is_a_read_error_never_different_bytes() {
     assert!(all == raw, "the E01 reads back as the raw disk");
 }
 
+/// Reads the whole media of `first` in reads of `step` bytes from `start`, or the error met.
+fn read_media(first: &Path, start: u64, step: usize) -> Result<Vec<u8>, String> {
+    let mut opened = container::open(first)
+        .map_err(|e| e.to_string())?
+        .expect("a container");
+    let len = opened.src.len();
+    let mut all = vec![0u8; (len - start) as usize];
+    let mut done = 0;
+    while done < all.len() {
+        let end = (done + step).min(all.len());
+        match opened.src.read_at(start + done as u64, &mut all[done..end]) {
+            Ok(0) => return Err(format!("ends at {done}")),
+            Ok(n) => done += n,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(all)
+}
+
+/// The byte ranges of an EWF1 segment's `sectors` sections (chunk data).
+fn sectors_sections(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut off = 13usize;
+    loop {
+        let d = &b[off..off + 76];
+        let kind = d[..16].split(|&c| c == 0).next().unwrap();
+        let next = u64::from_le_bytes(d[16..24].try_into().unwrap()) as usize;
+        let size = u64::from_le_bytes(d[24..32].try_into().unwrap()) as usize;
+        if kind == b"sectors" {
+            out.push((off + 76, off + size));
+        }
+        if kind == b"done" || kind == b"next" || next <= off {
+            return out;
+        }
+        off = next;
+    }
+}
+
+#[test]
+fn compressed_chunks_read_back_as_the_disk_and_a_damaged_one_is_an_error() {
+    let Some(f) = fixtures() else { return };
+    let raw = std::fs::read(&f.raw).unwrap();
+    for set in ["e01fast/disk.E01", "smart/disk.s01"] {
+        let first = f.out.join(set);
+        // Whole chunks (1 MiB reads) and reads that start and end inside chunks.
+        for (start, step) in [(0u64, 1 << 20), (0, 4096 + 17), (12_345, 40_000)] {
+            let got = read_media(&first, start, step).unwrap();
+            assert!(
+                got == raw[start as usize..],
+                "{set} read from {start} by {step}"
+            );
+        }
+    }
+    // One byte flipped in the middle of the compressed chunk data: reading the media meets
+    // an error naming the damaged chunk, never different bytes.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = std::fs::read(f.out.join("e01fast/disk.E01")).unwrap();
+    let (from, to) = sectors_sections(&b)[0];
+    b[(from + to) / 2] ^= 0x10;
+    let first = tmp.path().join("disk.E01");
+    std::fs::write(&first, &b).unwrap();
+    for step in [1 << 20, 4096 + 17] {
+        let msg = read_media(&first, 0, step).expect_err("a damaged chunk must not read");
+        assert!(
+            msg.contains("EWF chunk") && msg.contains("damaged"),
+            "{msg}"
+        );
+    }
+}
+
 #[test]
 fn a_hash_mismatch_makes_every_root_of_the_image_inconclusive() {
     let Some(f) = fixtures() else { return };

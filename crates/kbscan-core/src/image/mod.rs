@@ -6,6 +6,7 @@
 //! scans each volume as its own root (`disk.img#p1`). Containers kbscan does not read (Ex01,
 //! L01, LUKS, differencing disks) and compressed copies are refused with the command to use.
 
+pub(crate) mod ahead;
 pub mod container;
 pub mod fat;
 pub mod lznt;
@@ -179,10 +180,14 @@ fn scan_volume_on<T>(
     user: &mut impl WithSource<T>,
 ) -> Result<T, String> {
     {
+        let ahead = match v.kind {
+            FsKind::Ntfs => disk.read_ahead(v.source.offset),
+            FsKind::Fat(_) => None,
+        };
         let window = Window::new(disk, v.source.offset, v.source.length);
         match v.kind {
             FsKind::Ntfs => match ntfs::NtfsSource::open(window, v.name.clone()) {
-                Ok(src) => Ok(user.with(&src)),
+                Ok(src) => Ok(user.with(&src.reading_ahead(ahead))),
                 Err(e) => Err(format!("NTFS volume: {e}")),
             },
             FsKind::Fat(_) => match fat::open(ReadOnly(window)) {

@@ -36,6 +36,8 @@ pub struct NtfsSource<R> {
     /// record: `read` checks them for data that is not in `$DATA`. One entry per reparse
     /// point met, nothing for ordinary files.
     reparse: RefCell<HashMap<u64, u32>>,
+    /// Asks for the file records of the folders just listed, which the walk lists next.
+    ahead: Option<super::ahead::Ahead>,
 }
 
 fn err(e: ntfs::NtfsError) -> SourceError {
@@ -102,6 +104,18 @@ impl<R> Records<R> {
             record_size: 0,
             mft: Vec::new(),
         }
+    }
+
+    /// Where file record `n` lies in the volume, from `$MFT`'s extents.
+    fn record_position(&self, n: u64) -> Option<u64> {
+        let mut at = n.checked_mul(self.record_size)?;
+        for &(a, b) in &self.mft {
+            if at < b - a {
+                return Some(a + at);
+            }
+            at -= b - a;
+        }
+        None
     }
 
     fn is_record(&self, pos: u64, len: usize) -> bool {
@@ -201,7 +215,14 @@ impl<R: Read + Seek> NtfsSource<R> {
             r: RefCell::new(r),
             name,
             reparse: RefCell::new(HashMap::new()),
+            ahead: None,
         })
+    }
+
+    /// Reads ahead through `ahead` (a second core decodes the next folders' records).
+    pub fn reading_ahead(mut self, ahead: Option<super::ahead::Ahead>) -> Self {
+        self.ahead = ahead;
+        self
     }
 }
 
@@ -271,6 +292,13 @@ impl<R: Read + Seek> Source for NtfsSource<R> {
                 if let Some(short) = dos.remove(&e.node) {
                     if !short.eq_ignore_ascii_case(&e.name) {
                         e.short_name = Some(short);
+                    }
+                }
+            }
+            if let Some(ahead) = &self.ahead {
+                for e in out.iter().filter(|e| e.kind == EntryKind::Dir) {
+                    if let Some(pos) = r.record_position(e.node) {
+                        ahead.want(pos, r.record_size);
                     }
                 }
             }

@@ -47,6 +47,17 @@ pub trait ByteSource: Send + std::fmt::Debug {
     fn missing(&self) -> Option<(u64, String)> {
         None
     }
+    /// The unit the source decodes at once (an E01 chunk), when it has one: the disk cache
+    /// then reads whole units, so a file record read from a compressed image costs one
+    /// inflated chunk, not the two a larger cache block would span.
+    fn unit(&self) -> Option<u64> {
+        None
+    }
+    /// The same source with handles of its own, for a read-ahead thread; `None` when
+    /// reading ahead would not pay (raw bytes come from the page cache as fast as a copy).
+    fn try_clone(&self) -> Option<io::Result<Box<dyn ByteSource>>> {
+        None
+    }
 }
 
 /// Checks that a file read from an image is whole: an image cannot change while it is read,
@@ -213,24 +224,52 @@ impl ByteSource for Segments {
     }
 }
 
+/// The cache block of a source without a unit of its own.
 const BLOCK: u64 = 64 * 1024;
-const CACHED_BLOCKS: usize = 256;
+/// The smallest and largest source unit used as the cache block.
+const UNIT_RANGE: std::ops::RangeInclusive<u64> = 512..=1024 * 1024;
+/// The bytes the block cache holds, whatever the block size.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A read-only disk with a small block cache, shared by the volumes read from it in turn.
 #[derive(Debug)]
 pub struct Disk {
     src: Box<dyn ByteSource>,
+    block: u64,
+    capacity: usize,
     cache: Vec<(u64, Vec<u8>)>,
+    /// Block index → slot in `cache`.
+    slots: std::collections::HashMap<u64, usize>,
     next_victim: usize,
+    /// The read-ahead thread, once a file system asked for one (see [`Disk::read_ahead`]).
+    ahead: Option<super::ahead::ReadAhead>,
 }
 
 impl Disk {
     pub fn new(src: Box<dyn ByteSource>) -> Self {
+        let block = src
+            .unit()
+            .filter(|u| UNIT_RANGE.contains(u))
+            .unwrap_or(BLOCK);
         Self {
             src,
+            block,
+            capacity: (CACHE_BYTES / block) as usize,
             cache: Vec::new(),
+            slots: std::collections::HashMap::new(),
             next_victim: 0,
+            ahead: None,
         }
+    }
+
+    /// A handle to ask for blocks ahead of need, for a volume starting at disk byte
+    /// `start`; `None` when the source is not worth it or no thread could be started.
+    pub fn read_ahead(&mut self, start: u64) -> Option<super::ahead::Ahead> {
+        if self.ahead.is_none() {
+            let src = self.src.try_clone()?.ok()?;
+            self.ahead = super::ahead::ReadAhead::start(src, self.block);
+        }
+        self.ahead.as_ref().map(|a| a.handle(start))
     }
 
     pub fn len(&self) -> u64 {
@@ -247,21 +286,37 @@ impl Disk {
     }
 
     fn block(&mut self, index: u64) -> io::Result<&[u8]> {
-        if let Some(i) = self.cache.iter().position(|(b, _)| *b == index) {
+        if let Some(&i) = self.slots.get(&index) {
             return Ok(&self.cache[i].1);
         }
-        let mut data = vec![0u8; BLOCK as usize];
-        let n = self.src.read_at(index * BLOCK, &mut data)?;
-        data.truncate(n);
-        let slot = if self.cache.len() < CACHED_BLOCKS {
-            self.cache.push((index, data));
-            self.cache.len() - 1
+        let ahead = self.ahead.as_ref().and_then(|a| a.take(index));
+        let size = self.block as usize;
+        // The evicted block's buffer is reused (read over, not zeroed again).
+        let (slot, mut data) = if self.cache.len() < self.capacity {
+            self.cache.push((u64::MAX, Vec::new()));
+            (self.cache.len() - 1, Vec::with_capacity(size))
         } else {
             let v = self.next_victim;
-            self.next_victim = (v + 1) % CACHED_BLOCKS;
-            self.cache[v] = (index, data);
-            v
+            self.next_victim = (v + 1) % self.capacity;
+            let (old, data) = std::mem::take(&mut self.cache[v]);
+            self.slots.remove(&old);
+            (v, data)
         };
+        if let Some(decoded) = ahead {
+            data = decoded;
+        } else {
+            data.resize(size, 0);
+            let n = match self.src.read_at(index * self.block, &mut data) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.cache[slot] = (u64::MAX, data);
+                    return Err(e);
+                }
+            };
+            data.truncate(n);
+        }
+        self.cache[slot] = (index, data);
+        self.slots.insert(index, slot);
         Ok(&self.cache[slot].1)
     }
 
@@ -270,8 +325,9 @@ impl Disk {
         let mut done = 0;
         while done < buf.len() {
             let p = pos + done as u64;
-            let b = self.block(p / BLOCK)?;
-            let off = (p % BLOCK) as usize;
+            let unit = self.block;
+            let b = self.block(p / unit)?;
+            let off = (p % unit) as usize;
             if off >= b.len() {
                 break;
             }

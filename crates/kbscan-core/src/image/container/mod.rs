@@ -101,6 +101,15 @@ pub(crate) fn pread(f: &mut File, pos: u64, buf: &mut [u8]) -> io::Result<usize>
 
 /// Reads exactly `len` bytes at `pos`, or fails naming `what`.
 pub(crate) fn pread_exact(f: &mut File, pos: u64, len: usize, what: &str) -> io::Result<Vec<u8>> {
+    // Checked against the file's size before anything is allocated: a forged table size
+    // in a small file costs nothing.
+    let size = crate::image::reader::evidence_len(f)?;
+    if pos.checked_add(len as u64).is_none_or(|end| end > size) {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the container ends inside its {what} (truncated?)"),
+        ));
+    }
     let mut v = vec![0u8; len];
     let n = pread(f, pos, &mut v)?;
     if n < len {
@@ -484,6 +493,21 @@ pub(crate) fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_larger_than_its_file_is_refused_before_it_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("small");
+        std::fs::write(&p, [7u8; 100]).unwrap();
+        let mut f = File::open(&p).unwrap();
+        assert_eq!(pread_exact(&mut f, 10, 90, "table").unwrap(), vec![7u8; 90]);
+        // A terabyte would abort the process if it were allocated first.
+        for (pos, len) in [(0, 1usize << 40), (10, 91), (u64::MAX, 1)] {
+            let e = pread_exact(&mut f, pos, len, "table").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{pos} {len}");
+            assert!(e.to_string().contains("inside its table"), "{e}");
+        }
+    }
 
     #[test]
     fn names_an_ewf_set_would_take_are_known() {
