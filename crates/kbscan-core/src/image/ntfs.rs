@@ -94,6 +94,8 @@ pub(crate) struct Records<R> {
     record_size: u64,
     /// `$MFT`'s extents, volume byte ranges: only reads of a whole record there are records.
     mft: Vec<(u64, u64)>,
+    /// Where each of `mft` ends in the `$MFT` stream (the sum of the lengths so far).
+    mft_ends: Vec<u64>,
 }
 
 impl<R> Records<R> {
@@ -103,19 +105,18 @@ impl<R> Records<R> {
             pos: 0,
             record_size: 0,
             mft: Vec::new(),
+            mft_ends: Vec::new(),
         }
     }
 
-    /// Where file record `n` lies in the volume, from `$MFT`'s extents.
+    /// Where file record `n` lies in the volume, from `$MFT`'s extents (a binary search:
+    /// a forged `$MFT` may have tens of thousands).
     fn record_position(&self, n: u64) -> Option<u64> {
-        let mut at = n.checked_mul(self.record_size)?;
-        for &(a, b) in &self.mft {
-            if at < b - a {
-                return Some(a + at);
-            }
-            at -= b - a;
-        }
-        None
+        let at = n.checked_mul(self.record_size)?;
+        let i = self.mft_ends.partition_point(|&end| end <= at);
+        let &(a, _) = self.mft.get(i)?;
+        let before = i.checked_sub(1).map_or(0, |j| self.mft_ends[j]);
+        a.checked_add(at - before)
     }
 
     fn is_record(&self, pos: u64, len: usize) -> bool {
@@ -207,6 +208,14 @@ impl<R: Read + Seek> NtfsSource<R> {
                 r.mft = vec![(p.get(), p.get().saturating_add(r.record_size))];
             }
             r.mft = mft_extents(&ntfs, &mut r)?;
+            r.mft_ends = r
+                .mft
+                .iter()
+                .scan(0u64, |sum, &(a, b)| {
+                    *sum = sum.saturating_add(b - a);
+                    Some(*sum)
+                })
+                .collect();
             ntfs.read_upcase_table(&mut r).map_err(err)?;
             Ok(ntfs)
         })?;
@@ -699,6 +708,28 @@ fn file_attributes<R: Read + Seek>(r: &mut R, file: &NtfsFile<'_>) -> Result<u32
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_records_are_placed_through_every_mft_extent() {
+        let mut r = Records::new(std::io::empty());
+        r.record_size = 1024;
+        r.mft = vec![(4096, 4096 + 2048), (100_000, 100_000 + 4096)];
+        r.mft_ends = vec![2048, 6144];
+        let at: Vec<_> = (0..7).map(|n| r.record_position(n)).collect();
+        assert_eq!(
+            at,
+            [
+                Some(4096),
+                Some(5120),
+                Some(100_000),
+                Some(101_024),
+                Some(102_048),
+                Some(103_072),
+                None
+            ]
+        );
+        assert_eq!(r.record_position(u64::MAX), None);
+    }
 
     /// A 1,024-byte `FILE` record with `in_use` bytes in use, USN 0x0002, both sector tails
     /// set to `tails`.
