@@ -239,6 +239,7 @@ place nspmon-4.1.0.3934-x64.exe   "w2k-case-twins/$WMS/Nspmon.exe"
 # Issue 10 case 6: the only live copies are relative links to the uninstall copies.
 place nscm-4.1.0.3917-x86.exe     'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nscm.exe'
 place nspmon-4.1.0.3917-x86.exe   'w2k-link-not-read/WINNT/$NTUninstallKB832359$/Nspmon.exe'
+mkdir -p -- "$SYSTEMS/w2k-link-not-read/$WMS"
 ln -s '../../../$NTUninstallKB832359$/Nscm.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nscm.exe"
 ln -s '../../../$NTUninstallKB832359$/Nspmon.exe' "$SYSTEMS/w2k-link-not-read/$WMS/Nspmon.exe"
 

@@ -592,3 +592,42 @@ fn rules_command_lists_the_builtin_rule() {
         );
     }
 }
+
+/// Every regular file under `dir` (links not followed), as paths relative to `base`.
+fn regular_files(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let t = e.file_type().unwrap();
+        if t.is_dir() {
+            regular_files(base, &e.path(), out);
+        } else if t.is_file() {
+            let rel = e.path().strip_prefix(base).unwrap().to_owned();
+            out.push(rel.to_str().unwrap().to_owned());
+        }
+    }
+}
+
+#[test]
+fn the_manifests_list_every_sample_file_with_its_hashes() {
+    let base = samples();
+    let mut files = Vec::new();
+    regular_files(&base, &base.join("systems"), &mut files);
+    files.sort();
+    for (name, tool) in [("SHA256SUMS", "sha256sum"), ("MD5SUMS", "md5sum")] {
+        let listed = manifest(name);
+        let mut keys: Vec<_> = listed.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, files, "{name} lists exactly the files under systems/");
+        let o = std::process::Command::new(tool)
+            .args(["--check", "--strict", "--quiet", name])
+            .current_dir(&base)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
