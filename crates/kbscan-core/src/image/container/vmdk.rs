@@ -577,3 +577,40 @@ pub(crate) static DESCRIPTOR: super::Container = super::Container {
     companions: extent_paths,
     companion: "an extent file of the scanned VMDK",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hosted sparse extent header (VMware "Virtual Disk Format 1.1") with these fields,
+    /// followed by `tail` bytes.
+    fn sparse(capacity: u64, grain: u64, per_table: u32, gd: u64, tail: usize) -> File {
+        let mut h = vec![0u8; 512 + tail];
+        h[..4].copy_from_slice(b"KDMV");
+        h[4..8].copy_from_slice(&1u32.to_le_bytes());
+        h[12..20].copy_from_slice(&capacity.to_le_bytes());
+        h[20..28].copy_from_slice(&grain.to_le_bytes());
+        h[44..48].copy_from_slice(&per_table.to_le_bytes());
+        h[56..64].copy_from_slice(&gd.to_le_bytes());
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &h).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_forged_capacity_cannot_shrink_the_grain_directory() {
+        // 2^62 + 1 tables of one grain each: four bytes apiece wrap to 4 bytes if multiplied
+        // blindly, a directory that would send every grain but the first to the parent.
+        let e = Grains::read(sparse((1 << 62) + 1, 1, 1, 1, 512)).unwrap_err();
+        assert!(e.to_string().contains("grain directory of"), "{e}");
+        // As large without wrapping: refused by the bound, before anything is allocated.
+        let e = Grains::read(sparse(u64::MAX, 128, 512, 1, 512)).unwrap_err();
+        assert!(e.to_string().contains("grain directory of"), "{e}");
+        // A directory beyond the end of the file.
+        let e = Grains::read(sparse(1 << 20, 128, 512, 1, 4)).unwrap_err();
+        assert!(e.to_string().contains("grain directory"), "{e}");
+        // A real one: 1 MiB of 64 KiB grains, one table, its directory at sector 1.
+        let g = Grains::read(sparse(1 << 11, 128, 512, 1, 512)).unwrap();
+        assert_eq!((g.directory.len(), g.grain_bytes), (1, 65_536));
+    }
+}
