@@ -5,7 +5,7 @@
 //! run backwards is noted.
 
 #[path = "../../crates/kbscan-core/src/evidence/evt/writer.rs"]
-mod writer;
+pub(crate) mod writer;
 
 use std::path::Path;
 

@@ -476,3 +476,59 @@ fn a_rename_onto_a_missing_rule_file_is_said() {
     assert!(msgs[0].contains("is not there now"), "{}", msgs[0]);
     assert!(msgs[0].contains("version 4.1.0.3917"), "{}", msgs[0]);
 }
+
+/// A System log whose only boot is `secs` seconds after the Unix time `base`.
+fn log_with_boot(root: &Path, base: i64, secs: i64) {
+    use crate::event_logs::writer::{normal, Event};
+    let t = u32::try_from(base + secs).unwrap();
+    let log = normal(&[Event::new(1, t, 6005, "EventLog", &[])]);
+    std::fs::write(root.join("WINNT/system32/config/SysEvent.Evt"), &log.bytes).unwrap();
+}
+
+/// Windows carries out the operations at a boot and deletes the value (writing the key): a
+/// boot the System log records after the key's last write, with the value still there, says
+/// the operation was not carried out at that boot. Said in the reason; the verdict is the
+/// live file's either way, and a boot before the last write says nothing.
+#[test]
+fn a_boot_after_the_registration_is_said_and_changes_no_verdict() {
+    if !have("hivexregedit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = staged_fix(dir.path());
+    let v = scan_json(&root, &[]);
+    let plain = &v["roots"][0];
+    let written = plain["system"]["pending_renames"]["key_last_written"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let k = time::OffsetDateTime::parse(&written, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp();
+    assert!(pending_reasons(plain)
+        .iter()
+        .all(|m| !m.contains("records a boot")));
+    // A boot a day after the last write.
+    log_with_boot(&root, k, 86_400);
+    let after = scan_json(&root, &[]);
+    let r = &after["roots"][0];
+    assert_eq!(r["verdict"], plain["verdict"]);
+    assert_eq!(
+        r["rule_verdicts"][0]["verdict"],
+        plain["rule_verdicts"][0]["verdict"]
+    );
+    let msgs = pending_reasons(r);
+    let nscm = msgs.iter().find(|m| m.contains("Nscm.exe:")).unwrap();
+    assert!(nscm.contains("SysEvent.Evt records a boot at"), "{nscm}");
+    assert!(nscm.contains("not carried out at that boot"), "{nscm}");
+    assert!(nscm.contains(&written), "{nscm}");
+    // A boot a day before it: nothing said.
+    log_with_boot(&root, k, -86_400);
+    let before = scan_json(&root, &[]);
+    let msgs = pending_reasons(&before["roots"][0]);
+    assert!(!msgs.is_empty());
+    assert!(
+        msgs.iter().all(|m| !m.contains("records a boot")),
+        "{msgs:?}"
+    );
+}

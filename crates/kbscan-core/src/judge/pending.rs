@@ -4,9 +4,37 @@
 //! why "update recorded, live file old" is what the image shows. Pure, no I/O: the operations
 //! and the staged files' versions were read with the system facts (`registry::pending`).
 
-use crate::model::system::{PendingRename, PendingRenames};
+use crate::model::installed::{TimeEvidence, TimeField, TimeSource};
+use crate::model::system::{PendingRename, PendingRenames, SystemEvidence};
 use crate::model::{Finding, Reason, ReasonCode, RuleVerdict, Status};
 use crate::rules::RuleSet;
+
+/// The first boot an event log records after the Session Manager key was last written, when
+/// its times can be trusted: Windows carries out the operations at a boot and deletes the
+/// value, writing the key, so a boot after the key's last write that left the value says the
+/// operation was not carried out then (it failed, or a clock or the value was changed).
+fn boot_after_registration(
+    renames: &PendingRenames,
+    system: &SystemEvidence,
+    rule: &str,
+) -> Option<String> {
+    let written = renames.key_last_written?;
+    let boots = system.for_rule(rule)?.installed.as_ref()?;
+    let first = boots
+        .evidence
+        .iter()
+        .filter(|e| e.source == TimeSource::EventLog && e.field == TimeField::Boot)
+        .filter(|e| !e.times_run_backwards && e.time > written)
+        .min_by_key(|e| e.time)?;
+    Some(boot_text(first, written))
+}
+
+fn boot_text(boot: &TimeEvidence, written: crate::model::time::Timestamp) -> String {
+    format!(
+        "; yet {} records a boot at {} ({}), after the key's last write at {written}: the operation was not carried out at that boot (it failed, or a clock or the value was changed), and nothing says it will be at the next",
+        boot.path, boot.time, boot.says
+    )
+}
 
 /// What a pending operation is to one live copy.
 fn says(
@@ -75,18 +103,21 @@ fn says(
 pub fn attach(
     rules: &RuleSet,
     renames: Option<&PendingRenames>,
+    system: &SystemEvidence,
     findings: &[Finding],
     rule_verdicts: &mut [RuleVerdict],
     reasons: &mut Vec<Reason>,
 ) {
     let Some(renames) = renames else { return };
     for rv in rule_verdicts.iter_mut() {
+        let booted = boot_after_registration(renames, system, &rv.rule).unwrap_or_default();
         for f in findings
             .iter()
             .filter(|f| f.rule == rv.rule && f.is_live() && f.status != Status::Skipped)
         {
             for op in &renames.operations {
                 if let Some(text) = says(op, f, rules, renames) {
+                    let text = text + &booted;
                     let r = Reason::at(ReasonCode::UpdatePendingReboot, text, &f.path);
                     reasons.push(r.clone().of_rule(&rv.rule));
                     rv.reasons.push(r);
@@ -118,7 +149,7 @@ pub fn attach(
                 None => "is not there now".to_owned(),
             };
             let text = format!(
-                "{target} {now}; a pending file rename operation ({} pair {}) puts the staged file {} ({version}) there at the next boot. Until that boot it is not a live copy, and nothing is concluded from it",
+                "{target} {now}; a pending file rename operation ({} pair {}) puts the staged file {} ({version}) there at the next boot. Until that boot it is not a live copy, and nothing is concluded from it{booted}",
                 renames.value, op.pair, staged.path
             );
             let r = Reason::new(ReasonCode::UpdatePendingReboot, text);

@@ -325,6 +325,7 @@ impl<'a> Scanner<'a> {
         crate::judge::pending::attach(
             self.rules,
             system.pending_renames.as_ref(),
+            &system,
             &findings,
             &mut j.rule_verdicts,
             &mut j.reasons,
