@@ -508,8 +508,11 @@ fn a_chain_that_cannot_be_read_as_it_was_is_refused_by_name() {
     }
 }
 
+/// A differencing VHD made by re-typing qemu-img's dynamic VHD (the way public samples were
+/// made): without its parent it is refused naming it, and over a parent that is no VHD (so
+/// not the disk whose unique id it records) too.
 #[test]
-fn a_differencing_vhd_is_refused_naming_its_parent() {
+fn a_differencing_vhd_without_its_parent_is_refused_naming_it() {
     let Some(f) = fixtures() else { return };
     // A differencing VHD (qemu-img cannot write one): the dynamic VHD re-typed as a child
     // with a parent name, footer and header checksums made right.
@@ -534,10 +537,19 @@ fn a_differencing_vhd_is_refused_naming_its_parent() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("child.vhd");
     std::fs::write(&p, b).unwrap();
-    let (_, doc) = scan(&p, &[]);
+    let (code, doc) = scan(&p, &[]);
+    assert_eq!(code, 2);
     let msg = doc["images"][0]["error"].as_str().unwrap();
     assert!(
-        msg.contains("differencing VHD") && msg.contains("base-w2k.vhd"),
+        msg.contains("parent") && msg.contains("base-w2k.vhd") && msg.contains("vhdimount"),
+        "{msg}"
+    );
+    std::fs::copy(&f.raw, tmp.path().join("base-w2k.vhd")).unwrap();
+    let (code, doc) = scan(&p, &[]);
+    assert_eq!(code, 2);
+    let msg = doc["images"][0]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("differencing VHD") && msg.contains("is not a VHD"),
         "{msg}"
     );
 }
@@ -1083,4 +1095,331 @@ fn an_e01_whose_last_chunk_is_partial_reads_what_libewf_reads() {
             "{name}: {v:#}"
         );
     }
+}
+
+/// A VHD written by the test from the published format (Microsoft, "Virtual Hard Disk Image
+/// Format Specification" 1.0: footer, dynamic disk header, block allocation table, blocks of
+/// a sector bitmap and 2 MiB of data; big-endian fields, one's-complement checksums), since
+/// no tool here writes a differencing VHD (qemu-img cannot). libvhdi reads every one back.
+mod vhd_writer {
+    pub const BLOCK: usize = 2 * 1024 * 1024;
+    const SECTORS: usize = BLOCK / 512;
+
+    fn checksum(b: &[u8]) -> [u8; 4] {
+        let sum = b.iter().fold(0u32, |s, &x| s.wrapping_add(u32::from(x)));
+        (!sum).to_be_bytes()
+    }
+
+    fn footer(size: u64, kind: u32, uuid: [u8; 16]) -> Vec<u8> {
+        let mut f = vec![0u8; 512];
+        f[0..8].copy_from_slice(b"conectix");
+        f[8..12].copy_from_slice(&2u32.to_be_bytes());
+        f[12..16].copy_from_slice(&0x0001_0000u32.to_be_bytes());
+        f[16..24].copy_from_slice(&512u64.to_be_bytes());
+        f[28..32].copy_from_slice(b"kbsc");
+        f[36..40].copy_from_slice(b"Wi2k");
+        f[40..48].copy_from_slice(&size.to_be_bytes());
+        f[48..56].copy_from_slice(&size.to_be_bytes());
+        // Geometry: the largest CHS the specification allows, enough for any test disk.
+        f[56..60].copy_from_slice(&[0xff, 0xff, 16, 255]);
+        f[60..64].copy_from_slice(&kind.to_be_bytes());
+        f[68..84].copy_from_slice(&uuid);
+        let c = checksum(&f);
+        f[64..68].copy_from_slice(&c);
+        f
+    }
+
+    /// The parent of a differencing disk: its unique id, name and relative locator.
+    pub struct Parent<'a> {
+        pub uuid: [u8; 16],
+        pub name: &'a str,
+        pub w2ru: Option<&'a str>,
+    }
+
+    /// A dynamic disk of `disk` (blocks of zeros left unallocated), or, with `parent`, a
+    /// differencing disk holding the sectors `held` says (a block with none is unallocated).
+    pub fn write(
+        disk: &[u8],
+        uuid: [u8; 16],
+        parent: Option<Parent<'_>>,
+        held: impl Fn(usize) -> bool,
+    ) -> Vec<u8> {
+        let blocks = disk.len().div_ceil(BLOCK);
+        let kind = if parent.is_some() { 4 } else { 3 };
+        let foot = footer(disk.len() as u64, kind, uuid);
+        let bat_at = 1536usize;
+        let bat_len = (blocks * 4).div_ceil(512) * 512;
+        let mut out = foot.clone();
+        out.resize(bat_at + bat_len, 0);
+        let mut hdr = vec![0u8; 1024];
+        hdr[0..8].copy_from_slice(b"cxsparse");
+        hdr[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        hdr[16..24].copy_from_slice(&(bat_at as u64).to_be_bytes());
+        hdr[24..28].copy_from_slice(&0x0001_0000u32.to_be_bytes());
+        hdr[28..32].copy_from_slice(&(blocks as u32).to_be_bytes());
+        hdr[32..36].copy_from_slice(&(BLOCK as u32).to_be_bytes());
+        if let Some(p) = &parent {
+            hdr[40..56].copy_from_slice(&p.uuid);
+            for (i, u) in p.name.encode_utf16().enumerate() {
+                hdr[64 + 2 * i..66 + 2 * i].copy_from_slice(&u.to_be_bytes());
+            }
+            if let Some(rel) = p.w2ru {
+                // The locator's data in a sector of its own after the table.
+                let data: Vec<u8> = rel.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                let at = out.len();
+                out.extend_from_slice(&data);
+                out.resize(at + 512, 0);
+                let e = &mut hdr[576..600];
+                e[0..4].copy_from_slice(b"W2ru");
+                e[4..8].copy_from_slice(&512u32.to_be_bytes());
+                e[8..12].copy_from_slice(&(data.len() as u32).to_be_bytes());
+                e[16..24].copy_from_slice(&(at as u64).to_be_bytes());
+            }
+        }
+        for b in 0..blocks {
+            let data = &disk[b * BLOCK..((b + 1) * BLOCK).min(disk.len())];
+            let mut bitmap = [0u8; SECTORS / 8];
+            let mut any = false;
+            for s in 0..data.len().div_ceil(512) {
+                let mine = if parent.is_some() {
+                    held(b * SECTORS + s)
+                } else {
+                    data[s * 512..(s * 512 + 512).min(data.len())]
+                        .iter()
+                        .any(|&x| x != 0)
+                };
+                if mine {
+                    bitmap[s / 8] |= 0x80 >> (s % 8);
+                    any = true;
+                }
+            }
+            let entry = if any {
+                let sector = (out.len() / 512) as u32;
+                out.extend_from_slice(&bitmap);
+                let at = out.len();
+                out.extend_from_slice(data);
+                out.resize(at + BLOCK, 0);
+                if parent.is_none() {
+                    // A dynamic disk's bitmap is all ones where data was written.
+                    let bm = at - bitmap.len();
+                    out[bm..at].fill(0xff);
+                }
+                sector
+            } else {
+                u32::MAX
+            };
+            out[bat_at + 4 * b..bat_at + 4 * b + 4].copy_from_slice(&entry.to_be_bytes());
+        }
+        let c = checksum(&hdr);
+        hdr[36..40].copy_from_slice(&c);
+        out[512..1536].copy_from_slice(&hdr);
+        out.extend_from_slice(&foot);
+        out
+    }
+}
+
+/// libvhdi (Debian python3-libvhdi) reads `child` over `parent`: the SHA-256 it computes must
+/// be that of `want` (an independent reading of the test's VHD writer).
+fn libvhdi_reads(child: &Path, parent: &Path, want: &Path) -> bool {
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let present = Command::new(python)
+        .args(["-c", "import pyvhdi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !require("pyvhdi", present, "Debian: python3-libvhdi") {
+        return true;
+    }
+    let script = "import hashlib, sys, pyvhdi\n\
+        c = pyvhdi.file(); c.open(sys.argv[1])\n\
+        p = pyvhdi.file(); p.open(sys.argv[2]); c.set_parent(p)\n\
+        got = hashlib.sha256(c.read_buffer(c.get_media_size())).hexdigest()\n\
+        want = hashlib.sha256(open(sys.argv[3], 'rb').read()).hexdigest()\n\
+        print(got, want)\n\
+        sys.exit(0 if got == want else 1)\n";
+    let o = Command::new(python)
+        .args(["-c", script])
+        .arg(child)
+        .arg(parent)
+        .arg(want)
+        .output()
+        .unwrap();
+    eprintln!("libvhdi: {}", String::from_utf8_lossy(&o.stdout).trim());
+    o.status.success()
+}
+
+/// A differencing VHD over its dynamic parent is read as the disk libvhdi reads (the child's
+/// sectors where its bitmap says, the parent's elsewhere, a block the child does not hold
+/// wholly the parent's), and scanned as that disk; a wrong, missing, outside or linked parent
+/// is refused by name, and `-o` never replaces the parent.
+#[test]
+fn a_differencing_vhd_is_read_over_its_parent_as_libvhdi_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let a_path = unpack(d, "mbr");
+    let a = std::fs::read(&a_path).unwrap();
+    // The disk the chain is: one sample Nscm.exe changed in its DOS stub (its hash changes).
+    let mut b = a.clone();
+    let at = std::fs::read_dir(samples().join("systems"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e
+                .unwrap()
+                .path()
+                .join("WINNT/system32/Windows Media/Server/Nscm.exe");
+            let head = std::fs::read(p).ok()?;
+            a.windows(4096)
+                .position(|w| w == &head[..4096.min(head.len())])
+        })
+        .next()
+        .expect("a sample Nscm.exe in the test disk");
+    b[at + 0x40] ^= 0xff;
+    let b_path = d.join("b.raw");
+    std::fs::write(&b_path, &b).unwrap();
+    let differs = |s: usize| a[s * 512..s * 512 + 512] != b[s * 512..s * 512 + 512];
+    let (pid, cid) = ([0x11u8; 16], [0x22u8; 16]);
+    std::fs::write(
+        d.join("base.vhd"),
+        vhd_writer::write(&a, pid, None, |_| false),
+    )
+    .unwrap();
+    // The child holds the changed sector, every sector of the disk's third block (unchanged
+    // data: still the child's), and sector 9 of the first (unchanged too).
+    let third = 2 * vhd_writer::BLOCK / 512..3 * vhd_writer::BLOCK / 512;
+    let held = |s: usize| differs(s) || third.contains(&s) || s == 9;
+    let child = |name: &str, uuid: [u8; 16], w2ru: Option<&str>| {
+        let parent = vhd_writer::Parent {
+            uuid,
+            name: "base.vhd",
+            w2ru,
+        };
+        std::fs::write(d.join(name), vhd_writer::write(&b, cid, Some(parent), held)).unwrap();
+        d.join(name)
+    };
+    let by_name = child("child.vhd", pid, None);
+    let by_locator = child("located.vhd", pid, Some(".\\base.vhd"));
+    assert!(libvhdi_reads(&by_name, &d.join("base.vhd"), &b_path));
+    for c in [&by_name, &by_locator] {
+        let got = read_media(c, 0, 1 << 20).unwrap();
+        assert!(got == b, "{}", c.display());
+        let got = read_media(c, 1000, 4096 + 17).unwrap();
+        assert!(got == b[1000..], "{}", c.display());
+    }
+    let (_, want) = scan(&b_path, &[]);
+    let (_, base) = scan(&a_path, &[]);
+    let (_, doc) = scan(&by_locator, &[]);
+    assert_eq!(comparable(&doc, &by_locator), comparable(&want, &b_path));
+    assert_ne!(comparable(&doc, &by_locator), comparable(&base, &a_path));
+    let img = &doc["images"][0];
+    assert_eq!(img["container_metadata"]["subformat"], "differencing");
+    assert_eq!(img["container_metadata"]["parents"][0]["file"], "base.vhd");
+    assert_eq!(img["segments"], 2);
+    // Refused by name.
+    let wrong = child("wrong.vhd", [0x33; 16], None);
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(
+        d.join("sub/up.vhd"),
+        vhd_writer::write(
+            &b,
+            cid,
+            Some(vhd_writer::Parent {
+                uuid: pid,
+                name: "x",
+                w2ru: Some("..\\base.vhd"),
+            }),
+            held,
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(d.join("base.vhd"), d.join("alias.vhd")).unwrap();
+    std::fs::write(
+        d.join("linked.vhd"),
+        vhd_writer::write(
+            &b,
+            cid,
+            Some(vhd_writer::Parent {
+                uuid: pid,
+                name: "alias.vhd",
+                w2ru: None,
+            }),
+            held,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("orphan.vhd"),
+        vhd_writer::write(
+            &b,
+            cid,
+            Some(vhd_writer::Parent {
+                uuid: pid,
+                name: "gone.vhd",
+                w2ru: None,
+            }),
+            held,
+        ),
+    )
+    .unwrap();
+    for (c, want) in [
+        (wrong, "unique id 1111"),
+        (d.join("sub/up.vhd"), "outside its folder"),
+        (d.join("linked.vhd"), "symbolic link"),
+        (d.join("orphan.vhd"), "\"gone.vhd\""),
+    ] {
+        let (code, doc) = scan(&c, &[]);
+        assert_eq!(code, 2, "{}", c.display());
+        let msg = doc["images"][0]["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(want), "{}: {msg}", c.display());
+        assert!(!msg.contains("qemu-img"), "{msg}");
+        assert_eq!(doc["roots"][0]["verdict"], "inconclusive");
+    }
+    // -o onto the parent is refused, the parent untouched.
+    let before = std::fs::read(d.join("base.vhd")).unwrap();
+    let o = kbscan()
+        .args(["scan", "-q", "-o"])
+        .arg(d.join("base.vhd"))
+        .arg(&by_name)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(d.join("base.vhd")).unwrap(), before);
+}
+
+/// dfVFS's public differencing VHD over its parent (tests/images/dfvfs/README.md): read as
+/// libvhdi reads it, its parent listed, and the wrong checksums of child and parent noticed.
+#[test]
+fn a_public_differencing_vhd_reads_as_libvhdi_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for name in ["image.vhd", "image-differential.vhd"] {
+        let gz = repo().join(format!("tests/images/dfvfs/{name}.gz"));
+        let mut data = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap())
+            .read_to_end(&mut data)
+            .unwrap();
+        std::fs::write(d.join(name), data).unwrap();
+    }
+    let child = d.join("image-differential.vhd");
+    let got = read_media(&child, 0, 4096 + 17).unwrap();
+    assert_eq!(got.len(), 104_448);
+    assert_eq!(md5_hex(&got), "221a58695f266d7ce045f2e54926e6e2");
+    std::fs::write(d.join("read.raw"), &got).unwrap();
+    assert!(libvhdi_reads(
+        &child,
+        &d.join("image.vhd"),
+        &d.join("read.raw")
+    ));
+    let opened = container::open(&child).unwrap().unwrap();
+    assert_eq!(opened.meta.subformat.as_deref(), Some("differencing"));
+    assert_eq!(opened.meta.parents.len(), 1);
+    assert_eq!(opened.meta.parents[0].file, "image.vhd");
+    let notices = opened.notices.join("\n");
+    assert!(notices.contains("footer's checksum is wrong"), "{notices}");
+    assert!(
+        notices.contains("parent \"image.vhd\": the VHD footer's checksum is wrong"),
+        "{notices}"
+    );
 }

@@ -17,10 +17,19 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
-use super::{detect, open_as, qcow2, qemu_convert, vmdk, ChainParent, ContainerError, Opened};
+use super::{detect, open_as, qcow2, qemu_convert, vhd, vmdk, ChainParent, ContainerError, Opened};
 use crate::image::reader::{ByteSource, Segments};
 
 // The containers compared by address below are `static`s (a `const` has no one address).
+
+/// What identifies the parent a child was made from, as the child records it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ParentId {
+    /// A VMDK snapshot's `parentCID`: the parent's content id when the snapshot was taken.
+    VmdkCid(u32),
+    /// A differencing VHD's parent unique id: the parent's footer `Unique Id`.
+    VhdUuid([u8; 16]),
+}
 
 /// The most parents a chain may have: far beyond real snapshot trees, small enough that a
 /// crafted chain cannot hold the scan.
@@ -52,6 +61,8 @@ pub(crate) struct Ancestry {
     seen: Vec<(u64, u64)>,
     /// The parents opened so far, nearest first.
     pub(crate) parents: Vec<ChainParent>,
+    /// What the parents' readers noticed (a wrong checksum…), each naming its parent.
+    notices: Vec<String>,
 }
 
 impl Ancestry {
@@ -190,7 +201,7 @@ pub(crate) fn open_parent(
     child: &Path,
     child_file: &File,
     locator: &str,
-    parent_cid: Option<u32>,
+    expect: Option<ParentId>,
     anc: &mut Ancestry,
 ) -> Result<Box<dyn ByteSource>, ContainerError> {
     if anc.seen.is_empty() {
@@ -209,23 +220,35 @@ pub(crate) fn open_parent(
         Mode::empty(),
     )
     .map_err(|e| ContainerError::Io(e.into()))?;
-    let mut file = vmdk::open_extent(&dir, &name).map_err(|e| {
-        ContainerError::Refused(format!(
+    let mut file =
+        vmdk::open_extent(&dir, &name).map_err(|e| {
+            ContainerError::Refused(format!(
             "differencing disk whose parent cannot be read: {}; the child alone is not the disk. \
              Put the parent beside it and scan again, or merge the chain: {}, then scan disk.raw",
-            e.to_string().replacen("extent", "parent", 1),
+            e.to_string()
+                .replacen("extent", "parent", 1)
+                .replacen("beside the descriptor", "beside the child", 1),
             qemu_convert(child)
         ))
-    })?;
+        })?;
     anc.enter(&file, &name)?;
     let path = dir_path.join(&name);
     let container = detect(&mut file)?;
     let kind = container.map_or("raw", |c| c.name);
-    if let (Some(want), Some(c)) = (parent_cid, container) {
-        let descriptor_file = std::ptr::eq(c, &vmdk::DESCRIPTOR);
-        if descriptor_file || std::ptr::eq(c, &vmdk::SPARSE) {
-            check_cid(child, &name, want, vmdk::content_id(&file, descriptor_file))?;
+    match (expect, container) {
+        (Some(ParentId::VmdkCid(want)), Some(c)) => {
+            let descriptor_file = std::ptr::eq(c, &vmdk::DESCRIPTOR);
+            if descriptor_file || std::ptr::eq(c, &vmdk::SPARSE) {
+                check_cid(child, &name, want, vmdk::content_id(&file, descriptor_file))?;
+            }
         }
+        (Some(ParentId::VhdUuid(want)), c) => {
+            let got = c
+                .filter(|c| std::ptr::eq(*c, &vhd::VHD))
+                .and_then(|_| vhd::unique_id(&mut file));
+            check_uuid(child, &name, want, got)?;
+        }
+        _ => {}
     }
     let at = anc.parents.len();
     anc.parents.push(ChainParent {
@@ -242,6 +265,7 @@ pub(crate) fn open_parent(
         }
         Some(c) if std::ptr::eq(c, &qcow2::QCOW2) => qcow2::open_in(&path, file, anc),
         Some(c) if std::ptr::eq(c, &vmdk::SPARSE) => vmdk::open_sparse_in(&path, file, anc),
+        Some(c) if std::ptr::eq(c, &vhd::VHD) => vhd::open_in(&path, file, anc),
         Some(c) => open_as(c, &path, file),
     }
     .map_err(|e| match e {
@@ -253,6 +277,12 @@ pub(crate) fn open_parent(
         other => other,
     })?;
     anc.parents[at].container = opened.kind.to_owned();
+    anc.notices.extend(
+        opened
+            .notices
+            .iter()
+            .map(|n| format!("parent \"{name}\": {n}")),
+    );
     Ok(opened.src)
 }
 
@@ -271,6 +301,32 @@ fn check_cid(child: &Path, name: &str, want: u32, got: Option<u32>) -> Result<()
         None => Err(ContainerError::Refused(format!(
             "differencing VMDK whose parent \"{name}\" gives no readable content id: whether it \
              is the disk the child was made from cannot be told; not read"
+        ))),
+    }
+}
+
+/// A differencing VHD's parent must be the disk it was made from: a VHD whose footer's unique
+/// id is the one the child records (Windows will not attach the chain otherwise).
+fn check_uuid(
+    child: &Path,
+    name: &str,
+    want: [u8; 16],
+    got: Option<[u8; 16]>,
+) -> Result<(), ContainerError> {
+    let hex = |b: &[u8; 16]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    match got {
+        Some(got) if got == want => Ok(()),
+        Some(got) => Err(ContainerError::Refused(format!(
+            "differencing VHD whose parent \"{name}\" has unique id {} where the child was made \
+             from {}: it is another disk, so the chain is not the disk the child recorded; not \
+             read ({})",
+            hex(&got),
+            hex(&want),
+            vhd::merge_hint(child)
+        ))),
+        None => Err(ContainerError::Refused(format!(
+            "differencing VHD whose parent \"{name}\" is not a VHD with a readable footer: whether \
+             it is the disk the child was made from cannot be told; not read"
         ))),
     }
 }
@@ -305,6 +361,7 @@ pub fn parent_paths(path: &Path) -> Result<Vec<PathBuf>, String> {
                 .seek(SeekFrom::Start(0))
                 .ok()
                 .and_then(|_| vmdk::parent_hint(f)),
+            Ok(Some(c)) if std::ptr::eq(c, &vhd::VHD) => vhd::parent_locator(&mut f),
             _ => None,
         };
         let Some(locator) = locator else { break };
@@ -325,6 +382,7 @@ pub fn parent_paths(path: &Path) -> Result<Vec<PathBuf>, String> {
 pub(crate) fn opened_with(mut child: Opened, anc: Ancestry) -> Opened {
     child.segments += anc.parents.len();
     child.meta.parents = anc.parents;
+    child.notices.extend(anc.notices);
     child
 }
 

@@ -3,11 +3,16 @@
 //! preceded by a sector bitmap). The `vhd` crate is not used: its `open_reader` reads the
 //! whole file into memory (`read_to_end`), which a 40 GB evidence image cannot afford, and it
 //! rejects a footer whose checksum is wrong before `--verify-image` can report it.
-//! Differencing disks are refused, naming the parent recorded in the dynamic header.
+//! Differencing disks are read over their parent (`chain`): the parent is found by the
+//! child's relative locator (`W2ru`) or, without one, its parent name, in the child's folder
+//! only, and must be the VHD whose unique id the child records; each sector the child's block
+//! bitmap marks is the child's, every other one the parent's.
 
 use std::fs::File;
 use std::io;
+use std::path::Path;
 
+use super::chain::{self, Ancestry, Held, Map, ParentId};
 use super::{
     pread, pread_exact, ContainerError, ContainerMeta, Opened, Verification, MAX_TABLE_BYTES,
 };
@@ -55,7 +60,192 @@ pub struct VhdSource {
     layout: Layout,
 }
 
-pub fn open(mut file: File) -> Result<Opened, ContainerError> {
+pub fn open(path: &Path, file: File) -> Result<Opened, ContainerError> {
+    let mut anc = Ancestry::default();
+    let opened = open_in(path, file, &mut anc)?;
+    Ok(chain::opened_with(opened, anc))
+}
+
+/// How to read a chain kbscan refuses: with a reader that follows it, then the raw result.
+pub(crate) fn merge_hint(path: &Path) -> String {
+    format!(
+        "read the chain where its parent is with libvhdi's `vhdimount {} MOUNTPOINT` (Debian \
+         package libvhdi-utils), which exposes it as one raw disk to scan, or merge it with \
+         Hyper-V's Merge-VHD",
+        path.display()
+    )
+}
+
+/// The refusals `chain` words for qemu-img, worded for a VHD chain (qemu-img cannot read one).
+fn vhd_worded(path: &Path, message: &str) -> String {
+    let qemu = super::qemu_convert(path);
+    let hint = merge_hint(path);
+    message
+        .replace(
+            &format!("merge the chain: {qemu}, then scan disk.raw"),
+            &hint,
+        )
+        .replace(
+            &format!("merge the chain where the parent is: {qemu}, then scan disk.raw"),
+            &hint,
+        )
+}
+
+/// The most bytes of a parent locator's data read (a Windows path in UTF-16).
+const MAX_LOCATOR: usize = 4096;
+
+/// The parent a differencing VHD's dynamic header `hdr` names: its relative Windows locator
+/// (`W2ru`, the one Windows writes for a parent beside the child) with `\` read as `/`, else
+/// its parent unicode name (a file name). The absolute locator (`W2ku`, a path on the
+/// machine that made it) is not used: the parent is looked for in the child's folder only.
+fn parent_name(file: &mut File, hdr: &[u8]) -> Result<String, ContainerError> {
+    let utf16 = |units: Vec<u16>, what: &str| {
+        String::from_utf16(&units).map_err(|_| {
+            // Escaped here, losslessly, as NTFS names are (an unpaired surrogate is
+            // `\u{d800}`, not U+FFFD): the printers escape the message once more.
+            let mut raw = Vec::new();
+            crate::escape::utf16_to_bytes(units.iter().copied(), &mut raw);
+            let shown = crate::escape::escape_bytes(&raw);
+            ContainerError::Refused(format!(
+                "differencing VHD whose parent {what} \"{shown}\" is not valid UTF-16 (an \
+                 unpaired surrogate): it could name two files, so no parent is looked for; not \
+                 read"
+            ))
+        })
+    };
+    for i in 0..8 {
+        let e = &hdr[576 + 24 * i..600 + 24 * i];
+        if &e[0..4] != b"W2ru" {
+            continue;
+        }
+        let len = be32(e, 8) as usize;
+        let at = be64(e, 16);
+        if len == 0 || len > MAX_LOCATOR || len % 2 != 0 {
+            return Err(damaged(format!("a relative parent locator of {len} bytes")));
+        }
+        let raw = pread_exact(file, at, len, "parent locator")?;
+        let units: Vec<u16> = raw
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&u| u != 0)
+            .collect();
+        let name = utf16(units, "locator")?.replace('\\', "/");
+        return Ok(name);
+    }
+    let units: Vec<u16> = hdr[64..576]
+        .chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .take_while(|&c| c != 0)
+        .collect();
+    let name = utf16(units, "name")?;
+    if name.contains(['/', '\\']) {
+        // A name with a folder in it is a path of the machine that made the disk.
+        return Ok(name.replace('\\', "/"));
+    }
+    Ok(name)
+}
+
+/// The parent a differencing VHD names (for the `-o` guard), if `file` is one.
+pub(crate) fn parent_locator(file: &mut File) -> Option<String> {
+    let len = crate::image::reader::evidence_len(file).ok()?;
+    let foot = pread_exact(file, len.checked_sub(FOOTER)?, FOOTER as usize, "footer").ok()?;
+    let foot = if &foot[0..8] == b"conectix" {
+        foot
+    } else {
+        pread_exact(file, 0, FOOTER as usize, "footer copy").ok()?
+    };
+    if be32(&foot, 60) != 4 {
+        return None;
+    }
+    let hdr = pread_exact(file, be64(&foot, 16), 1024, "dynamic header").ok()?;
+    parent_name(file, &hdr).ok()
+}
+
+/// The footer's unique id (what a differencing child records of its parent).
+pub(crate) fn unique_id(file: &mut File) -> Option<[u8; 16]> {
+    let len = crate::image::reader::evidence_len(file).ok()?;
+    let foot = pread_exact(file, len.checked_sub(FOOTER)?, FOOTER as usize, "footer").ok()?;
+    let foot = if &foot[0..8] == b"conectix" {
+        foot
+    } else {
+        pread_exact(file, 0, FOOTER as usize, "footer copy").ok()?
+    };
+    (&foot[0..8] == b"conectix").then(|| {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&foot[68..84]);
+        id
+    })
+}
+
+/// A differencing VHD's sectors: a block the table does not allocate is the parent's; in an
+/// allocated block, a sector whose bit in the block's bitmap is set (most significant bit
+/// first) is the child's, any other the parent's.
+#[derive(Debug)]
+struct Sectors {
+    file: File,
+    file_len: u64,
+    bat: Vec<u32>,
+    block: u64,
+    bitmap: u64,
+    /// The last bitmap read (its block, its bytes).
+    cached: Option<(u64, Vec<u8>)>,
+}
+
+impl Map for Sectors {
+    fn granule(&self) -> u64 {
+        512
+    }
+
+    fn held(&mut self, index: u64) -> io::Result<Held> {
+        let per_block = self.block / 512;
+        let b = index / per_block;
+        let entry = usize::try_from(b)
+            .ok()
+            .and_then(|i| self.bat.get(i))
+            .copied();
+        let sector = match entry {
+            None | Some(0xFFFF_FFFF) => return Ok(Held::Parent),
+            Some(s) => u64::from(s),
+        };
+        if self.cached.as_ref().is_none_or(|(c, _)| *c != b) {
+            let at = sector * 512;
+            if at.saturating_add(self.bitmap) > self.file_len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "VHD block {b}'s bitmap lies past the end of the file (truncated image?)"
+                    ),
+                ));
+            }
+            let mut bits = vec![0u8; self.bitmap as usize];
+            if pread(&mut self.file, at, &mut bits)? < bits.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("VHD block {b}: short read of its bitmap"),
+                ));
+            }
+            self.cached = Some((b, bits));
+        }
+        let within = index % per_block;
+        let bits = self
+            .cached
+            .as_ref()
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        let byte = bits.get((within / 8) as usize).copied().unwrap_or(0);
+        Ok(if byte & (0x80 >> (within % 8)) != 0 {
+            Held::Data
+        } else {
+            Held::Parent
+        })
+    }
+}
+
+pub(crate) fn open_in(
+    path: &Path,
+    mut file: File,
+    anc: &mut Ancestry,
+) -> Result<Opened, ContainerError> {
     let file_len = crate::image::reader::evidence_len(&file)?;
     if file_len < FOOTER {
         return Err(damaged("shorter than its 512-byte footer"));
@@ -72,13 +262,16 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
     }
     let footer_ok = checksum(&foot, 64) == be32(&foot, 64);
     let disk_type = be32(&foot, 60);
-    let current_size = be64(&foot, 40);
+    // Current Size (offset 48), not Original Size (40): a disk expanded after creation has
+    // grown past its original size.
+    let current_size = be64(&foot, 48);
     let data_offset = be64(&foot, 16);
     let mut meta = ContainerMeta {
         virtual_size: Some(current_size),
         ..ContainerMeta::default()
     };
     let mut header_ok = None;
+    let mut differencing: Option<Vec<u8>> = None;
     let (layout, subformat) = match disk_type {
         2 => (Layout::Fixed, "fixed"),
         3 | 4 => {
@@ -88,21 +281,7 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             }
             header_ok = Some(checksum(&hdr, 36) == be32(&hdr, 36));
             if disk_type == 4 {
-                let name = hdr[64..576]
-                    .chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .take_while(|&c| c != 0);
-                // Escaped here, losslessly, as NTFS names are (an unpaired surrogate is
-                // `\u{d800}`, not U+FFFD): the printers escape the message once more.
-                let mut raw = Vec::new();
-                crate::escape::utf16_to_bytes(name, &mut raw);
-                let parent = crate::escape::escape_bytes(&raw);
-                return Err(ContainerError::Refused(format!(
-                    "format not supported: this is a differencing VHD whose parent is \"{parent}\"; \
-                     kbscan does not read parent chains. Merge it with its parent first: \
-                     `qemu-img convert -O raw CHILD.vhd disk.raw` with the parent beside it \
-                     (Debian package qemu-utils), then scan disk.raw"
-                )));
+                differencing = Some(hdr.clone());
             }
             let bat_off = be64(&hdr, 16);
             let entries = u64::from(be32(&hdr, 28));
@@ -124,7 +303,12 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             let raw = pread_exact(&mut file, bat_off, bytes as usize, "block allocation table")?;
             let bat = raw.chunks_exact(4).map(|c| be32(c, 0)).collect();
             let bitmap = (block / (8 * 512)).div_ceil(512) * 512;
-            (Layout::Dynamic { bat, block, bitmap }, "dynamic")
+            let sub = if differencing.is_some() {
+                "differencing"
+            } else {
+                "dynamic"
+            };
+            (Layout::Dynamic { bat, block, bitmap }, sub)
         }
         other => return Err(damaged(format!("unknown disk type {other}"))),
     };
@@ -168,17 +352,44 @@ pub fn open(mut file: File) -> Result<Opened, ContainerError> {
             Verification::mismatch(detail)
         }
     });
+    let chained = match (&differencing, &layout) {
+        (Some(hdr), Layout::Dynamic { bat, block, bitmap }) => {
+            let mut want = [0u8; 16];
+            want.copy_from_slice(&hdr[40..56]);
+            let name = parent_name(&mut file, hdr)?;
+            let map = Sectors {
+                file: file.try_clone()?,
+                file_len,
+                bat: bat.clone(),
+                block: *block,
+                bitmap: *bitmap,
+                cached: None,
+            };
+            let parent = chain::open_parent(path, &file, &name, Some(ParentId::VhdUuid(want)), anc)
+                .map_err(|e| match e {
+                    ContainerError::Refused(m) => ContainerError::Refused(vhd_worded(path, &m)),
+                    other => other,
+                })?;
+            Some((map, parent))
+        }
+        _ => None,
+    };
+    let own: Box<dyn ByteSource> = Box::new(VhdSource {
+        file,
+        file_len,
+        len,
+        layout,
+    });
+    let src = match chained {
+        Some((map, parent)) => chain::layered(own, Box::new(map), parent),
+        None => own,
+    };
     Ok(Opened {
         kind: "vhd",
         segments: 1,
         meta,
         notices,
-        src: Box::new(VhdSource {
-            file,
-            file_len,
-            len,
-            layout,
-        }),
+        src,
         verify,
     })
 }
@@ -235,11 +446,11 @@ impl ByteSource for VhdSource {
 
 /// A dynamic or differencing VHD starts with a copy of its footer; a fixed VHD is a raw disk
 /// followed by the footer (last in the list: a raw disk could end so too).
-pub(crate) const VHD: super::Container = super::Container {
+pub(crate) static VHD: super::Container = super::Container {
     name: "vhd",
     display: "VHD",
     detect: |p| p.starts(b"conectix") || p.tail.is_some_and(|t| t.starts_with(b"conectix")),
-    reading: super::Reading::Read(|_, f| open(f)),
-    companions: super::no_companions,
-    companion: "a segment of the scanned image",
+    reading: super::Reading::Read(open),
+    companions: chain::parent_paths,
+    companion: "a parent disk of the scanned differencing disk",
 };

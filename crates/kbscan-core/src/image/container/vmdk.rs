@@ -243,7 +243,13 @@ pub(crate) fn open_sparse_in(
                 )));
             };
             let map = Grains::read(map_file.try_clone()?)?;
-            let parent = chain::open_parent(path, &map_file, hint, Some(want), anc)?;
+            let parent = chain::open_parent(
+                path,
+                &map_file,
+                hint,
+                Some(chain::ParentId::VmdkCid(want)),
+                anc,
+            )?;
             chain::layered(own, Box::new(map), parent)
         }
     };
