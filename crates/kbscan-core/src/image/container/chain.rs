@@ -52,6 +52,13 @@ pub(crate) trait Map: Send + std::fmt::Debug {
     fn granule(&self) -> u64;
     /// What the child holds at granule `index`.
     fn held(&mut self, index: u64) -> io::Result<Held>;
+    /// What the child holds at granule `index`, and for how many granules from there (at
+    /// least 1, at most `max`) it holds the same: a map whose granule is small (a VHD sector)
+    /// lets a read take a run at once.
+    fn run(&mut self, index: u64, max: u64) -> io::Result<(Held, u64)> {
+        let _ = max;
+        Ok((self.held(index)?, 1))
+    }
 }
 
 /// The files of a chain being opened, so that a loop is seen and its depth bounded.
@@ -100,11 +107,19 @@ impl ByteSource for Chain {
         let mut done = 0;
         while done < buf.len() && pos < self.len {
             let within = pos % g;
-            let want = usize::try_from((g - within).min(self.len - pos))
-                .unwrap_or(usize::MAX)
-                .min(buf.len() - done);
+            let end = pos.saturating_add((buf.len() - done) as u64).min(self.len);
+            let (held, count) = self.map.run(pos / g, (end - 1) / g - pos / g + 1)?;
+            let want = usize::try_from(
+                count
+                    .max(1)
+                    .saturating_mul(g)
+                    .saturating_sub(within)
+                    .min(end - pos),
+            )
+            .unwrap_or(usize::MAX)
+            .min(buf.len() - done);
             let out = &mut buf[done..done + want];
-            let n = match self.map.held(pos / g)? {
+            let n = match held {
                 Held::Data => self.child.read_at(pos, out)?,
                 Held::Zero => {
                     out.fill(0);

@@ -232,13 +232,48 @@ impl Map for Sectors {
             .as_ref()
             .map(|(_, v)| v.as_slice())
             .unwrap_or_default();
-        let byte = bits.get((within / 8) as usize).copied().unwrap_or(0);
-        Ok(if byte & (0x80 >> (within % 8)) != 0 {
+        Ok(if bit(bits, within) {
             Held::Data
         } else {
             Held::Parent
         })
     }
+
+    fn run(&mut self, index: u64, max: u64) -> io::Result<(Held, u64)> {
+        let held = self.held(index)?;
+        let per_block = self.block / 512;
+        let within = index % per_block;
+        // Within this block only: the next block has a table entry and a bitmap of its own.
+        let limit = (per_block - within).min(max.max(1));
+        let allocated = self
+            .cached
+            .as_ref()
+            .is_some_and(|(b, _)| *b == index / per_block);
+        if !allocated {
+            return Ok((held, limit));
+        }
+        let bits = self
+            .cached
+            .as_ref()
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        let want = held == Held::Data;
+        let mut n = 1;
+        while n < limit && bit(bits, within + n) == want {
+            n += 1;
+        }
+        Ok((held, n))
+    }
+}
+
+/// Bit `i` of a VHD sector bitmap (sector 0 is the most significant bit of byte 0).
+fn bit(bits: &[u8], i: u64) -> bool {
+    let byte = usize::try_from(i / 8)
+        .ok()
+        .and_then(|b| bits.get(b))
+        .copied()
+        .unwrap_or(0);
+    byte & (0x80 >> (i % 8)) != 0
 }
 
 pub(crate) fn open_in(
@@ -454,3 +489,47 @@ pub(crate) static VHD: super::Container = super::Container {
     companions: chain::parent_paths,
     companion: "a parent disk of the scanned differencing disk",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_differencing_block_is_read_in_runs_of_its_bitmap() {
+        // Blocks of 8 sectors: block 0 at sector 1 (its bitmap: sectors 0-2 and 7 the
+        // child's), block 1 not allocated.
+        let mut f = tempfile::tempfile().unwrap();
+        let mut bytes = vec![0u8; 512 * 11];
+        bytes[512] = 0b1110_0001;
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+        let mut m = Sectors {
+            file: f,
+            file_len: bytes.len() as u64,
+            bat: vec![1, 0xFFFF_FFFF],
+            block: 8 * 512,
+            bitmap: 512,
+            cached: None,
+        };
+        assert_eq!(m.run(0, 100).unwrap(), (Held::Data, 3));
+        assert_eq!(m.run(1, 1).unwrap(), (Held::Data, 1));
+        assert_eq!(m.run(3, 100).unwrap(), (Held::Parent, 4));
+        assert_eq!(m.run(7, 100).unwrap(), (Held::Data, 1));
+        assert_eq!(m.run(8, 100).unwrap(), (Held::Parent, 8));
+        assert_eq!(m.run(9, 2).unwrap(), (Held::Parent, 2));
+        // Past the table: the parent's.
+        assert_eq!(m.run(16, 3).unwrap(), (Held::Parent, 3));
+        assert_eq!(
+            (0..8).map(|i| m.held(i).unwrap()).collect::<Vec<_>>(),
+            [
+                Held::Data,
+                Held::Data,
+                Held::Data,
+                Held::Parent,
+                Held::Parent,
+                Held::Parent,
+                Held::Parent,
+                Held::Data
+            ]
+        );
+    }
+}
