@@ -25,10 +25,11 @@ pub(crate) fn run_updates(a: UpdatesArgs) -> Result<i32, Error> {
     if let Some(h) = &a.software_hive {
         inputs.add(h, "the --software-hive file");
     }
-    if a.output.excel {
-        return Err(Error::Usage(
-            "--excel shapes the CSV of kbscan scan; the audit's CSV is plain UTF-8".to_owned(),
-        ));
+    if a.output.excel && a.output.format.name != "csv" {
+        return Err(Error::Usage(format!(
+            "--excel shapes CSV for spreadsheets; it does nothing with -f {}",
+            a.output.format.name
+        )));
     }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     let (mut sink, mut sidecar) = super::open_report(&a.output, &inputs)?;

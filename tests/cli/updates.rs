@@ -624,3 +624,36 @@ fn a_staged_replacement_is_said_and_the_live_file_still_decides() {
         );
     }
 }
+
+/// `--excel`: the audit's CSV with a UTF-8 byte order mark first and otherwise the same bytes
+/// (the audit has no time column to reshape); refused with another format.
+#[test]
+fn the_audit_csv_for_excel_has_a_bom() {
+    let root = system("w2k-update-audit");
+    let run_with = |extra: &[&str]| {
+        kbscan()
+            .args(["updates", "-q", "-f", "csv"])
+            .args(extra)
+            .arg(&root)
+            .output()
+            .unwrap()
+    };
+    let plain = run_with(&[]);
+    let excel = run_with(&["--excel"]);
+    assert_eq!(plain.status.code(), excel.status.code());
+    assert!(!plain.stdout.starts_with(b"\xEF\xBB\xBF"));
+    assert_eq!(excel.stdout[..3], *b"\xEF\xBB\xBF");
+    assert_eq!(excel.stdout[3..], plain.stdout[..]);
+    assert!(
+        plain.stdout.len() > 200,
+        "{}",
+        String::from_utf8_lossy(&plain.stdout)
+    );
+    let refused = kbscan()
+        .args(["updates", "-q", "-f", "json", "--excel"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--excel"));
+}

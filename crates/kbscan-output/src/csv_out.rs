@@ -520,6 +520,6 @@ pub(crate) const PRINTER: crate::Printer = crate::Printer {
     versions: Some(versions),
     rules: Some(rules),
     lineage: Some(lineage),
-    updates: Some(|r, _, w| crate::updates::csv(r, w)),
+    updates: Some(|r, s, w| crate::updates::csv(r, s.excel, w)),
     sidecar: true,
 };

@@ -145,7 +145,12 @@ fn update_cells(root: &str, windir: &str, u: &AuditedUpdate) -> Vec<String> {
 }
 
 /// CSV: one row per listed file; a record without files, and a root with no record, one row.
-pub fn csv(report: &UpdatesReport, w: &mut dyn Write) -> Result<(), Error> {
+/// `excel`: a UTF-8 byte order mark first (the audit has no time column to reshape: dates are
+/// the text the record holds).
+pub fn csv(report: &UpdatesReport, excel: bool, w: &mut dyn Write) -> Result<(), Error> {
+    if excel {
+        w.write_all(crate::csv_out::BOM)?;
+    }
     let mut out = crate::csv_out::writer(w);
     out.write_record(COLUMNS).map_err(crate::csv_out::csv_err)?;
     // root, windir and path hold escaped names.
@@ -434,7 +439,7 @@ mod tests {
         assert!(t.contains("K\\u{202e}"), "{t}");
         assert!(!t.contains('\u{1b}') && !t.contains('\r') && !t.contains('\u{202e}'));
         let mut out = Vec::new();
-        csv(&r, &mut out).unwrap();
+        csv(&r, false, &mut out).unwrap();
         let c = String::from_utf8(out).unwrap();
         assert_eq!(c.lines().count(), 2, "{c}");
         assert!(c.contains(",'=cmd|"), "formula neutralised: {c}");
