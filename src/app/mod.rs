@@ -145,12 +145,6 @@ fn run_scan(a: ScanArgs) -> Result<i32, Error> {
     if let Some(h) = &a.system_hive {
         inputs.add(h, "the --system-hive file");
     }
-    if a.output.excel && a.output.format.name != "csv" {
-        return Err(Error::Usage(format!(
-            "--excel shapes CSV for spreadsheets; it does nothing with -f {}",
-            a.output.format.name
-        )));
-    }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     let (mut sink, mut sidecar) = open_report(&a.output, &inputs)?;
     let rules = kbscan_core::rules::load_selected(&a.rules.rules, &a.rules.select)?;
@@ -263,6 +257,12 @@ pub fn examination_path(output: &std::path::Path) -> std::path::PathBuf {
 /// until a reader came), never a file made beside /dev/null. The record's file is checked
 /// before the report is opened, so a refusal leaves nothing behind.
 fn open_report(o: &crate::cli::OutputArgs, inputs: &Inputs) -> Result<(Sink, Option<Sink>), Error> {
+    if o.excel && o.format.name != "csv" {
+        return Err(Error::Usage(format!(
+            "--excel shapes CSV for spreadsheets; it does nothing with -f {}",
+            o.format.name
+        )));
+    }
     let existing = existing(o);
     let f = o.format;
     if let (Some(out), true) = (&o.output, f.sidecar) {

@@ -25,12 +25,6 @@ pub(crate) fn run_updates(a: UpdatesArgs) -> Result<i32, Error> {
     if let Some(h) = &a.software_hive {
         inputs.add(h, "the --software-hive file");
     }
-    if a.output.excel && a.output.format.name != "csv" {
-        return Err(Error::Usage(format!(
-            "--excel shapes CSV for spreadsheets; it does nothing with -f {}",
-            a.output.format.name
-        )));
-    }
     let mut record = record::start(a.case.as_deref(), a.examiner.as_deref());
     let (mut sink, mut sidecar) = super::open_report(&a.output, &inputs)?;
     // No rule: the walk finds no candidate, and the driver reads each Windows folder's hives

@@ -499,6 +499,16 @@ fn read_whole(src: &mut EwfSource, pos: u64, buf: &mut [u8]) -> Result<(), Strin
     Ok(())
 }
 
+/// Our handle on the segment (numbered from 0) the table names for chunk `idx`.
+fn segment_file(files: &mut [File], idx: u64, segment: usize) -> io::Result<&mut File> {
+    files.get_mut(segment).ok_or_else(|| {
+        io::Error::other(format!(
+            "EWF chunk {idx} names segment {} that is not there",
+            segment + 1
+        ))
+    })
+}
+
 impl EwfSource {
     /// The same reading with handles of its own (the reader, shared, reads by position).
     fn try_clone_handles(&self) -> io::Result<Self> {
@@ -538,12 +548,7 @@ impl EwfSource {
             }
             _ => media_len,
         };
-        let file = self.files.get_mut(segment).ok_or_else(|| {
-            io::Error::other(format!(
-                "EWF chunk {idx} names segment {} that is not there",
-                segment + 1
-            ))
-        })?;
+        let file = segment_file(&mut self.files, idx, segment)?;
         let mut raw = vec![0u8; data_len + 4];
         let n = pread(file, offset, &mut raw)?;
         if n < data_len + 4 {
@@ -628,12 +633,7 @@ impl ByteSource for EwfSource {
                 }
                 let chunk = self.chunk_size as usize;
                 let media_len = self.chunk_size.min(self.len - idx * self.chunk_size) as usize;
-                let file = self.files.get_mut(segment).ok_or_else(|| {
-                    io::Error::other(format!(
-                        "EWF chunk {idx} names segment {} that is not there",
-                        segment + 1
-                    ))
-                })?;
+                let file = segment_file(&mut self.files, idx, segment)?;
                 let inf = &mut self.inflater;
                 if within == 0 && in_chunk == chunk {
                     // A whole chunk: inflated where it is wanted.

@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::chain::{self, Ancestry, Held, Map, ParentId};
 use super::{
@@ -46,7 +47,8 @@ fn checksum(b: &[u8], at: usize) -> u32 {
 enum Layout {
     Fixed,
     Dynamic {
-        bat: Vec<u32>,
+        /// Shared with a differencing disk's [`Sectors`] (up to 256 MiB: never copied).
+        bat: Arc<[u32]>,
         block: u64,
         bitmap: u64,
     },
@@ -137,23 +139,32 @@ fn parent_name(file: &mut File, hdr: &[u8]) -> Result<String, ContainerError> {
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .take_while(|&c| c != 0)
         .collect();
-    let name = utf16(units, "name")?;
-    if name.contains(['/', '\\']) {
-        // A name with a folder in it is a path of the machine that made the disk.
-        return Ok(name.replace('\\', "/"));
+    // A name with a folder in it is a path of the machine that made the disk: read as the
+    // locator is, and placed (or refused) below the child's folder by `chain`.
+    Ok(utf16(units, "name")?.replace('\\', "/"))
+}
+
+/// The file's length and its footer: the last 512 bytes, or the copy a dynamic disk keeps at
+/// its start (some writers leave a 511-byte footer: the copy is then what is read).
+fn footer(file: &mut File) -> Result<(u64, Vec<u8>), ContainerError> {
+    let file_len = crate::image::reader::evidence_len(file)?;
+    if file_len < FOOTER {
+        return Err(damaged("shorter than its 512-byte footer"));
     }
-    Ok(name)
+    let foot = pread_exact(file, file_len - FOOTER, FOOTER as usize, "footer")?;
+    if &foot[0..8] == b"conectix" {
+        return Ok((file_len, foot));
+    }
+    let head = pread_exact(file, 0, FOOTER as usize, "footer copy")?;
+    if &head[0..8] != b"conectix" {
+        return Err(damaged("no footer (\"conectix\") at its end or start"));
+    }
+    Ok((file_len, head))
 }
 
 /// The parent a differencing VHD names (for the `-o` guard), if `file` is one.
 pub(crate) fn parent_locator(file: &mut File) -> Option<String> {
-    let len = crate::image::reader::evidence_len(file).ok()?;
-    let foot = pread_exact(file, len.checked_sub(FOOTER)?, FOOTER as usize, "footer").ok()?;
-    let foot = if &foot[0..8] == b"conectix" {
-        foot
-    } else {
-        pread_exact(file, 0, FOOTER as usize, "footer copy").ok()?
-    };
+    let (_, foot) = footer(file).ok()?;
     if be32(&foot, 60) != 4 {
         return None;
     }
@@ -163,18 +174,8 @@ pub(crate) fn parent_locator(file: &mut File) -> Option<String> {
 
 /// The footer's unique id (what a differencing child records of its parent).
 pub(crate) fn unique_id(file: &mut File) -> Option<[u8; 16]> {
-    let len = crate::image::reader::evidence_len(file).ok()?;
-    let foot = pread_exact(file, len.checked_sub(FOOTER)?, FOOTER as usize, "footer").ok()?;
-    let foot = if &foot[0..8] == b"conectix" {
-        foot
-    } else {
-        pread_exact(file, 0, FOOTER as usize, "footer copy").ok()?
-    };
-    (&foot[0..8] == b"conectix").then(|| {
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&foot[68..84]);
-        id
-    })
+    let (_, foot) = footer(file).ok()?;
+    foot[68..84].try_into().ok()
 }
 
 /// A differencing VHD's sectors: a block the table does not allocate is the parent's; in an
@@ -184,7 +185,7 @@ pub(crate) fn unique_id(file: &mut File) -> Option<[u8; 16]> {
 struct Sectors {
     file: File,
     file_len: u64,
-    bat: Vec<u32>,
+    bat: Arc<[u32]>,
     block: u64,
     bitmap: u64,
     /// The last bitmap read (its block, its bytes).
@@ -281,20 +282,7 @@ pub(crate) fn open_in(
     mut file: File,
     anc: &mut Ancestry,
 ) -> Result<Opened, ContainerError> {
-    let file_len = crate::image::reader::evidence_len(&file)?;
-    if file_len < FOOTER {
-        return Err(damaged("shorter than its 512-byte footer"));
-    }
-    // The footer is the last 512 bytes; a dynamic disk also keeps a copy at the start (and
-    // some writers leave a 511-byte footer: the copy is then what is read).
-    let mut foot = pread_exact(&mut file, file_len - FOOTER, FOOTER as usize, "footer")?;
-    if &foot[0..8] != b"conectix" {
-        let head = pread_exact(&mut file, 0, FOOTER as usize, "footer copy")?;
-        if &head[0..8] != b"conectix" {
-            return Err(damaged("no footer (\"conectix\") at its end or start"));
-        }
-        foot = head;
-    }
+    let (file_len, foot) = footer(&mut file)?;
     let footer_ok = checksum(&foot, 64) == be32(&foot, 64);
     let disk_type = be32(&foot, 60);
     // Current Size (offset 48), not Original Size (40): a disk expanded after creation has
@@ -336,7 +324,7 @@ pub(crate) fn open_in(
                 )));
             }
             let raw = pread_exact(&mut file, bat_off, bytes as usize, "block allocation table")?;
-            let bat = raw.chunks_exact(4).map(|c| be32(c, 0)).collect();
+            let bat: Arc<[u32]> = raw.chunks_exact(4).map(|c| be32(c, 0)).collect();
             let bitmap = (block / (8 * 512)).div_ceil(512) * 512;
             let sub = if differencing.is_some() {
                 "differencing"
@@ -395,7 +383,7 @@ pub(crate) fn open_in(
             let map = Sectors {
                 file: file.try_clone()?,
                 file_len,
-                bat: bat.clone(),
+                bat: Arc::clone(bat),
                 block: *block,
                 bitmap: *bitmap,
                 cached: None,
@@ -505,7 +493,7 @@ mod tests {
         let mut m = Sectors {
             file: f,
             file_len: bytes.len() as u64,
-            bat: vec![1, 0xFFFF_FFFF],
+            bat: Arc::from([1, 0xFFFF_FFFF]),
             block: 8 * 512,
             bitmap: 512,
             cached: None,
